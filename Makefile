@@ -1,0 +1,89 @@
+# reusenet build.  Toggles (set on the command line, e.g. `make DEBUG=1`):
+#   BLAS=openblas|blis   GEMM library (default: openblas; see README "Choosing the BLAS")
+#   DEBUG=1              -O0 -g with AddressSanitizer + UndefinedBehaviorSanitizer
+#   OMP=0                build without OpenMP (single-threaded loops; the BLAS keeps its own threads)
+BLAS  ?= openblas
+DEBUG ?= 0
+OMP   ?= 1
+
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iengine -I. -MMD -MP
+LDLIBS  := -lcjson -lpng -lz -lm
+
+ifeq ($(DEBUG),1)
+  CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+else
+  CFLAGS  += -O2 -g -march=x86-64-v2
+endif
+ifeq ($(OMP),1)
+  CFLAGS  += -fopenmp
+  LDFLAGS += -fopenmp
+endif
+ifeq ($(BLAS),blis)
+  CFLAGS  += -DUSE_BLIS -I/usr/include/blis
+  LDLIBS  := -lblis $(LDLIBS)
+else
+  CFLAGS  += -DUSE_OPENBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+  LDLIBS  := -lopenblas $(LDLIBS)
+endif
+
+LIB_SRC  := $(wildcard engine/*.c models/*.c datasets/*.c train/*.c reuse/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+BENCH_SRC:= $(wildcard bench/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB      := $(BUILD)/libreusenet.a
+BIN      := $(BUILD)/reusenet
+
+.PHONY: all deps test sanitize check-torch valgrind demo reproduce bench clean
+all: $(LIB) $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+# Debian packages the build, tests and demo need; installed only when missing.
+DEB_PKGS := build-essential libopenblas-dev libblis-dev libpng-dev zlib1g-dev libstb-dev \
+            libcmocka-dev libcjson-dev
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# Every tests/test_*.c is its own cmocka program; `make test` runs them all and stops on a failure.
+test: deps
+	@$(MAKE) --no-print-directory all $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done; echo "all test programs passed"
+
+sanitize: deps
+	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
+
+valgrind: deps
+	@$(MAKE) --no-print-directory all $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== valgrind $$t"; \
+	  OMP_NUM_THREADS=1 valgrind -q --error-exitcode=1 --leak-check=full $$t; done
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d)

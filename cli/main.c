@@ -1,0 +1,48 @@
+/* reusenet: the command-line program. Dispatches to the sub-commands of commands.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "engine/engine.h"
+
+typedef struct Command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+static const Command commands[] = {
+    {"data", cmd_data, "make, inspect and preview datasets (synth, info, preview)"},
+};
+enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: reusenet <command> [options]   (reusenet <command> --help for details)\n\n"
+                 "Parameter-reuse analysis (PR-RMSE) for segmentation networks on CPU.\n\n"
+                 "commands:\n");
+    for (int i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\noptions:\n  --help     this text\n  --version  version, BLAS library and kernel, threads\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("reusenet %s\n", REUSENET_VERSION);
+        engine_print_config(stdout);
+        return 0;
+    }
+    for (int i = 0; i < COMMAND_COUNT; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "reusenet: unknown command '%s' (see reusenet --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,94 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "blas.h"
+
+#ifdef USE_BLIS
+#include <blis.h>
+#else
+#include <cblas.h>
+#endif
+
+static int thread_count = 0;    /* 0: not set yet */
+
+void sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                    int ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
+void engine_set_threads(int n)
+{
+    if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 0) n = 1;
+    thread_count = n;
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+#ifdef USE_BLIS
+    bli_thread_set_num_threads(n);
+#else
+    openblas_set_num_threads(n);
+#endif
+}
+
+int engine_threads(void)
+{
+    if (!thread_count) engine_set_threads(0);
+    return thread_count;
+}
+
+const char *blas_library(void)
+{
+#ifdef USE_BLIS
+    static char name[64];
+    snprintf(name, sizeof name, "BLIS %s", bli_info_get_version_str());
+    return name;
+#else
+    static char name[64];
+    const char *cfg = openblas_get_config();    /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
+    const char *space = strchr(cfg + 9, ' ');
+    int len = space ? (int)(space - cfg) : (int)strlen(cfg);
+    snprintf(name, sizeof name, "%.*s", len, cfg);
+    return name;
+#endif
+}
+
+const char *blas_kernel(void)
+{
+#ifdef USE_BLIS
+    return bli_arch_string(bli_arch_query_id());
+#else
+    return openblas_get_corename();
+#endif
+}
+
+bool blas_kernel_is_generic(void)
+{
+    const char *k = blas_kernel();
+    return !strcmp(k, "generic") || !strcmp(k, "Prescott") || !strcmp(k, "Core2") ||
+           !strcmp(k, "Nehalem") || !strcmp(k, "Barcelona");
+}
+
+void engine_print_config(FILE *out)
+{
+    fprintf(out, "blas: %s, kernel %s\n", blas_library(), blas_kernel());
+    fprintf(out, "threads: %d", engine_threads());
+#ifdef _OPENMP
+    fprintf(out, " (OpenMP and BLAS)\n");
+#else
+    fprintf(out, " (BLAS only; built with OMP=0)\n");
+#endif
+    if (blas_kernel_is_generic())
+        fprintf(out, "warning: the BLAS runs its generic kernel '%s' on this processor; "
+                     "convolutions will be slow (see README, \"Choosing the BLAS\")\n",
+                blas_kernel());
+}

@@ -1,0 +1,27 @@
+/* The BLAS behind every convolution, chosen at build time (make BLAS=openblas|blis),
+ * and the thread count shared by the BLAS and our own OpenMP loops.
+ *
+ * sgemm_rowmajor(): C = alpha * op(A) op(B) + beta * C, row-major, the one GEMM entry
+ * point of the engine. Never call it from inside an OpenMP parallel region. */
+#ifndef REUSENET_BLAS_H
+#define REUSENET_BLAS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+void sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                    int ldc);
+
+/* Set the threads for the BLAS and OpenMP loops; n <= 0 means all cores. */
+void engine_set_threads(int n);
+int engine_threads(void);
+/* "OpenBLAS 0.3.21" / "BLIS 0.9.0" and the kernel it runs ("Haswell", "zen3", ...). */
+const char *blas_library(void);
+const char *blas_kernel(void);
+/* True when the BLAS runs a generic (non-optimised) kernel on this processor. */
+bool blas_kernel_is_generic(void);
+/* Library, kernel, threads, on stdout-style lines; warns when the kernel is generic. */
+void engine_print_config(FILE *out);
+
+#endif
