@@ -1,10 +1,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/rng.h"
+#include "engine/tensor.h"
 #include "tests/testutil.h"
 
 void fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed)
@@ -88,4 +90,77 @@ int run_command(const char *cmd, char *out, size_t out_len)
     }
     int status = pclose(p);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+Tensor test_tensor(int ndim, const int *shape, uint64_t seed, bool requires_grad)
+{
+    Tensor t = tensor_alloc(ndim, shape);
+    fill_uniform(t.data, t.size, -1.0f, 1.0f, seed);
+    if (requires_grad) {
+        t.grad = calloc(t.size, sizeof(float));
+        t.requires_grad = true;
+    }
+    return t;
+}
+
+static double loss_of(GraphBuildFn build, Tensor **inputs, void *arg, const float *r, Tape *t)
+{
+    tape_reset(t);
+    Tensor *out = build(t, inputs, arg);
+    double sum = 0;
+    for (size_t i = 0; i < out->size; i++) sum += (double)out->data[i] * r[i];
+    return sum;
+}
+
+double gradcheck(GraphBuildFn build, Tensor **inputs, int n_inputs, void *arg, float eps,
+                 double tol, int max_probes)
+{
+    Tape t;
+    tape_init(&t, 0);
+    /* Analytic pass. */
+    Tensor *out = build(&t, inputs, arg);
+    size_t out_size = out->size;
+    float *r = malloc(out_size * sizeof(float));
+    fill_uniform(r, out_size, -1.0f, 1.0f, 12345);
+    tape_backward_from(&t, out, r);
+
+    /* Numeric pass, with the tape not recording (and BN statistics still from the batch:
+     * t.training is left as the build function set it). */
+    double worst = 0;
+    for (int k = 0; k < n_inputs; k++) {
+        Tensor *x = inputs[k];
+        if (!x->requires_grad) continue;
+        float *analytic = malloc(x->size * sizeof(float));
+        memcpy(analytic, x->grad, x->size * sizeof(float));
+        double scale = 1e-2;
+        for (size_t i = 0; i < x->size; i++)
+            if (fabs(analytic[i]) > scale) scale = fabs(analytic[i]);
+        size_t step = (max_probes > 0 && x->size > (size_t)max_probes) ? x->size / max_probes : 1;
+        t.recording = false;
+        for (size_t i = 0; i < x->size; i += step) {
+            float saved = x->data[i];
+            x->data[i] = saved + eps;
+            double plus = loss_of(build, inputs, arg, r, &t);
+            x->data[i] = saved - eps;
+            double minus = loss_of(build, inputs, arg, r, &t);
+            x->data[i] = saved;
+            double numeric = (plus - minus) / (2.0 * eps);
+            double err = fabs(numeric - analytic[i]) / scale;
+            if (err > worst) worst = err;
+            if (err > tol) {
+                print_error("gradcheck: input %d element %zu: numeric %.6g, analytic %.6g "
+                            "(normalised error %.3g > %.3g)\n",
+                            k, i, numeric, analytic[i], err, tol);
+                free(analytic);
+                free(r);
+                tape_free(&t);
+                fail();
+            }
+        }
+        t.recording = true;
+        free(analytic);
+    }
+    free(r);
+    tape_free(&t);
+    return worst;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "engine/tape.h"
+
 /* Fill with uniform values in [lo, hi) from a fixed seed. */
 void fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed);
 /* max |a - b| / max(1, max |b|) */
@@ -21,3 +23,17 @@ char *make_temp_dir(const char *tag);
 int run_command(const char *cmd, char *out, size_t out_len);
 
 #endif
+
+/* ---- finite-difference gradient check --------------------------------------------------
+ * build(tape, inputs, arg) runs an op (or several) on the inputs and returns its output.
+ * gradcheck() compares the tape's gradient of L = sum(out * r), r fixed random in [-1, 1),
+ * with central differences (x +- eps, L accumulated in double) for every input that has
+ * requires_grad (the caller allocates its grad, zeroed). At most `max_probes` elements
+ * of each input are probed (spread evenly; 0 = all).
+ * Passes when |numeric - analytic| <= tol * max(max|analytic|, 1e-2) for every probe;
+ * prints the worst element otherwise. Returns the worst normalised error. */
+typedef Tensor *(*GraphBuildFn)(Tape *t, Tensor **inputs, void *arg);
+double gradcheck(GraphBuildFn build, Tensor **inputs, int n_inputs, void *arg, float eps,
+                 double tol, int max_probes);
+/* A heap tensor with uniform [-1, 1) data, optional zeroed grad; free with tensor_free. */
+Tensor test_tensor(int ndim, const int *shape, uint64_t seed, bool requires_grad);

@@ -1,0 +1,208 @@
+#include <string.h>
+
+#include "blas.h"
+#include "conv2d.h"
+#include "error.h"
+
+Conv2dShape conv2d_shape(int n, int c, int h, int w, int o, int kh, int kw, int stride,
+                         int pad, int dilation)
+{
+    Conv2dShape s = {n, c, h, w, o, kh, kw, stride, pad, dilation, 0, 0};
+    s.oh = (h + 2 * pad - dilation * (kh - 1) - 1) / stride + 1;
+    s.ow = (w + 2 * pad - dilation * (kw - 1) - 1) / stride + 1;
+    return s;
+}
+
+/* A 1x1 conv with stride 1 and no padding is a plain GEMM on the input itself. */
+static bool conv2d_is_pointwise(const Conv2dShape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0;
+}
+
+size_t conv2d_workspace_floats(const Conv2dShape *s)
+{
+    if (conv2d_is_pointwise(s)) return 0;
+    return (size_t)s->c * s->kh * s->kw * s->oh * s->ow;
+}
+
+double conv2d_macs(const Conv2dShape *s)
+{
+    return (double)s->n * s->o * s->oh * s->ow * s->c * s->kh * s->kw;
+}
+
+/* Row (c, ki, kj) of col holds, for every output pixel (oy, ox), the input pixel
+ * x[c, oy*stride - pad + ki*dilation, ox*stride - pad + kj*dilation], or 0 outside. */
+void im2col(const Conv2dShape *s, const float *x, float *col)
+{
+    const int kk = s->kh * s->kw, opix = s->oh * s->ow;
+#pragma omp parallel for schedule(static)
+    for (int row = 0; row < s->c * kk; row++) {
+        int c = row / kk, ki = (row % kk) / s->kw, kj = row % s->kw;
+        const float *plane = x + (size_t)c * s->h * s->w;
+        float *out = col + (size_t)row * opix;
+        for (int oy = 0; oy < s->oh; oy++) {
+            int iy = oy * s->stride - s->pad + ki * s->dilation;
+            float *o = out + (size_t)oy * s->ow;
+            if (iy < 0 || iy >= s->h) {
+                memset(o, 0, (size_t)s->ow * sizeof(float));
+                continue;
+            }
+            const float *in = plane + (size_t)iy * s->w;
+            int ix0 = -s->pad + kj * s->dilation;
+            if (s->stride == 1) {
+                /* Contiguous run: zeros, a copy, zeros. */
+                int lo = ix0 < 0 ? -ix0 : 0;                      /* first ox inside */
+                int hi = s->w - ix0;                              /* first ox past the end */
+                if (hi > s->ow) hi = s->ow;
+                if (lo > s->ow) lo = s->ow;
+                if (hi < lo) hi = lo;
+                memset(o, 0, (size_t)lo * sizeof(float));
+                memcpy(o + lo, in + ix0 + lo, (size_t)(hi - lo) * sizeof(float));
+                memset(o + hi, 0, (size_t)(s->ow - hi) * sizeof(float));
+            } else {
+                for (int ox = 0; ox < s->ow; ox++) {
+                    int ix = ix0 + ox * s->stride;
+                    o[ox] = (ix >= 0 && ix < s->w) ? in[ix] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* The exact transpose of im2col: each col entry is added back to the pixel it came from.
+ * Parallel over channels, since rows of different channels never touch the same plane. */
+void col2im(const Conv2dShape *s, const float *col, float *dx)
+{
+    const int kk = s->kh * s->kw, opix = s->oh * s->ow;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < s->c; c++) {
+        float *plane = dx + (size_t)c * s->h * s->w;
+        for (int k = 0; k < kk; k++) {
+            int ki = k / s->kw, kj = k % s->kw;
+            const float *in = col + ((size_t)c * kk + k) * opix;
+            for (int oy = 0; oy < s->oh; oy++) {
+                int iy = oy * s->stride - s->pad + ki * s->dilation;
+                if (iy < 0 || iy >= s->h) continue;
+                float *out = plane + (size_t)iy * s->w;
+                const float *src = in + (size_t)oy * s->ow;
+                for (int ox = 0; ox < s->ow; ox++) {
+                    int ix = ox * s->stride - s->pad + kj * s->dilation;
+                    if (ix >= 0 && ix < s->w) out[ix] += src[ox];
+                }
+            }
+        }
+    }
+}
+
+void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const float *b,
+                    float *y, float *col)
+{
+    const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow;
+    for (int n = 0; n < s->n; n++) {
+        const float *xn = x + (size_t)n * s->c * s->h * s->w;
+        float *yn = y + (size_t)n * s->o * opix;
+        const float *cols = xn;
+        if (!conv2d_is_pointwise(s)) {
+            im2col(s, xn, col);
+            cols = col;
+        }
+        /* y_n (O, OH*OW) = w (O, C*KH*KW) @ col (C*KH*KW, OH*OW), bias broadcast first. */
+        float beta = 0.0f;
+        if (b) {
+            for (int o = 0; o < s->o; o++)
+                for (int p = 0; p < opix; p++) yn[(size_t)o * opix + p] = b[o];
+            beta = 1.0f;
+        }
+        sgemm_rowmajor(false, false, s->o, opix, ckk, 1.0f, w, ckk, cols, opix, beta, yn, opix);
+    }
+}
+
+void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const float *dy,
+                     float *dx, float *dw, float *db, float *col)
+{
+    const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow;
+    const bool pointwise = conv2d_is_pointwise(s);
+    for (int n = 0; n < s->n; n++) {
+        const float *dyn = dy + (size_t)n * s->o * opix;
+        if (db) /* db[o] += sum over pixels of dy[n, o] */
+            for (int o = 0; o < s->o; o++) {
+                const float *row = dyn + (size_t)o * opix;
+                double sum = 0;
+                for (int p = 0; p < opix; p++) sum += row[p];
+                db[o] += (float)sum;
+            }
+        if (dw) {
+            /* dw (O, C*KH*KW) += dy_n (O, OH*OW) @ col_n^T (OH*OW, C*KH*KW) */
+            const float *xn = x + (size_t)n * s->c * s->h * s->w;
+            const float *cols = xn;
+            if (!pointwise) {
+                im2col(s, xn, col);
+                cols = col;
+            }
+            sgemm_rowmajor(false, true, s->o, ckk, opix, 1.0f, dyn, opix, cols, opix, 1.0f, dw,
+                           ckk);
+        }
+        if (dx) {
+            /* dcol (C*KH*KW, OH*OW) = w^T (C*KH*KW, O) @ dy_n (O, OH*OW); dx_n += col2im(dcol).
+             * For a pointwise conv dcol is dx_n itself, so accumulate straight into it. */
+            float *dxn = dx + (size_t)n * s->c * s->h * s->w;
+            if (pointwise) {
+                sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 1.0f, dxn,
+                               opix);
+            } else {
+                sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 0.0f, col,
+                               opix);
+                col2im(s, col, dxn);
+            }
+        }
+    }
+}
+
+/* ---- taped op ------------------------------------------------------------------------ */
+
+typedef struct Conv2dCtx {
+    Conv2dShape s;
+    Tensor *x, *w, *b, *y;
+} Conv2dCtx;
+
+static void conv2d_tape_backward(Tape *t, void *ctx_)
+{
+    Conv2dCtx *ctx = ctx_;
+    if (!ctx->y->grad) return;              /* nothing flowed back to this op */
+    /* Gradient buffers first: they must outlive the scratch released below. */
+    float *dx = tape_grad(t, ctx->x), *dw = tape_grad(t, ctx->w);
+    float *db = ctx->b ? tape_grad(t, ctx->b) : NULL;
+    ArenaMark mark = arena_mark(&t->arena);
+    float *col = arena_floats(&t->arena, conv2d_workspace_floats(&ctx->s));
+    conv2d_backward(&ctx->s, ctx->x->data, ctx->w->data, ctx->y->grad, dx, dw, db, col);
+    arena_release(&t->arena, mark);
+}
+
+Tensor *conv2d(Tape *t, Tensor *x, Tensor *w, Tensor *b, int stride, int pad, int dilation)
+{
+    char sx[64], sw[64], sb[64];
+    tensor_check_4d("conv2d", x);
+    CHECK(w->ndim == 4 && w->shape[1] == x->shape[1],
+          "conv2d: input %s does not fit weight %s", tensor_shape_str(x, sx, sizeof sx),
+          tensor_shape_str(w, sw, sizeof sw));
+    CHECK(!b || (b->ndim == 1 && b->shape[0] == w->shape[0]),
+          "conv2d: bias %s does not fit weight %s", b ? tensor_shape_str(b, sb, sizeof sb) : "",
+          tensor_shape_str(w, sw, sizeof sw));
+    CHECK(stride >= 1 && dilation >= 1 && pad >= 0, "conv2d: stride %d, pad %d, dilation %d",
+          stride, pad, dilation);
+    Conv2dShape s = conv2d_shape(x->shape[0], x->shape[1], x->shape[2], x->shape[3],
+                                 w->shape[0], w->shape[2], w->shape[3], stride, pad, dilation);
+    CHECK(s.oh > 0 && s.ow > 0, "conv2d: input %s too small for kernel %s",
+          tensor_shape_str(x, sx, sizeof sx), tensor_shape_str(w, sw, sizeof sw));
+    Tensor *y = tape_tensor4(t, s.n, s.o, s.oh, s.ow);
+    ArenaMark mark = arena_mark(&t->arena);
+    float *col = arena_floats(&t->arena, conv2d_workspace_floats(&s));
+    conv2d_forward(&s, x->data, w->data, b ? b->data : NULL, y->data, col);
+    arena_release(&t->arena, mark);
+    if (tape_needs_grad(t, y, (Tensor *[]){x, w, b}, 3)) {
+        Conv2dCtx *ctx = tape_alloc(t, sizeof *ctx);
+        *ctx = (Conv2dCtx){s, x, w, b, y};
+        tape_record(t, "conv2d", conv2d_tape_backward, ctx);
+    }
+    return y;
+}

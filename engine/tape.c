@@ -1,0 +1,97 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "tape.h"
+
+void tape_init(Tape *t, size_t arena_bytes)
+{
+    memset(t, 0, sizeof *t);
+    arena_init(&t->arena, arena_bytes);
+    t->recording = true;
+    t->training = true;
+}
+
+void tape_free(Tape *t)
+{
+    arena_free(&t->arena);
+    free(t->entries);
+    memset(t, 0, sizeof *t);
+}
+
+void tape_reset(Tape *t)
+{
+    t->count = 0;
+    arena_reset(&t->arena);
+}
+
+Tensor *tape_tensor(Tape *t, int ndim, const int *shape)
+{
+    Tensor *x = arena_alloc(&t->arena, sizeof *x);
+    memset(x, 0, sizeof *x);
+    tensor_set_shape(x, ndim, shape);
+    x->data = arena_floats(&t->arena, x->size);
+    return x;
+}
+
+Tensor *tape_tensor4(Tape *t, int n, int c, int h, int w)
+{
+    return tape_tensor(t, 4, (int[]){n, c, h, w});
+}
+
+Tensor *tape_wrap(Tape *t, float *data, int ndim, const int *shape)
+{
+    Tensor *x = arena_alloc(&t->arena, sizeof *x);
+    memset(x, 0, sizeof *x);
+    tensor_set_shape(x, ndim, shape);
+    x->data = data;
+    return x;
+}
+
+void *tape_alloc(Tape *t, size_t bytes)
+{
+    void *p = arena_alloc(&t->arena, bytes);
+    memset(p, 0, bytes);
+    return p;
+}
+
+bool tape_needs_grad(Tape *t, Tensor *out, Tensor *const *inputs, int count)
+{
+    bool needs = false;
+    if (t->recording)
+        for (int i = 0; i < count; i++)
+            if (inputs[i] && inputs[i]->requires_grad) needs = true;
+    out->requires_grad = needs;
+    return needs;
+}
+
+void tape_record(Tape *t, const char *op, BackwardFn backward, void *ctx)
+{
+    if (t->count == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 256;
+        t->entries = xrealloc(t->entries, (size_t)t->cap * sizeof *t->entries);
+    }
+    t->entries[t->count++] = (TapeEntry){op, backward, ctx};
+}
+
+float *tape_grad(Tape *t, Tensor *x)
+{
+    if (!x->requires_grad) return NULL;
+    if (!x->grad) x->grad = arena_floats_zero(&t->arena, x->size);
+    return x->grad;
+}
+
+void tape_backward(Tape *t, Tensor *loss)
+{
+    CHECK(loss->size == 1, "backward: the loss must be a scalar, got %zu elements", loss->size);
+    CHECK(loss->requires_grad, "backward: the loss does not depend on any trainable tensor");
+    tape_backward_from(t, loss, (const float[]){1.0f});
+}
+
+void tape_backward_from(Tape *t, Tensor *out, const float *seed)
+{
+    CHECK(out->requires_grad, "backward: the output does not depend on any trainable tensor");
+    float *g = tape_grad(t, out);
+    for (size_t i = 0; i < out->size; i++) g[i] += seed[i];
+    for (int i = t->count - 1; i >= 0; i--) t->entries[i].backward(t, t->entries[i].ctx);
+}

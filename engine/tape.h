@@ -1,0 +1,64 @@
+/* Tape: reverse-mode automatic differentiation by recording op calls.
+ *
+ * A forward pass calls graph-level ops (conv2d(), batchnorm2d(), relu(), ...). Each op
+ * computes its output with its plain kernel (conv2d_forward, ...), and when a gradient
+ * will be needed it records a backward closure: a function plus a context (the inputs,
+ * outputs and saved buffers it needs) allocated in the tape's arena. tape_backward()
+ * seeds d(loss)/d(loss) = 1 and calls the closures in reverse order; each one calls the
+ * op's backward kernel, which accumulates (+=) into its inputs' gradients.
+ *
+ * A tape also holds the step's arena: every activation, gradient and saved buffer of a
+ * step is bumped off it, and tape_reset() returns it all at once.
+ *
+ *   tape.recording = false  -> inference: nothing is recorded, no gradients exist.
+ *   tape.training  = true   -> BN uses batch statistics and updates running statistics. */
+#ifndef REUSENET_TAPE_H
+#define REUSENET_TAPE_H
+
+#include "arena.h"
+#include "tensor.h"
+
+typedef struct Tape Tape;
+typedef void (*BackwardFn)(Tape *tape, void *ctx);
+
+typedef struct TapeEntry {
+    const char *op;          /* name, for error messages and profiles */
+    BackwardFn backward;
+    void *ctx;
+} TapeEntry;
+
+struct Tape {
+    Arena arena;
+    TapeEntry *entries;
+    int count, cap;
+    bool recording;
+    bool training;
+};
+
+void tape_init(Tape *t, size_t arena_bytes);
+void tape_free(Tape *t);
+/* Start a new step: forget the record, give back the arena. Keeps recording/training. */
+void tape_reset(Tape *t);
+
+/* An uninitialised tensor from the arena (grad NULL, requires_grad false). */
+Tensor *tape_tensor(Tape *t, int ndim, const int *shape);
+Tensor *tape_tensor4(Tape *t, int n, int c, int h, int w);
+/* A tensor struct (in the arena) viewing memory the caller owns. */
+Tensor *tape_wrap(Tape *t, float *data, int ndim, const int *shape);
+/* Zeroed scratch memory in the arena, for an op's context or saved buffers. */
+void *tape_alloc(Tape *t, size_t bytes);
+
+/* True when an op with these inputs must record: recording, and some input needs a
+ * gradient. Sets out->requires_grad accordingly. */
+bool tape_needs_grad(Tape *t, Tensor *out, Tensor *const *inputs, int count);
+void tape_record(Tape *t, const char *op, BackwardFn backward, void *ctx);
+/* The gradient buffer of x, allocated zero-filled on first use. NULL when x needs none. */
+float *tape_grad(Tape *t, Tensor *x);
+
+/* Back-propagate from a scalar (size 1) loss through everything recorded. */
+void tape_backward(Tape *t, Tensor *loss);
+/* Back-propagate from any output with a given seed gradient dL/d(out) (out->size floats):
+ * the vector-Jacobian product, used by gradient checks. */
+void tape_backward_from(Tape *t, Tensor *out, const float *seed);
+
+#endif

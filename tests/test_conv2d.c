@@ -1,0 +1,178 @@
+/* conv2d: against a direct (seven-loop) convolution, forward and backward, and by finite
+ * differences over strides, paddings, dilations, kernel sizes, bias, odd sizes, batches. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/conv2d.h"
+#include "tests/testutil.h"
+
+/* y[n,o,oy,ox] = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] * x[n,c,oy*s-p+ki*d, ox*s-p+kj*d] */
+static void conv_direct(const Conv2dShape *s, const float *x, const float *w, const float *b,
+                        double *y)
+{
+    for (int n = 0; n < s->n; n++)
+        for (int o = 0; o < s->o; o++)
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    double acc = b ? b[o] : 0;
+                    for (int c = 0; c < s->c; c++)
+                        for (int ki = 0; ki < s->kh; ki++)
+                            for (int kj = 0; kj < s->kw; kj++) {
+                                int iy = oy * s->stride - s->pad + ki * s->dilation;
+                                int ix = ox * s->stride - s->pad + kj * s->dilation;
+                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                acc += (double)w[((o * s->c + c) * s->kh + ki) * s->kw + kj] *
+                                       x[((n * s->c + c) * s->h + iy) * s->w + ix];
+                            }
+                    y[((n * s->o + o) * s->oh + oy) * s->ow + ox] = acc;
+                }
+}
+
+/* Direct gradients: each output gradient flows to every (input, weight) pair it used. */
+static void conv_direct_backward(const Conv2dShape *s, const float *x, const float *w,
+                                 const float *dy, double *dx, double *dw, double *db)
+{
+    for (int n = 0; n < s->n; n++)
+        for (int o = 0; o < s->o; o++)
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    double g = dy[((n * s->o + o) * s->oh + oy) * s->ow + ox];
+                    db[o] += g;
+                    for (int c = 0; c < s->c; c++)
+                        for (int ki = 0; ki < s->kh; ki++)
+                            for (int kj = 0; kj < s->kw; kj++) {
+                                int iy = oy * s->stride - s->pad + ki * s->dilation;
+                                int ix = ox * s->stride - s->pad + kj * s->dilation;
+                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                size_t wi = ((size_t)(o * s->c + c) * s->kh + ki) * s->kw + kj;
+                                size_t xi = ((size_t)(n * s->c + c) * s->h + iy) * s->w + ix;
+                                dw[wi] += g * x[xi];
+                                dx[xi] += g * w[wi];
+                            }
+                }
+}
+
+static double max_rel_diff_d(const float *a, const double *b, size_t n)
+{
+    double worst = 0, scale = 1e-6;
+    for (size_t i = 0; i < n; i++) {
+        if (fabs(b[i]) > scale) scale = fabs(b[i]);
+        double d = fabs(a[i] - b[i]);
+        if (d > worst || d != d) worst = d != d ? INFINITY : d;
+    }
+    return worst / scale;
+}
+
+typedef struct Case { int n, c, h, w, o, k, stride, pad, dilation; bool bias; } Case;
+
+static const Case cases[] = {
+    {1, 3, 9, 7, 4, 3, 1, 1, 1, true},   {2, 2, 11, 9, 3, 3, 2, 1, 1, false},
+    {2, 3, 13, 10, 2, 7, 2, 3, 1, false}, {1, 4, 8, 8, 5, 1, 1, 0, 1, true},
+    {3, 2, 7, 9, 3, 1, 2, 0, 1, false},  {2, 3, 15, 13, 4, 3, 1, 2, 2, false},
+    {1, 2, 19, 17, 3, 3, 1, 4, 4, true},  {2, 3, 9, 9, 2, 3, 1, 0, 1, true},
+    {1, 2, 12, 11, 2, 7, 1, 3, 2, true},  {2, 4, 6, 5, 3, 1, 1, 1, 1, true},
+};
+enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
+
+static void test_against_direct(void **state)
+{
+    (void)state;
+    for (int i = 0; i < CASE_COUNT; i++) {
+        const Case *k = &cases[i];
+        Conv2dShape s = conv2d_shape(k->n, k->c, k->h, k->w, k->o, k->k, k->k, k->stride,
+                                     k->pad, k->dilation);
+        size_t nx = (size_t)k->n * k->c * k->h * k->w, nw = (size_t)k->o * k->c * k->k * k->k;
+        size_t ny = (size_t)k->n * k->o * s.oh * s.ow;
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(k->o * 4);
+        float *y = malloc(ny * 4), *dy = malloc(ny * 4);
+        float *col = malloc((conv2d_workspace_floats(&s) + 1) * 4);
+        float *dx = calloc(nx, 4), *dw = calloc(nw, 4), *db = calloc(k->o, 4);
+        double *ry = calloc(ny, 8), *rdx = calloc(nx, 8), *rdw = calloc(nw, 8), *rdb = calloc(k->o, 8);
+        fill_uniform(x, nx, -1, 1, 1 + i);
+        fill_uniform(w, nw, -1, 1, 100 + i);
+        fill_uniform(b, k->o, -1, 1, 200 + i);
+        fill_uniform(dy, ny, -1, 1, 300 + i);
+        const float *bias = k->bias ? b : NULL;
+        conv2d_forward(&s, x, w, bias, y, col);
+        conv_direct(&s, x, w, bias, ry);
+        conv2d_backward(&s, x, w, dy, dx, dw, k->bias ? db : NULL, col);
+        conv_direct_backward(&s, x, w, dy, rdx, rdw, rdb);
+        /* float32 GEMM vs double direct sums of at most 4*7*7 terms: 1e-5 relative. */
+        assert_true(max_rel_diff_d(y, ry, ny) < 1e-5);
+        assert_true(max_rel_diff_d(dx, rdx, nx) < 1e-5);
+        assert_true(max_rel_diff_d(dw, rdw, nw) < 1e-5);
+        if (k->bias) assert_true(max_rel_diff_d(db, rdb, k->o) < 1e-5);
+        free(x); free(w); free(b); free(y); free(dy); free(col); free(dx); free(dw); free(db);
+        free(ry); free(rdx); free(rdw); free(rdb);
+    }
+}
+
+static Tensor *build_conv(Tape *t, Tensor **in, void *arg)
+{
+    const Case *k = arg;
+    return conv2d(t, in[0], in[1], k->bias ? in[2] : NULL, k->stride, k->pad, k->dilation);
+}
+
+/* Central differences, eps 1e-2 in float32: conv is linear in each input, so the only
+ * error is rounding; tolerance 1e-2 of the largest gradient. */
+static void test_gradcheck(void **state)
+{
+    (void)state;
+    for (int i = 0; i < CASE_COUNT; i++) {
+        const Case *k = &cases[i];
+        Tensor x = test_tensor(4, (int[]){k->n, k->c, k->h, k->w}, 10 + i, true);
+        Tensor w = test_tensor(4, (int[]){k->o, k->c, k->k, k->k}, 20 + i, true);
+        Tensor b = test_tensor(1, (int[]){k->o}, 30 + i, true);
+        gradcheck(build_conv, (Tensor *[]){&x, &w, &b}, 3, (void *)k, 1e-2f, 1e-2, 150);
+        tensor_free(&x); tensor_free(&w); tensor_free(&b);
+    }
+}
+
+/* im2col followed by col2im multiplies each pixel by the number of windows covering it;
+ * checked against a count made directly. */
+static void test_col2im_is_adjoint(void **state)
+{
+    (void)state;
+    Conv2dShape s = conv2d_shape(1, 2, 9, 8, 1, 3, 3, 2, 1, 2);
+    size_t nx = 2 * 9 * 8, ncol = conv2d_workspace_floats(&s);
+    float *x = malloc(nx * 4), *col = malloc(ncol * 4), *back = calloc(nx, 4), *cy = malloc(ncol * 4);
+    fill_uniform(x, nx, -1, 1, 5);
+    fill_uniform(cy, ncol, -1, 1, 6);
+    /* <im2col(x), cy> == <x, col2im(cy)> */
+    im2col(&s, x, col);
+    col2im(&s, cy, back);
+    double lhs = 0, rhs = 0;
+    for (size_t i = 0; i < ncol; i++) lhs += (double)col[i] * cy[i];
+    for (size_t i = 0; i < nx; i++) rhs += (double)x[i] * back[i];
+    assert_true(fabs(lhs - rhs) < 1e-4 * (fabs(lhs) + 1));
+    free(x); free(col); free(back); free(cy);
+}
+
+static void mismatched_conv(void *arg)
+{
+    (void)arg;
+    Tape t;
+    tape_init(&t, 0);
+    Tensor *x = tape_tensor4(&t, 1, 3, 8, 8);
+    Tensor *w = tape_tensor4(&t, 4, 2, 3, 3);
+    conv2d(&t, x, w, NULL, 1, 1, 1);
+}
+
+static void test_shape_mismatch_is_reported(void **state)
+{
+    (void)state;
+    assert_exits_with_message(mismatched_conv, NULL,
+                              "conv2d: input [1, 3, 8, 8] does not fit weight [4, 2, 3, 3]");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_direct),
+        cmocka_unit_test(test_gradcheck),
+        cmocka_unit_test(test_col2im_is_adjoint),
+        cmocka_unit_test(test_shape_mismatch_is_reported),
+    };
+    return cmocka_run_group_tests_name("conv2d", tests, NULL, NULL);
+}
