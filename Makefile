@@ -40,6 +40,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
+.SECONDARY:
 .PHONY: all deps test sanitize check-torch valgrind demo reproduce bench clean
 all: $(LIB) $(BIN)
 
