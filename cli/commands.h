@@ -6,4 +6,9 @@
 
 int cmd_data(int argc, char **argv);       /* data synth|info|preview   (cli/cmd_data.c) */
 
+int cmd_info(int argc, char **argv);       /* checkpoint summary and layer table (cli/cmd_model.c) */
+int cmd_init(int argc, char **argv);       /* fresh model */
+int cmd_forward(int argc, char **argv);    /* one forward pass on an .npy input */
+int cmd_grad(int argc, char **argv);       /* parameter gradients of a loss */
+
 #endif

@@ -13,6 +13,10 @@ typedef struct Command {
 
 static const Command commands[] = {
     {"data", cmd_data, "make, inspect and preview datasets (synth, info, preview)"},
+    {"init", cmd_init, "write a freshly initialised pspnet or unet checkpoint"},
+    {"info", cmd_info, "architecture, metadata and layer table of a checkpoint"},
+    {"forward", cmd_forward, "one forward pass: X.npy -> Y.npy"},
+    {"grad", cmd_grad, "gradients of a loss w.r.t. every trainable tensor"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

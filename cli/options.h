@@ -1,0 +1,36 @@
+/* Command-line options of the sub-commands: a table of options per command, parsed in one
+ * place so every command treats --help, unknown options, missing values and bad numbers
+ * the same way. */
+#ifndef REUSENET_OPTIONS_H
+#define REUSENET_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum OptionType { OPT_STRING, OPT_INT, OPT_U64, OPT_FLOAT, OPT_FLAG } OptionType;
+
+typedef struct Option {
+    const char *name;        /* "--weights" (or "-o") */
+    OptionType type;
+    void *dest;              /* const char **, int *, uint64_t *, double *, bool * */
+    const char *help;        /* "FILE  the checkpoint" */
+    bool required;
+} Option;
+
+typedef struct OptionSpec {
+    const char *command;     /* "reusenet forward" */
+    const char *summary;     /* one line */
+    const char *positional;  /* "CHECKPOINT" or NULL */
+    int min_positional, max_positional;
+    const Option *options;
+    int count;
+} OptionSpec;
+
+/* Parse argv[1..]. Positional arguments are collected into positional[] (max_positional
+ * at most). Returns 0 to go on, 1 when --help was printed (exit 0), 2 on bad usage (the
+ * message is printed; exit 2). */
+int options_parse(const OptionSpec *spec, int argc, char **argv, char **positional,
+                  int *n_positional);
+void options_usage(const OptionSpec *spec, bool to_stderr);
+
+#endif

@@ -1,0 +1,34 @@
+/* Atomic file replacement: a file the program writes is either the complete new
+ * version or the untouched old one, never a half-written mix (a crash, a full
+ * disk or Ctrl-C while saving a checkpoint must not destroy the previous one).
+ *
+ * How: write to a temporary file in the destination's directory (same file
+ * system, so rename(2) is atomic), flush and fsync it, rename it over the
+ * destination, then fsync the directory so the rename itself is durable.
+ *
+ *     AtomicFile *af = atomic_open("model.safetensors");
+ *     if (!af) return -1;                       // error_get() names the file
+ *     fwrite(bytes, 1, n, atomic_stream(af));
+ *     return atomic_commit(af);                 // 0, or -1 with the error set
+ *
+ * On any failure the temporary file is removed and the destination is left as it
+ * was. Both atomic_commit and atomic_abort free the handle. */
+#ifndef REUSENET_ATOMIC_FILE_H
+#define REUSENET_ATOMIC_FILE_H
+
+#include <stdio.h>
+
+typedef struct AtomicFile AtomicFile;
+
+/* Create the temporary file next to `path`. NULL (error set) if that is impossible. */
+AtomicFile *atomic_open(const char *path);
+/* The stream to write to (binary). Do not fclose it. */
+FILE *atomic_stream(AtomicFile *af);
+/* Flush, fsync, rename over the destination, fsync the directory. 0 on success;
+ * -1 with "cannot write <path>: <reason>" otherwise (a write error on the stream,
+ * e.g. a full disk, is detected here). Frees af in both cases. */
+int atomic_commit(AtomicFile *af);
+/* Give up: close and remove the temporary file, free af. Accepts NULL. */
+void atomic_abort(AtomicFile *af);
+
+#endif

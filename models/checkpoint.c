@@ -1,0 +1,147 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/error.h"
+#include "models/checkpoint.h"
+
+int checkpoint_save(Model *m, const char *path, const MetaPair *extra, int n_extra)
+{
+    SafetensorsWriter w;
+    safetensors_writer_init(&w);
+    for (int i = 0; i < m->params.count; i++) {
+        Param *p = &m->params.items[i];
+        if (p->kind == PARAM_COUNTER)
+            safetensors_writer_add_i64(&w, p->name, 0, NULL, &p->counter);
+        else
+            safetensors_writer_add_f32(&w, p->name, p->t.ndim, p->t.shape, p->t.data);
+    }
+    char num[32];
+    safetensors_writer_set_meta(&w, "arch", model_arch_name(m->cfg.arch));
+    snprintf(num, sizeof num, "%d", m->cfg.in_channels);
+    safetensors_writer_set_meta(&w, "in_channels", num);
+    snprintf(num, sizeof num, "%d", m->cfg.classes);
+    safetensors_writer_set_meta(&w, "classes", num);
+    if (m->cfg.arch == ARCH_UNET) {
+        snprintf(num, sizeof num, "%d", m->cfg.width);
+        safetensors_writer_set_meta(&w, "width", num);
+    }
+    safetensors_writer_set_meta(&w, "task", model_task_name(m->cfg.task));
+    for (int i = 0; i < n_extra; i++) safetensors_writer_set_meta(&w, extra[i].key, extra[i].value);
+    int rc = safetensors_write(&w, path);
+    safetensors_writer_free(&w);
+    return rc;
+}
+
+static int meta_int(const SafeTensors *st, const char *key, int *out)
+{
+    const char *v = safetensors_meta(st, key);
+    if (!v) return 1;                     /* absent */
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || x < 1 || x > 1 << 20)
+        return error_set("%s: metadata %s='%s' is not a positive integer", st->path, key, v);
+    *out = (int)x;
+    return 0;
+}
+
+/* Infer a configuration from the tensors, for files saved from a PyTorch state_dict
+ * without our metadata: the first conv gives the input channels, the classifier the
+ * classes, UNet's enc1.conv1 the width. */
+static int config_from_tensors(const SafeTensors *st, ModelConfig *cfg)
+{
+    const SafetensorsEntry *first, *last;
+    if ((first = safetensors_find(st, "enc1.conv1.weight"))) {
+        cfg->arch = ARCH_UNET;
+        last = safetensors_find(st, "head.weight");
+    } else if ((first = safetensors_find(st, "conv1.weight"))) {
+        cfg->arch = ARCH_PSPNET;
+        last = safetensors_find(st, "classifier.weight");
+    } else {
+        return error_set("%s: not a pspnet or unet checkpoint (no 'arch' metadata, and no "
+                         "'conv1.weight' or 'enc1.conv1.weight' tensor)", st->path);
+    }
+    if (first->ndim != 4 || !last || last->ndim != 4)
+        return error_set("%s: cannot tell the model's shape (no 'arch' metadata and no "
+                         "usable first conv / classifier tensors)", st->path);
+    cfg->in_channels = first->shape[1];
+    cfg->classes = last->shape[0];
+    cfg->width = cfg->arch == ARCH_UNET ? first->shape[0] : 0;
+    cfg->task = TASK_SEG;
+    return 0;
+}
+
+int checkpoint_config(const SafeTensors *st, ModelConfig *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    const char *arch = safetensors_meta(st, "arch");
+    if (!arch) return config_from_tensors(st, cfg);
+    if (model_arch_parse(arch, &cfg->arch)) return error_prefix("%s", st->path);
+    int rc;
+    if ((rc = meta_int(st, "in_channels", &cfg->in_channels)) < 0) return -1;
+    if (rc) cfg->in_channels = 1;
+    if ((rc = meta_int(st, "classes", &cfg->classes)) < 0) return -1;
+    if (rc) cfg->classes = 4;
+    if (cfg->arch == ARCH_UNET) {
+        if ((rc = meta_int(st, "width", &cfg->width)) < 0) return -1;
+        if (rc) return error_set("%s: unet checkpoint without 'width' metadata", st->path);
+    }
+    const char *task = safetensors_meta(st, "task");
+    cfg->task = TASK_SEG;
+    if (task && model_task_parse(task, &cfg->task)) return error_prefix("%s", st->path);
+    return 0;
+}
+
+int checkpoint_read_param(SafeTensors *st, Param *p)
+{
+    if (p->kind == PARAM_COUNTER)
+        return safetensors_read_i64(st, p->name, 0, NULL, &p->counter);
+    return safetensors_read_f32(st, p->name, p->t.ndim, p->t.shape, p->t.data);
+}
+
+int checkpoint_read_tensors(Model *m, SafeTensors *st)
+{
+    for (int i = 0; i < m->params.count; i++) {
+        Param *p = &m->params.items[i];
+        /* PyTorch modules built with track_running_stats but saved without the counter
+         * still load (spec: a missing num_batches_tracked is tolerated). */
+        if (p->kind == PARAM_COUNTER && !safetensors_find(st, p->name)) {
+            p->counter = 0;
+            continue;
+        }
+        if (!safetensors_find(st, p->name))
+            return error_set("%s: missing tensor '%s' for the %s model", st->path, p->name,
+                             model_arch_name(m->cfg.arch));
+        if (checkpoint_read_param(st, p)) return -1;
+    }
+    return safetensors_check_all_used(st);
+}
+
+int checkpoint_load(Model *m, const char *path)
+{
+    SafeTensors st;
+    ModelConfig cfg;
+    if (safetensors_read(path, &st)) return -1;
+    int rc = checkpoint_config(&st, &cfg);
+    if (!rc && model_create(m, &cfg)) rc = error_prefix("%s", path);
+    else if (!rc && (rc = checkpoint_read_tensors(m, &st))) model_free(m);
+    safetensors_free(&st);
+    return rc;
+}
+
+int checkpoint_load_into(Model *m, const char *path)
+{
+    SafeTensors st;
+    ModelConfig cfg;
+    if (safetensors_read(path, &st)) return -1;
+    int rc = checkpoint_config(&st, &cfg);
+    if (!rc && (cfg.arch != m->cfg.arch || cfg.in_channels != m->cfg.in_channels ||
+                cfg.classes != m->cfg.classes || cfg.width != m->cfg.width))
+        rc = error_set("%s: holds a %s model (%d in, %d classes, width %d), expected %s "
+                       "(%d in, %d classes, width %d)", path, model_arch_name(cfg.arch),
+                       cfg.in_channels, cfg.classes, cfg.width, model_arch_name(m->cfg.arch),
+                       m->cfg.in_channels, m->cfg.classes, m->cfg.width);
+    if (!rc) rc = checkpoint_read_tensors(m, &st);
+    safetensors_free(&st);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* Model checkpoints as safetensors files (spec/models.md, "Checkpoints"): every tensor
+ * under its PyTorch state_dict name (F32; num_batches_tracked I64 of shape []) and string
+ * metadata: arch, in_channels, classes, width (unet), task, plus any extra pairs.
+ * Files written by PyTorch from the same module load unchanged: without metadata, the
+ * configuration is read off the tensors' names and shapes. */
+#ifndef REUSENET_CHECKPOINT_H
+#define REUSENET_CHECKPOINT_H
+
+#include "engine/safetensors.h"
+#include "models/model.h"
+
+typedef struct MetaPair {
+    const char *key, *value;
+} MetaPair;
+
+/* Write m atomically, with the standard metadata and `extra` pairs. 0 or -1. */
+int checkpoint_save(Model *m, const char *path, const MetaPair *extra, int n_extra);
+/* Create m from a file: configuration from its metadata (or tensors), then all tensors.
+ * 0, or -1 with a message naming the file and the problem. */
+int checkpoint_load(Model *m, const char *path);
+/* Load a file's tensors into an existing model of the same configuration. */
+int checkpoint_load_into(Model *m, const char *path);
+/* The configuration a file describes (metadata, or inferred from tensor names/shapes). */
+int checkpoint_config(const SafeTensors *st, ModelConfig *cfg);
+/* Copy every tensor of m from an opened file; missing num_batches_tracked is tolerated,
+ * anything else missing, extra or mis-shaped is an error naming the tensor. */
+int checkpoint_read_tensors(Model *m, SafeTensors *st);
+/* Read one Param from st (shape-checked). */
+int checkpoint_read_param(SafeTensors *st, Param *p);
+
+#endif

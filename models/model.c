@@ -1,0 +1,179 @@
+/* The layer table and everything generic over architectures. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/batchnorm.h"
+#include "engine/conv2d.h"
+#include "engine/error.h"
+#include "engine/relu.h"
+#include "models/model.h"
+#include "models/model_arch.h"
+
+static const char *const role_names[ROLE_COUNT] = {"RM", "RV", "RW", "RB", "W", "B"};
+
+const char *model_arch_name(ModelArch a) { return a == ARCH_PSPNET ? "pspnet" : "unet"; }
+const char *model_task_name(ModelTask t) { return t == TASK_SEG ? "seg" : "auto"; }
+const char *param_role_name(ParamRole r) { return role_names[r]; }
+
+int model_arch_parse(const char *s, ModelArch *out)
+{
+    if (!strcmp(s, "pspnet")) *out = ARCH_PSPNET;
+    else if (!strcmp(s, "unet")) *out = ARCH_UNET;
+    else return error_set("unknown architecture '%s' (pspnet or unet)", s);
+    return 0;
+}
+
+int model_task_parse(const char *s, ModelTask *out)
+{
+    if (!strcmp(s, "seg")) *out = TASK_SEG;
+    else if (!strcmp(s, "auto")) *out = TASK_AUTO;
+    else return error_set("unknown task '%s' (seg or auto)", s);
+    return 0;
+}
+
+int param_role_parse(const char *s, ParamRole *out)
+{
+    for (int r = 0; r < ROLE_COUNT; r++)
+        if (!strcmp(s, role_names[r])) {
+            *out = (ParamRole)r;
+            return 0;
+        }
+    return error_set("unknown parameter kind '%s' (RM, RV, RW, RB, W or B)", s);
+}
+
+/* Declare the tensors of one table row under their PyTorch names. */
+static void declare_layer(ParamStore *ps, Layer *l)
+{
+    char name[PARAM_NAME_MAX];
+    for (int r = 0; r < ROLE_COUNT; r++) l->param[r] = -1;
+    l->bn_count = -1;
+    snprintf(name, sizeof name, "%s.weight", l->conv);
+    l->param[ROLE_W] = params_add(ps, name, PARAM_TRAINABLE, 4,
+                                  (int[]){l->out_ch, l->in_ch, l->kernel, l->kernel});
+    if (l->conv_bias) {
+        snprintf(name, sizeof name, "%s.bias", l->conv);
+        l->param[ROLE_B] = params_add(ps, name, PARAM_TRAINABLE, 1, (int[]){l->out_ch});
+    }
+    if (!l->bn[0]) return;
+    static const struct { ParamRole role; const char *suffix; ParamKind kind; } bn_tensors[] = {
+        {ROLE_RW, "weight", PARAM_TRAINABLE}, {ROLE_RB, "bias", PARAM_TRAINABLE},
+        {ROLE_RM, "running_mean", PARAM_BUFFER}, {ROLE_RV, "running_var", PARAM_BUFFER},
+    };
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "%s.%s", l->bn, bn_tensors[i].suffix);
+        l->param[bn_tensors[i].role] = params_add(ps, name, bn_tensors[i].kind, 1,
+                                                  (int[]){l->out_ch});
+    }
+    snprintf(name, sizeof name, "%s.num_batches_tracked", l->bn);
+    l->bn_count = params_add(ps, name, PARAM_COUNTER, 0, NULL);
+}
+
+int model_create(Model *m, const ModelConfig *cfg)
+{
+    memset(m, 0, sizeof *m);
+    if (cfg->in_channels < 1 || cfg->in_channels > 1024)
+        return error_set("input channels must be 1..1024, got %d", cfg->in_channels);
+    if (cfg->classes < 1 || cfg->classes > 1024)
+        return error_set("classes must be 1..1024, got %d", cfg->classes);
+    if (cfg->arch == ARCH_UNET && (cfg->width < 1 || cfg->width > 1024))
+        return error_set("UNet width must be 1..1024, got %d", cfg->width);
+    m->cfg = *cfg;
+    if (cfg->arch != ARCH_UNET) m->cfg.width = 0;
+    m->n_numbered = cfg->arch == ARCH_PSPNET ? PSPNET_LAYERS : UNET_LAYERS;
+    m->n_layers = m->n_numbered + 1;
+    m->layers = xcalloc((size_t)m->n_layers, sizeof *m->layers);
+    if (cfg->arch == ARCH_PSPNET) pspnet_describe(&m->cfg, m->layers);
+    else unet_describe(&m->cfg, m->layers);
+    params_init(&m->params);
+    for (int i = 0; i < m->n_layers; i++) {
+        Layer *l = &m->layers[i];
+        l->number = i < m->n_numbered ? i + 1 : 0;
+        if (l->number) snprintf(l->label, sizeof l->label, "%d", l->number);
+        else snprintf(l->label, sizeof l->label, "head");
+        declare_layer(&m->params, l);
+    }
+    params_finalize(&m->params);
+    return 0;
+}
+
+void model_free(Model *m)
+{
+    params_free(&m->params);
+    free(m->layers);
+    memset(m, 0, sizeof *m);
+}
+
+Layer *model_layer(Model *m, int k)
+{
+    CHECK(k >= 0 && k <= m->n_numbered, "layer %d out of range 1..%d", k, m->n_numbered);
+    return k ? &m->layers[k - 1] : &m->layers[m->n_numbered];
+}
+
+Param *model_param(Model *m, const Layer *l, ParamRole role)
+{
+    return l->param[role] < 0 ? NULL : params_get(&m->params, l->param[role]);
+}
+
+Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool relu_after)
+{
+    Param *b = model_param(m, l, ROLE_B);
+    Tensor *y = conv2d(t, x, &model_param(m, l, ROLE_W)->t, b ? &b->t : NULL, l->stride,
+                       l->pad, l->dilation);
+    if (l->bn[0]) {
+        Param *rm = model_param(m, l, ROLE_RM), *rv = model_param(m, l, ROLE_RV);
+        BatchNorm2dArgs a = {
+            .weight = &model_param(m, l, ROLE_RW)->t,
+            .bias = &model_param(m, l, ROLE_RB)->t,
+            .running_mean = &rm->t,
+            .running_var = &rv->t,
+            .num_batches_tracked = &params_get(&m->params, l->bn_count)->counter,
+            .update_mean = !rm->frozen,
+            .update_var = !rv->frozen,
+        };
+        y = batchnorm2d(t, y, &a);
+    }
+    return relu_after ? relu(t, y) : y;
+}
+
+int model_check_input(const Model *m, int n, int c, int h, int w)
+{
+    int multiple = m->cfg.arch == ARCH_PSPNET ? 8 : 16;
+    if (n < 1) return error_set("empty batch");
+    if (c != m->cfg.in_channels)
+        return error_set("input has %d channels, the %s model takes %d", c,
+                         model_arch_name(m->cfg.arch), m->cfg.in_channels);
+    if (h < multiple || w < multiple || h % multiple || w % multiple)
+        return error_set("input size %dx%d: %s needs height and width that are multiples of %d",
+                         h, w, model_arch_name(m->cfg.arch), multiple);
+    return 0;
+}
+
+Tensor *model_forward(Model *m, Tape *t, Tensor *x)
+{
+    tensor_check_4d("model_forward", x);
+    CHECK(!model_check_input(m, x->shape[0], x->shape[1], x->shape[2], x->shape[3]), "%s",
+          error_get());
+    return m->cfg.arch == ARCH_PSPNET ? pspnet_forward(m, t, x) : unet_forward(m, t, x);
+}
+
+size_t model_parameter_count(const Model *m) { return params_trainable_count(&m->params); }
+
+void model_print_table(Model *m, FILE *out, int in_h, int in_w)
+{
+    (void)in_h;
+    (void)in_w;
+    fprintf(out, "%-5s %-26s %-26s %-9s %5s %5s %3s %3s %3s %4s %10s\n", "layer", "conv",
+            "bn", "kernel", "in", "out", "s", "p", "d", "bias", "params");
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        size_t count = 0;
+        for (int r = 0; r < ROLE_COUNT; r++)
+            if (l->param[r] >= 0 && m->params.items[l->param[r]].kind == PARAM_TRAINABLE)
+                count += m->params.items[l->param[r]].t.size;
+        char kernel[16];
+        snprintf(kernel, sizeof kernel, "%dx%d", l->kernel, l->kernel);
+        fprintf(out, "%-5s %-26s %-26s %-9s %5d %5d %3d %3d %3d %4s %10zu\n", l->label, l->conv,
+                l->bn[0] ? l->bn : "-", kernel, l->in_ch, l->out_ch, l->stride, l->pad,
+                l->dilation, l->conv_bias ? "yes" : "no", count);
+    }
+}

@@ -1,0 +1,91 @@
+/* Models: PSPNet with a ResNet-18 backbone and UNet, exactly as spec/models.md defines them.
+ *
+ * A Model is a ParamStore (every tensor under its PyTorch state_dict name) plus the layer
+ * table: the numbered conv+BN layers 1..L in forward order, then the head (the final
+ * classifier, which has no BN). The table is the one place layers are looked up: the
+ * forward passes walk it by number, and the reuse analysis addresses tensors through it
+ * (layer k, kind RM/RV/RW/RB/W/B). */
+#ifndef REUSENET_MODEL_H
+#define REUSENET_MODEL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/params.h"
+#include "engine/tape.h"
+
+typedef enum ModelArch { ARCH_PSPNET, ARCH_UNET } ModelArch;
+typedef enum ModelTask { TASK_SEG, TASK_AUTO } ModelTask;
+
+typedef struct ModelConfig {
+    ModelArch arch;
+    int in_channels;     /* 1 for MRI */
+    int classes;         /* K output channels (4: background, RV, myocardium, LV) */
+    int width;           /* UNet base width F (ignored by pspnet) */
+    ModelTask task;      /* recorded in checkpoints */
+} ModelConfig;
+
+/* The parameter kinds of the swap scan (spec/reuse.md, section 1). */
+typedef enum ParamRole {
+    ROLE_RM, ROLE_RV, ROLE_RW, ROLE_RB,  /* BN running_mean, running_var, weight, bias */
+    ROLE_W, ROLE_B,                       /* conv weight, conv bias */
+    ROLE_COUNT
+} ParamRole;
+
+#define LAYER_NAME_MAX 48
+
+/* One row of the layer table: a conv, its BN (none for the head), and their tensors. */
+typedef struct Layer {
+    int number;                      /* 1..L; 0 for the head */
+    char label[8];                   /* "1".."25" or "head" */
+    char conv[LAYER_NAME_MAX];       /* "layer1.0.conv1" */
+    char bn[LAYER_NAME_MAX];         /* "layer1.0.bn1", "" for the head */
+    int in_ch, out_ch, kernel, stride, pad, dilation;
+    bool conv_bias;
+    int param[ROLE_COUNT];           /* ParamStore index per role, -1 where absent */
+    int bn_count;                    /* index of num_batches_tracked, -1 for the head */
+    bool torchvision_init;           /* ResNet backbone conv: torchvision's Kaiming init */
+} Layer;
+
+typedef struct Model {
+    ModelConfig cfg;
+    ParamStore params;
+    Layer *layers;                   /* layers[0..n_numbered-1] are 1..L, then the head */
+    int n_layers;                    /* numbered layers + 1 */
+    int n_numbered;                  /* 25 (pspnet) or 18 (unet) */
+} Model;
+
+/* Declare every tensor and the layer table (values zero). -1 on a bad config. */
+int model_create(Model *m, const ModelConfig *cfg);
+void model_free(Model *m);
+/* Initialise as PyTorch/torchvision do, from a seed (same seed, same weights):
+ * backbone convs kaiming_normal_(fan_out, relu), other convs PyTorch's Conv2d default
+ * (kaiming_uniform_(a=sqrt(5)), bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))), BN weight 1,
+ * bias 0, running mean 0, running var 1, num_batches_tracked 0. */
+void model_init_weights(Model *m, uint64_t seed);
+
+/* Forward pass: x (N, C_in, H, W) -> logits (N, K, H, W). Train-mode BN when t->training.
+ * H and W must be multiples of 8 (pspnet) or 16 (unet); -1 with an error otherwise
+ * (check with model_check_input first; forward CHECKs it). */
+Tensor *model_forward(Model *m, Tape *t, Tensor *x);
+int model_check_input(const Model *m, int n, int c, int h, int w);
+
+/* The row for layer number k (1..L), or the head for k = 0. */
+Layer *model_layer(Model *m, int k);
+Param *model_param(Model *m, const Layer *l, ParamRole role);   /* NULL if absent */
+/* One conv + BN (+ ReLU) row of the table applied to x. */
+Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool relu);
+
+const char *model_arch_name(ModelArch a);
+const char *model_task_name(ModelTask t);
+const char *param_role_name(ParamRole r);          /* "RM", ..., "B" */
+int model_arch_parse(const char *s, ModelArch *out);
+int model_task_parse(const char *s, ModelTask *out);
+int param_role_parse(const char *s, ParamRole *out);
+
+/* The table, like darknet's: number, conv/BN names, op, channels, stride/dilation,
+ * parameter count, and (for an input size) output shape and FLOPs. */
+void model_print_table(Model *m, FILE *out, int in_h, int in_w);
+size_t model_parameter_count(const Model *m);   /* trainable scalars */
+
+#endif

@@ -1,0 +1,55 @@
+/* UNet with base width F (spec/models.md): four encoder stages and a bottom stage of two
+ * 3x3 conv+BN+ReLU each, max-pooled 2x2 between them; four decoder stages that join the
+ * matching encoder output with the bilinear x2 of the stage below (concat [skip, up]); a
+ * 1x1 head. Every 3x3 conv has a bias. Layers 1-2 enc1 ... 9-10 bottom ... 17-18 dec1. */
+#include <stdio.h>
+
+#include "engine/concat.h"
+#include "engine/maxpool2d.h"
+#include "engine/resize.h"
+#include "models/model_arch.h"
+
+static const char *const stage_names[9] = {"enc1", "enc2", "enc3", "enc4", "bottom",
+                                           "dec4", "dec3", "dec2", "dec1"};
+
+void unet_describe(const ModelConfig *cfg, Layer *layers)
+{
+    const int f = cfg->width;
+    /* input channels of each stage's first conv, and the stage's output channels */
+    const int in_ch[9] = {cfg->in_channels, f, 2 * f, 4 * f, 8 * f,
+                          8 * f + 16 * f, 4 * f + 8 * f, 2 * f + 4 * f, f + 2 * f};
+    const int out_ch[9] = {f, 2 * f, 4 * f, 8 * f, 16 * f, 8 * f, 4 * f, 2 * f, f};
+    for (int s = 0; s < 9; s++)
+        for (int j = 1; j <= 2; j++) {
+            char conv[LAYER_NAME_MAX], bn[LAYER_NAME_MAX];
+            snprintf(conv, sizeof conv, "%s.conv%d", stage_names[s], j);
+            snprintf(bn, sizeof bn, "%s.bn%d", stage_names[s], j);
+            layer_describe(&layers[2 * s + j - 1], conv, bn, j == 1 ? in_ch[s] : out_ch[s],
+                           out_ch[s], 3, 1, 1, 1, true);
+        }
+    layer_describe(&layers[UNET_LAYERS], "head", "", f, cfg->classes, 1, 1, 0, 1, true);
+}
+
+/* Stage s (0-based) = table rows 2s+1 and 2s+2. */
+static Tensor *stage(Model *m, Tape *t, int s, Tensor *x)
+{
+    x = model_apply_layer(m, t, model_layer(m, 2 * s + 1), x, true);
+    return model_apply_layer(m, t, model_layer(m, 2 * s + 2), x, true);
+}
+
+Tensor *unet_forward(Model *m, Tape *t, Tensor *x)
+{
+    Tensor *skips[4];
+    Tensor *h = x;
+    for (int s = 0; s < 4; s++) {
+        skips[s] = stage(m, t, s, h);
+        h = maxpool2d(t, skips[s], 2, 2, 0);
+    }
+    h = stage(m, t, 4, h);
+    for (int s = 5; s < 9; s++) {
+        Tensor *skip = skips[8 - s];
+        Tensor *up = resize_bilinear(t, h, skip->shape[2], skip->shape[3]);
+        h = stage(m, t, s, concat(t, (Tensor *[]){skip, up}, 2));
+    }
+    return model_apply_layer(m, t, model_layer(m, 0), h, false);
+}
