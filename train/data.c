@@ -1,0 +1,53 @@
+#include <string.h>
+
+#include "engine/error.h"
+#include "train/data.h"
+
+void data_options_defaults(DataOptions *o)
+{
+    memset(o, 0, sizeof *o);
+    o->size = 128;
+    o->train_count = o->val_count = -1;
+}
+
+int run_data_load(const DataOptions *o, int which, RunData *d)
+{
+    memset(d, 0, sizeof *d);
+    d->dataset = dataset_open(o->dir);
+    if (!d->dataset) return -1;
+    d->labelled = d->dataset->classes;
+    SplitOptions so;
+    split_defaults(&so);
+    so.seed = o->split_seed;
+    so.train_count = o->train_count;
+    so.val_count = o->val_count;
+    if (split_make(d->dataset->preset, d->dataset->patient_count, &so, &d->split))
+        goto fail;
+    if (o->n_train > 0 && split_choose_train(&d->split, o->n_train, o->split_seed)) goto fail;
+    PreprocessOptions pp;
+    preprocess_defaults(&pp);
+    pp.size = o->size;
+    pp.spacing_mm = o->spacing_mm;
+    if ((which & RUN_DATA_TRAIN) &&
+        dataset_load(d->dataset, d->split.train, d->split.train_count, &pp, &d->train))
+        goto fail;
+    if ((which & RUN_DATA_VAL) &&
+        dataset_load(d->dataset, d->split.val, d->split.val_count, &pp, &d->val))
+        goto fail;
+    return 0;
+fail:
+    error_prefix("%s", o->dir);
+    run_data_free(d);
+    return -1;
+}
+
+void run_data_free(RunData *d)
+{
+    sliceset_free(&d->train);
+    sliceset_free(&d->val);
+    if (d->dataset) {
+        split_free(&d->split);
+        dataset_close(d->dataset);
+    }
+    memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,57 @@
+/* Evaluation of a model on a set of preprocessed slices (spec/reuse.md, "Metrics").
+ *
+ * Segmentation: the prediction is the argmax over the K output channels. Dice of class c
+ * is 2|P_c ∩ G_c| / (|P_c| + |G_c|) counted over all pixels of the set together (pooled);
+ * a class absent from both counts as 1. The mean is over the evaluated classes:
+ * background plus the classes the dataset labels (all four for ACDC: the paper's mean).
+ * Also the per-patient Dice (pooled within each patient), as mean and sd over patients.
+ * Auto-encoder: every output channel should reproduce the input image; reported are the
+ * MSE over all outputs and the PSNR 10 log10(range^2 / MSE) with range the max - min of
+ * each slice, averaged over slices. */
+#ifndef REUSENET_EVALUATE_H
+#define REUSENET_EVALUATE_H
+
+#include <stdint.h>
+
+#include "datasets/slice.h"
+#include "models/model.h"
+
+#define EVAL_MAX_CLASSES 8
+
+typedef struct DiceCounts {
+    int64_t inter[EVAL_MAX_CLASSES], pred[EVAL_MAX_CLASSES], truth[EVAL_MAX_CLASSES];
+} DiceCounts;
+
+typedef struct EvalResult {
+    int classes;                        /* K */
+    unsigned evaluated;                 /* bit c: class c counts in the mean (bit 0 always) */
+    double dice[EVAL_MAX_CLASSES];      /* pooled over the set */
+    double mean_dice;                   /* mean over the evaluated classes */
+    double patient_dice_mean[EVAL_MAX_CLASSES], patient_dice_sd[EVAL_MAX_CLASSES];
+    double patient_mean_mean, patient_mean_sd;   /* of the per-patient mean Dice */
+    int patients;
+    double loss;                        /* mean cross-entropy (seg) or MSE (auto) */
+    double mse, psnr;                   /* auto-encoder */
+} EvalResult;
+
+typedef struct EvalOptions {
+    ModelTask task;
+    unsigned labelled;                  /* bit c set for labelled classes 1..3 */
+    int batch;                          /* slices per forward pass (default 8) */
+} EvalOptions;
+
+/* Evaluate m (eval-mode BN) on every slice of set (all S x S). Uses (and resets) tape. */
+void evaluate_model(Model *m, Tape *tape, const SliceSet *set, const EvalOptions *o,
+                    EvalResult *out);
+
+/* Building blocks, also used by the swap scan:
+ * add a batch's argmax prediction of logits (N, K, HW) against labels to counts (and to
+ * per-patient counts when patient_counts is not NULL). */
+void dice_accumulate(const float *logits, int n, int k, int hw, const uint8_t *const *labels,
+                     DiceCounts *counts);
+/* Dice per class and the mean over `evaluated` classes from counts. */
+double dice_from_counts(const DiceCounts *c, int k, unsigned evaluated, double *dice);
+/* Bit mask of the classes that count: background and the labelled ones, below k. */
+unsigned eval_classes(unsigned labelled, int k);
+
+#endif
