@@ -11,4 +11,7 @@ int cmd_init(int argc, char **argv);       /* fresh model */
 int cmd_forward(int argc, char **argv);    /* one forward pass on an .npy input */
 int cmd_grad(int argc, char **argv);       /* parameter gradients of a loss */
 
+int cmd_train(int argc, char **argv);      /* training runs (cli/cmd_train.c) */
+int cmd_eval(int argc, char **argv);       /* Dice table of a checkpoint */
+
 #endif

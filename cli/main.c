@@ -16,6 +16,8 @@ static const Command commands[] = {
     {"init", cmd_init, "write a freshly initialised pspnet or unet checkpoint"},
     {"info", cmd_info, "architecture, metadata and layer table of a checkpoint"},
     {"forward", cmd_forward, "one forward pass: X.npy -> Y.npy"},
+    {"train", cmd_train, "train a segmentation or auto-encoder model (resumable)"},
+    {"eval", cmd_eval, "per-class Dice of a checkpoint on a dataset"},
     {"grad", cmd_grad, "gradients of a loss w.r.t. every trainable tensor"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };

@@ -1,0 +1,163 @@
+/* reusenet train | eval */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "engine/blas.h"
+#include "engine/error.h"
+#include "models/checkpoint.h"
+#include "train/data.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+
+static int fail(const char *command)
+{
+    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
+    return 1;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    TrainConfig c;
+    train_config_defaults(&c);
+    const char *arch = NULL, *task = "seg", *optimizer = "adam", *schedule = "poly";
+    uint64_t split_seed = 0;
+    bool no_augment = false;
+    const Option opts[] = {
+        {"--arch", OPT_STRING, &arch, "pspnet|unet", true},
+        {"--width", OPT_INT, &c.model.width, "F  UNet base width (default 32)", false},
+        {"--task", OPT_STRING, &task, "seg|auto  segmentation or auto-encoder (default seg)", false},
+        {"--data", OPT_STRING, &c.data.dir, "DIR  dataset (ACDC layout or PNG folders)", true},
+        {"--n-train", OPT_INT, &c.data.n_train, "N  keep N training patients (default all)", false},
+        {"--split-seed", OPT_U64, &split_seed, "S  seed of the split and the N patients (default 0)", false},
+        {"--train-count", OPT_INT, &c.data.train_count, "N  training patients of the split (default: the preset's)", false},
+        {"--val-count", OPT_INT, &c.data.val_count, "N  validation patients (default: the preset's)", false},
+        {"--size", OPT_INT, &c.data.size, "S  crop/pad slices to SxS (default 128)", false},
+        {"--epochs", OPT_INT, &c.epochs, "E  epochs", true},
+        {"--batch", OPT_INT, &c.batch, "B  batch size", true},
+        {"--lr", OPT_FLOAT, &c.lr, "LR  learning rate", true},
+        {"--optimizer", OPT_STRING, &optimizer, "adam|sgd (default adam)", false},
+        {"--momentum", OPT_FLOAT, &c.momentum, "M  SGD momentum (default 0.9)", false},
+        {"--weight-decay", OPT_FLOAT, &c.weight_decay, "WD  L2 weight decay (default 0)", false},
+        {"--schedule", OPT_STRING, &schedule, "poly|cosine|none (default poly)", false},
+        {"--dice-loss", OPT_FLAG, &c.dice_loss, "seg: add soft Dice to the cross-entropy", false},
+        {"--no-augment", OPT_FLAG, &no_augment, "no flips/rotations/scaling/gamma", false},
+        {"--seed", OPT_U64, &c.seed, "S  weights, batch order, augmentation (default 0)", false},
+        {"--threads", OPT_INT, &c.threads, "T  threads (default: all cores)", false},
+        {"-o", OPT_STRING, &c.out_dir, "RUN_DIR  output directory", true},
+        {"--init-from", OPT_STRING, &c.init_from, "CKPT  start from this checkpoint (or a "
+         "torchvision resnet18 state_dict)", false},
+        {"--params", OPT_STRING, &c.params_list, "LIST  with --init-from: only these tensors (comma-separated)", false},
+        {"--plan", OPT_STRING, &c.plan, "PLAN.json  with --init-from: the plan's reusable tensors", false},
+        {"--freeze", OPT_FLAG, &c.freeze, "keep every loaded tensor fixed (BN statistics too)", false},
+        {"--resume", OPT_FLAG, &c.resume, "continue the run in RUN_DIR where it stopped", false},
+        {"--quiet", OPT_FLAG, &c.quiet, "no progress output", false},
+    };
+    const OptionSpec spec = {"reusenet train", "Train a segmentation or auto-encoder model; "
+                             "writes RUN_DIR/{config.json,log.csv,last,best,resume}.",
+                             NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
+    int rc = options_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    c.data.split_seed = split_seed;
+    c.augment = !no_augment;
+    if (model_arch_parse(arch, &c.model.arch) || model_task_parse(task, &c.model.task) ||
+        schedule_parse(schedule, &c.schedule))
+        return fail("train");
+    if (!strcmp(optimizer, "adam")) c.optimizer = OPTIMIZER_ADAM;
+    else if (!strcmp(optimizer, "sgd")) c.optimizer = OPTIMIZER_SGD;
+    else {
+        fprintf(stderr, "reusenet train: --optimizer must be adam or sgd, got '%s'\n", optimizer);
+        return 2;
+    }
+    if ((c.params_list || c.plan || c.freeze) && !c.init_from) {
+        fprintf(stderr, "reusenet train: --params, --plan and --freeze need --init-from\n");
+        return 2;
+    }
+    if (c.params_list && c.plan) {
+        fprintf(stderr, "reusenet train: give --params or --plan, not both\n");
+        return 2;
+    }
+    return train_run(&c) ? fail("train") : 0;
+}
+
+static void print_eval(const EvalResult *r, unsigned labelled, ModelTask task)
+{
+    static const char *const names[4] = {"background", "RV", "myocardium", "LV"};
+    if (task == TASK_AUTO) {
+        printf("MSE %.6f   PSNR %.2f dB\n", r->mse, r->psnr);
+        return;
+    }
+    printf("%-12s %8s %18s\n", "class", "Dice", "per patient");
+    for (int c = 0; c < r->classes; c++) {
+        bool used = r->evaluated & (1u << c);
+        printf("%-12s %8.4f %10.4f ± %.4f%s\n", c < 4 ? names[c] : "class", r->dice[c],
+               r->patient_dice_mean[c], r->patient_dice_sd[c], used ? "" : "   (not labelled)");
+    }
+    printf("%-12s %8.4f %10.4f ± %.4f   (%d patients; classes:", "mean", r->mean_dice,
+           r->patient_mean_mean, r->patient_mean_sd, r->patients);
+    for (int c = 0; c < r->classes; c++)
+        if (r->evaluated & (1u << c)) printf(" %s", c < 4 ? names[c] : "?");
+    printf(")\n");
+    (void)labelled;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *weights = NULL, *split = "val", *overlays = NULL;
+    DataOptions d;
+    data_options_defaults(&d);
+    uint64_t split_seed = 0;
+    int threads = 0;
+    const Option opts[] = {
+        {"--weights", OPT_STRING, &weights, "FILE  checkpoint", true},
+        {"--data", OPT_STRING, &d.dir, "DIR  dataset", true},
+        {"--split", OPT_STRING, &split, "val|train|all (default val)", false},
+        {"--split-seed", OPT_U64, &split_seed, "S  seed of a random split (default 0)", false},
+        {"--size", OPT_INT, &d.size, "S  slice size (default 128)", false},
+        {"--overlays", OPT_STRING, &overlays, "DIR  write image | truth | prediction PNGs", false},
+        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+    };
+    const OptionSpec spec = {"reusenet eval", "Per-class Dice (pooled, and per-patient mean ± "
+                             "sd) of a checkpoint on a dataset split.", NULL, 0, 0, opts,
+                             sizeof opts / sizeof opts[0]};
+    int rc = options_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    d.split_seed = split_seed;
+    int which;
+    if (!strcmp(split, "val")) which = RUN_DATA_VAL;
+    else if (!strcmp(split, "train")) which = RUN_DATA_TRAIN;
+    else if (!strcmp(split, "all")) which = RUN_DATA_TRAIN | RUN_DATA_VAL;
+    else {
+        fprintf(stderr, "reusenet eval: --split must be val, train or all, got '%s'\n", split);
+        return 2;
+    }
+    engine_set_threads(threads);
+    Model m;
+    RunData data;
+    if (checkpoint_load(&m, weights)) return fail("eval");
+    if (run_data_load(&d, which, &data)) {
+        model_free(&m);
+        return fail("eval");
+    }
+    SliceSet *set = which == RUN_DATA_TRAIN ? &data.train : &data.val;
+    if (which == (RUN_DATA_TRAIN | RUN_DATA_VAL))
+        for (int i = 0; i < data.train.count; i++) {     /* move train slices into one set */
+            sliceset_push(&data.val, data.train.slices[i]);
+            data.train.slices[i].image = NULL;
+            data.train.slices[i].label = NULL;
+        }
+    Tape t;
+    tape_init(&t, 0);
+    EvalOptions eo = {m.cfg.task, data.labelled, 8};
+    EvalResult r;
+    evaluate_model(&m, &t, set, &eo, &r);
+    printf("%s on %s (%s split, %d slices)\n", weights, d.dir, split, set->count);
+    print_eval(&r, data.labelled, m.cfg.task);
+    if (overlays) rc = eval_write_overlays(&m, &t, set, overlays) ? fail("eval") : 0;
+    tape_free(&t);
+    run_data_free(&data);
+    model_free(&m);
+    return rc;
+}

@@ -1,0 +1,379 @@
+/* The training loop, checkpoints and resume. See trainer.h for the run directory. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "datasets/batch.h"
+#include "engine/add.h"
+#include "engine/atomic_file.h"
+#include "engine/blas.h"
+#include "engine/error.h"
+#include "engine/loss.h"
+#include "engine/safetensors.h"
+#include "models/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/progress.h"
+#include "train/trainer.h"
+
+void train_config_defaults(TrainConfig *c)
+{
+    memset(c, 0, sizeof *c);
+    c->model = (ModelConfig){ARCH_UNET, 1, 4, 32, TASK_SEG};
+    data_options_defaults(&c->data);
+    c->epochs = 10;
+    c->batch = 8;
+    c->lr = 1e-3;
+    c->momentum = 0.9;
+    c->optimizer = OPTIMIZER_ADAM;
+    c->schedule = SCHEDULE_POLY;
+    c->augment = true;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *p = xmalloc(len);
+    snprintf(p, len, "%s/%s", dir, name);
+    return p;
+}
+
+static int write_text_atomic(const char *path, const char *text)
+{
+    AtomicFile *af = atomic_open(path);
+    if (!af) return -1;
+    fputs(text, atomic_stream(af));
+    return atomic_commit(af);
+}
+
+static int write_config_json(const TrainConfig *c, const char *path, const char *origin)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "arch", model_arch_name(c->model.arch));
+    cJSON_AddNumberToObject(j, "width", c->model.width);
+    cJSON_AddNumberToObject(j, "in_channels", c->model.in_channels);
+    cJSON_AddNumberToObject(j, "classes", c->model.classes);
+    cJSON_AddStringToObject(j, "task", model_task_name(c->model.task));
+    cJSON_AddStringToObject(j, "data", c->data.dir);
+    cJSON_AddNumberToObject(j, "size", c->data.size);
+    cJSON_AddNumberToObject(j, "n_train", c->data.n_train);
+    cJSON_AddNumberToObject(j, "split_seed", (double)c->data.split_seed);
+    cJSON_AddNumberToObject(j, "epochs", c->epochs);
+    cJSON_AddNumberToObject(j, "batch", c->batch);
+    cJSON_AddNumberToObject(j, "lr", c->lr);
+    cJSON_AddStringToObject(j, "optimizer", optimizer_kind_name(c->optimizer));
+    cJSON_AddNumberToObject(j, "momentum", c->momentum);
+    cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
+    cJSON_AddStringToObject(j, "schedule", schedule_name(c->schedule));
+    cJSON_AddBoolToObject(j, "dice_loss", c->dice_loss);
+    cJSON_AddBoolToObject(j, "augment", c->augment);
+    cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+    cJSON_AddNumberToObject(j, "threads", engine_threads());
+    cJSON_AddStringToObject(j, "init_from", c->init_from ? c->init_from : "");
+    cJSON_AddStringToObject(j, "params", c->params_list ? c->params_list : "");
+    cJSON_AddStringToObject(j, "plan", c->plan ? c->plan : "");
+    cJSON_AddBoolToObject(j, "freeze", c->freeze);
+    cJSON_AddStringToObject(j, "init", origin);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    size_t len = strlen(text);
+    char *withnl = xmalloc(len + 2);
+    memcpy(withnl, text, len);
+    memcpy(withnl + len, "\n", 2);
+    int rc = write_text_atomic(path, withnl);
+    free(text);
+    free(withnl);
+    return rc;
+}
+
+/* ---- resume state: the model's tensors plus optimizer state and progress ------------- */
+
+typedef struct RunState {
+    int epoch;            /* epochs finished */
+    int64_t step;         /* optimizer steps taken */
+    double best;          /* best validation score (higher is better) */
+} RunState;
+
+static int save_resume(Model *m, const Optimizer *o, const RunState *rs, const char *path,
+                       const char *origin)
+{
+    SafetensorsWriter w;
+    safetensors_writer_init(&w);
+    for (int i = 0; i < m->params.count; i++) {
+        Param *p = &m->params.items[i];
+        if (p->kind == PARAM_COUNTER) safetensors_writer_add_i64(&w, p->name, 0, NULL, &p->counter);
+        else safetensors_writer_add_f32(&w, p->name, p->t.ndim, p->t.shape, p->t.data);
+    }
+    if (o->m) safetensors_writer_add_f32(&w, "optimizer.m", 1, (int[]){(int)o->n_values}, o->m);
+    if (o->v) safetensors_writer_add_f32(&w, "optimizer.v", 1, (int[]){(int)o->n_values}, o->v);
+    safetensors_writer_add_i64(&w, "optimizer.steps", 1, (int[]){o->n_params}, o->steps);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%d", rs->epoch);
+    safetensors_writer_set_meta(&w, "epoch", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)rs->step);
+    safetensors_writer_set_meta(&w, "step", buf);
+    snprintf(buf, sizeof buf, "%.17g", rs->best);
+    safetensors_writer_set_meta(&w, "best", buf);
+    safetensors_writer_set_meta(&w, "init", origin);
+    int rc = safetensors_write(&w, path);
+    safetensors_writer_free(&w);
+    return rc;
+}
+
+static int load_resume(Model *m, Optimizer *o, RunState *rs, const char *path, char *origin,
+                       size_t origin_len)
+{
+    SafeTensors st;
+    if (safetensors_read(path, &st)) return -1;
+    int rc = 0;
+    for (int i = 0; i < m->params.count && !rc; i++) rc = checkpoint_read_param(&st, &m->params.items[i]);
+    if (!rc && o->m) rc = safetensors_read_f32(&st, "optimizer.m", 1, (int[]){(int)o->n_values}, o->m);
+    if (!rc && o->v) rc = safetensors_read_f32(&st, "optimizer.v", 1, (int[]){(int)o->n_values}, o->v);
+    if (!rc) rc = safetensors_read_i64(&st, "optimizer.steps", 1, (int[]){o->n_params}, o->steps);
+    const char *e = safetensors_meta(&st, "epoch"), *s = safetensors_meta(&st, "step");
+    const char *b = safetensors_meta(&st, "best"), *init = safetensors_meta(&st, "init");
+    if (!rc && (!e || !s || !b)) rc = error_set("%s: not a resume file (no epoch/step)", path);
+    if (!rc) {
+        rs->epoch = atoi(e);
+        rs->step = atoll(s);
+        rs->best = strtod(b, NULL);
+        snprintf(origin, origin_len, "%s", init ? init : "");
+    }
+    safetensors_free(&st);
+    return rc;
+}
+
+/* ---- one step ---------------------------------------------------------------------- */
+
+/* The first trainable tensor whose gradient is not finite, or NULL. */
+static const char *nonfinite_gradient(ParamStore *ps)
+{
+    for (int i = 0; i < ps->count; i++) {
+        Param *p = &ps->items[i];
+        if (p->kind != PARAM_TRAINABLE || p->frozen) continue;
+        for (size_t j = 0; j < p->t.size; j++)
+            if (!isfinite(p->t.grad[j])) return p->name;
+    }
+    return NULL;
+}
+
+/* Forward, loss, backward on one batch; returns the loss. */
+static double train_step(Model *m, Tape *t, const TrainConfig *c, float *images,
+                         int64_t *labels, int n, float *targets)
+{
+    const int s = c->data.size, k = m->cfg.classes, hw = s * s;
+    tape_reset(t);
+    t->recording = t->training = true;
+    Tensor *x = tape_wrap(t, images, 4, (int[]){n, 1, s, s});
+    Tensor *y = model_forward(m, t, x);
+    Tensor *loss;
+    if (c->model.task == TASK_SEG) {
+        LabelMap lm = {labels, n, s, s};
+        loss = loss_cross_entropy(t, y, &lm);
+        if (c->dice_loss) loss = add(t, loss, loss_dice(t, y, &lm, 1.0f, true));
+    } else {
+        /* auto-encoder: every output channel reproduces the input image */
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < k; j++)
+                memcpy(targets + ((size_t)i * k + j) * hw, images + (size_t)i * hw,
+                       (size_t)hw * sizeof(float));
+        loss = loss_mse(t, y, tape_wrap(t, targets, 4, (int[]){n, k, s, s}));
+    }
+    params_zero_grad(&m->params);
+    tape_backward(t, loss);
+    return loss->data[0];
+}
+
+/* ---- the run ----------------------------------------------------------------------- */
+
+static double score_of(const EvalResult *r, ModelTask task)
+{
+    return task == TASK_SEG ? r->mean_dice : -r->mse;     /* higher is better */
+}
+
+static void log_header(FILE *f, const Model *m, ModelTask task)
+{
+    fprintf(f, "epoch,step,lr,train_loss,val_loss");
+    if (task == TASK_SEG) {
+        for (int c = 0; c < m->cfg.classes; c++) fprintf(f, ",dice_%d", c);
+        fprintf(f, ",mean_dice,patient_mean_dice,patient_sd_dice");
+    } else {
+        fprintf(f, ",val_mse,val_psnr");
+    }
+    fprintf(f, ",seconds\n");
+}
+
+int train_run(const TrainConfig *c)
+{
+    engine_set_threads(c->threads);
+    if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
+        return error_set("epochs, batch and lr must be positive");
+    if (mkdir(c->out_dir, 0777) && errno != EEXIST)
+        return error_set("%s: cannot create the run directory (%s)", c->out_dir, strerror(errno));
+    char *resume_path = join(c->out_dir, "resume.safetensors");
+    char *last_path = join(c->out_dir, "last.safetensors");
+    char *best_path = join(c->out_dir, "best.safetensors");
+    char *log_path = join(c->out_dir, "log.csv");
+    char *config_path = join(c->out_dir, "config.json");
+    int rc = -1;
+    RunData data = {0};
+    Model m = {0};
+    Optimizer opt = {0};
+    Tape tape = {0};
+    float *images = NULL, *targets = NULL;
+    int64_t *labels = NULL;
+    BatchIterator it = {0};
+    FILE *log = NULL;
+    char origin[512] = "";
+
+    struct stat sb;
+    bool resuming = c->resume && stat(resume_path, &sb) == 0;
+    if (!c->resume && stat(resume_path, &sb) == 0) {
+        error_set("%s already holds a run (use --resume to continue it, or another -o)", c->out_dir);
+        goto done;
+    }
+    if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &data)) goto done;
+    if (!data.train.count || !data.val.count) {
+        error_set("%s: no training or validation slices", c->data.dir);
+        goto done;
+    }
+    if (model_create(&m, &c->model)) goto done;
+    if (model_check_input(&m, c->batch, 1, c->data.size, c->data.size)) goto done;
+    model_init_weights(&m, c->seed);
+    snprintf(origin, sizeof origin, "seed %llu", (unsigned long long)c->seed);
+    if (c->init_from) {
+        int loaded = init_from_checkpoint(&m, c->init_from, c->params_list, c->plan, c->freeze,
+                                          origin, sizeof origin);
+        if (loaded < 0) goto done;
+        if (!c->quiet)
+            fprintf(stderr, "loaded %d tensors from %s%s\n", loaded, c->init_from,
+                    c->freeze ? " (frozen)" : "");
+    }
+    if (c->optimizer == OPTIMIZER_SGD)
+        optimizer_init_sgd(&opt, &m.params, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
+    else
+        optimizer_init_adam(&opt, &m.params, (float)c->lr, 0.9f, 0.999f, 1e-8f, (float)c->weight_decay);
+
+    BatchOptions bo;
+    batch_defaults(&bo);
+    bo.batch_size = c->batch;
+    bo.seed = c->seed;
+    bo.drop_last = 1;          /* a batch of 1 gives BN a single value per 1x1 channel */
+    bo.augment = c->augment;
+    batch_init(&it, &data.train, &bo);
+    const int steps_per_epoch = batch_count(&it);
+    if (steps_per_epoch < 1) {
+        error_set("%s: %d training slices make no full batch of %d", c->data.dir,
+                  data.train.count, c->batch);
+        goto done;
+    }
+    Schedule sched = {c->schedule, c->lr, 0, SCHEDULE_POLY_POWER,
+                      (int64_t)steps_per_epoch * c->epochs};
+
+    RunState rs = {0, 0, -INFINITY};
+    if (resuming) {
+        if (load_resume(&m, &opt, &rs, resume_path, origin, sizeof origin)) goto done;
+        if (!c->quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, rs.epoch);
+        log = fopen(log_path, "a");
+    } else {
+        if (write_config_json(c, config_path, origin)) goto done;
+        log = fopen(log_path, "w");
+        if (log) log_header(log, &m, c->model.task);
+    }
+    if (!log) {
+        error_set("%s: cannot write (%s)", log_path, strerror(errno));
+        goto done;
+    }
+    MetaPair meta[] = {{"init", origin}};
+
+    const int s = c->data.size;
+    images = xmalloc(sizeof(float) * (size_t)c->batch * s * s);
+    labels = xmalloc(sizeof(int64_t) * (size_t)c->batch * s * s);
+    targets = xmalloc(sizeof(float) * (size_t)c->batch * m.cfg.classes * s * s);
+    tape_init(&tape, 0);
+    EvalOptions eo = {c->model.task, data.labelled, c->batch};
+    if (!c->quiet)
+        fprintf(stderr, "training %s on %s: %d train / %d val slices, %d epochs x %d steps, "
+                "%d threads\n", model_arch_name(m.cfg.arch), c->data.dir, data.train.count,
+                data.val.count, c->epochs, steps_per_epoch, engine_threads());
+
+    for (int epoch = rs.epoch; epoch < c->epochs; epoch++) {
+        double t0 = progress_now(), loss_sum = 0;
+        char label[48], detail[96];
+        snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, c->epochs);
+        Progress pr;
+        progress_begin(&pr, label, steps_per_epoch);
+        batch_seek(&it, epoch, 0);
+        int n, step_in_epoch = 0;
+        while ((n = batch_next(&it, images, labels)) > 0) {
+            opt.lr = (float)schedule_lr(&sched, rs.step);
+            double loss = train_step(&m, &tape, c, images, labels, n, targets);
+            const char *bad = !isfinite(loss) ? "the loss" : nonfinite_gradient(&m.params);
+            if (bad) {
+                if (!c->quiet) fputc('\n', stderr);
+                error_set("step %lld (epoch %d): %s%s is not finite (lr %g); stopped, the last "
+                          "good checkpoint is %s", (long long)rs.step + 1, epoch + 1,
+                          isfinite(loss) ? "the gradient of " : "", bad, opt.lr,
+                          rs.epoch ? last_path : "(none: no epoch finished)");
+                goto done;
+            }
+            optimizer_step(&opt, &m.params);
+            rs.step++;
+            step_in_epoch++;
+            loss_sum += loss;
+            if (!c->quiet) {
+                double el = progress_now() - t0;
+                snprintf(detail, sizeof detail, "loss %.4f  %.1f img/s", loss,
+                         el > 0 ? step_in_epoch * c->batch / el : 0.0);
+                progress_update(&pr, step_in_epoch, detail);
+            }
+        }
+        EvalResult er;
+        evaluate_model(&m, &tape, &data.val, &eo, &er);
+        double seconds = progress_now() - t0;
+        double score = score_of(&er, c->model.task);
+        rs.epoch = epoch + 1;
+        bool best = score > rs.best;
+        if (best) rs.best = score;
+        fprintf(log, "%d,%lld,%.6g,%.6f,%.6f", rs.epoch, (long long)rs.step, opt.lr,
+                loss_sum / step_in_epoch, er.loss);
+        if (c->model.task == TASK_SEG) {
+            for (int k = 0; k < m.cfg.classes; k++) fprintf(log, ",%.4f", er.dice[k]);
+            fprintf(log, ",%.4f,%.4f,%.4f", er.mean_dice, er.patient_mean_mean, er.patient_mean_sd);
+            snprintf(detail, sizeof detail, "train loss %.4f  val loss %.4f  mean Dice %.4f%s",
+                     loss_sum / step_in_epoch, er.loss, er.mean_dice, best ? " *" : "");
+        } else {
+            fprintf(log, ",%.6f,%.3f", er.mse, er.psnr);
+            snprintf(detail, sizeof detail, "train loss %.4f  val MSE %.4f  PSNR %.2f dB%s",
+                     loss_sum / step_in_epoch, er.mse, er.psnr, best ? " *" : "");
+        }
+        fprintf(log, ",%.1f\n", seconds);
+        fflush(log);
+        if (!c->quiet) progress_end(&pr, detail);
+        /* Models first, the resume point last: a kill between them resumes from the
+         * previous epoch and redoes this one, reaching the same weights. */
+        if (checkpoint_save(&m, last_path, meta, 1)) goto done;
+        if (best && checkpoint_save(&m, best_path, meta, 1)) goto done;
+        if (save_resume(&m, &opt, &rs, resume_path, origin)) goto done;
+    }
+    rc = 0;
+done:
+    if (log) fclose(log);
+    free(images);
+    free(labels);
+    free(targets);
+    batch_free(&it);
+    if (tape.entries || tape.arena.first) tape_free(&tape);
+    if (opt.steps) optimizer_free(&opt);
+    if (m.layers) model_free(&m);
+    run_data_free(&data);
+    free(resume_path);
+    free(last_path);
+    free(best_path);
+    free(log_path);
+    free(config_path);
+    return rc;
+}

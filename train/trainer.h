@@ -1,0 +1,54 @@
+/* Training runs: segmentation (softmax cross-entropy, optionally + soft Dice) or the
+ * paper's auto-encoder (K outputs each reproducing the normalised input, MSE), with
+ * checkpoints that let a killed run resume to exactly the weights an uninterrupted run
+ * would have produced (same thread count).
+ *
+ * RUN_DIR holds:
+ *   config.json              the run's full configuration
+ *   log.csv                  one row per epoch: losses, per-class Dice, mean (or MSE, PSNR)
+ *   last.safetensors         the model after the last finished epoch (PyTorch-loadable)
+ *   best.safetensors         the model with the best validation score so far
+ *   resume.safetensors       model + optimizer state + progress, for --resume
+ * Every file is written atomically. */
+#ifndef REUSENET_TRAINER_H
+#define REUSENET_TRAINER_H
+
+#include <stdint.h>
+
+#include "engine/optimizer.h"
+#include "engine/schedule.h"
+#include "models/model.h"
+#include "train/data.h"
+
+typedef struct TrainConfig {
+    ModelConfig model;
+    DataOptions data;
+    int epochs, batch;
+    double lr, momentum, weight_decay;
+    OptimizerKind optimizer;
+    ScheduleKind schedule;
+    bool dice_loss;               /* seg: add soft Dice to the cross-entropy */
+    bool augment;
+    uint64_t seed;                /* weights, batch order, augmentation */
+    int threads;
+    const char *out_dir;
+    const char *init_from;        /* checkpoint (or torchvision resnet18 state_dict) */
+    const char *params_list;      /* comma-separated tensor names to load, or NULL = all */
+    const char *plan;             /* plan.json: load its "tensors" */
+    bool freeze;                  /* keep every loaded tensor fixed */
+    bool resume;
+    bool quiet;                   /* no progress line */
+} TrainConfig;
+
+void train_config_defaults(TrainConfig *c);
+/* Run (or resume) a training run. 0, or -1 with the message set. */
+int train_run(const TrainConfig *c);
+
+/* Load tensors from `path` into m as --init-from does: all tensors, a list, or a plan's;
+ * torchvision ResNet-18 state_dicts map onto the PSPNet backbone (conv1 summed over its
+ * RGB inputs). Loaded tensors are frozen when freeze. Writes a description of the origin
+ * into `origin` (for the checkpoint metadata). Returns the number of tensors loaded, or -1. */
+int init_from_checkpoint(Model *m, const char *path, const char *params_list,
+                         const char *plan, bool freeze, char *origin, size_t origin_len);
+
+#endif
