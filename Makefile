@@ -20,6 +20,8 @@ endif
 ifeq ($(OMP),1)
   CFLAGS  += -fopenmp
   LDFLAGS += -fopenmp
+else
+  CFLAGS  += -Wno-unknown-pragmas
 endif
 ifeq ($(BLAS),blis)
   CFLAGS  += -DUSE_BLIS -I/usr/include/blis

@@ -10,4 +10,14 @@
 #include "rng.h"
 #include "tensor.h"
 
+#include "relu.h"
+#include "add.h"
+#include "concat.h"
+#include "maxpool2d.h"
+#include "avgpool2d.h"
+#include "resize.h"
+#include "loss.h"
+#include "optimizer.h"
+#include "schedule.h"
+
 #endif

@@ -164,3 +164,9 @@ double gradcheck(GraphBuildFn build, Tensor **inputs, int n_inputs, void *arg, f
     tape_free(&t);
     return worst;
 }
+
+bool test_may_use_threads(void)
+{
+    const char *env = getenv("OMP_NUM_THREADS");
+    return !(env && atoi(env) == 1);
+}

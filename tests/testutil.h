@@ -37,3 +37,8 @@ double gradcheck(GraphBuildFn build, Tensor **inputs, int n_inputs, void *arg, f
                  double tol, int max_probes);
 /* A heap tensor with uniform [-1, 1) data, optional zeroed grad; free with tensor_free. */
 Tensor test_tensor(int ndim, const int *shape, uint64_t seed, bool requires_grad);
+
+/* False when the environment pins one thread (OMP_NUM_THREADS=1, as `make valgrind` sets:
+ * libgomp's thread pool, alive at exit, would look like a leak to valgrind). Tests that
+ * compare results across thread counts skip() then. */
+bool test_may_use_threads(void);

@@ -253,9 +253,9 @@ int train_run(const TrainConfig *c)
                     c->freeze ? " (frozen)" : "");
     }
     if (c->optimizer == OPTIMIZER_SGD)
-        optimizer_init_sgd(&opt, &m.params, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
+        optimizer_init_sgd(&opt, &m.params, c->lr, c->momentum, c->weight_decay);
     else
-        optimizer_init_adam(&opt, &m.params, (float)c->lr, 0.9f, 0.999f, 1e-8f, (float)c->weight_decay);
+        optimizer_init_adam(&opt, &m.params, c->lr, 0.9, 0.999, 1e-8, c->weight_decay);
 
     BatchOptions bo;
     batch_defaults(&bo);
@@ -309,7 +309,7 @@ int train_run(const TrainConfig *c)
         batch_seek(&it, epoch, 0);
         int n, step_in_epoch = 0;
         while ((n = batch_next(&it, images, labels)) > 0) {
-            opt.lr = (float)schedule_lr(&sched, rs.step);
+            opt.lr = schedule_lr(&sched, rs.step);
             double loss = train_step(&m, &tape, c, images, labels, n, targets);
             const char *bad = !isfinite(loss) ? "the loss" : nonfinite_gradient(&m.params);
             if (bad) {

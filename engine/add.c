@@ -1,0 +1,52 @@
+#include "add.h"
+#include "error.h"
+
+/* Below this many elements a parallel loop costs more than it saves. */
+enum { ADD_PARALLEL_MIN = 1 << 15 };
+
+void add_forward(size_t count, const float *a, const float *b, float *y)
+{
+#pragma omp parallel for schedule(static) if (count >= ADD_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++) y[i] = a[i] + b[i];
+}
+
+void add_backward(size_t count, const float *dy, float *da, float *db)
+{
+    /* Two passes rather than one loop with two stores, so that da == db is simply
+     * "add dy twice". */
+    if (da) {
+#pragma omp parallel for schedule(static) if (count >= ADD_PARALLEL_MIN)
+        for (size_t i = 0; i < count; i++) da[i] += dy[i];
+    }
+    if (db) {
+#pragma omp parallel for schedule(static) if (count >= ADD_PARALLEL_MIN)
+        for (size_t i = 0; i < count; i++) db[i] += dy[i];
+    }
+}
+
+/* ---- taped op ------------------------------------------------------------------------ */
+
+typedef struct AddCtx {
+    Tensor *a, *b, *y;
+} AddCtx;
+
+static void add_tape_backward(Tape *t, void *ctx_)
+{
+    AddCtx *ctx = ctx_;
+    if (!ctx->y->grad) return;              /* nothing flowed back to this op */
+    float *da = tape_grad(t, ctx->a), *db = tape_grad(t, ctx->b);
+    add_backward(ctx->y->size, ctx->y->grad, da, db);
+}
+
+Tensor *add(Tape *t, Tensor *a, Tensor *b)
+{
+    tensor_check_same_shape("add", a, b);
+    Tensor *y = tape_tensor(t, a->ndim, a->shape);
+    add_forward(a->size, a->data, b->data, y->data);
+    if (tape_needs_grad(t, y, (Tensor *[]){a, b}, 2)) {
+        AddCtx *ctx = tape_alloc(t, sizeof *ctx);
+        *ctx = (AddCtx){a, b, y};
+        tape_record(t, "add", add_tape_backward, ctx);
+    }
+    return y;
+}

@@ -1,0 +1,180 @@
+/* atomic_file: a commit replaces the destination completely, an abort or a failed write
+ * leaves it untouched, and no temporary file is ever left behind. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/atomic_file.h"
+#include "engine/error.h"
+#include "tests/testutil.h"
+
+static char *path_in(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    AtomicFile *af = atomic_open(path);
+    assert_non_null(af);
+    fputs(text, atomic_stream(af));
+    assert_int_equal(atomic_commit(af), 0);
+}
+
+static void assert_file_text(const char *path, const char *text)
+{
+    char buf[256] = {0};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    assert_int_equal(n, strlen(text));
+    assert_string_equal(buf, text);
+}
+
+static void test_commit_and_replace(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir("atomic");
+    char *path = path_in(dir, "out.bin");
+    mode_t old = umask(022);
+    write_text(path, "first version");
+    assert_file_text(path, "first version");
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0644);          /* the umask decides, as with fopen */
+    write_text(path, "second");
+    assert_file_text(path, "second");
+    assert_int_equal(count_entries(dir), 1);            /* no temporary left */
+    umask(old);
+
+    /* A relative name (no directory part) works too. */
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    write_text("rel.bin", "relative");
+    assert_int_equal(chdir(cwd), 0);
+    char *rel = path_in(dir, "rel.bin");
+    assert_file_text(rel, "relative");
+    unlink(rel);
+    unlink(path);
+    rmdir(dir);
+    free(rel);
+    free(path);
+    free(dir);
+}
+
+static void test_abort_keeps_old_file(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir("atomic-abort");
+    char *path = path_in(dir, "keep.bin");
+    write_text(path, "precious");
+    AtomicFile *af = atomic_open(path);
+    assert_non_null(af);
+    fputs("half a checkpo", atomic_stream(af));
+    assert_int_equal(count_entries(dir), 2);            /* the temporary, beside it */
+    atomic_abort(af);
+    atomic_abort(NULL);
+    assert_file_text(path, "precious");
+    assert_int_equal(count_entries(dir), 1);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+    free(dir);
+}
+
+static void test_open_errors_name_the_file(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir("atomic-err");
+    char *path = path_in(dir, "no/such/dir/w.safetensors");
+    assert_null(atomic_open(path));
+    assert_non_null(strstr(error_get(), path));
+    assert_non_null(strstr(error_get(), "No such file or directory"));
+    assert_null(atomic_open(""));
+    char *slash = path_in(dir, "");
+    assert_null(atomic_open(slash));
+    assert_non_null(strstr(error_get(), "not a file name"));
+
+    /* The destination is a directory: the rename fails, nothing is left behind. */
+    char *sub = path_in(dir, "sub");
+    assert_int_equal(mkdir(sub, 0755), 0);
+    char *inner = path_in(sub, "x");
+    write_text(inner, "x");
+    AtomicFile *af = atomic_open(sub);
+    assert_non_null(af);
+    fputs("data", atomic_stream(af));
+    assert_int_equal(atomic_commit(af), -1);
+    assert_non_null(strstr(error_get(), sub));
+    assert_int_equal(count_entries(dir), 1);
+    unlink(inner);
+    rmdir(sub);
+    rmdir(dir);
+    free(inner); free(sub); free(slash); free(path); free(dir);
+}
+
+/* A write that fails half-way (file size limit, like a full disk) must leave the old
+ * file intact. Runs in a child so the limit does not affect the test program. */
+static const char *limited_path;
+
+static void write_past_limit(void *arg)
+{
+    (void)arg;
+    signal(SIGXFSZ, SIG_IGN);                 /* get EFBIG instead of being killed */
+    struct rlimit lim = {4096, 4096};
+    setrlimit(RLIMIT_FSIZE, &lim);
+    AtomicFile *af = atomic_open(limited_path);
+    if (!af) _exit(0);
+    static char big[100000];
+    fwrite(big, 1, sizeof big, atomic_stream(af));
+    if (atomic_commit(af) == 0) _exit(0);     /* success would be the bug */
+    fprintf(stderr, "%s\n", error_get());
+    _exit(1);
+}
+
+static void test_failed_write_keeps_old_file(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir("atomic-full");
+    char *path = path_in(dir, "model.safetensors");
+    write_text(path, "old checkpoint");
+    limited_path = path;
+    assert_exits_with_message(write_past_limit, NULL, "cannot write");
+    assert_file_text(path, "old checkpoint");
+    assert_int_equal(count_entries(dir), 1);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_commit_and_replace),
+        cmocka_unit_test(test_abort_keeps_old_file),
+        cmocka_unit_test(test_open_errors_name_the_file),
+        cmocka_unit_test(test_failed_write_keeps_old_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

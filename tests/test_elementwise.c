@@ -1,0 +1,231 @@
+/* relu, add and channel concat: forward values computed directly, gradients by finite
+ * differences, aliasing (x + x, concat [x, x]), and shape mismatches. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/add.h"
+#include "engine/concat.h"
+#include "engine/relu.h"
+#include "tests/testutil.h"
+
+/* ---- relu ---------------------------------------------------------------------------- */
+
+static void test_relu_forward(void **state)
+{
+    (void)state;
+    float x[] = {-2.0f, -0.0f, 0.0f, 1e-30f, 3.5f, -1e-30f, NAN, INFINITY, -INFINITY};
+    float y[9];
+    relu_forward(9, x, y);
+    float want[] = {0, 0, 0, 1e-30f, 3.5f, 0, 0 /* NaN, below */, INFINITY, 0};
+    for (int i = 0; i < 9; i++) {
+        if (i == 6) assert_true(isnan(y[i]));
+        else assert_true(y[i] == want[i]);
+    }
+    /* In place. */
+    relu_forward(9, x, x);
+    assert_true(x[0] == 0.0f && x[4] == 3.5f);
+}
+
+/* Values at least 0.1 away from the kink at 0, so x +- eps never crosses it. */
+static Tensor away_from_zero(int ndim, const int *shape, uint64_t seed)
+{
+    Tensor t = test_tensor(ndim, shape, seed, true);
+    for (size_t i = 0; i < t.size; i++)
+        t.data[i] = t.data[i] < 0 ? t.data[i] - 0.1f : t.data[i] + 0.1f;
+    return t;
+}
+
+static Tensor *build_relu(Tape *t, Tensor **in, void *arg)
+{
+    (void)arg;
+    return relu(t, in[0]);
+}
+
+/* relu is piecewise linear and no probe crosses the kink (|x| >= 0.1 > eps = 1e-2): the
+ * only error is float rounding, tolerance 1e-3 of the largest gradient. Batch 1 and 2,
+ * odd sizes. */
+static void test_relu_gradcheck(void **state)
+{
+    (void)state;
+    int shapes[][4] = {{1, 3, 7, 5}, {2, 2, 9, 11}};
+    for (int i = 0; i < 2; i++) {
+        Tensor x = away_from_zero(4, shapes[i], 40 + i);
+        gradcheck(build_relu, (Tensor *[]){&x}, 1, NULL, 1e-2f, 1e-3, 0);
+        /* The gradient of sum(relu(x) * r) is r where x > 0 and exactly 0 elsewhere. */
+        for (size_t j = 0; j < x.size; j++)
+            if (x.data[j] < 0) assert_true(x.grad[j] == 0.0f);
+        tensor_free(&x);
+    }
+}
+
+/* No gradient wanted: nothing is recorded. */
+static void test_relu_records_only_when_needed(void **state)
+{
+    (void)state;
+    Tape t;
+    tape_init(&t, 0);
+    Tensor *x = tape_tensor4(&t, 1, 1, 3, 3);
+    for (int i = 0; i < 9; i++) x->data[i] = (float)i - 4;
+    Tensor *y = relu(&t, x);
+    assert_int_equal(t.count, 0);
+    assert_false(y->requires_grad);
+    x->requires_grad = true;
+    y = relu(&t, x);
+    assert_int_equal(t.count, 1);
+    assert_true(y->requires_grad);
+    tape_free(&t);
+}
+
+/* ---- add ----------------------------------------------------------------------------- */
+
+static Tensor *build_add(Tape *t, Tensor **in, void *arg)
+{
+    (void)arg;
+    return add(t, in[0], in[1]);
+}
+
+static Tensor *build_add_self(Tape *t, Tensor **in, void *arg)
+{
+    (void)arg;
+    return add(t, in[0], in[0]);
+}
+
+static void test_add(void **state)
+{
+    (void)state;
+    int shapes[][4] = {{1, 3, 5, 7}, {3, 2, 9, 7}};
+    for (int i = 0; i < 2; i++) {
+        Tensor a = test_tensor(4, shapes[i], 50 + i, true);
+        Tensor b = test_tensor(4, shapes[i], 60 + i, true);
+        Tape t;
+        tape_init(&t, 0);
+        Tensor *y = add(&t, &a, &b);
+        for (size_t j = 0; j < a.size; j++) assert_true(y->data[j] == a.data[j] + b.data[j]);
+        tape_free(&t);
+        /* Linear: rounding only, tolerance 1e-3. */
+        gradcheck(build_add, (Tensor *[]){&a, &b}, 2, NULL, 1e-2f, 1e-3, 0);
+        tensor_free(&a);
+        tensor_free(&b);
+    }
+    /* y = x + x: both paths accumulate into the same gradient, d/dx = 2. */
+    Tensor x = test_tensor(4, (int[]){2, 1, 3, 5}, 70, true);
+    gradcheck(build_add_self, (Tensor *[]){&x}, 1, NULL, 1e-2f, 1e-3, 0);
+    Tape t;
+    tape_init(&t, 0);
+    memset(x.grad, 0, x.size * sizeof(float));
+    Tensor *y = add(&t, &x, &x);
+    tape_backward_from(&t, y, y->data);     /* seed dy = 2x */
+    for (size_t j = 0; j < x.size; j++) assert_true(x.grad[j] == 2 * (2 * x.data[j]));
+    tape_free(&t);
+    tensor_free(&x);
+}
+
+/* ---- concat -------------------------------------------------------------------------- */
+
+typedef struct ConcatArg { int count; } ConcatArg;
+
+static Tensor *build_concat(Tape *t, Tensor **in, void *arg)
+{
+    const ConcatArg *c = arg;
+    return concat(t, in, c->count);
+}
+
+static void test_concat_forward(void **state)
+{
+    (void)state;
+    const int n = 2, h = 3, w = 5, ch[3] = {1, 3, 2};
+    Tensor x[3];
+    for (int i = 0; i < 3; i++) x[i] = test_tensor(4, (int[]){n, ch[i], h, w}, 80 + i, false);
+    Tape t;
+    tape_init(&t, 0);
+    Tensor *y = concat(&t, (Tensor *[]){&x[0], &x[1], &x[2]}, 3);
+    assert_int_equal(y->shape[0], n);
+    assert_int_equal(y->shape[1], 6);
+    assert_int_equal(y->shape[2], h);
+    assert_int_equal(y->shape[3], w);
+    /* y[b, c] is channel c - (C_0 + ... + C_{i-1}) of input i, for the i that holds c. */
+    for (int b = 0; b < n; b++)
+        for (int c = 0; c < 6; c++) {
+            int i = c < 1 ? 0 : c < 4 ? 1 : 2, ci = c - (i == 0 ? 0 : i == 1 ? 1 : 4);
+            for (int p = 0; p < h * w; p++)
+                assert_true(y->data[(b * 6 + c) * h * w + p] ==
+                            x[i].data[(b * ch[i] + ci) * h * w + p]);
+        }
+    tape_free(&t);
+    for (int i = 0; i < 3; i++) tensor_free(&x[i]);
+}
+
+/* Linear: rounding only, tolerance 1e-3. Three inputs, batch 1 and 3, odd sizes; and a
+ * tensor concatenated with itself (its gradient is the sum of both slices). */
+static void test_concat_gradcheck(void **state)
+{
+    (void)state;
+    for (int n = 1; n <= 3; n += 2) {
+        Tensor a = test_tensor(4, (int[]){n, 2, 5, 3}, 90, true);
+        Tensor b = test_tensor(4, (int[]){n, 1, 5, 3}, 91, true);
+        Tensor c = test_tensor(4, (int[]){n, 3, 5, 3}, 92, false);  /* no gradient wanted */
+        Tensor d = test_tensor(4, (int[]){n, 4, 5, 3}, 93, true);
+        ConcatArg arg = {4};
+        gradcheck(build_concat, (Tensor *[]){&a, &b, &c, &d}, 4, &arg, 1e-2f, 1e-3, 0);
+        ConcatArg twice = {2};
+        memset(a.grad, 0, a.size * sizeof(float));
+        gradcheck(build_concat, (Tensor *[]){&a, &a}, 2, &twice, 1e-2f, 1e-3, 0);
+        tensor_free(&a); tensor_free(&b); tensor_free(&c); tensor_free(&d);
+    }
+}
+
+/* ---- bad shapes ----------------------------------------------------------------------- */
+
+static void mismatched_add(void *arg)
+{
+    (void)arg;
+    Tape t;
+    tape_init(&t, 0);
+    add(&t, tape_tensor4(&t, 2, 3, 5, 5), tape_tensor4(&t, 2, 3, 5, 4));
+}
+
+static void mismatched_concat(void *arg)
+{
+    (void)arg;
+    Tape t;
+    tape_init(&t, 0);
+    Tensor *a = tape_tensor4(&t, 1, 512, 8, 8), *b = tape_tensor4(&t, 1, 128, 8, 8);
+    Tensor *c = tape_tensor4(&t, 1, 128, 6, 8);
+    concat(&t, (Tensor *[]){a, b, c}, 3);
+}
+
+static void concat_not_4d(void *arg)
+{
+    (void)arg;
+    Tape t;
+    tape_init(&t, 0);
+    Tensor *a = tape_tensor4(&t, 1, 2, 8, 8), *b = tape_tensor(&t, 2, (int[]){8, 8});
+    concat(&t, (Tensor *[]){a, b}, 2);
+}
+
+static void test_shape_mismatch_is_reported(void **state)
+{
+    (void)state;
+    assert_exits_with_message(mismatched_add, NULL,
+                              "add: shapes [2, 3, 5, 5] and [2, 3, 5, 4] differ");
+    assert_exits_with_message(mismatched_concat, NULL,
+                              "concat: input 0 [1, 512, 8, 8] and input 2 [1, 128, 6, 8] "
+                              "differ in N, H or W");
+    assert_exits_with_message(concat_not_4d, NULL,
+                              "concat: expected an NCHW tensor, got shape [8, 8]");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_relu_forward),
+        cmocka_unit_test(test_relu_gradcheck),
+        cmocka_unit_test(test_relu_records_only_when_needed),
+        cmocka_unit_test(test_add),
+        cmocka_unit_test(test_concat_forward),
+        cmocka_unit_test(test_concat_gradcheck),
+        cmocka_unit_test(test_shape_mismatch_is_reported),
+    };
+    return cmocka_run_group_tests_name("elementwise", tests, NULL, NULL);
+}
