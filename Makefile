@@ -86,6 +86,17 @@ valgrind: deps
 	@set -e; for t in $(TESTS); do echo "== valgrind $$t"; \
 	  OMP_NUM_THREADS=1 valgrind -q --error-exitcode=1 --leak-check=full $$t; done
 
+# PyTorch equality proof (needs Debian's python3-torch): forward and gradients of both
+# models against a PyTorch implementation written from the spec, fresh random weights.
+TORCH_PY ?= /usr/bin/python3
+check-torch: all
+	$(TORCH_PY) tests/torch/check_models.py --reusenet $(BIN)
+
+# The whole study on synthetic data, at demo size (see README).
+demo: deps
+	@$(MAKE) --no-print-directory all
+	sh tools/demo.sh
+
 clean:
 	rm -rf build build-san
 
