@@ -14,4 +14,11 @@ int cmd_grad(int argc, char **argv);       /* parameter gradients of a loss */
 int cmd_train(int argc, char **argv);      /* training runs (cli/cmd_train.c) */
 int cmd_eval(int argc, char **argv);       /* Dice table of a checkpoint */
 
+/* parameter-reuse analyses (cli/cmd_reuse.c) */
+int cmd_swap(int argc, char **argv);       /* swap scan: Dice with one tensor from the source */
+int cmd_bnstats(int argc, char **argv);    /* MRM, MRV, MRW, MRB per BN layer */
+int cmd_rmse(int argc, char **argv);       /* per-layer kernel RMSE for every pair of models */
+int cmd_plan(int argc, char **argv);       /* reusable tensors from a scan */
+int cmd_report(int argc, char **argv);     /* the study as one HTML page and a Markdown file */
+
 #endif

@@ -19,6 +19,11 @@ static const Command commands[] = {
     {"train", cmd_train, "train a segmentation or auto-encoder model (resumable)"},
     {"eval", cmd_eval, "per-class Dice of a checkpoint on a dataset"},
     {"grad", cmd_grad, "gradients of a loss w.r.t. every trainable tensor"},
+    {"swap", cmd_swap, "swap scan: Dice of a target with one tensor from a source"},
+    {"bnstats", cmd_bnstats, "MRM, MRV, MRW, MRB of a target against a source, per BN layer"},
+    {"rmse", cmd_rmse, "per-layer RMSE of conv W and B for every pair of models"},
+    {"plan", cmd_plan, "reusable tensors and the verdict from a swap scan"},
+    {"report", cmd_report, "the study as one self-contained HTML page (+ Markdown)"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -226,15 +226,24 @@ static int parse_metadata(const char *label, const cJSON *meta, SafeTensors *st)
         if (!cJSON_IsString(kv))
             return error_set("%s: __metadata__ value for '%s' is not a string", label,
                              printable(kv->string, pk));
-        for (int i = 0; i < st->meta_count; i++)
-            if (!strcmp(st->meta_keys[i], kv->string))
-                return error_set("%s: __metadata__ key '%s' appears twice", label,
-                                 printable(kv->string, pk));
         st->meta_keys[st->meta_count] = strcpy(xmalloc(strlen(kv->string) + 1), kv->string);
         st->meta_values[st->meta_count++] =
             strcpy(xmalloc(strlen(kv->valuestring) + 1), kv->valuestring);
     }
-    return 0;
+    /* Duplicate keys (cJSON keeps them) found by sorting, not by an n^2 scan: a hostile
+     * header may hold millions of keys. */
+    NameIndex *keys = xcalloc((size_t)st->meta_count + 1, sizeof *keys);
+    for (int i = 0; i < st->meta_count; i++) keys[i] = (NameIndex){st->meta_keys[i], i};
+    qsort(keys, (size_t)st->meta_count, sizeof *keys, name_compare);
+    int rc = 0;
+    for (int i = 1; i < st->meta_count && rc == 0; i++)
+        if (!strcmp(keys[i].name, keys[i - 1].name)) {
+            char pk[96];
+            rc = error_set("%s: __metadata__ key '%s' appears twice", label,
+                           printable(keys[i].name, pk));
+        }
+    free(keys);
+    return rc;
 }
 
 /* The header is parsed, entries filled; now check that the spans tile the buffer

@@ -1,0 +1,313 @@
+/* reusenet bnstats | rmse | swap | plan | report: the parameter-reuse analyses of
+ * spec/reuse.md as commands (reuse/). Each writes a CSV (or JSON, HTML) a person can open
+ * and prints a readable summary. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "engine/engine.h"
+#include "reuse/bnstats.h"
+#include "reuse/plan.h"
+#include "reuse/report.h"
+#include "reuse/reuse_model.h"
+#include "reuse/rmse.h"
+#include "reuse/swap.h"
+#include "train/data.h"
+
+#define MAX_MODELS 16
+
+static int fail(const char *command)
+{
+    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
+    return 1;
+}
+
+/* Load target and source and check that they can be compared. */
+static int load_pair(const char *command, const char *target, const char *source,
+                     ReuseModel *t, ReuseModel *s)
+{
+    if (reuse_model_load(t, target, NULL)) return fail(command);
+    if (reuse_model_load(s, source, NULL) || reuse_models_compatible(t, s)) {
+        reuse_model_free(t);
+        reuse_model_free(s);
+        return fail(command);
+    }
+    return 0;
+}
+
+int cmd_bnstats(int argc, char **argv)
+{
+    const char *target = NULL, *source = NULL, *out = NULL;
+    const Option opts[] = {
+        {"--target", OPT_STRING, &target, "T.safetensors  the target model", true},
+        {"--source", OPT_STRING, &source, "S.safetensors  the source model (same architecture)", true},
+        {"-o", OPT_STRING, &out, "FILE  CSV: layer,bn,channels,MRM,MRV,MRW,MRB,skipped", true},
+    };
+    const OptionSpec spec = {"reusenet bnstats", "BN scale and shift statistics MRM, MRV, MRW, "
+                             "MRB of T against S for every BN layer (spec/reuse.md section 2; "
+                             "paper Figures 5, 9).", NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
+    int rc = options_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    ReuseModel t, s;
+    if ((rc = load_pair("bnstats", target, source, &t, &s))) return rc;
+    BnStatsRow *rows;
+    int n = bnstats_compute(&t.model, &s.model, &rows);
+    printf("BN statistics of %s (target) against %s (source)\n", t.name, s.name);
+    bnstats_print(stdout, rows, n);
+    rc = bnstats_write_csv(out, rows, n);
+    free(rows);
+    reuse_model_free(&t);
+    reuse_model_free(&s);
+    if (rc) return fail("bnstats");
+    printf("wrote %s\n", out);
+    return 0;
+}
+
+/* Split "a,b,c" into names[]; 2 on a bad list (message printed). */
+static int parse_names(const char *list, int expected, char names[][REUSE_NAME_MAX])
+{
+    int n = 0;
+    const char *p = list;
+    while (*p && n <= expected) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (!len || len >= REUSE_NAME_MAX) break;
+        if (n < expected) {
+            memcpy(names[n], p, len);
+            names[n][len] = '\0';
+        }
+        n++;
+        p += len + (comma ? 1 : 0);
+        if (!comma) break;
+    }
+    if (n != expected || *p) {
+        fprintf(stderr, "reusenet rmse: --names needs %d non-empty comma-separated names "
+                "(at most %d characters each), got '%s'\n", expected, REUSE_NAME_MAX - 1, list);
+        return 2;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (!strcmp(names[i], names[j])) {
+                fprintf(stderr, "reusenet rmse: --names: '%s' is given twice\n", names[i]);
+                return 2;
+            }
+    return 0;
+}
+
+int cmd_rmse(int argc, char **argv)
+{
+    const char *names_list = NULL, *out = NULL;
+    char *paths[MAX_MODELS];
+    int n = 0;
+    const Option opts[] = {
+        {"--names", OPT_STRING, &names_list, "a,b,...  a name per model (default: file names)", false},
+        {"-o", OPT_STRING, &out, "FILE  CSV: pair,model_a,model_b,layer,conv,rmse_w,rmse_b,"
+         "init_a,init_b,shared_init", true},
+    };
+    const OptionSpec spec = {"reusenet rmse", "Per-layer RMSE of the conv weights W and biases B "
+                             "for every pair of the models (spec/reuse.md section 3; paper "
+                             "Figures 6, 10, 11, 12).", "A.safetensors B.safetensors [C ...]", 2,
+                             MAX_MODELS, opts, sizeof opts / sizeof opts[0]};
+    int rc = options_parse(&spec, argc, argv, paths, &n);
+    if (rc) return rc == 1 ? 0 : rc;
+    char names[MAX_MODELS][REUSE_NAME_MAX];
+    if (names_list && (rc = parse_names(names_list, n, names))) return rc;
+    ReuseModel models[MAX_MODELS];
+    int loaded = 0;
+    for (; loaded < n && !rc; loaded++) {
+        if (reuse_model_load(&models[loaded], paths[loaded], names_list ? names[loaded] : NULL)) {
+            rc = 1;
+            break;
+        }
+        if (loaded && reuse_models_compatible(&models[0], &models[loaded])) rc = 1;
+    }
+    if (!rc && !names_list)
+        for (int i = 0; i < n && !rc; i++)
+            for (int j = i + 1; j < n; j++)
+                if (!strcmp(models[i].name, models[j].name)) {
+                    error_set("%s and %s have the same name '%s'; give --names", paths[i],
+                              paths[j], models[i].name);
+                    rc = 1;
+                    break;
+                }
+    if (!rc) {
+        RmseRow *rows;
+        int count = rmse_compute(models, n, &rows);
+        rmse_print(stdout, models, n, rows, count);
+        rmse_warn_unshared(models, n);
+        if (rmse_write_csv(out, models, rows, count)) rc = 1;
+        else printf("wrote %s\n", out);
+        free(rows);
+    }
+    for (int i = 0; i < loaded; i++) reuse_model_free(&models[i]);
+    return rc ? fail("rmse") : 0;
+}
+
+int cmd_swap(int argc, char **argv)
+{
+    const char *target = NULL, *source = NULL, *split = "val", *out = NULL;
+    DataOptions d;
+    data_options_defaults(&d);
+    SwapOptions so;
+    swap_options_defaults(&so);
+    uint64_t split_seed = 0;
+    int threads = 0;
+    bool no_reuse = false, quiet = false;
+    const Option opts[] = {
+        {"--target", OPT_STRING, &target, "T.safetensors  the segmentation model to modify", true},
+        {"--source", OPT_STRING, &source, "S.safetensors  where the swapped tensors come from", true},
+        {"--data", OPT_STRING, &d.dir, "DIR  dataset to evaluate on", true},
+        {"--split", OPT_STRING, &split, "val|train  which patients (default val)", false},
+        {"--split-seed", OPT_U64, &split_seed, "S  seed of a random split, as in training (default 0)", false},
+        {"--size", OPT_INT, &d.size, "S  slice size (default 128)", false},
+        {"--batch", OPT_INT, &so.batch, "B  slices per forward pass (default 8)", false},
+        {"--memory-budget", OPT_FLOAT, &so.memory_budget_mb, "MB  for kept activations of one "
+         "batch (default 1024)", false},
+        {"--no-reuse", OPT_FLAG, &no_reuse, "recompute every swapped pass from the input", false},
+        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--quiet", OPT_FLAG, &quiet, "no progress line", false},
+        {"-o", OPT_STRING, &out, "FILE  CSV: layer,kind,tensor,dice_0..,mean,delta,"
+         "patient_mean,patient_sd", true},
+    };
+    const OptionSpec spec = {"reusenet swap", "The swap scan: for every layer and parameter kind "
+                             "(RM RV RW RB W B), copy that one tensor from S into T, evaluate T "
+                             "without training, record the Dice and its change from T's own "
+                             "(spec/reuse.md section 1; paper Figures 3, 4, 7, 8).", NULL, 0, 0,
+                             opts, sizeof opts / sizeof opts[0]};
+    int rc = options_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    int which = !strcmp(split, "val") ? RUN_DATA_VAL : !strcmp(split, "train") ? RUN_DATA_TRAIN : 0;
+    if (!which) {
+        fprintf(stderr, "reusenet swap: --split must be val or train, got '%s'\n", split);
+        return 2;
+    }
+    if (so.batch < 1 || so.memory_budget_mb < 0) {
+        fprintf(stderr, "reusenet swap: --batch must be >= 1 and --memory-budget >= 0\n");
+        return 2;
+    }
+    d.split_seed = split_seed;
+    so.reuse = !no_reuse;
+    so.progress = !quiet;
+    engine_set_threads(threads);
+    ReuseModel t, s;
+    if ((rc = load_pair("swap", target, source, &t, &s))) return rc;
+    RunData data;
+    if (run_data_load(&d, which, &data)) {
+        reuse_model_free(&t);
+        reuse_model_free(&s);
+        return fail("swap");
+    }
+    so.labelled = data.labelled;
+    SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
+    printf("swap scan: target %s, source %s, %d %s slices of %s (%dx%d)\n", t.name, s.name,
+           set->count, split, d.dir, d.size, d.size);
+    SwapScan scan;
+    rc = swap_scan(&t.model, &s.model, set, &so, &scan);
+    if (!rc) {
+        swap_print_summary(stdout, &scan);
+        rc = swap_write_csv(out, &scan);
+        if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
+        swap_scan_free(&scan);
+    }
+    run_data_free(&data);
+    reuse_model_free(&t);
+    reuse_model_free(&s);
+    return rc ? fail("swap") : 0;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+    const char *scan = NULL, *rmse = NULL, *pair = NULL, *out = NULL;
+    PlanOptions po;
+    plan_options_defaults(&po);
+    const Option opts[] = {
+        {"--scan", OPT_STRING, &scan, "SCAN.csv  a swap scan (reusenet swap)", true},
+        {"--tau", OPT_FLOAT, &po.tau, "T  largest mean Dice drop of a reusable tensor (default 0.02)", false},
+        {"--rho", OPT_FLOAT, &po.rho, "R  fraction of reusable W tensors for a reusable network "
+         "(default 0.5)", false},
+        {"--rmse", OPT_STRING, &rmse, "RMSE.csv  kernel RMSE (reusenet rmse) as evidence", false},
+        {"--rmse-max", OPT_FLOAT, &po.rmse_max, "X  with --rmse: W/B tensors need RMSE <= X", false},
+        {"--pair", OPT_STRING, &pair, "A,B  which model pair of RMSE.csv (default: its only one)", false},
+        {"-o", OPT_STRING, &out, "PLAN.json  the plan (\"tensors\": what train --plan loads)", true},
+    };
+    const OptionSpec spec = {"reusenet plan", "The reusable tensors of a swap scan (mean Dice "
+                             "drop <= tau), the fraction reused, and the verdict: a reusable "
+                             "network when at least rho of the conv weights are reusable "
+                             "(spec/reuse.md section 4).", NULL, 0, 0, opts,
+                             sizeof opts / sizeof opts[0]};
+    int rc = options_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (po.tau < 0 || po.rho < 0 || po.rho > 1) {
+        fprintf(stderr, "reusenet plan: --tau must be >= 0 and --rho within 0..1\n");
+        return 2;
+    }
+    if ((!isnan(po.rmse_max) || pair) && !rmse) {
+        fprintf(stderr, "reusenet plan: --rmse-max and --pair need --rmse\n");
+        return 2;
+    }
+    char a[REUSE_NAME_MAX] = "", b[REUSE_NAME_MAX] = "";
+    if (pair) {
+        const char *comma = strchr(pair, ',');
+        size_t la = comma ? (size_t)(comma - pair) : 0;
+        if (!comma || !la || la >= sizeof a || !comma[1] || strlen(comma + 1) >= sizeof b ||
+            strchr(comma + 1, ',')) {
+            fprintf(stderr, "reusenet plan: --pair needs two model names A,B, got '%s'\n", pair);
+            return 2;
+        }
+        memcpy(a, pair, la);
+        snprintf(b, sizeof b, "%s", comma + 1);
+        po.pair_a = a;
+        po.pair_b = b;
+    }
+    po.rmse_path = rmse;
+    Plan p;
+    if (plan_from_scan(scan, &po, &p)) return fail("plan");
+    plan_print(stdout, &p);
+    rc = plan_write_json(out, &p);
+    plan_free(&p);
+    if (rc) return fail("plan");
+    printf("wrote %s\n", out);
+    return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *out = NULL, *md = NULL;
+    char *pos[1];
+    const Option opts[] = {
+        {"-o", OPT_STRING, &out, "REPORT.html  the page (self-contained: no scripts, no network)", true},
+        {"--md", OPT_STRING, &md, "FILE  the Markdown tables (default: REPORT.md next to it)", false},
+    };
+    const OptionSpec spec = {"reusenet report", "One page with every analysis of a study folder: "
+                             "swap scans, BN statistics, kernel RMSE (the paper's Figures 3-12 as "
+                             "charts), the plans, Table 1 and prediction overlays. STUDY_DIR holds "
+                             "scans/*.csv, bn/*.csv, rmse/*.csv, plans/*.json, transfer/table.csv, "
+                             "overlays/*.png (each optional).", "STUDY_DIR", 1, 1, opts,
+                             sizeof opts / sizeof opts[0]};
+    int rc = options_parse(&spec, argc, argv, pos, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    char md_path[4096];
+    if (md) {
+        snprintf(md_path, sizeof md_path, "%s", md);
+    } else {
+        size_t len = strlen(out);
+        if (len > 5 && !strcmp(out + len - 5, ".html")) len -= 5;
+        if (len + 4 >= sizeof md_path) {
+            fprintf(stderr, "reusenet report: output name too long\n");
+            return 2;
+        }
+        snprintf(md_path, sizeof md_path, "%.*s.md", (int)len, out);
+    }
+    Study s;
+    if (study_load(pos[0], &s)) return fail("report");
+    rc = report_write_html(&s, out) || report_write_md(&s, md_path);
+    if (!rc)
+        printf("wrote %s and %s: %d scan(s), %d BN table(s), %d RMSE table(s), %d plan(s), %s, "
+               "%d overlay(s)\n", out, md_path, s.n_scans, s.n_bn, s.n_rmse, s.n_plans,
+               s.has_table ? "Table 1" : "no Table 1", s.n_overlays);
+    study_free(&s);
+    return rc ? fail("report") : 0;
+}

@@ -1,0 +1,171 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/error.h"
+#include "reuse/csv.h"
+
+void csv_put_text(FILE *f, const char *s, int first)
+{
+    if (!first) fputc(',', f);
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void csv_put_number(FILE *f, double x, int first)
+{
+    if (!first) fputc(',', f);
+    if (isfinite(x)) fprintf(f, "%.6g", x);
+}
+
+/* Split one record starting at *p (which may span lines inside quotes) into fields.
+ * Advances *p past the record's line break. Returns the field count, -1 on a quote that
+ * is never closed. */
+static int parse_record(char **p, char ***fields, int *line)
+{
+    char *s = *p;
+    int n = 0, cap = 0;
+    *fields = NULL;
+    for (;;) {
+        size_t len = 0, room = 16;
+        char *field = xmalloc(room);
+        if (*s == '"') {
+            s++;
+            for (;;) {
+                if (!*s) {
+                    free(field);
+                    for (int i = 0; i < n; i++) free((*fields)[i]);
+                    free(*fields);
+                    return -1;
+                }
+                if (*s == '"' && s[1] == '"') s++;
+                else if (*s == '"') {
+                    s++;
+                    break;
+                }
+                if (*s == '\n') (*line)++;
+                if (len + 2 > room) field = xrealloc(field, room *= 2);
+                field[len++] = *s++;
+            }
+        }
+        while (*s && *s != ',' && *s != '\n' && *s != '\r') {
+            if (len + 2 > room) field = xrealloc(field, room *= 2);
+            field[len++] = *s++;
+        }
+        field[len] = '\0';
+        if (n == cap) *fields = xrealloc(*fields, sizeof **fields * (size_t)(cap = cap ? 2 * cap : 8));
+        (*fields)[n++] = field;
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        if (*s == '\r') s++;
+        if (*s == '\n') s++;
+        break;
+    }
+    *p = s;
+    return n;
+}
+
+static void free_fields(char **fields, int n)
+{
+    for (int i = 0; i < n; i++) free(fields[i]);
+    free(fields);
+}
+
+int csv_read(const char *path, CsvTable *t)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set("%s: cannot open", path);
+    size_t len = 0, cap = 1 << 16;
+    char *text = xmalloc(cap);
+    size_t got;
+    while ((got = fread(text + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 2) text = xrealloc(text, cap *= 2);
+    }
+    int read_error = ferror(f);
+    fclose(f);
+    text[len] = '\0';
+    if (read_error) {
+        free(text);
+        return error_set("%s: read error", path);
+    }
+    if (strlen(text) != len) {
+        free(text);
+        return error_set("%s: not a text file (holds a NUL byte)", path);
+    }
+    t->path = xmalloc(strlen(path) + 1);
+    strcpy(t->path, path);
+    char *p = text;
+    int line = 1;
+    if (!*p) {
+        free(text);
+        csv_free(t);
+        return error_set("%s: empty file (expected a header line)", path);
+    }
+    t->n_cols = parse_record(&p, &t->header, &line);
+    if (t->n_cols < 0) {
+        free(text);
+        csv_free(t);
+        return error_set("%s:%d: unterminated quoted field", path, line);
+    }
+    int cap_rows = 0;
+    while (*p) {
+        line++;
+        if (*p == '\n' || (*p == '\r' && p[1] == '\n')) {   /* blank line */
+            p += *p == '\r' ? 2 : 1;
+            continue;
+        }
+        char **fields;
+        int start = line, n = parse_record(&p, &fields, &line);
+        if (n != t->n_cols) {
+            if (n >= 0) free_fields(fields, n);
+            free(text);
+            int cols = t->n_cols;
+            csv_free(t);
+            if (n < 0) return error_set("%s:%d: unterminated quoted field", path, start);
+            return error_set("%s:%d: %d fields, the header has %d", path, start, n, cols);
+        }
+        if (t->n_rows == cap_rows)
+            t->rows = xrealloc(t->rows, sizeof *t->rows * (size_t)(cap_rows = cap_rows ? 2 * cap_rows : 64));
+        t->rows[t->n_rows++] = fields;
+    }
+    free(text);
+    return 0;
+}
+
+void csv_free(CsvTable *t)
+{
+    for (int r = 0; r < t->n_rows; r++) free_fields(t->rows[r], t->n_cols);
+    free(t->rows);
+    if (t->header) free_fields(t->header, t->n_cols);
+    free(t->path);
+    memset(t, 0, sizeof *t);
+}
+
+int csv_column(const CsvTable *t, const char *name)
+{
+    for (int c = 0; c < t->n_cols; c++)
+        if (!strcmp(t->header[c], name)) return c;
+    return -1;
+}
+
+double csv_number(const CsvTable *t, int r, int c)
+{
+    if (c < 0 || c >= t->n_cols || r < 0 || r >= t->n_rows) return NAN;
+    const char *s = t->rows[r][c];
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s) return NAN;
+    return x;
+}

@@ -1,0 +1,77 @@
+/* The forward pass of a model as a flat program that can be resumed at any layer.
+ *
+ * Why: the swap scan (spec/reuse.md, section 1) evaluates the target once per swapped
+ * tensor. A swap at layer k changes nothing that is computed before layer k, so the
+ * activations in front of k can be taken from the unmodified model's forward pass instead
+ * of being recomputed. To do that, the forward pass is written as a list of steps over
+ * numbered values (each value written once):
+ *
+ *   value 0            the input x
+ *   value s + 1        the output of step s
+ *   the last value     the logits
+ *
+ * Running the steps from step j on needs only the values that are defined before j and
+ * used at or after j: the "live-in" values of j (for a UNet decoder layer, the encoder's
+ * skip outputs; inside a PSPNet residual block, the block's input). Resuming at the step
+ * of layer k with the baseline's live-in values gives bitwise the logits of a full
+ * forward pass of the swapped model, because every step before it would compute exactly
+ * what the baseline computed.
+ *
+ * The steps call the same engine ops with the same arguments, in the same order, as
+ * models/unet.c and models/pspnet.c; tests/test_reuse_swap.c checks that
+ * forward_graph_run() equals model_forward() bit for bit on both architectures. */
+#ifndef REUSENET_FORWARD_GRAPH_H
+#define REUSENET_FORWARD_GRAPH_H
+
+#include <stdbool.h>
+
+#include "models/model.h"
+
+typedef enum GraphOp {
+    GRAPH_LAYER,        /* model_apply_layer(layer, in[0], relu) */
+    GRAPH_MAXPOOL,      /* maxpool2d(in[0], k, stride, pad) */
+    GRAPH_AVGPOOL,      /* adaptive_avgpool2d(in[0], k, k) */
+    GRAPH_RESIZE_LIKE,  /* resize_bilinear(in[0]) to the height and width of in[1] */
+    GRAPH_CONCAT,       /* concat(in[0..n_in-1]) along channels */
+    GRAPH_ADD_RELU,     /* relu(add(in[0], in[1])): the end of a residual block */
+} GraphOp;
+
+#define GRAPH_MAX_INPUTS 5
+
+typedef struct GraphStep {
+    GraphOp op;
+    int in[GRAPH_MAX_INPUTS];   /* value numbers */
+    int n_in;
+    int layer;                  /* GRAPH_LAYER: layer number (1..L, 0 = head) */
+    bool relu;                  /* GRAPH_LAYER: ReLU after the BN */
+    int k, stride, pad;         /* pools */
+} GraphStep;
+
+typedef struct ForwardGraph {
+    GraphStep *steps;
+    int n_steps;                /* values: 0 .. n_steps */
+    int *layer_step;            /* [n_layers]: step of each table row (layers 1..L, head) */
+    int n_layers;
+    int *last_use;              /* [n_steps + 1]: the last step reading each value, -1 if none */
+} ForwardGraph;
+
+/* Build the program of m's architecture from its layer table. */
+void forward_graph_build(ForwardGraph *g, Model *m);
+void forward_graph_free(ForwardGraph *g);
+
+/* The step that applies layer k (1..L, 0 = head). */
+int forward_graph_layer_step(const ForwardGraph *g, int k);
+/* True when value v must be supplied to resume at step j (defined before j, used at or
+ * after j). Value 0 (the input) is live wherever a later step reads it. */
+bool forward_graph_live_in(const ForwardGraph *g, int j, int v);
+
+/* Run steps from..n_steps-1. values[] has n_steps + 1 slots; on entry the live-in values
+ * of `from` must be set (values[0] = x for from = 0), on return every value from `from`
+ * on is set (in t's arena). Returns the logits, values[n_steps]. */
+Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from);
+
+/* Multiply-accumulates of step s given the shapes in values[] of a finished run (conv
+ * layers; the other ops count their output elements, a small term). */
+double forward_graph_step_macs(const ForwardGraph *g, Model *m, Tensor *const *values, int s);
+
+#endif

@@ -1,0 +1,260 @@
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/atomic_file.h"
+#include "engine/error.h"
+#include "reuse/csv.h"
+#include "reuse/plan.h"
+
+static const char *const kinds[6] = {"RM", "RV", "RW", "RB", "W", "B"};
+
+void plan_options_defaults(PlanOptions *o)
+{
+    memset(o, 0, sizeof *o);
+    o->tau = 0.02;
+    o->rho = 0.5;
+    o->rmse_max = NAN;
+}
+
+/* Columns a CSV must have; -1 naming the first one missing. */
+static int need_columns(const CsvTable *t, const char *const *names, int n, int *cols)
+{
+    for (int i = 0; i < n; i++)
+        if ((cols[i] = csv_column(t, names[i])) < 0)
+            return error_set("%s: no '%s' column (is it a %s?)", t->path, names[i],
+                             i < 3 ? "file written by the command that makes it" : "CSV");
+    return 0;
+}
+
+/* Attach the RMSE of the chosen pair to the W and B entries. */
+static int attach_rmse(Plan *p, const PlanOptions *o)
+{
+    CsvTable t;
+    if (csv_read(o->rmse_path, &t)) return -1;
+    static const char *const names[] = {"model_a", "model_b", "layer", "rmse_w", "rmse_b", "pair"};
+    int c[6];
+    if (need_columns(&t, names, 6, c)) {
+        csv_free(&t);
+        return -1;
+    }
+    const char *a = o->pair_a, *b = o->pair_b;
+    if (!a) {                            /* the file's only pair */
+        for (int r = 0; r < t.n_rows; r++)
+            if (strcmp(t.rows[r][c[5]], t.rows[0][c[5]])) {
+                int rc = error_set("%s holds several model pairs ('%s', '%s', ...); choose one "
+                                   "with --pair A,B", o->rmse_path, t.rows[0][c[5]],
+                                   t.rows[r][c[5]]);
+                csv_free(&t);
+                return rc;
+            }
+        if (t.n_rows) {
+            a = t.rows[0][c[0]];
+            b = t.rows[0][c[1]];
+        }
+    }
+    int matched = 0;
+    for (int r = 0; r < t.n_rows && a; r++) {
+        const char *x = t.rows[r][c[0]], *y = t.rows[r][c[1]];
+        if (!((!strcmp(x, a) && !strcmp(y, b)) || (!strcmp(x, b) && !strcmp(y, a)))) continue;
+        if (!matched) snprintf(p->pair, sizeof p->pair, "%s", t.rows[r][c[5]]);
+        matched++;
+        for (int i = 0; i < p->n; i++) {
+            PlanEntry *e = &p->entries[i];
+            if (strcmp(e->layer, t.rows[r][c[2]])) continue;
+            if (!strcmp(e->kind, "W")) e->rmse = csv_number(&t, r, c[3]);
+            if (!strcmp(e->kind, "B")) e->rmse = csv_number(&t, r, c[4]);
+        }
+    }
+    int rc = 0;
+    if (!matched)
+        rc = error_set("%s: no rows for the pair %s, %s", o->rmse_path, a ? a : "?", b ? b : "?");
+    csv_free(&t);
+    return rc;
+}
+
+int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->scan, sizeof p->scan, "%s", scan_csv);
+    p->tau = o->tau;
+    p->rho = o->rho;
+    p->rmse_max = o->rmse_max;
+    CsvTable t;
+    if (csv_read(scan_csv, &t)) return -1;
+    static const char *const names[] = {"layer", "kind", "tensor", "mean", "delta"};
+    int c[5];
+    if (need_columns(&t, names, 5, c)) {
+        csv_free(&t);
+        return -1;
+    }
+    bool have_baseline = false;
+    p->entries = xcalloc((size_t)t.n_rows + 1, sizeof *p->entries);
+    for (int r = 0; r < t.n_rows; r++) {
+        char **row = t.rows[r];
+        if (!strcmp(row[c[0]], "baseline")) {
+            p->baseline_mean = csv_number(&t, r, c[3]);
+            have_baseline = true;
+            continue;
+        }
+        PlanEntry *e = &p->entries[p->n];
+        bool known = false;
+        for (int k = 0; k < 6; k++) known |= !strcmp(row[c[1]], kinds[k]);
+        double delta = csv_number(&t, r, c[4]);
+        if (!known || !row[c[2]][0] || isnan(delta)) {
+            int rc = error_set("%s: row %d (layer '%s') has %s", scan_csv, r + 2, row[c[0]],
+                               !known ? "an unknown kind (expected RM RV RW RB W B)"
+                               : !row[c[2]][0] ? "no tensor name" : "no delta");
+            csv_free(&t);
+            plan_free(p);
+            return rc;
+        }
+        snprintf(e->layer, sizeof e->layer, "%s", row[c[0]]);
+        snprintf(e->kind, sizeof e->kind, "%s", row[c[1]]);
+        snprintf(e->tensor, sizeof e->tensor, "%s", row[c[2]]);
+        e->mean = csv_number(&t, r, c[3]);
+        e->delta = delta;
+        e->rmse = NAN;
+        p->n++;
+    }
+    csv_free(&t);
+    if (!have_baseline || !p->n) {
+        plan_free(p);
+        return error_set("%s: %s", scan_csv, !have_baseline ? "no baseline row (layer 'baseline')"
+                                                            : "no swap rows");
+    }
+    if (o->rmse_path) {
+        snprintf(p->rmse, sizeof p->rmse, "%s", o->rmse_path);
+        if (attach_rmse(p, o)) {
+            plan_free(p);
+            return -1;
+        }
+    }
+    /* the decisions; the scan writes 6 significant digits, hence the small slack */
+    for (int i = 0; i < p->n; i++) {
+        PlanEntry *e = &p->entries[i];
+        bool dice_ok = e->delta >= -o->tau - 1e-9;
+        bool conv = !strcmp(e->kind, "W") || !strcmp(e->kind, "B");
+        bool rmse_ok = !conv || isnan(o->rmse_max) || isnan(e->rmse) || e->rmse <= o->rmse_max;
+        e->reusable = dice_ok && rmse_ok;
+        if (!dice_ok)
+            snprintf(e->reason, sizeof e->reason, "mean Dice drops by %.4f > tau %.4g", -e->delta, o->tau);
+        else if (!rmse_ok)
+            snprintf(e->reason, sizeof e->reason, "RMSE %.4g > %.4g", e->rmse, o->rmse_max);
+        else
+            snprintf(e->reason, sizeof e->reason, "Dice change %+.4f within tau %.4g%s", e->delta,
+                     o->tau, conv && !isnan(o->rmse_max) && isnan(e->rmse) ? " (no RMSE)" : "");
+        p->reusable += e->reusable;
+        if (!strcmp(e->kind, "W")) {
+            p->w_total++;
+            p->w_reusable += e->reusable;
+        }
+    }
+    p->reusable_network = p->w_total && p->w_reusable >= o->rho * p->w_total - 1e-12;
+    return 0;
+}
+
+void plan_free(Plan *p)
+{
+    free(p->entries);
+    memset(p, 0, sizeof *p);
+}
+
+char *plan_not_reusable_layers(const Plan *p, const char *kind, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < p->n; i++) {
+        const PlanEntry *e = &p->entries[i];
+        if (e->reusable || strcmp(e->kind, kind)) continue;
+        int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", e->layer);
+        if (w < 0 || (size_t)w >= len - used) break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+static cJSON *number_or_null(double x)
+{
+    return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
+}
+
+int plan_write_json(const char *path, const Plan *p)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *tensors = cJSON_AddArrayToObject(root, "tensors");
+    for (int i = 0; i < p->n; i++)
+        if (p->entries[i].reusable) cJSON_AddItemToArray(tensors, cJSON_CreateString(p->entries[i].tensor));
+    cJSON_AddStringToObject(root, "verdict", p->reusable_network ? "reusable network"
+                                                                 : "not a reusable network");
+    cJSON_AddNumberToObject(root, "tau", p->tau);
+    cJSON_AddNumberToObject(root, "rho", p->rho);
+    cJSON_AddItemToObject(root, "rmse_max", number_or_null(p->rmse_max));
+    cJSON_AddStringToObject(root, "scan", p->scan);
+    cJSON_AddItemToObject(root, "rmse", p->rmse[0] ? cJSON_CreateString(p->rmse) : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "rmse_pair", p->pair[0] ? cJSON_CreateString(p->pair) : cJSON_CreateNull());
+    cJSON_AddNumberToObject(root, "baseline_mean_dice", p->baseline_mean);
+    cJSON_AddNumberToObject(root, "reused_tensors", p->reusable);
+    cJSON_AddNumberToObject(root, "total_tensors", p->n);
+    cJSON_AddNumberToObject(root, "fraction_reused", (double)p->reusable / p->n);
+    cJSON_AddNumberToObject(root, "w_reusable", p->w_reusable);
+    cJSON_AddNumberToObject(root, "w_total", p->w_total);
+    cJSON_AddNumberToObject(root, "fraction_w_reusable", p->w_total ? (double)p->w_reusable / p->w_total : 0);
+    cJSON *nr = cJSON_AddObjectToObject(root, "not_reusable");
+    for (int k = 0; k < 6; k++) {
+        cJSON *layers = cJSON_AddArrayToObject(nr, kinds[k]);
+        for (int i = 0; i < p->n; i++)
+            if (!p->entries[i].reusable && !strcmp(p->entries[i].kind, kinds[k]))
+                cJSON_AddItemToArray(layers, cJSON_CreateString(p->entries[i].layer));
+    }
+    cJSON *ev = cJSON_AddArrayToObject(root, "evidence");
+    for (int i = 0; i < p->n; i++) {
+        const PlanEntry *e = &p->entries[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "tensor", e->tensor);
+        cJSON_AddStringToObject(o, "layer", e->layer);
+        cJSON_AddStringToObject(o, "kind", e->kind);
+        cJSON_AddItemToObject(o, "mean", number_or_null(e->mean));
+        cJSON_AddItemToObject(o, "delta", number_or_null(e->delta));
+        cJSON_AddItemToObject(o, "rmse", number_or_null(e->rmse));
+        cJSON_AddBoolToObject(o, "reusable", e->reusable);
+        cJSON_AddStringToObject(o, "reason", e->reason);
+        cJSON_AddItemToArray(ev, o);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    AtomicFile *af = atomic_open(path);
+    if (!af) {
+        free(text);
+        return -1;
+    }
+    fputs(text, atomic_stream(af));
+    fputc('\n', atomic_stream(af));
+    free(text);
+    return atomic_commit(af);
+}
+
+void plan_print(FILE *out, const Plan *p)
+{
+    fprintf(out, "plan from %s: baseline mean Dice %.4f\n", p->scan, p->baseline_mean);
+    fprintf(out, "tau = %.4g (largest mean Dice drop of a reusable tensor), rho = %.4g\n", p->tau, p->rho);
+    if (p->rmse[0])
+        fprintf(out, "RMSE from %s (%s)%s", p->rmse, p->pair, isnan(p->rmse_max) ? ", as evidence only\n" : "");
+    if (!isnan(p->rmse_max)) fprintf(out, ", W/B reusable only with RMSE <= %.4g\n", p->rmse_max);
+    fprintf(out, "reusable tensors: %d of %d (%.0f%%)\n", p->reusable, p->n, 100.0 * p->reusable / p->n);
+    fprintf(out, "reusable conv weights (W): %d of %d (%.0f%%)\n", p->w_reusable, p->w_total,
+            p->w_total ? 100.0 * p->w_reusable / p->w_total : 0);
+    char buf[1024];
+    fprintf(out, "not reusable:");
+    bool any = false;
+    for (int k = 0; k < 6; k++)
+        if (plan_not_reusable_layers(p, kinds[k], buf, sizeof buf)[0]) {
+            fprintf(out, "%s %s: %s", any ? ";" : "", kinds[k], buf);
+            any = true;
+        }
+    fprintf(out, "%s\n", any ? "" : " none");
+    fprintf(out, "verdict: %s (%.0f%% of the W tensors reusable, rho = %.4g, tau = %.4g)\n",
+            p->reusable_network ? "reusable network" : "not a reusable network",
+            p->w_total ? 100.0 * p->w_reusable / p->w_total : 0, p->rho, p->tau);
+}

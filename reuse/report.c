@@ -1,0 +1,485 @@
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/atomic_file.h"
+#include "engine/engine.h"
+#include "reuse/report.h"
+#include "reuse/report_data.h"
+#include "reuse/svg.h"
+
+typedef struct Page {
+    FILE *out;
+    int figure;                  /* figures so far */
+} Page;
+
+static void esc(Page *pg, const char *s) { svg_escape(pg->out, s); }
+
+/* An id from a file name: letters, digits, '-' and '_' kept, anything else '-'. */
+static void put_id(Page *pg, const char *prefix, const char *name)
+{
+    fputs(prefix, pg->out);
+    for (const char *c = name; *c; c++) {
+        char ch = *c;
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  ch == '-' || ch == '_';
+        fputc(ok ? ch : '-', pg->out);
+    }
+}
+
+static void figure_open(Page *pg, const char *prefix, const char *name)
+{
+    fputs("<figure id=\"", pg->out);
+    put_id(pg, prefix, name);
+    fputs("\"><div class=\"charts\">\n", pg->out);
+}
+
+/* Close a figure with "Figure N: caption" (caption is trusted markup). */
+static void figure_close(Page *pg, const char *caption)
+{
+    fprintf(pg->out, "</div><figcaption><b>Figure %d.</b> %s</figcaption>\n", ++pg->figure, caption);
+}
+
+/* " Cf. the paper's Figure N." or "" when the model has no counterpart in the paper. */
+static const char *paper_ref(int figure, char *buf, size_t len)
+{
+    if (figure > 0) snprintf(buf, len, " Cf. the paper's Figure %d.", figure);
+    else buf[0] = '\0';
+    return buf;
+}
+
+static void number_cell(Page *pg, double x)
+{
+    if (isnan(x)) fputs("<td class=\"na\">&ndash;</td>", pg->out);
+    else fprintf(pg->out, "<td>%.4g</td>", x);
+}
+
+/* The numbers behind a figure: categories down, series across, in a <details>. */
+static void grid_table(Page *pg, const Grid *g, const char *corner, const char *summary)
+{
+    fprintf(pg->out, "<details><summary>%s</summary><table><tr><th>", summary);
+    esc(pg, corner);
+    fputs("</th>", pg->out);
+    for (int s = 0; s < g->n_series; s++) {
+        fputs("<th>", pg->out);
+        esc(pg, g->names[s]);
+        fputs("</th>", pg->out);
+    }
+    fputs("</tr>\n", pg->out);
+    for (int i = 0; i < g->n_x; i++) {
+        fputs("<tr><th>", pg->out);
+        esc(pg, g->x[i]);
+        fputs("</th>", pg->out);
+        for (int s = 0; s < g->n_series; s++) number_cell(pg, grid_at(g, s, i));
+        fputs("</tr>\n", pg->out);
+    }
+    fputs("</table></details></figure>\n", pg->out);
+}
+
+/* A chart of some of a grid's series. */
+static void grid_chart(Page *pg, const Grid *g, const int *series, int n, const bool *dashed,
+                       const char *title, const char *y_label, double y_min, double y_max,
+                       bool bars, bool allow_log)
+{
+    SvgSeries ss[16];
+    if (n > 16) n = 16;
+    for (int i = 0; i < n; i++)
+        ss[i] = (SvgSeries){g->names[series[i]], grid_row(g, series[i]), dashed && dashed[i]};
+    SvgChart c = svg_chart_defaults();
+    c.title = title;
+    c.x_label = "layer";
+    c.y_label = y_label;
+    c.n_x = g->n_x;
+    c.x_labels = (const char *const *)g->x;
+    c.n_series = n;
+    c.series = ss;
+    c.bars = bars;
+    c.y_min = y_min;
+    c.y_max = y_max;
+    c.width = 470;
+    c.height = 290;
+    c.log_y = allow_log && svg_wants_log(ss, n, g->n_x, 2.5);
+    svg_chart_write(pg->out, &c);
+}
+
+/* ---- swap scans ---------------------------------------------------------------------- */
+
+/* One chart per kind: mean Dice, each evaluated class, and the baseline mean (dashed). */
+static void scan_kind_chart(Page *pg, const CsvTable *t, const char *kind)
+{
+    const char *cols[12], *names[12];
+    char class_names[8][16];
+    int n_dice = scan_dice_columns(t, cols + 1, 8);
+    cols[0] = "mean";
+    names[0] = "mean Dice";
+    for (int c = 0; c < n_dice; c++) {
+        snprintf(class_names[c], sizeof class_names[c], "class %s", cols[1 + c] + 5);
+        names[1 + c] = class_names[c];
+    }
+    Grid g;
+    grid_from_columns(t, "layer", cols, names, 1 + n_dice, "kind", kind, &g);
+    if (!g.n_x) {
+        grid_free(&g);
+        return;
+    }
+    /* the baseline as a dashed series */
+    double base = scan_baseline(t, "mean");
+    g.v = xrealloc(g.v, sizeof *g.v * (size_t)(g.n_series + 1) * g.n_x);
+    for (int i = 0; i < g.n_x; i++) g.v[(size_t)g.n_series * g.n_x + i] = base;
+    g.names = xrealloc(g.names, sizeof *g.names * (size_t)(g.n_series + 1));
+    g.names[g.n_series] = xmalloc(32);
+    snprintf(g.names[g.n_series++], 32, "baseline %.3f", base);
+    int series[16];
+    bool dashed[16] = {false};
+    for (int s = 0; s < g.n_series && s < 16; s++) series[s] = s;
+    dashed[g.n_series - 1 < 16 ? g.n_series - 1 : 15] = true;
+    char title[64];
+    snprintf(title, sizeof title, "%s swapped", kind);
+    grid_chart(pg, &g, series, g.n_series < 16 ? g.n_series : 16, dashed, title, "Dice", 0, 1,
+               false, false);
+    grid_free(&g);
+}
+
+static void section_scans(Page *pg, const Study *s)
+{
+    fputs("<section id=\"scans\"><h2>Swap scans</h2>\n<p>For every layer and parameter kind, "
+          "that one tensor of the target is replaced by the source's and the target is evaluated "
+          "on the validation set without retraining (spec/reuse.md, section 1). A tensor is "
+          "reusable when the mean Dice falls by at most &tau;.</p>\n", pg->out);
+    if (!s->n_scans) fputs("<p class=\"none\">No scans (scans/*.csv).</p>\n", pg->out);
+    for (int i = 0; i < s->n_scans; i++) {
+        const CsvTable *t = &s->scans[i].csv;
+        Grid means;
+        grid_pivot(t, "layer", "kind", "mean", &means);
+        int fig = paper_figure_base(grid_numbered(&means));
+        fputs("<h3>", pg->out);
+        esc(pg, s->scans[i].name);
+        fprintf(pg->out, "</h3>\n<p>Baseline mean Dice %.4f (per patient %.4f &plusmn; %.4f); %d "
+                "numbered layers.</p>\n", scan_baseline(t, "mean"), scan_baseline(t, "patient_mean"),
+                scan_baseline(t, "patient_sd"), grid_numbered(&means));
+        char caption[512], ref[64];
+        figure_open(pg, "fig-scan-bn-", s->scans[i].name);
+        for (int k = 0; k < 4; k++) scan_kind_chart(pg, t, report_kinds[k]);
+        snprintf(caption, sizeof caption, "Dice when one BN tensor of a layer is taken from the "
+                 "source: running mean (RM), running variance (RV), weight (RW), bias (RB). "
+                 "Dashed: the unmodified target.%s", paper_ref(fig, ref, sizeof ref));
+        figure_close(pg, caption);
+        fputs("</figure>\n", pg->out);
+        figure_open(pg, "fig-scan-conv-", s->scans[i].name);
+        for (int k = 4; k < 6; k++) scan_kind_chart(pg, t, report_kinds[k]);
+        snprintf(caption, sizeof caption, "Dice when a convolution's weight (W) or bias (B) is "
+                 "taken from the source.%s", paper_ref(fig ? fig + 1 : 0, ref, sizeof ref));
+        figure_close(pg, caption);
+        grid_table(pg, &means, "layer", "Mean Dice per layer and swapped kind");
+        grid_free(&means);
+    }
+    fputs("</section>\n", pg->out);
+}
+
+/* ---- BN statistics --------------------------------------------------------------------- */
+
+static void section_bn(Page *pg, const Study *s)
+{
+    fputs("<section id=\"bn\"><h2>BN scale and shift statistics</h2>\n<p>Per BN layer, target "
+          "against source (spec/reuse.md, section 2): MRM and MRB measure the shift, MRV and MRW "
+          "the scaling that swapping the running mean, bias, running variance and weight "
+          "would cause.</p>\n", pg->out);
+    if (!s->n_bn) fputs("<p class=\"none\">No BN statistics (bn/*.csv).</p>\n", pg->out);
+    for (int i = 0; i < s->n_bn; i++) {
+        static const char *const cols[] = {"MRM", "MRB", "MRV", "MRW"};
+        Grid g;
+        grid_from_columns(&s->bn[i].csv, "layer", cols, NULL, 4, NULL, NULL, &g);
+        int fig = paper_figure_base(grid_numbered(&g));
+        fputs("<h3>", pg->out);
+        esc(pg, s->bn[i].name);
+        fputs("</h3>\n", pg->out);
+        figure_open(pg, "fig-bn-", s->bn[i].name);
+        int shift[2], scale[2], n_shift = 0, n_scale = 0;
+        for (int k = 0; k < g.n_series; k++) {
+            bool is_shift = !strcmp(g.names[k], "MRM") || !strcmp(g.names[k], "MRB");
+            if (is_shift) shift[n_shift++] = k;
+            else scale[n_scale++] = k;
+        }
+        grid_chart(pg, &g, shift, n_shift, NULL, "Shift: MRM and MRB", "mean per channel", NAN,
+                   NAN, false, true);
+        grid_chart(pg, &g, scale, n_scale, NULL, "Scale: MRV and MRW", "mean ratio", NAN, NAN,
+                   false, true);
+        char caption[256], ref[64];
+        snprintf(caption, sizeof caption, "BN statistics per layer (a log axis when the values "
+                 "span several decades).%s", paper_ref(fig ? fig + 2 : 0, ref, sizeof ref));
+        figure_close(pg, caption);
+        grid_table(pg, &g, "layer", "MRM, MRB, MRV, MRW per layer");
+        grid_free(&g);
+    }
+    fputs("</section>\n", pg->out);
+}
+
+/* ---- kernel RMSE ----------------------------------------------------------------------- */
+
+static void shared_init_notes(Page *pg, const CsvTable *t)
+{
+    int pc = csv_column(t, "pair"), sc = csv_column(t, "shared_init");
+    int ia = csv_column(t, "init_a"), ib = csv_column(t, "init_b");
+    if (pc < 0 || sc < 0) return;
+    fputs("<ul class=\"init\">", pg->out);
+    for (int r = 0; r < t->n_rows; r++) {
+        if (r && !strcmp(t->rows[r][pc], t->rows[r - 1][pc])) continue;
+        bool shared = !strcmp(t->rows[r][sc], "yes");
+        fprintf(pg->out, "<li class=\"%s\">", shared ? "ok" : "warn");
+        esc(pg, t->rows[r][pc]);
+        fputs(shared ? ": shared initialisation" : ": <b>no shared initialisation</b>", pg->out);
+        if (ia >= 0 && ib >= 0) {
+            fputs(" (", pg->out);
+            esc(pg, t->rows[r][ia][0] ? t->rows[r][ia] : "unknown");
+            fputs(" / ", pg->out);
+            esc(pg, t->rows[r][ib][0] ? t->rows[r][ib] : "unknown");
+            fputs(")", pg->out);
+        }
+        fputs(shared ? "</li>" : "; their RMSE compares different starting points</li>", pg->out);
+    }
+    fputs("</ul>\n", pg->out);
+}
+
+static void section_rmse(Page *pg, const Study *s)
+{
+    fputs("<section id=\"rmse\"><h2>Kernel RMSE</h2>\n<p>RMSE of each convolution's weight W "
+          "and bias B between two models (spec/reuse.md, section 3). It only means something "
+          "between models that started from the same weights.</p>\n", pg->out);
+    if (!s->n_rmse) fputs("<p class=\"none\">No RMSE tables (rmse/*.csv).</p>\n", pg->out);
+    for (int i = 0; i < s->n_rmse; i++) {
+        const CsvTable *t = &s->rmse[i].csv;
+        Grid w, b;
+        grid_pivot(t, "layer", "pair", "rmse_w", &w);
+        grid_pivot(t, "layer", "pair", "rmse_b", &b);
+        int fig = paper_figure_base(grid_numbered(&w));
+        fputs("<h3>", pg->out);
+        esc(pg, s->rmse[i].name);
+        fputs("</h3>\n", pg->out);
+        shared_init_notes(pg, t);
+        char caption[512], id[64], ref[64];
+        for (int p = 0; p < w.n_series; p++) {       /* one pair: W and B side by side */
+            const char *cols[] = {"rmse_w", "rmse_b"}, *names[] = {"W", "B"};
+            Grid g;
+            grid_from_columns(t, "layer", cols, names, 2, "pair", w.names[p], &g);
+            snprintf(id, sizeof id, "fig-rmse-pair%d-", p + 1);
+            figure_open(pg, id, s->rmse[i].name);
+            int series[2] = {0, 1};
+            grid_chart(pg, &g, series, g.n_series, NULL, w.names[p], "RMSE", NAN, NAN, true, false);
+            char pair[200];
+            snprintf(pair, sizeof pair, "%s", w.names[p]);
+            for (char *c = pair; *c; c++)       /* the caption is markup: keep it plain */
+                if (*c == '<' || *c == '>' || *c == '&' || *c == '"') *c = '_';
+            snprintf(caption, sizeof caption, "RMSE of the convolution weights W and biases B "
+                     "per layer, %s.%s", pair, paper_ref(fig ? fig + 3 : 0, ref, sizeof ref));
+            figure_close(pg, caption);
+            grid_table(pg, &g, "layer", "RMSE per layer");
+            grid_free(&g);
+        }
+        if (w.n_series > 1) {                         /* every pair in one chart */
+            figure_open(pg, "fig-rmse-pairs-", s->rmse[i].name);
+            int series[16];
+            for (int p = 0; p < w.n_series && p < 16; p++) series[p] = p;
+            int n = w.n_series < 16 ? w.n_series : 16;
+            grid_chart(pg, &w, series, n, NULL, "W: every pair", "RMSE", NAN, NAN, false, true);
+            if (b.n_series) grid_chart(pg, &b, series, b.n_series < 16 ? b.n_series : 16, NULL,
+                                       "B: every pair", "RMSE", NAN, NAN, false, true);
+            figure_close(pg, "RMSE per layer across all pairs of models. Cf. the paper's "
+                             "Figures 11 and 12.");
+            grid_table(pg, &w, "layer", "RMSE of W per layer and pair");
+        }
+        grid_free(&w);
+        grid_free(&b);
+    }
+    fputs("</section>\n", pg->out);
+}
+
+/* ---- plans, Table 1, overlays ------------------------------------------------------------ */
+
+static void section_plans(Page *pg, const Study *s)
+{
+    fputs("<section id=\"plans\"><h2>Reuse plans</h2>\n", pg->out);
+    if (!s->n_plans) {
+        fputs("<p class=\"none\">No plans (plans/*.json).</p></section>\n", pg->out);
+        return;
+    }
+    fputs("<table id=\"table-plans\"><tr><th>plan</th><th>&tau;</th><th>&rho;</th><th>tensors "
+          "reused</th><th>W reusable</th><th>verdict</th>", pg->out);
+    for (int k = 0; k < 6; k++) fprintf(pg->out, "<th>not reusable: %s</th>", report_kinds[k]);
+    fputs("</tr>\n", pg->out);
+    for (int i = 0; i < s->n_plans; i++) {
+        PlanSummary p;
+        plan_summary(s->plans[i].json, &p);
+        fputs("<tr id=\"", pg->out);
+        put_id(pg, "plan-", s->plans[i].name);
+        fputs("\"><th>", pg->out);
+        esc(pg, s->plans[i].name);
+        fputs("</th>", pg->out);
+        number_cell(pg, p.tau);
+        number_cell(pg, p.rho);
+        if (p.total > 0) fprintf(pg->out, "<td>%d of %d (%.0f%%)</td>", p.reused, p.total, 100.0 * p.reused / p.total);
+        else fprintf(pg->out, "<td>%d</td>", p.reused);
+        if (p.w_total > 0) fprintf(pg->out, "<td>%d of %d</td>", p.w_reusable, p.w_total);
+        else fputs("<td class=\"na\">&ndash;</td>", pg->out);
+        fprintf(pg->out, "<td class=\"%s\">", strcmp(p.verdict, "reusable network") ? "warn" : "ok");
+        esc(pg, p.verdict[0] ? p.verdict : "?");
+        fputs("</td>", pg->out);
+        for (int k = 0; k < 6; k++) {
+            fputs("<td>", pg->out);
+            esc(pg, p.not_reusable[k]);
+            fputs("</td>", pg->out);
+        }
+        fputs("</tr>\n", pg->out);
+    }
+    fputs("</table>\n</section>\n", pg->out);
+}
+
+/* The column holding a configuration's mean Dice in Table 1 ("mean" or "mean_dice"). */
+static int mean_column(const CsvTable *t)
+{
+    int c = csv_column(t, "mean");
+    return c >= 0 ? c : csv_column(t, "mean_dice");
+}
+
+static void section_transfer(Page *pg, const Study *s)
+{
+    fputs("<section id=\"transfer\"><h2>Transfer experiment (Table 1)</h2>\n", pg->out);
+    if (!s->has_table) {
+        fputs("<p class=\"none\">No transfer results (transfer/table.csv).</p></section>\n", pg->out);
+        return;
+    }
+    const CsvTable *t = &s->table.csv;
+    fputs("<table id=\"table-1\"><caption>Table 1: per-class and mean Dice of every "
+          "configuration (cf. the paper's Table 1)</caption><tr>", pg->out);
+    for (int c = 0; c < t->n_cols; c++) {
+        fputs("<th>", pg->out);
+        esc(pg, t->header[c]);
+        fputs("</th>", pg->out);
+    }
+    fputs("</tr>\n", pg->out);
+    for (int r = 0; r < t->n_rows; r++) {
+        fputs("<tr>", pg->out);
+        for (int c = 0; c < t->n_cols; c++) {
+            fputs("<td>", pg->out);
+            esc(pg, t->rows[r][c]);
+            fputs("</td>", pg->out);
+        }
+        fputs("</tr>\n", pg->out);
+    }
+    fputs("</table>\n", pg->out);
+    int mc = mean_column(t);
+    if (mc >= 0 && t->n_rows) {
+        /* one bar per row, labelled by the columns in front of the numbers (Dice of each
+         * class, the mean): the configuration */
+        int label_cols = 0;
+        while (label_cols < mc && strncmp(t->header[label_cols], "dice", 4) &&
+               strncmp(t->header[label_cols], "class", 5))
+            label_cols++;
+        char **labels = xcalloc((size_t)t->n_rows, sizeof *labels);
+        double *y = xmalloc(sizeof *y * (size_t)t->n_rows);
+        for (int r = 0; r < t->n_rows; r++) {
+            size_t len = 0;
+            labels[r] = xcalloc(1, 256);
+            for (int c = 0; c < label_cols && len < 255; c++)
+                if (t->rows[r][c][0])
+                    len += (size_t)snprintf(labels[r] + len, 256 - len, "%s%s", len ? " " : "",
+                                            t->rows[r][c]);
+            y[r] = csv_number(t, r, mc);
+        }
+        SvgSeries series = {"mean Dice", y, false};
+        SvgChart c = svg_chart_defaults();
+        c.title = "Mean Dice per configuration";
+        c.x_label = "configuration";
+        c.y_label = "mean Dice";
+        c.n_x = t->n_rows;
+        c.x_labels = (const char *const *)labels;
+        c.n_series = 1;
+        c.series = &series;
+        c.bars = true;
+        c.y_min = 0;
+        c.y_max = 1;
+        c.width = t->n_rows > 8 ? 120 * t->n_rows : 900;
+        c.height = 320;
+        figure_open(pg, "fig-transfer-", "mean");
+        svg_chart_write(pg->out, &c);
+        figure_close(pg, "Mean Dice of every configuration of Table 1.");
+        fputs("</figure>\n", pg->out);
+        for (int r = 0; r < t->n_rows; r++) free(labels[r]);
+        free(labels);
+        free(y);
+    }
+    fputs("</section>\n", pg->out);
+}
+
+static void base64(FILE *out, const unsigned char *b, size_t n)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)b[i] << 16 | (i + 1 < n ? (unsigned)b[i + 1] << 8 : 0) |
+                     (i + 2 < n ? b[i + 2] : 0);
+        fputc(alphabet[v >> 18 & 63], out);
+        fputc(alphabet[v >> 12 & 63], out);
+        fputc(i + 1 < n ? alphabet[v >> 6 & 63] : '=', out);
+        fputc(i + 2 < n ? alphabet[v & 63] : '=', out);
+    }
+}
+
+static void section_overlays(Page *pg, const Study *s)
+{
+    fputs("<section id=\"overlays\"><h2>Predictions</h2>\n", pg->out);
+    if (!s->n_overlays) fputs("<p class=\"none\">No overlays (overlays/*.png).</p>\n", pg->out);
+    for (int i = 0; i < s->n_overlays; i++) {
+        const StudyImage *im = &s->overlays[i];
+        fputs("<figure id=\"", pg->out);
+        put_id(pg, "overlay-", im->name);
+        fputs("\"><img alt=\"", pg->out);
+        esc(pg, im->name);
+        fputs("\" src=\"data:image/png;base64,", pg->out);
+        base64(pg->out, im->bytes, im->size);
+        fputs("\"><figcaption>", pg->out);
+        esc(pg, im->name);
+        fputs("</figcaption></figure>\n", pg->out);
+    }
+    fputs("</section>\n", pg->out);
+}
+
+static const char *const style =
+    "body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;color:#222}"
+    "h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}"
+    ".charts{display:flex;flex-wrap:wrap;gap:8px}figure{margin:1em 0}"
+    "figcaption{font-size:.9em;color:#444;max-width:960px}"
+    "table{border-collapse:collapse;font-size:.85em;margin:.5em 0}"
+    "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f4f4f4}"
+    "caption{text-align:left;font-weight:bold;padding:.3em 0}"
+    ".na{color:#999}.none{color:#777;font-style:italic}.warn{color:#a33}.ok{color:#275}"
+    "details{margin:.3em 0 1em}summary{cursor:pointer;color:#0072B2}"
+    "img{max-width:100%;image-rendering:pixelated}";
+
+int report_write_html(const Study *s, const char *path)
+{
+    AtomicFile *af = atomic_open(path);
+    if (!af) return -1;
+    Page pg = {atomic_stream(af), 0};
+    fprintf(pg.out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>Parameter-reuse study: ");
+    esc(&pg, s->dir);
+    fprintf(pg.out, "</title><style>%s</style></head><body>\n<h1>Parameter-reuse study</h1>\n"
+            "<p>Study folder <code>", style);
+    esc(&pg, s->dir);
+    fprintf(pg.out, "</code>: %d swap scan%s, %d BN statistics, %d RMSE table%s, %d plan%s, %s, "
+            "%d overlay%s. Made by reusenet %s.</p>\n<nav><a href=\"#scans\">Swap scans</a> "
+            "&middot; <a href=\"#bn\">BN statistics</a> &middot; <a href=\"#rmse\">Kernel RMSE</a> "
+            "&middot; <a href=\"#plans\">Plans</a> &middot; <a href=\"#transfer\">Table 1</a> "
+            "&middot; <a href=\"#overlays\">Predictions</a></nav>\n", s->n_scans,
+            s->n_scans == 1 ? "" : "s", s->n_bn, s->n_rmse, s->n_rmse == 1 ? "" : "s", s->n_plans,
+            s->n_plans == 1 ? "" : "s", s->has_table ? "Table 1" : "no Table 1", s->n_overlays,
+            s->n_overlays == 1 ? "" : "s", REUSENET_VERSION);
+    section_scans(&pg, s);
+    section_bn(&pg, s);
+    section_rmse(&pg, s);
+    section_plans(&pg, s);
+    section_transfer(&pg, s);
+    section_overlays(&pg, s);
+    fputs("</body></html>\n", pg.out);
+    return atomic_commit(af);
+}

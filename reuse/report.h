@@ -1,0 +1,22 @@
+/* The study report: every analysis of a study folder (study.h) on one page.
+ *
+ * HTML: self-contained (no scripts, nothing fetched: charts are inline SVG, images data:
+ * URIs) with the paper's figures as charts with axes, labels and legends:
+ *   swap scans          Dice vs layer for RM/RV/RW/RB and for W/B   (paper Figs 3/7, 4/8)
+ *   BN statistics       MRM/MRB and MRV/MRW per layer               (Figs 5/9)
+ *   kernel RMSE         W and B per layer for each pair             (Figs 6/10)
+ *                       and across all pairs                        (Figs 11/12)
+ *   transfer            Table 1 (transfer/table.csv) and a chart of its mean column
+ *   plans, overlays     the reusable tensors and verdicts; prediction images
+ * Each figure's numbers are also given as a table under it.
+ * Markdown: the same tables (no charts), for reading in a terminal or a code review. */
+#ifndef REUSENET_REPORT_H
+#define REUSENET_REPORT_H
+
+#include "reuse/study.h"
+
+/* Both write atomically; 0, or -1 with the error set. */
+int report_write_html(const Study *s, const char *path);
+int report_write_md(const Study *s, const char *path);
+
+#endif

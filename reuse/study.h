@@ -1,0 +1,55 @@
+/* A study folder: the results of the analyses, laid out so that the report can find them.
+ *
+ *   STUDY_DIR/scans/NAME.csv        swap scans (reusenet swap)       paper Figs 3, 4, 7, 8
+ *   STUDY_DIR/bn/NAME.csv           BN statistics (reusenet bnstats) Figs 5, 9
+ *   STUDY_DIR/rmse/NAME.csv         kernel RMSE (reusenet rmse)      Figs 6, 10, 11, 12
+ *   STUDY_DIR/plans/NAME.json       reuse plans (reusenet plan)
+ *   STUDY_DIR/transfer/table.csv    the transfer experiment          Table 1
+ *   STUDY_DIR/overlays/NAME.png     prediction overlays
+ *
+ * Every part is optional; NAME (the file name without extension) titles the figures.
+ * Files are read in name order. */
+#ifndef REUSENET_STUDY_H
+#define REUSENET_STUDY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "reuse/csv.h"
+
+typedef struct cJSON cJSON;
+
+typedef struct StudyTable {
+    char *name;
+    CsvTable csv;
+} StudyTable;
+
+typedef struct StudyPlan {
+    char *name;
+    cJSON *json;
+} StudyPlan;
+
+typedef struct StudyImage {
+    char *name;
+    unsigned char *bytes;      /* the PNG file */
+    size_t size;
+} StudyImage;
+
+typedef struct Study {
+    char *dir;
+    StudyTable *scans, *bn, *rmse;
+    int n_scans, n_bn, n_rmse;
+    StudyPlan *plans;
+    int n_plans;
+    bool has_table;
+    StudyTable table;          /* transfer/table.csv */
+    StudyImage *overlays;
+    int n_overlays;
+} Study;
+
+/* Read everything in dir. -1 with a message naming the file when one cannot be read or
+ * lacks the columns its kind needs, or when dir holds none of the parts. */
+int study_load(const char *dir, Study *s);
+void study_free(Study *s);
+
+#endif

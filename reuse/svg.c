@@ -1,0 +1,264 @@
+#include <math.h>
+#include <string.h>
+
+#include "reuse/svg.h"
+
+/* Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
+static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                      "#E69F00", "#56B4E9", "#000000", "#999933"};
+enum { PALETTE = sizeof palette / sizeof palette[0] };
+
+SvgChart svg_chart_defaults(void)
+{
+    SvgChart c;
+    memset(&c, 0, sizeof c);
+    c.y_min = c.y_max = NAN;
+    return c;
+}
+
+void svg_escape(FILE *out, const char *s)
+{
+    for (; s && *s; s++) switch (*s) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default: fputc(*s, out);
+        }
+}
+
+bool svg_wants_log(const SvgSeries *series, int n_series, int n_x, double decades)
+{
+    double lo = INFINITY, hi = 0;
+    for (int s = 0; s < n_series; s++)
+        for (int i = 0; i < n_x; i++) {
+            double y = series[s].y[i];
+            if (!isfinite(y)) continue;
+            if (y <= 0) return false;
+            lo = fmin(lo, y);
+            hi = fmax(hi, y);
+        }
+    return hi > 0 && log10(hi / lo) > decades;
+}
+
+/* A "nice" step (1, 2 or 5 times a power of ten) for about `count` intervals of range. */
+static double nice_step(double range, int count)
+{
+    double raw = range / count, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+}
+
+typedef struct Frame {
+    double left, top, width, height;        /* plot area */
+    double lo, hi;                          /* y range (log10 of it for a log axis) */
+    bool log_y;
+    int n_x;
+} Frame;
+
+static double frame_x(const Frame *f, int i) { return f->left + (i + 0.5) * f->width / f->n_x; }
+
+static double frame_y(const Frame *f, double y)
+{
+    double v = f->log_y ? log10(y) : y;
+    return f->top + f->height * (1 - (v - f->lo) / (f->hi - f->lo));
+}
+
+static bool plottable(const Frame *f, double y) { return isfinite(y) && (!f->log_y || y > 0); }
+
+/* The y range from the data (or the chart's fixed limits), padded to whole ticks. */
+static void y_range(const SvgChart *c, Frame *f, double *step)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int s = 0; s < c->n_series; s++)
+        for (int i = 0; i < c->n_x; i++) {
+            double y = c->series[s].y[i];
+            if (!plottable(f, y)) continue;
+            double v = f->log_y ? log10(y) : y;
+            lo = fmin(lo, v);
+            hi = fmax(hi, v);
+        }
+    if (!isfinite(lo)) lo = 0, hi = 1;
+    if (f->log_y) {
+        f->lo = isnan(c->y_min) || c->y_min <= 0 ? floor(lo) : log10(c->y_min);
+        f->hi = isnan(c->y_max) || c->y_max <= 0 ? ceil(hi) : log10(c->y_max);
+        if (f->hi <= f->lo) f->hi = f->lo + 1;
+        *step = 1;
+        return;
+    }
+    /* bars start at 0; lines include 0 unless the data sit far from it */
+    if (c->bars || (lo > 0 && lo < 0.5 * hi)) lo = fmin(lo, 0);
+    if (c->bars && hi < 0) hi = 0;
+    if (!isnan(c->y_min)) lo = c->y_min;
+    if (!isnan(c->y_max)) hi = c->y_max;
+    if (hi - lo < 1e-12) {
+        double pad = fabs(hi) > 1e-12 ? 0.1 * fabs(hi) : 1;
+        lo -= pad;
+        hi += pad;
+    }
+    *step = nice_step(hi - lo, 5);
+    if (isnan(c->y_min)) lo = floor(lo / *step + 1e-9) * *step;
+    if (isnan(c->y_max)) hi = ceil(hi / *step - 1e-9) * *step;
+    f->lo = lo;
+    f->hi = hi;
+}
+
+static void format_tick(char *buf, size_t len, double v, bool log_y)
+{
+    if (log_y) snprintf(buf, len, "1e%d", (int)lround(v));
+    else if (fabs(v) < 1e-12) snprintf(buf, len, "0");
+    else snprintf(buf, len, "%.4g", v);
+}
+
+static void axes(FILE *out, const SvgChart *c, const Frame *f, double step)
+{
+    /* horizontal grid lines and y tick labels */
+    for (double v = f->lo; v <= f->hi + step * 1e-6; v += step) {
+        double y = f->top + f->height * (1 - (v - f->lo) / (f->hi - f->lo));
+        char label[32];
+        format_tick(label, sizeof label, v, f->log_y);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>",
+                f->left, y, f->left + f->width, y);
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\">%s</text>\n",
+                f->left - 5, y + 3.5, label);
+    }
+    /* x tick labels (every one, smaller when crowded) */
+    int font = c->n_x > 30 ? 7 : c->n_x > 15 ? 9 : 10;
+    for (int i = 0; i < c->n_x; i++) {
+        double x = frame_x(f, i);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", x,
+                f->top + f->height, x, f->top + f->height + 4);
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%d\">", x,
+                f->top + f->height + 15, font);
+        svg_escape(out, c->x_labels[i]);
+        fputs("</text>\n", out);
+    }
+    /* the axes themselves */
+    fprintf(out, "<path d=\"M%.1f %.1fV%.1fH%.1f\" fill=\"none\" stroke=\"#333\"/>\n", f->left,
+            f->top, f->top + f->height, f->left + f->width);
+    if (c->x_label) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">",
+                f->left + f->width / 2, f->top + f->height + 32);
+        svg_escape(out, c->x_label);
+        fputs("</text>\n", out);
+    }
+    if (c->y_label) {
+        double cy = f->top + f->height / 2;
+        fprintf(out, "<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" "
+                "transform=\"rotate(-90 14 %.1f)\">", cy, cy);
+        svg_escape(out, c->y_label);
+        fputs("</text>\n", out);
+    }
+}
+
+/* Hover text of one point: "series, x: value". */
+static void point_title(FILE *out, const SvgChart *c, int s, int i, double y)
+{
+    fputs("<title>", out);
+    svg_escape(out, c->series[s].name);
+    fputs(", ", out);
+    svg_escape(out, c->x_labels[i]);
+    fprintf(out, ": %.4g</title>", y);
+}
+
+static void lines(FILE *out, const SvgChart *c, const Frame *f)
+{
+    for (int s = 0; s < c->n_series; s++) {
+        const SvgSeries *se = &c->series[s];
+        const char *colour = palette[s % PALETTE];
+        fprintf(out, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\"%s d=\"", colour,
+                se->dashed ? " stroke-dasharray=\"5 3\"" : "");
+        bool pen = false;
+        for (int i = 0; i < c->n_x; i++) {
+            if (!plottable(f, se->y[i])) {
+                pen = false;
+                continue;
+            }
+            fprintf(out, "%c%.1f %.1f", pen ? 'L' : 'M', frame_x(f, i), frame_y(f, se->y[i]));
+            pen = true;
+        }
+        fputs("\"/>\n", out);
+        if (se->dashed) continue;
+        for (int i = 0; i < c->n_x; i++) {
+            if (!plottable(f, se->y[i])) continue;
+            fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.4\" fill=\"%s\">", frame_x(f, i),
+                    frame_y(f, se->y[i]), colour);
+            point_title(out, c, s, i, se->y[i]);
+            fputs("</circle>\n", out);
+        }
+    }
+}
+
+static void bars(FILE *out, const SvgChart *c, const Frame *f)
+{
+    double slot = f->width / c->n_x, group = 0.8 * slot, bar = group / c->n_series;
+    double base = frame_y(f, f->log_y ? pow(10, f->lo) : fmax(f->lo, fmin(0, f->hi)));
+    for (int s = 0; s < c->n_series; s++)
+        for (int i = 0; i < c->n_x; i++) {
+            double y = c->series[s].y[i];
+            if (!plottable(f, y)) continue;
+            double x = f->left + i * slot + 0.1 * slot + s * bar, top = frame_y(f, y);
+            fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">",
+                    x, fmin(top, base), fmax(bar - 0.5, 0.5), fabs(base - top),
+                    palette[s % PALETTE]);
+            point_title(out, c, s, i, y);
+            fputs("</rect>\n", out);
+        }
+}
+
+/* Legend items in rows under the x label, wrapped to the chart's width. */
+static double legend(FILE *out, const SvgChart *c, double top, double width, bool draw)
+{
+    double x = 60, y = top;
+    for (int s = 0; s < c->n_series; s++) {
+        double w = 26 + 6.2 * strlen(c->series[s].name ? c->series[s].name : "");
+        if (x + w > width && x > 60) {
+            x = 60;
+            y += 16;
+        }
+        if (draw) {
+            const char *colour = palette[s % PALETTE];
+            if (c->bars)
+                fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"9\" fill=\"%s\"/>",
+                        x, y - 8, colour);
+            else
+                fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                        "stroke-width=\"2\"%s/>", x, y - 4, x + 16, y - 4, colour,
+                        c->series[s].dashed ? " stroke-dasharray=\"5 3\"" : "");
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10.5\">", x + 20, y);
+            svg_escape(out, c->series[s].name);
+            fputs("</text>\n", out);
+        }
+        x += w;
+    }
+    return y + 8;
+}
+
+void svg_chart_write(FILE *out, const SvgChart *c)
+{
+    const int width = c->width ? c->width : 560, plot_height = c->height ? c->height : 300;
+    Frame f = {.left = 60, .top = c->title ? 30 : 12, .width = width - 75, .log_y = c->log_y,
+               .n_x = c->n_x > 0 ? c->n_x : 1};
+    f.height = plot_height - f.top - 45;
+    double step;
+    y_range(c, &f, &step);
+    double height = legend(out, c, plot_height + 4, width, false) + 4;
+    fprintf(out, "<svg class=\"chart\" width=\"%d\" height=\"%.0f\" viewBox=\"0 0 %d %.0f\" "
+            "role=\"img\" font-family=\"sans-serif\"><title>", width, height, width, height);
+    svg_escape(out, c->title ? c->title : "chart");
+    fputs("</title>\n", out);
+    fprintf(out, "<rect width=\"%d\" height=\"%.0f\" fill=\"#fff\"/>\n", width, height);
+    if (c->title) {
+        fprintf(out, "<text x=\"%.1f\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" "
+                "font-weight=\"bold\">", width / 2.0);
+        svg_escape(out, c->title);
+        fputs("</text>\n", out);
+    }
+    axes(out, c, &f, step);
+    if (c->n_x > 0) {
+        if (c->bars) bars(out, c, &f);
+        else lines(out, c, &f);
+    }
+    legend(out, c, plot_height + 4, width, true);
+    fputs("</svg>\n", out);
+}

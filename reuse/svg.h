@@ -1,0 +1,45 @@
+/* Charts as inline SVG for the study report: line charts and grouped bar charts over
+ * categories (layers "1".."L", "head"; model pairs; configurations), with axes, ticks,
+ * axis labels, a title and a legend. The output is plain SVG markup for an HTML page: no
+ * scripts, no fonts or anything else fetched; hovering a point shows its value (an SVG
+ * <title>).
+ *
+ * Missing values (NAN) leave a gap in a line and no bar. The y axis is linear, from the
+ * data (including 0 unless the data are all far from it) or fixed by y_min/y_max, or
+ * logarithmic (log_y: powers of ten, positive values only; others are left out). */
+#ifndef REUSENET_SVG_H
+#define REUSENET_SVG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct SvgSeries {
+    const char *name;            /* legend entry */
+    const double *y;             /* [n_x] */
+    bool dashed;                 /* e.g. a baseline */
+} SvgSeries;
+
+typedef struct SvgChart {
+    const char *title, *x_label, *y_label;
+    int n_x;
+    const char *const *x_labels; /* [n_x] category names */
+    int n_series;
+    const SvgSeries *series;
+    bool bars;                   /* grouped bars instead of lines */
+    bool log_y;
+    double y_min, y_max;         /* NAN: from the data */
+    int width, height;           /* pixels (0: 560 x 300) */
+} SvgChart;
+
+/* A chart with every field empty and y_min = y_max = NAN. */
+SvgChart svg_chart_defaults(void);
+void svg_chart_write(FILE *out, const SvgChart *c);
+
+/* Write s with &, <, >, " and ' escaped (for HTML and SVG text and attributes). */
+void svg_escape(FILE *out, const char *s);
+
+/* True when every finite value is > 0 and they span more than `decades` powers of ten:
+ * a log axis shows such data better. */
+bool svg_wants_log(const SvgSeries *series, int n_series, int n_x, double decades);
+
+#endif

@@ -1,0 +1,453 @@
+/* The swap scan (reuse/swap.c) and the resumable forward pass it rests on
+ * (reuse/forward_graph.c, reuse/resume_plan.c):
+ *   - the forward graph computes model_forward bit for bit (UNet and PSPNet);
+ *   - resuming at any layer, after swapping a tensor there, gives bitwise the logits of a
+ *     full forward pass of the swapped model;
+ *   - a scan with activation reuse gives exactly the numbers of the naive scan, also when
+ *     the memory budget allows only some resume points;
+ *   - swapping from S = T reproduces the baseline in every row, and the baseline equals
+ *     evaluate_model();
+ *   - swapping a randomly initialised source's conv weights into a trained model lowers
+ *     the Dice.
+ * Small models (UNet F = 4, 32 x 32 slices) so that everything runs in seconds. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "engine/loss.h"
+#include "engine/optimizer.h"
+#include "reuse/forward_graph.h"
+#include "reuse/resume_plan.h"
+#include "reuse/swap.h"
+#include "tests/testutil.h"
+#include "train/evaluate.h"
+
+#define SIZE 32
+
+/* A toy cardiac slice: a bright disk (LV, 3) inside a dark ring (myocardium, 2), a medium
+ * blob to its left (RV, 1), on a noisy background. Positions and sizes vary with the rng. */
+static Slice toy_slice(Rng *r, int patient)
+{
+    Slice s = slice_alloc(SIZE, SIZE);
+    s.patient = patient;
+    float cx = 14 + 6 * rng_uniform(r), cy = 12 + 8 * rng_uniform(r);
+    float rad = 4 + 3 * rng_uniform(r), ring = rad + 2.5f;
+    for (int y = 0; y < SIZE; y++)
+        for (int x = 0; x < SIZE; x++) {
+            float d = hypotf(x - cx, y - cy), drv = hypotf(x - (cx - ring - 3), y - cy);
+            uint8_t l = 0;
+            float v = 0.1f;
+            if (d < rad) l = 3, v = 1.0f;
+            else if (d < ring) l = 2, v = -0.6f;
+            else if (drv < 3.5f) l = 1, v = 0.5f;
+            s.label[y * SIZE + x] = l;
+            s.image[y * SIZE + x] = v + 0.15f * (float)rng_normal(r);
+        }
+    return s;
+}
+
+static void toy_set(SliceSet *set, int patients, int per_patient, uint64_t seed)
+{
+    memset(set, 0, sizeof *set);
+    Rng r;
+    rng_seed(&r, seed, 3);
+    for (int p = 0; p < patients; p++)
+        for (int i = 0; i < per_patient; i++) sliceset_push(set, toy_slice(&r, p));
+}
+
+static void make_model(Model *m, ModelArch arch, int width, uint64_t seed)
+{
+    ModelConfig cfg = {.arch = arch, .in_channels = 1, .classes = 4, .width = width,
+                       .task = TASK_SEG};
+    assert_int_equal(model_create(m, &cfg), 0);
+    model_init_weights(m, seed);
+}
+
+/* Give every BN tensor non-trivial values (a fresh model has weight 1, bias 0, mean 0,
+ * variance 1 everywhere), so that swapping one between two models changes something. */
+static void perturb_bn(Model *m, uint64_t seed)
+{
+    Rng r;
+    rng_seed(&r, seed, 11);
+    for (int k = 1; k <= m->n_numbered; k++) {
+        const Layer *l = model_layer(m, k);
+        for (int role = ROLE_RM; role <= ROLE_RB; role++) {
+            Param *p = model_param(m, l, (ParamRole)role);
+            for (size_t j = 0; j < p->t.size; j++) {
+                float u = rng_uniform(&r);
+                p->t.data[j] = role == ROLE_RV || role == ROLE_RW ? 0.5f + u : 0.4f * (u - 0.5f);
+            }
+        }
+    }
+}
+
+/* A few Adam steps of cross-entropy training on the set (train-mode BN). */
+static void train_briefly(Model *m, const SliceSet *set, int steps)
+{
+    Optimizer opt;
+    optimizer_init_adam(&opt, &m->params, 0.01, 0.9, 0.999, 1e-8, 0);
+    Tape t;
+    tape_init(&t, 0);
+    const int batch = 8, hw = SIZE * SIZE;
+    int64_t *labels = xmalloc(sizeof *labels * (size_t)batch * hw);
+    for (int step = 0; step < steps; step++) {
+        tape_reset(&t);
+        t.training = true;
+        t.recording = true;
+        Tensor *x = tape_tensor4(&t, batch, 1, SIZE, SIZE);
+        for (int i = 0; i < batch; i++) {
+            const Slice *s = &set->slices[(step * batch + i) % set->count];
+            memcpy(x->data + (size_t)i * hw, s->image, sizeof(float) * hw);
+            for (int p = 0; p < hw; p++) labels[(size_t)i * hw + p] = s->label[p];
+        }
+        Tensor *y = model_forward(m, &t, x);
+        LabelMap lm = {labels, batch, SIZE, SIZE};
+        Tensor *loss = loss_cross_entropy(&t, y, &lm);
+        params_zero_grad(&m->params);
+        tape_backward(&t, loss);
+        optimizer_step(&opt, &m->params);
+    }
+    free(labels);
+    tape_free(&t);
+    optimizer_free(&opt);
+}
+
+/* The toy UNet (F = 4) after 150 training steps, trained once and shared by the tests that
+ * need a model whose predictions mean something. */
+static Model *trained_unet(void)
+{
+    static Model m;
+    static bool ready;
+    if (!ready) {
+        SliceSet train;
+        toy_set(&train, 4, 8, 31);
+        make_model(&m, ARCH_UNET, 4, 1);
+        train_briefly(&m, &train, 150);
+        sliceset_free(&train);
+        ready = true;
+    }
+    return &m;
+}
+
+/* A copy of the trained toy UNet. */
+static void copy_trained(Model *m)
+{
+    Model *src = trained_unet();
+    assert_int_equal(model_create(m, &src->cfg), 0);
+    params_copy(&m->params, &src->params);
+}
+
+/* x (n, 1, SIZE, SIZE) from the first n slices, in t's arena. */
+static Tensor *input_batch(Tape *t, const SliceSet *set, int n)
+{
+    Tensor *x = tape_tensor4(t, n, 1, SIZE, SIZE);
+    for (int i = 0; i < n; i++)
+        memcpy(x->data + (size_t)i * SIZE * SIZE, set->slices[i].image, sizeof(float) * SIZE * SIZE);
+    return x;
+}
+
+static void check_graph_matches_forward(ModelArch arch, int n)
+{
+    Model m;
+    make_model(&m, arch, 4, 5);
+    perturb_bn(&m, 6);
+    SliceSet set;
+    toy_set(&set, 1, n, 7);
+    Tape a, b;
+    tape_init(&a, 0);
+    tape_init(&b, 0);
+    a.recording = b.recording = false;
+    a.training = b.training = false;
+    Tensor *x = input_batch(&a, &set, n);
+    Tensor *ref = model_forward(&m, &a, x);
+    ForwardGraph g;
+    forward_graph_build(&g, &m);
+    Tensor **values = xcalloc((size_t)g.n_steps + 1, sizeof *values);
+    values[0] = x;
+    Tensor *y = forward_graph_run(&g, &m, &b, values, 0);
+    assert_true(tensor_same_shape(ref, y));
+    assert_memory_equal(ref->data, y->data, sizeof(float) * ref->size);
+    free(values);
+    forward_graph_free(&g);
+    tape_free(&a);
+    tape_free(&b);
+    sliceset_free(&set);
+    model_free(&m);
+}
+
+static void test_graph_matches_unet(void **state)
+{
+    (void)state;
+    check_graph_matches_forward(ARCH_UNET, 3);
+}
+
+static void test_graph_matches_pspnet(void **state)
+{
+    (void)state;
+    check_graph_matches_forward(ARCH_PSPNET, 1);
+}
+
+/* For every layer and kind: swap the tensor from another model, resume at the layer with
+ * the unswapped model's live-in values, compare with a full pass of the swapped model. */
+static void check_resume_is_exact(ModelArch arch, int n, bool every_kind)
+{
+    Model t, s;
+    make_model(&t, arch, 4, 1);
+    make_model(&s, arch, 4, 2);
+    perturb_bn(&t, 3);
+    perturb_bn(&s, 4);
+    SliceSet set;
+    toy_set(&set, 1, n, 9);
+    ForwardGraph g;
+    forward_graph_build(&g, &t);
+    Tape base, full, part;
+    tape_init(&base, 0);
+    tape_init(&full, 0);
+    tape_init(&part, 0);
+    base.recording = full.recording = part.recording = false;
+    base.training = full.training = part.training = false;
+    Tensor **bv = xcalloc((size_t)g.n_steps + 1, sizeof *bv);
+    Tensor **fv = xcalloc((size_t)g.n_steps + 1, sizeof *fv);
+    Tensor **pv = xcalloc((size_t)g.n_steps + 1, sizeof *pv);
+    bv[0] = input_batch(&base, &set, n);
+    forward_graph_run(&g, &t, &base, bv, 0);
+    int checked = 0;
+    for (int k = 0; k <= t.n_numbered; k++) {
+        const Layer *l = model_layer(&t, k);
+        const int from = forward_graph_layer_step(&g, k);
+        int present = 0, index = -1;
+        for (int role = 0; role < ROLE_COUNT; role++) present += l->param[role] >= 0;
+        for (int role = 0; role < ROLE_COUNT; role++) {
+            if (l->param[role] < 0) continue;
+            index++;
+            /* resuming depends on the layer, not the kind: for the big PSPNet one kind
+             * per layer will do, rotating through the kinds from layer to layer */
+            if (!every_kind && index != k % present) continue;
+            Param *pt = params_get(&t.params, l->param[role]);
+            Param *ps = params_get(&s.params, model_layer(&s, k)->param[role]);
+            float *saved = xmalloc(sizeof(float) * pt->t.size);
+            memcpy(saved, pt->t.data, sizeof(float) * pt->t.size);
+            memcpy(pt->t.data, ps->t.data, sizeof(float) * pt->t.size);
+            tape_reset(&full);
+            tape_reset(&part);
+            memset(fv, 0, sizeof *fv * (size_t)(g.n_steps + 1));
+            memset(pv, 0, sizeof *pv * (size_t)(g.n_steps + 1));
+            fv[0] = bv[0];
+            Tensor *yf = forward_graph_run(&g, &t, &full, fv, 0);
+            for (int v = 0; v <= from; v++)
+                if (forward_graph_live_in(&g, from, v)) pv[v] = bv[v];
+            Tensor *yp = forward_graph_run(&g, &t, &part, pv, from);
+            assert_memory_equal(yf->data, yp->data, sizeof(float) * yf->size);
+            /* and the swap changed something (else the test proves nothing) */
+            assert_true(memcmp(yf->data, bv[g.n_steps]->data, sizeof(float) * yf->size) != 0);
+            memcpy(pt->t.data, saved, sizeof(float) * pt->t.size);
+            free(saved);
+            checked++;
+        }
+    }
+    assert_true(checked > (every_kind ? 4 * t.n_numbered : t.n_numbered));
+    free(bv);
+    free(fv);
+    free(pv);
+    tape_free(&base);
+    tape_free(&full);
+    tape_free(&part);
+    forward_graph_free(&g);
+    sliceset_free(&set);
+    model_free(&t);
+    model_free(&s);
+}
+
+static void test_resume_exact_unet(void **state)
+{
+    (void)state;
+    check_resume_is_exact(ARCH_UNET, 2, true);
+}
+
+static void test_resume_exact_pspnet(void **state)
+{
+    (void)state;
+    check_resume_is_exact(ARCH_PSPNET, 1, false);
+}
+
+/* Two scans' rows are identical, number for number. */
+static void assert_scans_equal(const SwapScan *a, const SwapScan *b)
+{
+    assert_int_equal(a->n_rows, b->n_rows);
+    for (int i = 0; i < a->n_rows; i++) {
+        const SwapRow *x = &a->rows[i], *y = &b->rows[i];
+        assert_string_equal(x->tensor, y->tensor);
+        assert_memory_equal(x->dice, y->dice, sizeof x->dice);
+        assert_true(x->mean == y->mean);
+        assert_true(x->patient_mean == y->patient_mean && x->patient_sd == y->patient_sd);
+    }
+}
+
+static void test_scan_reuse_equals_naive(void **state)
+{
+    (void)state;
+    Model t, s;
+    copy_trained(&t);
+    make_model(&s, ARCH_UNET, 4, 2);
+    perturb_bn(&s, 4);
+    SliceSet set;
+    toy_set(&set, 3, 3, 21);      /* 9 slices: batches of 4, 4 and 1 */
+    SwapOptions o;
+    swap_options_defaults(&o);
+    o.batch = 4;
+    SwapScan naive, reuse, partial;
+    o.reuse = false;
+    assert_int_equal(swap_scan(&t, &s, &set, &o, &naive), 0);
+    o.reuse = true;
+    assert_int_equal(swap_scan(&t, &s, &set, &o, &reuse), 0);
+    /* every layer resumes at itself with the default budget, and does less work */
+    assert_int_equal(reuse.stats.resume_points, t.n_layers);
+    assert_true(reuse.stats.gmacs < 0.8 * reuse.stats.gmacs_naive);
+    assert_true(naive.stats.gmacs == naive.stats.gmacs_naive);
+    /* a third of the budget everything needs: only some resume points fit */
+    o.memory_budget_mb = reuse.stats.cache_mb / 3;
+    assert_int_equal(swap_scan(&t, &s, &set, &o, &partial), 0);
+    print_message("budget %.3f MB: %d of %d resume points, %.3f MB kept, %.3g GMAC (all: "
+                  "%.3f MB, %.3g GMAC; naive %.3g GMAC)\n", o.memory_budget_mb,
+                  partial.stats.resume_points, t.n_layers, partial.stats.cache_mb,
+                  partial.stats.gmacs, reuse.stats.cache_mb, reuse.stats.gmacs,
+                  reuse.stats.gmacs_naive);
+    assert_true(partial.stats.resume_points > 1 && partial.stats.resume_points < t.n_layers);
+    assert_true(partial.stats.cache_mb <= o.memory_budget_mb);
+    assert_true(partial.stats.gmacs > reuse.stats.gmacs);
+    assert_true(partial.stats.gmacs < partial.stats.gmacs_naive);
+    assert_scans_equal(&naive, &reuse);
+    assert_scans_equal(&naive, &partial);
+    /* the rows really differ from the baseline somewhere (random source) */
+    int changed = 0;
+    for (int i = 1; i < reuse.n_rows; i++) changed += reuse.rows[i].mean != reuse.rows[0].mean;
+    print_message("%d of %d rows changed\n", changed, reuse.n_rows);
+    assert_true(changed > reuse.n_rows / 2);
+    swap_scan_free(&naive);
+    swap_scan_free(&reuse);
+    swap_scan_free(&partial);
+    sliceset_free(&set);
+    model_free(&t);
+    model_free(&s);
+}
+
+static void test_scan_self_is_baseline(void **state)
+{
+    (void)state;
+    Model t, s;
+    make_model(&t, ARCH_UNET, 4, 1);
+    perturb_bn(&t, 3);
+    make_model(&s, ARCH_UNET, 4, 99);
+    params_copy(&s.params, &t.params);           /* S = T, a separate copy */
+    SliceSet set;
+    toy_set(&set, 2, 3, 5);
+    SwapOptions o;
+    swap_options_defaults(&o);
+    o.batch = 4;
+    SwapScan scan;
+    assert_int_equal(swap_scan(&t, &s, &set, &o, &scan), 0);
+    /* rows: baseline + 18 layers x 6 kinds + head W, B */
+    assert_int_equal(scan.n_rows, 1 + 18 * 6 + 2);
+    for (int i = 1; i < scan.n_rows; i++) {
+        assert_memory_equal(scan.rows[i].dice, scan.rows[0].dice, sizeof scan.rows[0].dice);
+        assert_true(scan.rows[i].delta == 0.0);
+    }
+    /* the baseline is what evaluate_model reports */
+    EvalResult r;
+    EvalOptions eo = {.task = TASK_SEG, .labelled = o.labelled, .batch = 4};
+    Tape tape;
+    tape_init(&tape, 0);
+    evaluate_model(&t, &tape, &set, &eo, &r);
+    tape_free(&tape);
+    for (int c = 0; c < 4; c++) assert_true(r.dice[c] == scan.rows[0].dice[c]);
+    assert_true(r.mean_dice == scan.rows[0].mean);
+    assert_true(fabs(r.patient_mean_mean - scan.rows[0].patient_mean) < 1e-12);
+    /* the target is restored exactly */
+    for (size_t j = 0; j < t.params.n_values; j++) assert_true(t.params.values[j] == s.params.values[j]);
+    swap_scan_free(&scan);
+    sliceset_free(&set);
+    model_free(&t);
+    model_free(&s);
+}
+
+static void test_random_weights_lower_dice(void **state)
+{
+    (void)state;
+    Model t, s;
+    copy_trained(&t);
+    make_model(&s, ARCH_UNET, 4, 77);            /* an untrained source */
+    SliceSet val;
+    toy_set(&val, 2, 6, 32);
+    SwapOptions o;
+    swap_options_defaults(&o);
+    SwapScan scan;
+    assert_int_equal(swap_scan(&t, &s, &val, &o, &scan), 0);
+    print_message("trained toy UNet: baseline mean Dice %.3f\n", scan.rows[0].mean);
+    assert_true(scan.rows[0].mean > 0.6);        /* the training worked */
+    /* Every W swap may not hurt (in a small UNet the deep layers matter little next to
+     * the skip connections), but none helps, most hurt, and on average a lot. */
+    double drop = 0;
+    int w_rows = 0, lowered = 0;
+    for (int i = 1; i < scan.n_rows; i++) {
+        if (scan.rows[i].role != ROLE_W) continue;
+        assert_true(scan.rows[i].delta < 0.005);
+        lowered += scan.rows[i].delta < 0;
+        drop -= scan.rows[i].delta;
+        w_rows++;
+    }
+    print_message("random W lowers the Dice in %d of %d layers, by %.3f on average\n",
+                  lowered, w_rows, drop / w_rows);
+    assert_int_equal(w_rows, 19);
+    assert_true(lowered > w_rows / 2);
+    assert_true(drop / w_rows > 0.1);
+    /* the first layer, the last layer and the head are essential */
+    for (int i = 1; i < scan.n_rows; i++)
+        if (scan.rows[i].role == ROLE_W &&
+            (scan.rows[i].layer == 1 || scan.rows[i].layer == 18 || scan.rows[i].layer == 0))
+            assert_true(scan.rows[i].delta < -0.1);
+    swap_scan_free(&scan);
+    sliceset_free(&val);
+    model_free(&t);
+    model_free(&s);
+}
+
+static void test_scan_rejects_bad_input(void **state)
+{
+    (void)state;
+    Model t;
+    make_model(&t, ARCH_UNET, 4, 1);
+    SliceSet empty = {0};
+    SwapOptions o;
+    swap_options_defaults(&o);
+    SwapScan scan;
+    assert_int_equal(swap_scan(&t, &t, &empty, &o, &scan), -1);
+    assert_non_null(strstr(error_get(), "no validation slices"));
+    t.cfg.task = TASK_AUTO;
+    SliceSet set;
+    toy_set(&set, 1, 1, 3);
+    assert_int_equal(swap_scan(&t, &t, &set, &o, &scan), -1);
+    assert_non_null(strstr(error_get(), "segmentation"));
+    sliceset_free(&set);
+    model_free(&t);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) cmocka_set_test_filter(argv[1]);   /* run one test: its name */
+    engine_set_threads(1);      /* tiny tensors: threads would only add overhead */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_graph_matches_unet),
+        cmocka_unit_test(test_graph_matches_pspnet),
+        cmocka_unit_test(test_resume_exact_unet),
+        cmocka_unit_test(test_resume_exact_pspnet),
+        cmocka_unit_test(test_scan_reuse_equals_naive),
+        cmocka_unit_test(test_scan_self_is_baseline),
+        cmocka_unit_test(test_random_weights_lower_dice),
+        cmocka_unit_test(test_scan_rejects_bad_input),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    model_free(trained_unet());
+    return failed;
+}
