@@ -21,4 +21,6 @@ int cmd_rmse(int argc, char **argv);       /* per-layer kernel RMSE for every pa
 int cmd_plan(int argc, char **argv);       /* reusable tensors from a scan */
 int cmd_report(int argc, char **argv);     /* the study as one HTML page and a Markdown file */
 
+int cmd_transfer(int argc, char **argv);   /* Table 1 (cli/cmd_transfer.c) */
+
 #endif

@@ -22,6 +22,7 @@ static const Command commands[] = {
     {"swap", cmd_swap, "swap scan: Dice of a target with one tensor from a source"},
     {"bnstats", cmd_bnstats, "MRM, MRV, MRW, MRB of a target against a source, per BN layer"},
     {"rmse", cmd_rmse, "per-layer RMSE of conv W and B for every pair of models"},
+    {"transfer", cmd_transfer, "the transfer experiment: Table 1 (random / freeze / fine-tune)"},
     {"plan", cmd_plan, "reusable tensors and the verdict from a swap scan"},
     {"report", cmd_report, "the study as one self-contained HTML page (+ Markdown)"},
 };

@@ -146,6 +146,24 @@ static int load_resume(Model *m, Optimizer *o, RunState *rs, const char *path, c
     return rc;
 }
 
+/* Keep the header and the first `epochs` rows of log.csv: a run killed after writing an
+ * epoch's row but before its resume point would otherwise log that epoch twice. */
+static int truncate_log(const char *path, int epochs)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return error_set("%s: cannot read (%s)", path, strerror(errno));
+    AtomicFile *af = atomic_open(path);
+    if (!af) {
+        fclose(f);
+        return -1;
+    }
+    char line[8192];
+    for (int row = -1; row < epochs && fgets(line, sizeof line, f); row++)
+        fputs(line, atomic_stream(af));
+    fclose(f);
+    return atomic_commit(af);
+}
+
 /* ---- one step ---------------------------------------------------------------------- */
 
 /* The first trainable tensor whose gradient is not finite, or NULL. */
@@ -277,6 +295,7 @@ int train_run(const TrainConfig *c)
     if (resuming) {
         if (load_resume(&m, &opt, &rs, resume_path, origin, sizeof origin)) goto done;
         if (!c->quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, rs.epoch);
+        if (truncate_log(log_path, rs.epoch)) goto done;
         log = fopen(log_path, "a");
     } else {
         if (write_config_json(c, config_path, origin)) goto done;

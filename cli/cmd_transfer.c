@@ -1,0 +1,31 @@
+/* reusenet transfer: the paper's Table 1 (reuse/transfer.h). */
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "engine/error.h"
+#include "reuse/transfer.h"
+
+int cmd_transfer(int argc, char **argv)
+{
+    const char *config = NULL, *out = NULL;
+    int threads = 0;
+    bool quiet = false;
+    const Option opts[] = {
+        {"--config", OPT_STRING, &config, "study.cfg  target, sources, n, seeds, training settings", true},
+        {"-o", OPT_STRING, &out, "STUDY_DIR  results go to STUDY_DIR/transfer/", true},
+        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--quiet", OPT_FLAG, &quiet, "no progress output", false},
+    };
+    const OptionSpec spec = {"reusenet transfer", "The transfer experiment (paper Table 1): random "
+                             "init, and per source the plan's tensors frozen or fine-tuned, for each "
+                             "n and seed. Rerunning skips finished runs and resumes interrupted ones.",
+                             NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
+    int rc = options_parse(&spec, argc, argv, NULL, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (transfer_run(config, out, threads, quiet)) {
+        fprintf(stderr, "reusenet transfer: %s\n", error_get());
+        return 1;
+    }
+    return 0;
+}
