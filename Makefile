@@ -43,7 +43,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test sanitize check-torch valgrind demo reproduce bench clean
+.PHONY: all deps test sanitize check-torch valgrind demo reproduce bench clean fuzz fuzz-run
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -92,7 +92,26 @@ valgrind: deps
 # models against a PyTorch implementation written from the spec, fresh random weights.
 TORCH_PY ?= /usr/bin/python3
 check-torch: all
+	$(TORCH_PY) tests/torch/models.py > /dev/null
+	$(TORCH_PY) tests/torch/safetensors_io.py
+	$(TORCH_PY) tests/torch/check_roundtrip.py --reusenet $(BIN)
 	$(TORCH_PY) tests/torch/check_models.py --reusenet $(BIN)
+
+# libFuzzer targets (clang): each tests/fuzz/fuzz_*.c with the library sources, built with
+# the fuzzer and ASan/UBSan into build-fuzz/. `make fuzz-run FUZZ_TIME=60` runs each.
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ       := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+              $(filter -DUSE_% -I/usr/include/%,$(CFLAGS)) -Iengine -I.
+FUZZ_TIME  ?= 60
+fuzz: $(FUZZ)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+fuzz-run: fuzz
+	@set -e; for f in $(FUZZ); do c=build-fuzz/corpus/$${f##*/}; mkdir -p $$c; \
+	  echo "== $$f ($(FUZZ_TIME) s)"; $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$c 2>&1 | tail -3; done
 
 # The whole study on synthetic data, at demo size (see README).
 demo: deps
@@ -100,6 +119,6 @@ demo: deps
 	sh tools/demo.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d)

@@ -6,7 +6,7 @@
 #include "datasets/preview.h"
 #include "engine/error.h"
 
-static const uint8_t CLASS_RGB[DATASET_CLASSES][3] = {
+const uint8_t preview_class_rgb[DATASET_CLASSES][3] = {
     {0, 0, 0}, {66, 133, 244}, {52, 199, 89}, {234, 67, 53}};
 
 void preview_defaults(PreviewOptions *o)
@@ -68,7 +68,7 @@ static void draw_tile(const Slice *s, const PreviewOptions *o, uint8_t *sheet, i
                            (y > 0 && lab[(size_t)(y - 1) * T + x] != c) ||
                            (y + 1 < T && lab[(size_t)(y + 1) * T + x] != c);
                 double alpha = edge ? 1.0 : 0.4;
-                for (int k = 0; k < 3; k++) rgb[k] = (1 - alpha) * rgb[k] + alpha * CLASS_RGB[c][k];
+                for (int k = 0; k < 3; k++) rgb[k] = (1 - alpha) * rgb[k] + alpha * preview_class_rgb[c][k];
             }
             uint8_t *px = sheet + ((size_t)(oy + y) * sheet_w + (ox + x)) * 3;
             for (int k = 0; k < 3; k++) px[k] = (uint8_t)lrint(rgb[k]);

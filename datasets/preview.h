@@ -18,4 +18,8 @@ void preview_defaults(PreviewOptions *o);
 /* Write the contact sheet of d to path (atomically). Returns 0 or -1 with a message. */
 int preview_write(const Dataset *d, const char *path, const PreviewOptions *o);
 
+/* Overlay colour of each label (0 unused): RV blue, myocardium green, LV red. Shared by
+ * contact sheets and prediction overlays. */
+extern const uint8_t preview_class_rgb[4][3];
+
 #endif

@@ -5,6 +5,9 @@
 #define REUSENET_VERSION "0.1.0"
 
 #include "arena.h"
+#include "atomic_file.h"
+#include "npy.h"
+#include "safetensors.h"
 #include "blas.h"
 #include "error.h"
 #include "rng.h"

@@ -55,8 +55,8 @@ double dice_from_counts(const DiceCounts *c, int k, unsigned evaluated, double *
 unsigned eval_classes(unsigned labelled, int k);
 
 /* For every slice of set, DIR/slice_NNNN_<patient>.png: the image, the image with the
- * ground truth overlaid, and with the prediction overlaid, side by side (RV red,
- * myocardium green, LV blue). 0, or -1 with the message set. */
+ * ground truth overlaid, and with the prediction overlaid, side by side (RV blue,
+ * myocardium green, LV red). 0, or -1 with the message set. */
 int eval_write_overlays(Model *m, Tape *tape, const SliceSet *set, const char *dir);
 /* Overlay colours, also used by the report. */
 void overlay_pixel(float gray01, int label, uint8_t rgb[3]);

@@ -7,15 +7,15 @@
 
 #include "datasets/dataset.h"
 #include "datasets/pngio.h"
+#include "datasets/preview.h"
 #include "engine/error.h"
 #include "train/evaluate.h"
 
 void overlay_pixel(float g, int label, uint8_t rgb[3])
 {
-    static const float colours[4][3] = {{0, 0, 0}, {1, 0.2f, 0.2f}, {0.2f, 1, 0.2f}, {0.3f, 0.5f, 1}};
     float v = g < 0 ? 0 : g > 1 ? 1 : g;
     for (int c = 0; c < 3; c++) {
-        float x = label > 0 && label < 4 ? 0.45f * v + 0.55f * colours[label][c] : v;
+        float x = label > 0 && label < 4 ? 0.45f * v + 0.55f * preview_class_rgb[label][c] / 255.0f : v;
         rgb[c] = (uint8_t)(x * 255.0f + 0.5f);
     }
 }
