@@ -23,4 +23,6 @@ int cmd_report(int argc, char **argv);     /* the study as one HTML page and a M
 
 int cmd_transfer(int argc, char **argv);   /* Table 1 (cli/cmd_transfer.c) */
 
+int cmd_bench(int argc, char **argv);      /* time one configuration (cli/cmd_bench.c) */
+
 #endif

@@ -18,6 +18,7 @@ static const Command commands[] = {
     {"forward", cmd_forward, "one forward pass: X.npy -> Y.npy"},
     {"train", cmd_train, "train a segmentation or auto-encoder model (resumable)"},
     {"eval", cmd_eval, "per-class Dice of a checkpoint on a dataset"},
+    {"bench", cmd_bench, "time a training step or an eval forward on random data"},
     {"grad", cmd_grad, "gradients of a loss w.r.t. every trainable tensor"},
     {"swap", cmd_swap, "swap scan: Dice of a target with one tensor from a source"},
     {"bnstats", cmd_bnstats, "MRM, MRV, MRW, MRB of a target against a source, per BN layer"},

@@ -15,14 +15,14 @@ COMMON="--size $SIZE --batch 8 --lr 0.003 --seed 1 --quiet"
 step() { printf '\n== %s\n' "$*"; }
 mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans"
 
-step "1/6 synthetic datasets"
-for spec in "acdc 16" "t1 9" "rvsc 8"; do
+step "1/8 synthetic datasets"
+for spec in "acdc 14" "t1 9" "rvsc 8"; do
     set -- $spec
     [ -f "$OUT/data/$1/dataset.cfg" ] || "$BIN" data synth --preset "$1" --patients "$2" --seed 1 --size 96 -o "$OUT/data/$1"
     "$BIN" data info "$OUT/data/$1" | head -6
 done
 
-step "2/6 shared initialisation (recorded as 'init' in every checkpoint)"
+step "2/8 shared initialisation (recorded as 'init' in every checkpoint)"
 [ -f "$OUT/init/unet.safetensors" ] || "$BIN" init --arch unet --width 16 --seed 1 -o "$OUT/init/unet.safetensors"
 [ -f "$OUT/init/pspnet.safetensors" ] || "$BIN" init --arch pspnet --seed 1 -o "$OUT/init/pspnet.safetensors"
 
@@ -35,7 +35,7 @@ train() {  # name arch task dataset
         --init-from "$OUT/init/$2.safetensors" $COMMON $resume -o "$OUT/runs/$1" || return 1
     tail -n 1 "$OUT/runs/$1/log.csv"
 }
-step "3/6 training"
+step "3/8 training"
 train unet-acdc-seg unet seg acdc
 train unet-acdc-auto unet auto acdc
 train pspnet-acdc-seg pspnet seg acdc
@@ -43,13 +43,13 @@ train pspnet-acdc-auto pspnet auto acdc
 train pspnet-t1-seg pspnet seg t1
 train pspnet-rvsc-seg pspnet seg rvsc
 
-step "4/6 evaluation and overlays"
+step "4/8 evaluation and overlays"
 for arch in unet pspnet; do
     "$BIN" eval --weights "$OUT/runs/$arch-acdc-seg/best.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
         --overlays "$OUT/overlays/$arch"
 done
 
-step "5/6 swap scans, BN statistics, kernel RMSE (target acdc-seg, source acdc-auto)"
+step "5/8 swap scans, BN statistics, kernel RMSE (target acdc-seg, source acdc-auto)"
 for arch in unet pspnet; do
     T="$OUT/runs/$arch-acdc-seg/best.safetensors"; S="$OUT/runs/$arch-acdc-auto/best.safetensors"
     "$BIN" swap --target "$T" --source "$S" --data "$OUT/data/acdc" --size "$SIZE" -o "$OUT/scans/$arch-auto-to-seg.csv"
@@ -62,9 +62,37 @@ R="$OUT/runs"
 "$BIN" rmse "$R/unet-acdc-seg/best.safetensors" "$R/unet-acdc-auto/best.safetensors" \
     --names "seg ACDC,auto ACDC" -o "$OUT/rmse/unet.csv" > /dev/null
 
-step "6/6 reuse plans"
+step "6/8 reuse plans"
 for arch in unet pspnet; do
     "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" -o "$OUT/plans/$arch-auto-to-seg.json"
 done
 
-printf '\nThe study is in %s: scans/ bn/ rmse/ plans/ runs/ overlays/\n' "$OUT"
+step "7/8 transfer experiment (Table 1, reduced: n = 4, one seed)"
+# As in the paper, one plan (PSPNet, auto-encoder -> segmentation on acdc) selects the
+# tensors reused from every source.
+PLAN="$OUT/plans/pspnet-auto-to-seg.json"
+cat > "$OUT/study.cfg" <<CFG
+target: $OUT/data/acdc
+arch: pspnet
+n: 4
+seeds: 1
+epochs: $EPOCHS
+batch: 8
+size: $SIZE
+lr: 0.003
+source: T1 seg | $R/pspnet-t1-seg/best.safetensors | $PLAN
+source: ACDC auto | $R/pspnet-acdc-auto/best.safetensors | $PLAN
+source: RVSC seg | $R/pspnet-rvsc-seg/best.safetensors | $PLAN
+CFG
+"$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
+cat "$OUT/transfer/table.md"
+
+step "8/8 report"
+mkdir -p "$OUT/overlays"
+for arch in unet pspnet; do
+    n=$(ls "$OUT/overlays/$arch" | wc -l); first=$(ls "$OUT/overlays/$arch" | sed -n "$(( (n + 1) / 2 ))p")
+    [ -n "$first" ] && cp "$OUT/overlays/$arch/$first" "$OUT/overlays/$arch-acdc-seg.png"
+done
+"$BIN" report "$OUT" -o "$OUT/report.html"
+
+printf '\nThe study is in %s; open %s/report.html\n' "$OUT" "$OUT"
