@@ -24,9 +24,12 @@ int cmd_info(int argc, char **argv)
     int rc = options_parse(&spec, argc, argv, pos, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     SafeTensors st;
-    Model m;
+    ModelConfig cfg;
+    Model m = {0};
     if (safetensors_read(pos[0], &st)) return fail("info");
-    if (checkpoint_load(&m, pos[0])) {
+    if (checkpoint_config(&st, &cfg) || model_create(&m, &cfg) ||
+        checkpoint_read_tensors(&m, &st)) {
+        if (m.layers) model_free(&m);
         safetensors_free(&st);
         return fail("info");
     }
