@@ -118,6 +118,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/demo.sh
 
+# The paper-sized study (hours; resumable: run it again after an interruption).
+reproduce: deps
+	@$(MAKE) --no-print-directory all
+	sh tools/reproduce.sh
+
 clean:
 	rm -rf build build-san build-fuzz
 

@@ -1,0 +1,82 @@
+#!/bin/sh
+# The paper-sized study (see README, "Reproducing the paper"): the datasets at the paper's
+# sizes (acdc 100, t1 90, rvsc 32 patients), 128x128 slices, UNet F=64 and PSPNet, every
+# model the figures need, the swap scans, BN statistics, RMSE between all PSPNet models,
+# the plan, the transfer experiment (n = 10 and 50, 3 seeds) and the report, in
+# $STUDY_DIR (default build/study). Every step is skipped when its output exists and
+# training resumes where it stopped, so the command can be interrupted and run again.
+set -eu
+BIN=${BIN:-build/reusenet}
+OUT=${STUDY_DIR:-build/study}
+EPOCHS=${EPOCHS:-40}
+SEEDS=${SEEDS:-3}
+COMMON="--size 128 --batch 8 --lr 0.001 --seed 1"
+
+step() { printf '\n== %s\n' "$*"; }
+mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans" "$OUT/overlays"
+
+step "datasets"
+for p in acdc t1 rvsc; do
+    [ -f "$OUT/data/$p/dataset.cfg" ] || "$BIN" data synth --preset "$p" --seed 1 -o "$OUT/data/$p"
+done
+
+step "shared initialisation"
+[ -f "$OUT/init/unet.safetensors" ] || "$BIN" init --arch unet --width 64 --seed 1 -o "$OUT/init/unet.safetensors"
+[ -f "$OUT/init/pspnet.safetensors" ] || "$BIN" init --arch pspnet --seed 1 -o "$OUT/init/pspnet.safetensors"
+
+train() {  # name arch task dataset
+    d="$OUT/runs/$1"
+    if [ -f "$d/last.safetensors" ] && [ "$(($(wc -l < "$d/log.csv") - 1))" -ge "$EPOCHS" ]; then return; fi
+    resume=""
+    [ -f "$d/resume.safetensors" ] && resume="--resume"
+    "$BIN" train --arch "$2" --width 64 --task "$3" --data "$OUT/data/$4" --epochs "$EPOCHS" \
+        --init-from "$OUT/init/$2.safetensors" $COMMON $resume -o "$d"
+}
+step "training"
+for arch in unet pspnet; do
+    train "$arch-acdc-seg" "$arch" seg acdc
+    train "$arch-acdc-auto" "$arch" auto acdc
+done
+train pspnet-t1-seg pspnet seg t1
+train pspnet-t1-auto pspnet auto t1
+train pspnet-rvsc-seg pspnet seg rvsc
+
+step "swap scans, BN statistics, RMSE, plans"
+R="$OUT/runs"
+for arch in unet pspnet; do
+    T="$R/$arch-acdc-seg/best.safetensors"; S="$R/$arch-acdc-auto/best.safetensors"
+    [ -f "$OUT/scans/$arch-auto-to-seg.csv" ] || "$BIN" swap --target "$T" --source "$S" --data "$OUT/data/acdc" -o "$OUT/scans/$arch-auto-to-seg.csv"
+    "$BIN" bnstats --target "$T" --source "$S" -o "$OUT/bn/$arch-auto-to-seg.csv" > /dev/null
+    "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" -o "$OUT/plans/$arch-auto-to-seg.json"
+    "$BIN" eval --weights "$T" --data "$OUT/data/acdc" --overlays "$OUT/overlays/$arch"
+done
+"$BIN" rmse "$R/pspnet-acdc-seg/best.safetensors" "$R/pspnet-acdc-auto/best.safetensors" \
+    "$R/pspnet-t1-seg/best.safetensors" "$R/pspnet-t1-auto/best.safetensors" "$R/pspnet-rvsc-seg/best.safetensors" \
+    --names "seg ACDC,auto ACDC,seg T1,auto T1,seg RVSC" -o "$OUT/rmse/pspnet.csv" > /dev/null
+"$BIN" rmse "$R/unet-acdc-seg/best.safetensors" "$R/unet-acdc-auto/best.safetensors" \
+    --names "seg ACDC,auto ACDC" -o "$OUT/rmse/unet.csv" > /dev/null
+
+step "transfer experiment (Table 1)"
+PLAN="$OUT/plans/pspnet-auto-to-seg.json"
+cat > "$OUT/study.cfg" <<CFG
+target: $OUT/data/acdc
+arch: pspnet
+n: 10 50
+seeds: $SEEDS
+epochs: $EPOCHS
+batch: 8
+size: 128
+lr: 0.001
+source: T1 seg | $R/pspnet-t1-seg/best.safetensors | $PLAN
+source: T1 auto | $R/pspnet-t1-auto/best.safetensors | $PLAN
+source: RVSC seg | $R/pspnet-rvsc-seg/best.safetensors | $PLAN
+CFG
+"$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
+
+step "report"
+for arch in unet pspnet; do
+    n=$(ls "$OUT/overlays/$arch" | wc -l); first=$(ls "$OUT/overlays/$arch" | sed -n "$(( (n + 1) / 2 ))p")
+    [ -n "$first" ] && cp "$OUT/overlays/$arch/$first" "$OUT/overlays/$arch-acdc-seg.png"
+done
+"$BIN" report "$OUT" -o "$OUT/report.html"
+printf '\nopen %s/report.html\n' "$OUT"
