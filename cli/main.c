@@ -50,8 +50,12 @@ static void prefer_passive_waiting(char **argv)
 {
 #ifdef _OPENMP
     if (getenv("OMP_WAIT_POLICY")) return;
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) return;
+    self[len] = '\0';
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);      /* returns only on failure: carry on as we are */
+    execv(self, argv);                  /* returns only on failure: carry on as we are */
 #else
     (void)argv;
 #endif
