@@ -19,8 +19,12 @@ static int fail(const char *command)
 int cmd_info(int argc, char **argv)
 {
     char *pos[1];
+    int size = 128;
+    const Option opts[] = {
+        {"--size", OPT_INT, &size, "S  input S x S for output sizes and FLOPs (default 128, 0: none)", false},
+    };
     const OptionSpec spec = {"reusenet info", "Print a checkpoint's architecture, metadata, "
-                             "parameter count and layer table.", "CHECKPOINT", 1, 1, NULL, 0};
+                             "parameter count and layer table.", "CHECKPOINT", 1, 1, opts, 1};
     int rc = options_parse(&spec, argc, argv, pos, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     SafeTensors st;
@@ -42,7 +46,7 @@ int cmd_info(int argc, char **argv)
     for (int i = 0; i < st.meta_count; i++)
         printf("metadata: %s = %s\n", st.meta_keys[i], st.meta_values[i]);
     printf("\n");
-    model_print_table(&m, stdout, 0, 0);
+    model_print_table(&m, stdout, size, size);
     model_free(&m);
     safetensors_free(&st);
     return 0;

@@ -37,7 +37,7 @@ typedef enum ParamRole {
 /* One row of the layer table: a conv, its BN (none for the head), and their tensors. */
 typedef struct Layer {
     int number;                      /* 1..L; 0 for the head */
-    char label[8];                   /* "1".."25" or "head" */
+    char label[12];                  /* "1".."25" or "head" */
     char conv[LAYER_NAME_MAX];       /* "layer1.0.conv1" */
     char bn[LAYER_NAME_MAX];         /* "layer1.0.bn1", "" for the head */
     int in_ch, out_ch, kernel, stride, pad, dilation;
@@ -45,6 +45,7 @@ typedef struct Layer {
     int param[ROLE_COUNT];           /* ParamStore index per role, -1 where absent */
     int bn_count;                    /* index of num_batches_tracked, -1 for the head */
     bool torchvision_init;           /* ResNet backbone conv: torchvision's Kaiming init */
+    int out_h, out_w;                /* spatial size of its output in the last forward */
 } Layer;
 
 typedef struct Model {
@@ -83,8 +84,9 @@ int model_arch_parse(const char *s, ModelArch *out);
 int model_task_parse(const char *s, ModelTask *out);
 int param_role_parse(const char *s, ParamRole *out);
 
-/* The table, like darknet's: number, conv/BN names, op, channels, stride/dilation,
- * parameter count, and (for an input size) output shape and FLOPs. */
+/* The table, like darknet's: number, conv/BN names, kernel, channels, stride, padding,
+ * dilation, bias, parameter count; with an input size (in_h > 0) also each layer's output
+ * size and forward GFLOP per image, from one eval forward on zeros. */
 void model_print_table(Model *m, FILE *out, int in_h, int in_w);
 size_t model_parameter_count(const Model *m);   /* trainable scalars */
 
