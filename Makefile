@@ -78,10 +78,10 @@ deps:
 # Every tests/test_*.c is its own cmocka program; `make test` runs them all and stops on a failure.
 test: deps
 	@$(MAKE) --no-print-directory all $(TESTS)
-	@set -e; for t in $(TESTS); do echo "== $$t"; OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $$t; done; echo "all test programs passed"
+	@set -e; for t in $(TESTS); do echo "== $$t"; OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} REUSENET_BIN=$(BIN) $$t; done; echo "all test programs passed"
 
 sanitize: deps
-	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
+	@REUSENET_TEST_LIGHT=1 $(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
 
 valgrind: deps
 	@$(MAKE) --no-print-directory all $(TESTS)

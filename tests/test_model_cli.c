@@ -10,7 +10,7 @@
 #include "models/checkpoint.h"
 #include "tests/testutil.h"
 
-static const char *bin = "build/reusenet";
+static const char *bin;   /* set in main: the program under test */
 static char *root;
 
 static int setup(void **state)
@@ -150,6 +150,7 @@ static void test_bad_inputs_are_reported(void **state)
 
 int main(void)
 {
+    bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_info_forward_grad),
         cmocka_unit_test(test_bad_inputs_are_reported),

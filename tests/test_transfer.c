@@ -10,7 +10,7 @@
 #include "engine/safetensors.h"
 #include "tests/testutil.h"
 
-static const char *bin = "build/reusenet";
+static const char *bin;   /* set in main: the program under test */
 
 static void test_transfer_study(void **state)
 {
@@ -103,6 +103,7 @@ static void test_bad_config_is_reported(void **state)
 
 int main(void)
 {
+    bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transfer_study),
         cmocka_unit_test(test_bad_config_is_reported),

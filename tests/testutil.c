@@ -170,3 +170,9 @@ bool test_may_use_threads(void)
     const char *env = getenv("OMP_NUM_THREADS");
     return !(env && atoi(env) == 1);
 }
+
+const char *reusenet_program(void)
+{
+    const char *b = getenv("REUSENET_BIN");
+    return b && *b ? b : "build/reusenet";
+}

@@ -42,3 +42,7 @@ Tensor test_tensor(int ndim, const int *shape, uint64_t seed, bool requires_grad
  * libgomp's thread pool, alive at exit, would look like a leak to valgrind). Tests that
  * compare results across thread counts skip() then. */
 bool test_may_use_threads(void);
+
+/* The reusenet program of the build under test: $REUSENET_BIN (set by `make test` and
+ * `make sanitize`), else build/reusenet. */
+const char *reusenet_program(void);
