@@ -19,10 +19,22 @@ static bool conv2d_is_pointwise(const Conv2dShape *s)
     return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0;
 }
 
+/* Small feature maps make thin GEMMs (PSPNet's layer4 at 64x64 input: 64 columns per
+ * image) that run far below the BLAS's peak; stacking the batch's columns side by side
+ * makes one GEMM with N times as many. Large maps are wide enough already and would
+ * need N times the im2col memory. */
+bool conv2d_batches_images(const Conv2dShape *s)
+{
+    const size_t opix = (size_t)s->oh * s->ow;
+    const size_t col = (size_t)s->c * s->kh * s->kw * opix * s->n;
+    return s->n > 1 && opix < 2048 && col + (size_t)s->o * opix * s->n <= ((size_t)64 << 20);
+}
+
 size_t conv2d_workspace_floats(const Conv2dShape *s)
 {
-    if (conv2d_is_pointwise(s)) return 0;
-    return (size_t)s->c * s->kh * s->kw * s->oh * s->ow;
+    const size_t opix = (size_t)s->oh * s->ow, ckk = (size_t)s->c * s->kh * s->kw;
+    if (conv2d_batches_images(s)) return (ckk + s->o) * opix * s->n;
+    return conv2d_is_pointwise(s) ? 0 : ckk * opix;
 }
 
 double conv2d_macs(const Conv2dShape *s)
@@ -32,14 +44,14 @@ double conv2d_macs(const Conv2dShape *s)
 
 /* Row (c, ki, kj) of col holds, for every output pixel (oy, ox), the input pixel
  * x[c, oy*stride - pad + ki*dilation, ox*stride - pad + kj*dilation], or 0 outside. */
-void im2col(const Conv2dShape *s, const float *x, float *col)
+void im2col(const Conv2dShape *s, const float *x, float *col, size_t ld)
 {
-    const int kk = s->kh * s->kw, opix = s->oh * s->ow;
+    const int kk = s->kh * s->kw;
 #pragma omp parallel for schedule(static)
     for (int row = 0; row < s->c * kk; row++) {
         int c = row / kk, ki = (row % kk) / s->kw, kj = row % s->kw;
         const float *plane = x + (size_t)c * s->h * s->w;
-        float *out = col + (size_t)row * opix;
+        float *out = col + (size_t)row * ld;
         for (int oy = 0; oy < s->oh; oy++) {
             int iy = oy * s->stride - s->pad + ki * s->dilation;
             float *o = out + (size_t)oy * s->ow;
@@ -71,15 +83,15 @@ void im2col(const Conv2dShape *s, const float *x, float *col)
 
 /* The exact transpose of im2col: each col entry is added back to the pixel it came from.
  * Parallel over channels, since rows of different channels never touch the same plane. */
-void col2im(const Conv2dShape *s, const float *col, float *dx)
+void col2im(const Conv2dShape *s, const float *col, size_t ld, float *dx)
 {
-    const int kk = s->kh * s->kw, opix = s->oh * s->ow;
+    const int kk = s->kh * s->kw;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < s->c; c++) {
         float *plane = dx + (size_t)c * s->h * s->w;
         for (int k = 0; k < kk; k++) {
             int ki = k / s->kw, kj = k % s->kw;
-            const float *in = col + ((size_t)c * kk + k) * opix;
+            const float *in = col + ((size_t)c * kk + k) * ld;
             for (int oy = 0; oy < s->oh; oy++) {
                 int iy = oy * s->stride - s->pad + ki * s->dilation;
                 if (iy < 0 || iy >= s->h) continue;
@@ -94,8 +106,9 @@ void col2im(const Conv2dShape *s, const float *col, float *dx)
     }
 }
 
-void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const float *b,
-                    float *y, float *col)
+/* One GEMM per image: y_n (O, OH*OW) = w (O, C*KH*KW) @ col_n (C*KH*KW, OH*OW). */
+void conv2d_forward_per_image(const Conv2dShape *s, const float *x, const float *w,
+                              const float *b, float *y, float *col)
 {
     const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow;
     for (int n = 0; n < s->n; n++) {
@@ -103,12 +116,11 @@ void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const 
         float *yn = y + (size_t)n * s->o * opix;
         const float *cols = xn;
         if (!conv2d_is_pointwise(s)) {
-            im2col(s, xn, col);
+            im2col(s, xn, col, (size_t)opix);
             cols = col;
         }
-        /* y_n (O, OH*OW) = w (O, C*KH*KW) @ col (C*KH*KW, OH*OW), bias broadcast first. */
         float beta = 0.0f;
-        if (b) {
+        if (b) {                       /* bias broadcast first, then accumulate the GEMM */
             for (int o = 0; o < s->o; o++)
                 for (int p = 0; p < opix; p++) yn[(size_t)o * opix + p] = b[o];
             beta = 1.0f;
@@ -117,26 +129,61 @@ void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const 
     }
 }
 
-void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const float *dy,
-                     float *dx, float *dw, float *db, float *col)
+/* One GEMM for the batch: Y (O, N*P) = w (O, C*KH*KW) @ col (C*KH*KW, N*P), where image n
+ * fills columns [n*P, (n+1)*P) of col; then Y's blocks go to y (N, O, P) with the bias. */
+void conv2d_forward_batched(const Conv2dShape *s, const float *x, const float *w,
+                            const float *b, float *y, float *work)
+{
+    const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow, np = s->n * opix;
+    float *col = work, *ycol = work + (size_t)ckk * np;
+    for (int n = 0; n < s->n; n++)
+        im2col(s, x + (size_t)n * s->c * s->h * s->w, col + (size_t)n * opix, (size_t)np);
+    sgemm_rowmajor(false, false, s->o, np, ckk, 1.0f, w, ckk, col, np, 0.0f, ycol, np);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < s->n; n++)
+        for (int o = 0; o < s->o; o++) {
+            const float *src = ycol + (size_t)o * np + (size_t)n * opix;
+            float *dst = y + ((size_t)n * s->o + o) * opix;
+            const float bias = b ? b[o] : 0.0f;
+            for (int p = 0; p < opix; p++) dst[p] = src[p] + bias;
+        }
+}
+
+void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const float *b,
+                    float *y, float *work)
+{
+    if (conv2d_batches_images(s)) conv2d_forward_batched(s, x, w, b, y, work);
+    else conv2d_forward_per_image(s, x, w, b, y, work);
+}
+
+/* db[o] += sum over images and pixels of dy[n, o] */
+static void conv2d_bias_backward(const Conv2dShape *s, const float *dy, float *db)
+{
+    const int opix = s->oh * s->ow;
+    for (int o = 0; o < s->o; o++) {
+        double sum = 0;
+        for (int n = 0; n < s->n; n++) {
+            const float *row = dy + ((size_t)n * s->o + o) * opix;
+            for (int p = 0; p < opix; p++) sum += row[p];
+        }
+        db[o] += (float)sum;
+    }
+}
+
+void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float *w,
+                               const float *dy, float *dx, float *dw, float *db, float *col)
 {
     const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow;
     const bool pointwise = conv2d_is_pointwise(s);
+    if (db) conv2d_bias_backward(s, dy, db);
     for (int n = 0; n < s->n; n++) {
         const float *dyn = dy + (size_t)n * s->o * opix;
-        if (db) /* db[o] += sum over pixels of dy[n, o] */
-            for (int o = 0; o < s->o; o++) {
-                const float *row = dyn + (size_t)o * opix;
-                double sum = 0;
-                for (int p = 0; p < opix; p++) sum += row[p];
-                db[o] += (float)sum;
-            }
         if (dw) {
             /* dw (O, C*KH*KW) += dy_n (O, OH*OW) @ col_n^T (OH*OW, C*KH*KW) */
             const float *xn = x + (size_t)n * s->c * s->h * s->w;
             const float *cols = xn;
             if (!pointwise) {
-                im2col(s, xn, col);
+                im2col(s, xn, col, (size_t)opix);
                 cols = col;
             }
             sgemm_rowmajor(false, true, s->o, ckk, opix, 1.0f, dyn, opix, cols, opix, 1.0f, dw,
@@ -152,10 +199,42 @@ void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const
             } else {
                 sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 0.0f, col,
                                opix);
-                col2im(s, col, dxn);
+                col2im(s, col, (size_t)opix, dxn);
             }
         }
     }
+}
+
+/* The batched twin of the above: dy gathered into DY (O, N*P); dw += DY @ col^T in one
+ * GEMM; dcol = w^T @ DY in one GEMM, scattered back image by image. */
+void conv2d_backward_batched(const Conv2dShape *s, const float *x, const float *w,
+                             const float *dy, float *dx, float *dw, float *db, float *work)
+{
+    const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow, np = s->n * opix;
+    float *col = work, *dycol = work + (size_t)ckk * np;
+    if (db) conv2d_bias_backward(s, dy, db);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < s->n; n++)
+        for (int o = 0; o < s->o; o++)
+            memcpy(dycol + (size_t)o * np + (size_t)n * opix, dy + ((size_t)n * s->o + o) * opix,
+                   (size_t)opix * sizeof(float));
+    if (dw) {
+        for (int n = 0; n < s->n; n++)
+            im2col(s, x + (size_t)n * s->c * s->h * s->w, col + (size_t)n * opix, (size_t)np);
+        sgemm_rowmajor(false, true, s->o, ckk, np, 1.0f, dycol, np, col, np, 1.0f, dw, ckk);
+    }
+    if (dx) {
+        sgemm_rowmajor(true, false, ckk, np, s->o, 1.0f, w, ckk, dycol, np, 0.0f, col, np);
+        for (int n = 0; n < s->n; n++)
+            col2im(s, col + (size_t)n * opix, (size_t)np, dx + (size_t)n * s->c * s->h * s->w);
+    }
+}
+
+void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const float *dy,
+                     float *dx, float *dw, float *db, float *work)
+{
+    if (conv2d_batches_images(s)) conv2d_backward_batched(s, x, w, dy, dx, dw, db, work);
+    else conv2d_backward_per_image(s, x, w, dy, dx, dw, db, work);
 }
 
 /* ---- taped op ------------------------------------------------------------------------ */

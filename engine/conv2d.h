@@ -1,5 +1,7 @@
 /* 2-D convolution (PyTorch Conv2d: cross-correlation, zero padding, stride, dilation),
- * computed as im2col + one GEMM per image.
+ * computed as im2col + GEMM: one GEMM per image, or, for small feature maps, one GEMM
+ * for the whole batch (conv2d_batches_images); both paths are tested against each other
+ * and against a direct convolution.
  *
  *   x (N,C,H,W), w (O,C,KH,KW), b (O) or NULL -> y (N,O,OH,OW)
  *   OH = floor((H + 2*pad - dilation*(KH-1) - 1) / stride) + 1   (OW alike)
@@ -19,15 +21,18 @@ typedef struct Conv2dShape {
 
 Conv2dShape conv2d_shape(int n, int c, int h, int w, int o, int kh, int kw, int stride,
                          int pad, int dilation);
-/* Floats of scratch the kernels need (0 for 1x1 stride-1 unpadded convs). */
+/* True when conv2d_forward/backward take the batched path for this shape. */
+bool conv2d_batches_images(const Conv2dShape *s);
+/* Floats of scratch the kernels need (0 for unbatched 1x1 stride-1 unpadded convs). */
 size_t conv2d_workspace_floats(const Conv2dShape *s);
 /* Multiply-accumulates of the forward pass, for FLOP counts (x2 for FLOPs). */
 double conv2d_macs(const Conv2dShape *s);
 
-/* col (C*KH*KW, OH*OW) <- patches of one image x (C,H,W); zeros where padding. */
-void im2col(const Conv2dShape *s, const float *x, float *col);
-/* dx (C,H,W) += col (C*KH*KW, OH*OW) scattered back: the adjoint of im2col. */
-void col2im(const Conv2dShape *s, const float *col, float *dx);
+/* col (C*KH*KW rows of OH*OW, row stride ld) <- patches of one image x (C,H,W); zeros
+ * where padding. ld = OH*OW for one image alone, N*OH*OW for columns of a batch. */
+void im2col(const Conv2dShape *s, const float *x, float *col, size_t ld);
+/* dx (C,H,W) += col scattered back (same layout): the adjoint of im2col. */
+void col2im(const Conv2dShape *s, const float *col, size_t ld, float *dx);
 
 /* y = conv(x, w) + b.  col: conv2d_workspace_floats() of scratch. */
 void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const float *b,
@@ -36,6 +41,17 @@ void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const 
  * Pass NULL for a gradient that is not wanted. col: workspace as for forward. */
 void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const float *dy,
                      float *dx, float *dw, float *db, float *col);
+
+/* The two paths, chosen by conv2d_batches_images() in conv2d_forward/backward; the
+ * batched ones need n > 1 and conv2d_workspace_floats() of the batched size. */
+void conv2d_forward_per_image(const Conv2dShape *s, const float *x, const float *w,
+                              const float *b, float *y, float *col);
+void conv2d_forward_batched(const Conv2dShape *s, const float *x, const float *w,
+                            const float *b, float *y, float *work);
+void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float *w,
+                               const float *dy, float *dx, float *dw, float *db, float *col);
+void conv2d_backward_batched(const Conv2dShape *s, const float *x, const float *w,
+                             const float *dy, float *dx, float *dw, float *db, float *work);
 
 /* Taped op: b may be NULL. */
 Tensor *conv2d(Tape *t, Tensor *x, Tensor *w, Tensor *b, int stride, int pad, int dilation);

@@ -75,18 +75,26 @@ static const Case cases[] = {
 };
 enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
 
-static void test_against_direct(void **state)
+typedef void (*ForwardFn)(const Conv2dShape *, const float *, const float *, const float *,
+                          float *, float *);
+typedef void (*BackwardFn2)(const Conv2dShape *, const float *, const float *, const float *,
+                            float *, float *, float *, float *);
+
+/* One path (per image, batched, or the dispatcher) against the direct convolution. */
+static void check_path(ForwardFn forward, BackwardFn2 backward, bool batched_workspace)
 {
-    (void)state;
     for (int i = 0; i < CASE_COUNT; i++) {
         const Case *k = &cases[i];
         Conv2dShape s = conv2d_shape(k->n, k->c, k->h, k->w, k->o, k->k, k->k, k->stride,
                                      k->pad, k->dilation);
         size_t nx = (size_t)k->n * k->c * k->h * k->w, nw = (size_t)k->o * k->c * k->k * k->k;
         size_t ny = (size_t)k->n * k->o * s.oh * s.ow;
+        size_t nwork = batched_workspace
+                           ? ((size_t)k->c * k->k * k->k + k->o) * s.oh * s.ow * k->n
+                           : conv2d_workspace_floats(&s) + (size_t)k->c * k->k * k->k * s.oh * s.ow;
         float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(k->o * 4);
         float *y = malloc(ny * 4), *dy = malloc(ny * 4);
-        float *col = malloc((conv2d_workspace_floats(&s) + 1) * 4);
+        float *work = malloc((nwork + 1) * 4);
         float *dx = calloc(nx, 4), *dw = calloc(nw, 4), *db = calloc(k->o, 4);
         double *ry = calloc(ny, 8), *rdx = calloc(nx, 8), *rdw = calloc(nw, 8), *rdb = calloc(k->o, 8);
         fill_uniform(x, nx, -1, 1, 1 + i);
@@ -94,18 +102,32 @@ static void test_against_direct(void **state)
         fill_uniform(b, k->o, -1, 1, 200 + i);
         fill_uniform(dy, ny, -1, 1, 300 + i);
         const float *bias = k->bias ? b : NULL;
-        conv2d_forward(&s, x, w, bias, y, col);
+        forward(&s, x, w, bias, y, work);
         conv_direct(&s, x, w, bias, ry);
-        conv2d_backward(&s, x, w, dy, dx, dw, k->bias ? db : NULL, col);
+        backward(&s, x, w, dy, dx, dw, k->bias ? db : NULL, work);
         conv_direct_backward(&s, x, w, dy, rdx, rdw, rdb);
         /* float32 GEMM vs double direct sums of at most 4*7*7 terms: 1e-5 relative. */
         assert_true(max_rel_diff_d(y, ry, ny) < 1e-5);
         assert_true(max_rel_diff_d(dx, rdx, nx) < 1e-5);
         assert_true(max_rel_diff_d(dw, rdw, nw) < 1e-5);
         if (k->bias) assert_true(max_rel_diff_d(db, rdb, k->o) < 1e-5);
-        free(x); free(w); free(b); free(y); free(dy); free(col); free(dx); free(dw); free(db);
+        free(x); free(w); free(b); free(y); free(dy); free(work); free(dx); free(dw); free(db);
         free(ry); free(rdx); free(rdw); free(rdb);
     }
+}
+
+static void test_against_direct(void **state)
+{
+    (void)state;
+    check_path(conv2d_forward, conv2d_backward, false);
+}
+
+/* Both paths on every case, whatever the dispatcher would choose (batch 1 included). */
+static void test_paths_against_direct(void **state)
+{
+    (void)state;
+    check_path(conv2d_forward_per_image, conv2d_backward_per_image, false);
+    check_path(conv2d_forward_batched, conv2d_backward_batched, true);
 }
 
 static Tensor *build_conv(Tape *t, Tensor **in, void *arg)
@@ -140,8 +162,8 @@ static void test_col2im_is_adjoint(void **state)
     fill_uniform(x, nx, -1, 1, 5);
     fill_uniform(cy, ncol, -1, 1, 6);
     /* <im2col(x), cy> == <x, col2im(cy)> */
-    im2col(&s, x, col);
-    col2im(&s, cy, back);
+    im2col(&s, x, col, (size_t)s.oh * s.ow);
+    col2im(&s, cy, (size_t)s.oh * s.ow, back);
     double lhs = 0, rhs = 0;
     for (size_t i = 0; i < ncol; i++) lhs += (double)col[i] * cy[i];
     for (size_t i = 0; i < nx; i++) rhs += (double)x[i] * back[i];
@@ -170,6 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_direct),
+        cmocka_unit_test(test_paths_against_direct),
         cmocka_unit_test(test_gradcheck),
         cmocka_unit_test(test_col2im_is_adjoint),
         cmocka_unit_test(test_shape_mismatch_is_reported),
