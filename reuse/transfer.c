@@ -8,6 +8,7 @@
 #include "datasets/cfgfile.h"
 #include "engine/atomic_file.h"
 #include "engine/error.h"
+#include "engine/fsutil.h"
 #include "engine/safetensors.h"
 #include "reuse/transfer.h"
 #include "train/trainer.h"
@@ -178,14 +179,10 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
     if (study_parse(config_path, &st)) return -1;
     const int k = st.base.model.classes;
     char dir[2048];
-    snprintf(dir, sizeof dir, "%s", study_dir);
-    mkdir(dir, 0777);
-    snprintf(dir, sizeof dir, "%s/transfer", study_dir);
-    mkdir(dir, 0777);
     snprintf(dir, sizeof dir, "%s/transfer/runs", study_dir);
-    if (mkdir(dir, 0777) && errno != EEXIST) {
+    if (make_dirs(dir)) {
         free((char *)st.base.data.dir);
-        return error_set("%s: cannot create (%s)", dir, strerror(errno));
+        return -1;
     }
     /* configurations: random, then freeze / fine-tune per source */
     const int n_configs = 1 + 2 * st.source_count;

@@ -9,6 +9,7 @@
 #include "datasets/pngio.h"
 #include "datasets/preview.h"
 #include "engine/error.h"
+#include "engine/fsutil.h"
 #include "train/evaluate.h"
 
 void overlay_pixel(float g, int label, uint8_t rgb[3])
@@ -22,8 +23,7 @@ void overlay_pixel(float g, int label, uint8_t rgb[3])
 
 int eval_write_overlays(Model *m, Tape *tape, const SliceSet *set, const char *dir)
 {
-    if (mkdir(dir, 0777) && errno != EEXIST)
-        return error_set("%s: cannot create the directory (%s)", dir, strerror(errno));
+    if (make_dirs(dir)) return -1;
     if (!set->count) return 0;
     const int s = set->slices[0].height, hw = s * s, k = m->cfg.classes;
     uint8_t *rgb = xmalloc((size_t)3 * hw * 3);

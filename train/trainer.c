@@ -12,6 +12,7 @@
 #include "engine/atomic_file.h"
 #include "engine/blas.h"
 #include "engine/error.h"
+#include "engine/fsutil.h"
 #include "engine/loss.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
@@ -229,8 +230,7 @@ int train_run(const TrainConfig *c)
     engine_set_threads(c->threads);
     if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
         return error_set("epochs, batch and lr must be positive");
-    if (mkdir(c->out_dir, 0777) && errno != EEXIST)
-        return error_set("%s: cannot create the run directory (%s)", c->out_dir, strerror(errno));
+    if (make_dirs(c->out_dir)) return -1;
     char *resume_path = join(c->out_dir, "resume.safetensors");
     char *last_path = join(c->out_dir, "last.safetensors");
     char *best_path = join(c->out_dir, "best.safetensors");
