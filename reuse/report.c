@@ -74,7 +74,7 @@ static void grid_table(Page *pg, const Grid *g, const char *corner, const char *
         for (int s = 0; s < g->n_series; s++) number_cell(pg, grid_at(g, s, i));
         fputs("</tr>\n", pg->out);
     }
-    fputs("</table></details></figure>\n", pg->out);
+    fputs("</table></details>\n", pg->out);
 }
 
 /* A chart of some of a grid's series. */
@@ -172,6 +172,7 @@ static void section_scans(Page *pg, const Study *s)
                  "taken from the source.%s", paper_ref(fig ? fig + 1 : 0, ref, sizeof ref));
         figure_close(pg, caption);
         grid_table(pg, &means, "layer", "Mean Dice per layer and swapped kind");
+        fputs("</figure>\n", pg->out);
         grid_free(&means);
     }
     fputs("</section>\n", pg->out);
@@ -210,6 +211,7 @@ static void section_bn(Page *pg, const Study *s)
                  "span several decades).%s", paper_ref(fig ? fig + 2 : 0, ref, sizeof ref));
         figure_close(pg, caption);
         grid_table(pg, &g, "layer", "MRM, MRB, MRV, MRW per layer");
+        fputs("</figure>\n", pg->out);
         grid_free(&g);
     }
     fputs("</section>\n", pg->out);
@@ -257,25 +259,23 @@ static void section_rmse(Page *pg, const Study *s)
         esc(pg, s->rmse[i].name);
         fputs("</h3>\n", pg->out);
         shared_init_notes(pg, t);
-        char caption[512], id[64], ref[64];
-        for (int p = 0; p < w.n_series; p++) {       /* one pair: W and B side by side */
+        char caption[512], ref[64];
+        /* per pair: W and B side by side (the paper's Figures 6 and 10 show one pair) */
+        figure_open(pg, "fig-rmse-layers-", s->rmse[i].name);
+        for (int p = 0; p < w.n_series; p++) {
             const char *cols[] = {"rmse_w", "rmse_b"}, *names[] = {"W", "B"};
             Grid g;
             grid_from_columns(t, "layer", cols, names, 2, "pair", w.names[p], &g);
-            snprintf(id, sizeof id, "fig-rmse-pair%d-", p + 1);
-            figure_open(pg, id, s->rmse[i].name);
             int series[2] = {0, 1};
             grid_chart(pg, &g, series, g.n_series, NULL, w.names[p], "RMSE", NAN, NAN, true, false);
-            char pair[200];
-            snprintf(pair, sizeof pair, "%s", w.names[p]);
-            for (char *c = pair; *c; c++)       /* the caption is markup: keep it plain */
-                if (*c == '<' || *c == '>' || *c == '&' || *c == '"') *c = '_';
-            snprintf(caption, sizeof caption, "RMSE of the convolution weights W and biases B "
-                     "per layer, %s.%s", pair, paper_ref(fig ? fig + 3 : 0, ref, sizeof ref));
-            figure_close(pg, caption);
-            grid_table(pg, &g, "layer", "RMSE per layer");
             grid_free(&g);
         }
+        snprintf(caption, sizeof caption, "RMSE of the convolution weights W and biases B per "
+                 "layer, for each pair of models.%s", paper_ref(fig ? fig + 3 : 0, ref, sizeof ref));
+        figure_close(pg, caption);
+        grid_table(pg, &w, "layer", "RMSE of W per layer and pair");
+        grid_table(pg, &b, "layer", "RMSE of B per layer and pair");
+        fputs("</figure>\n", pg->out);
         if (w.n_series > 1) {                         /* every pair in one chart */
             figure_open(pg, "fig-rmse-pairs-", s->rmse[i].name);
             int series[16];
@@ -286,7 +286,7 @@ static void section_rmse(Page *pg, const Study *s)
                                        "B: every pair", "RMSE", NAN, NAN, false, true);
             figure_close(pg, "RMSE per layer across all pairs of models. Cf. the paper's "
                              "Figures 11 and 12.");
-            grid_table(pg, &w, "layer", "RMSE of W per layer and pair");
+            fputs("</figure>\n", pg->out);
         }
         grid_free(&w);
         grid_free(&b);
@@ -351,7 +351,7 @@ static void section_transfer(Page *pg, const Study *s)
     const CsvTable *t = &s->table.csv;
     fputs("<table id=\"table-1\"><caption>Table 1: per-class and mean Dice of every "
           "configuration (cf. the paper's Table 1)</caption><tr>", pg->out);
-    for (int c = 0; c < t->n_cols; c++) {
+    for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) {
         fputs("<th>", pg->out);
         esc(pg, t->header[c]);
         fputs("</th>", pg->out);
@@ -359,9 +359,13 @@ static void section_transfer(Page *pg, const Study *s)
     fputs("</tr>\n", pg->out);
     for (int r = 0; r < t->n_rows; r++) {
         fputs("<tr>", pg->out);
-        for (int c = 0; c < t->n_cols; c++) {
+        for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) {
             fputs("<td>", pg->out);
             esc(pg, t->rows[r][c]);
+            if (table_has_sd(t, c)) {
+                fputs(" &plusmn; ", pg->out);
+                esc(pg, t->rows[r][c + 1]);
+            }
             fputs("</td>", pg->out);
         }
         fputs("</tr>\n", pg->out);
@@ -369,21 +373,16 @@ static void section_transfer(Page *pg, const Study *s)
     fputs("</table>\n", pg->out);
     int mc = mean_column(t);
     if (mc >= 0 && t->n_rows) {
-        /* one bar per row, labelled by the columns in front of the numbers (Dice of each
-         * class, the mean): the configuration */
-        int label_cols = 0;
-        while (label_cols < mc && strncmp(t->header[label_cols], "dice", 4) &&
-               strncmp(t->header[label_cols], "class", 5))
-            label_cols++;
+        /* one bar per row, labelled by the columns that name the configuration */
         char **labels = xcalloc((size_t)t->n_rows, sizeof *labels);
         double *y = xmalloc(sizeof *y * (size_t)t->n_rows);
         for (int r = 0; r < t->n_rows; r++) {
             size_t len = 0;
             labels[r] = xcalloc(1, 256);
-            for (int c = 0; c < label_cols && len < 255; c++)
-                if (t->rows[r][c][0])
-                    len += (size_t)snprintf(labels[r] + len, 256 - len, "%s%s", len ? " " : "",
-                                            t->rows[r][c]);
+            for (int c = 0; c < t->n_cols && len < 255; c++)
+                if (table_is_label_column(t, c) && t->rows[r][c][0])
+                    len += (size_t)snprintf(labels[r] + len, 256 - len, "%s%s%s", len ? " " : "",
+                                            !strcmp(t->header[c], "n") ? "n=" : "", t->rows[r][c]);
             y[r] = csv_number(t, r, mc);
         }
         SvgSeries series = {"mean Dice", y, false};
@@ -453,7 +452,7 @@ static const char *const style =
     "caption{text-align:left;font-weight:bold;padding:.3em 0}"
     ".na{color:#999}.none{color:#777;font-style:italic}.warn{color:#a33}.ok{color:#275}"
     "details{margin:.3em 0 1em}summary{cursor:pointer;color:#0072B2}"
-    "img{max-width:100%;image-rendering:pixelated}";
+    "img{max-width:100%;min-width:384px;image-rendering:pixelated}";
 
 int report_write_html(const Study *s, const char *path)
 {

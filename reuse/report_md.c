@@ -157,13 +157,20 @@ static void table_md(FILE *out, const Study *s)
     }
     const CsvTable *t = &s->table.csv;
     fputs("|", out);
-    for (int c = 0; c < t->n_cols; c++) cell(out, t->header[c]);
+    for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) cell(out, t->header[c]);
     fputs("\n|", out);
-    for (int c = 0; c < t->n_cols; c++) fputs("---|", out);
+    for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) fputs("---|", out);
     fputs("\n", out);
     for (int r = 0; r < t->n_rows; r++) {
         fputs("|", out);
-        for (int c = 0; c < t->n_cols; c++) cell(out, t->rows[r][c]);
+        for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) {
+            char buf[256];
+            if (table_has_sd(t, c))
+                snprintf(buf, sizeof buf, "%s ± %s", t->rows[r][c], t->rows[r][c + 1]);
+            else
+                snprintf(buf, sizeof buf, "%s", t->rows[r][c]);
+            cell(out, buf);
+        }
         fputs("\n", out);
     }
     fputs("\n", out);

@@ -211,7 +211,7 @@ static double legend(FILE *out, const SvgChart *c, double top, double width, boo
 {
     double x = 60, y = top;
     for (int s = 0; s < c->n_series; s++) {
-        double w = 26 + 6.2 * strlen(c->series[s].name ? c->series[s].name : "");
+        double w = 36 + 6.2 * strlen(c->series[s].name ? c->series[s].name : "");
         if (x + w > width && x > 60) {
             x = 60;
             y += 16;

@@ -288,7 +288,8 @@ int swap_scan(Model *target, Model *source, const SliceSet *set, const SwapOptio
     const int batches = (set->count + batch - 1) / batch;
     sc.progress = (ScanProgress){.on = o->progress, .tty = isatty(2), .start = progress_now(),
                                  .batches = batches, .rows = sc.n_rows - 1};
-    sc.progress.last = sc.progress.start;
+    /* a log gets its first line (with an ETA) at once, then one every few seconds */
+    sc.progress.last = sc.progress.tty ? sc.progress.start : sc.progress.start - 10;
     double t_start = progress_now();
     for (int b = 0; b < batches; b++) {
         int start = b * batch, n = set->count - start < batch ? set->count - start : batch;

@@ -14,12 +14,6 @@
 
 static char *dir;
 
-static const char *bin(void)
-{
-    const char *b = getenv("REUSENET_BIN");
-    return b ? b : "build/reusenet";
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -130,7 +124,7 @@ static void test_plan_json(void **state)
     snprintf(scan, sizeof scan, "%s/scan.csv", dir);
     snprintf(json, sizeof json, "%s/plan.json", dir);
     write_scan(scan);
-    snprintf(cmd, sizeof cmd, "%s plan --scan %s --tau 0.02 --rho 0.3 -o %s", bin(), scan, json);
+    snprintf(cmd, sizeof cmd, "%s plan --scan %s --tau 0.02 --rho 0.3 -o %s", reusenet_program(), scan, json);
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "tau = 0.02"));
     assert_non_null(strstr(out, "rho = 0.3"));
@@ -227,12 +221,12 @@ static void test_plan_bad_scans(void **state)
     write_file(path, "layer,kind,tensor,mean,delta\nbaseline,,,0.5,0\n1,Q,a.weight,0.5,-0.1\n");
     assert_int_equal(plan_from_scan(path, &o, &p), -1);
     assert_non_null(strstr(error_get(), "row 3"));
-    snprintf(cmd, sizeof cmd, "%s plan --scan %s/missing.csv -o %s/p.json", bin(), dir, dir);
+    snprintf(cmd, sizeof cmd, "%s plan --scan %s/missing.csv -o %s/p.json", reusenet_program(), dir, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "missing.csv"));
-    snprintf(cmd, sizeof cmd, "%s plan --scan %s --rmse-max 0.1 -o %s/p.json", bin(), path, dir);
+    snprintf(cmd, sizeof cmd, "%s plan --scan %s --rmse-max 0.1 -o %s/p.json", reusenet_program(), path, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 2);
-    snprintf(cmd, sizeof cmd, "%s plan --scan %s --rho 2 -o %s/p.json", bin(), path, dir);
+    snprintf(cmd, sizeof cmd, "%s plan --scan %s --rho 2 -o %s/p.json", reusenet_program(), path, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 2);
 }
 

@@ -19,12 +19,6 @@
 #include "reuse/rmse.h"
 #include "tests/testutil.h"
 
-static const char *bin(void)
-{
-    const char *b = getenv("REUSENET_BIN");
-    return b ? b : "build/reusenet";
-}
-
 static void make_unet(Model *m, int width, uint64_t seed)
 {
     ModelConfig cfg = {.arch = ARCH_UNET, .in_channels = 1, .classes = 4, .width = width,
@@ -133,9 +127,10 @@ static double direct_rmse(const char *pa, const char *pb, const char *name)
         memcpy(&y, eb->data + 4 * i, 4);
         sum += ((double)x - y) * ((double)x - y);
     }
+    size_t n = ea->count;
     safetensors_free(&a);
     safetensors_free(&b);
-    return sqrt(sum / (double)ea->count);
+    return sqrt(sum / (double)n);
 }
 
 static void test_rmse_files(void **state)
@@ -237,7 +232,7 @@ static void test_commands(void **state)
     save(&a, dir, "a", "seed 1", pa);
     save(&b, dir, "wide", "seed 1", pb);
     /* bnstats of a against itself: the CSV has the header and 18 rows of 0, 1, 1, 0 */
-    snprintf(cmd, sizeof cmd, "%s bnstats --target %s --source %s -o %s/bn.csv", bin(), pa, pa, dir);
+    snprintf(cmd, sizeof cmd, "%s bnstats --target %s --source %s -o %s/bn.csv", reusenet_program(), pa, pa, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "enc1.bn1"));
     char path[4200];
@@ -253,11 +248,11 @@ static void test_commands(void **state)
     }
     csv_free(&t);
     /* different configurations: one line naming both files, exit 1 */
-    snprintf(cmd, sizeof cmd, "%s bnstats --target %s --source %s -o %s/x.csv", bin(), pa, pb, dir);
+    snprintf(cmd, sizeof cmd, "%s bnstats --target %s --source %s -o %s/x.csv", reusenet_program(), pa, pb, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "different architectures"));
     assert_non_null(strstr(out, "wide.safetensors"));
-    snprintf(cmd, sizeof cmd, "%s rmse %s %s -o %s/x.csv", bin(), pa, pb, dir);
+    snprintf(cmd, sizeof cmd, "%s rmse %s %s -o %s/x.csv", reusenet_program(), pa, pb, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "different architectures"));
     /* a pair without a shared initialisation is warned about, and --names is checked */
@@ -265,12 +260,12 @@ static void test_commands(void **state)
     make_unet(&c, 4, 9);
     char pc[4096];
     save(&c, dir, "c", "seed 9", pc);
-    snprintf(cmd, sizeof cmd, "%s rmse %s %s --names x,y -o %s/r.csv", bin(), pa, pc, dir);
+    snprintf(cmd, sizeof cmd, "%s rmse %s %s --names x,y -o %s/r.csv", reusenet_program(), pa, pc, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "warning: x (init 'seed 1') and y (init 'seed 9')"));
-    snprintf(cmd, sizeof cmd, "%s rmse %s %s --names x -o %s/r.csv", bin(), pa, pc, dir);
+    snprintf(cmd, sizeof cmd, "%s rmse %s %s --names x -o %s/r.csv", reusenet_program(), pa, pc, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 2);
-    snprintf(cmd, sizeof cmd, "%s rmse %s -o %s/r.csv", bin(), pa, dir);
+    snprintf(cmd, sizeof cmd, "%s rmse %s -o %s/r.csv", reusenet_program(), pa, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 2);
     model_free(&a);
     model_free(&b);

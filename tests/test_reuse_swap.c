@@ -15,11 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/synth.h"
 #include "engine/engine.h"
 #include "engine/loss.h"
 #include "engine/optimizer.h"
+#include "models/checkpoint.h"
 #include "reuse/forward_graph.h"
 #include "reuse/resume_plan.h"
+#include "reuse/csv.h"
 #include "reuse/swap.h"
 #include "tests/testutil.h"
 #include "train/evaluate.h"
@@ -433,6 +436,94 @@ static void test_scan_rejects_bad_input(void **state)
     model_free(&t);
 }
 
+/* The command on a tiny synthetic dataset: CSV columns and rows, S = T gives zero deltas
+ * in the file too, --no-reuse writes the same file, and a log gets plain progress lines. */
+static void test_swap_command(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir("swap-cli");
+    assert_non_null(dir);
+    char data[4200], t[4200], a[4200], out[4200], cmd[32768], log[8192];
+    snprintf(data, sizeof data, "%s/acdc", dir);
+    SynthOptions so;
+    assert_int_equal(synth_defaults(&so, "acdc"), 0);
+    so.patients = 4;
+    so.size = 64;
+    so.seed = 2;
+    so.slices = 3;                   /* 2 validation patients x 2 frames x 3 slices */
+    assert_int_equal(synth_write(data, &so), 0);
+    Model m;
+    make_model(&m, ARCH_UNET, 4, 1);
+    perturb_bn(&m, 2);
+    snprintf(t, sizeof t, "%s/t.safetensors", dir);
+    assert_int_equal(checkpoint_save(&m, t, NULL, 0), 0);
+    model_free(&m);
+    make_model(&m, ARCH_UNET, 4, 3);
+    m.cfg.task = TASK_AUTO;
+    snprintf(a, sizeof a, "%s/a.safetensors", dir);
+    assert_int_equal(checkpoint_save(&m, a, NULL, 0), 0);
+    model_free(&m);
+
+    /* S = T: every delta is 0 in the file */
+    snprintf(out, sizeof out, "%s/self.csv", dir);
+    snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s --data %s --size 32 --threads 1 "
+             "-o %s", reusenet_program(), t, t, data, out);
+    assert_int_equal(run_command(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "swap: batch 1/"));            /* plain progress lines */
+    assert_non_null(strstr(log, "rows done in"));
+    assert_non_null(strstr(log, "activation reuse: 19 of 19 layers"));
+    CsvTable csv;
+    assert_int_equal(csv_read(out, &csv), 0);
+    const char *cols[] = {"layer", "kind", "tensor", "dice_0", "dice_1", "dice_2", "dice_3",
+                          "mean", "delta", "patient_mean", "patient_sd"};
+    assert_int_equal(csv.n_cols, 11);
+    for (int c = 0; c < 11; c++) assert_int_equal(csv_column(&csv, cols[c]), c);
+    assert_int_equal(csv.n_rows, 111);
+    assert_string_equal(csv.rows[0][0], "baseline");
+    assert_string_equal(csv.rows[1][2], "enc1.bn1.running_mean");
+    assert_string_equal(csv.rows[110][2], "head.bias");
+    for (int r = 1; r < csv.n_rows; r++) {
+        assert_true(csv_number(&csv, r, 8) == 0);
+        assert_string_equal(csv.rows[r][7], csv.rows[0][7]);
+    }
+    csv_free(&csv);
+
+    /* another source: with and without activation reuse, the same file */
+    char out2[4300];
+    snprintf(out, sizeof out, "%s/reuse.csv", dir);
+    snprintf(out2, sizeof out2, "%s/naive.csv", dir);
+    snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s --data %s --size 32 --threads 1 "
+             "--batch 5 --quiet -o %s", reusenet_program(), t, a, data, out);
+    assert_int_equal(run_command(cmd, log, sizeof log), 0);
+    assert_null(strstr(log, "swap: batch"));                   /* --quiet */
+    snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s --data %s --size 32 --threads 1 "
+             "--batch 5 --quiet --no-reuse -o %s", reusenet_program(), t, a, data, out2);
+    assert_int_equal(run_command(cmd, log, sizeof log), 0);
+    assert_non_null(strstr(log, "activation reuse off"));
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", out, out2);
+    assert_int_equal(system(cmd), 0);
+
+    /* an auto-encoder target, a source of another width: one clear line, exit 1 */
+    snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s --data %s --size 32 -o %s/x.csv",
+             reusenet_program(), a, t, data, dir);
+    assert_int_equal(run_command(cmd, log, sizeof log), 1);
+    assert_non_null(strstr(log, "segmentation model"));
+    make_model(&m, ARCH_UNET, 8, 3);
+    snprintf(a, sizeof a, "%s/wide.safetensors", dir);
+    assert_int_equal(checkpoint_save(&m, a, NULL, 0), 0);
+    model_free(&m);
+    snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s --data %s --size 32 -o %s/x.csv",
+             reusenet_program(), t, a, data, dir);
+    assert_int_equal(run_command(cmd, log, sizeof log), 1);
+    assert_non_null(strstr(log, "different architectures"));
+    snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s --data %s/none -o %s/x.csv",
+             reusenet_program(), t, t, dir, dir);
+    assert_int_equal(run_command(cmd, log, sizeof log), 1);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) cmocka_set_test_filter(argv[1]);   /* run one test: its name */
@@ -446,6 +537,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_scan_self_is_baseline),
         cmocka_unit_test(test_random_weights_lower_dice),
         cmocka_unit_test(test_scan_rejects_bad_input),
+        cmocka_unit_test(test_swap_command),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     model_free(trained_unet());

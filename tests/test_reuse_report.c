@@ -1,0 +1,306 @@
+/* The study report (reuse/report.c, report_md.c, study.c, svg.c): from a study folder
+ * with every kind of result, the HTML page contains every figure (swap scans, BN
+ * statistics, RMSE per pair and across pairs, Table 1, plans, overlays) as SVG charts with
+ * titles, axes and legends, is self-contained (no scripts, nothing fetched) and well
+ * nested; report.md has the same tables; bad study folders give one clear message.
+ * (tests/report/check_render.sh opens a report in headless Chromium.) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "datasets/pngio.h"
+#include "engine/engine.h"
+#include "reuse/bnstats.h"
+#include "reuse/plan.h"
+#include "reuse/report.h"
+#include "reuse/rmse.h"
+#include "reuse/study.h"
+#include "reuse/swap.h"
+#include "tests/testutil.h"
+
+static char *dir;
+
+static void path_in(char *buf, size_t len, const char *rel)
+{
+    snprintf(buf, len, "%s/%s", dir, rel);
+}
+
+static void make_model(Model *m, ModelTask task, uint64_t seed)
+{
+    ModelConfig cfg = {.arch = ARCH_UNET, .in_channels = 1, .classes = 4, .width = 4, .task = task};
+    assert_int_equal(model_create(m, &cfg), 0);
+    model_init_weights(m, seed);
+    Rng r;
+    rng_seed(&r, seed, 2);
+    for (int k = 1; k <= m->n_numbered; k++)             /* BN tensors that differ */
+        for (int role = ROLE_RM; role <= ROLE_RB; role++) {
+            Param *p = model_param(m, model_layer(m, k), (ParamRole)role);
+            for (size_t j = 0; j < p->t.size; j++)
+                p->t.data[j] = (role == ROLE_RV || role == ROLE_RW ? 0.5f : -0.5f) + rng_uniform(&r);
+        }
+}
+
+/* A scan CSV in the real format: every row of a UNet's table with made-up Dice values
+ * (W of the odd layers drops by 0.1; everything else by 0.001). */
+static void write_scan(const char *path, Model *m)
+{
+    SwapScan s = {.classes = 4, .evaluated = 0xf};
+    s.rows = calloc(200, sizeof *s.rows);
+    SwapRow *b = &s.rows[s.n_rows++];
+    b->layer = -1;
+    b->role = -1;
+    snprintf(b->label, sizeof b->label, "baseline");
+    for (int c = 0; c < 4; c++) b->dice[c] = 0.9 - 0.1 * c;
+    b->mean = 0.75;
+    for (int r = 0; r < m->n_layers; r++) {
+        const Layer *l = &m->layers[r];
+        for (int k = 0; k < ROLE_COUNT; k++) {
+            if (l->param[k] < 0) continue;
+            SwapRow *row = &s.rows[s.n_rows++];
+            row->layer = l->number;
+            row->role = k;
+            snprintf(row->label, sizeof row->label, "%s", l->label);
+            snprintf(row->tensor, sizeof row->tensor, "%s", m->params.items[l->param[k]].name);
+            double drop = k == ROLE_W && l->number % 2 ? 0.1 : 0.001;
+            for (int c = 0; c < 4; c++) row->dice[c] = b->dice[c] - drop;
+            row->mean = b->mean - drop;
+            row->delta = -drop;
+        }
+    }
+    assert_int_equal(swap_write_csv(path, &s), 0);
+    free(s.rows);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = make_temp_dir("report");
+    if (!dir) return -1;
+    const char *subs[] = {"scans", "bn", "rmse", "plans", "transfer", "overlays"};
+    char p[4200], q[4200];
+    for (int i = 0; i < 6; i++) {
+        path_in(p, sizeof p, subs[i]);
+        if (mkdir(p, 0755)) return -1;
+    }
+    ReuseModel rm[3];
+    memset(rm, 0, sizeof rm);
+    make_model(&rm[0].model, TASK_SEG, 1);
+    make_model(&rm[1].model, TASK_AUTO, 2);
+    make_model(&rm[2].model, TASK_SEG, 3);
+    const char *names[] = {"acdc-seg", "acdc-auto", "t1-seg"}, *inits[] = {"seed 1", "seed 1", "seed 7"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(rm[i].name, sizeof rm[i].name, "%s", names[i]);
+        snprintf(rm[i].init, sizeof rm[i].init, "%s", inits[i]);
+    }
+    path_in(p, sizeof p, "scans/unet-seg_from_auto.csv");
+    write_scan(p, &rm[0].model);
+    BnStatsRow *bn;
+    int n = bnstats_compute(&rm[0].model, &rm[1].model, &bn);
+    path_in(q, sizeof q, "bn/unet-seg_vs_auto.csv");
+    assert_int_equal(bnstats_write_csv(q, bn, n), 0);
+    free(bn);
+    RmseRow *rows;
+    n = rmse_compute(rm, 3, &rows);
+    path_in(q, sizeof q, "rmse/unet.csv");
+    assert_int_equal(rmse_write_csv(q, rm, rows, n), 0);
+    free(rows);
+    PlanOptions po;
+    plan_options_defaults(&po);
+    Plan plan;
+    assert_int_equal(plan_from_scan(p, &po, &plan), 0);
+    path_in(q, sizeof q, "plans/unet-auto.json");
+    assert_int_equal(plan_write_json(q, &plan), 0);
+    plan_free(&plan);
+    path_in(q, sizeof q, "transfer/table.csv");
+    /* the format `reusenet transfer` writes: mean and sd over seeds per class */
+    write_text(q, "n,configuration,seeds,class_0,class_0_sd,class_1,class_1_sd,mean,mean_sd\n"
+                  "10,random init,3,0.99,0.01,0.62,0.05,0.73,0.03\n"
+                  "10,t1-auto freeze,3,0.99,0.00,0.70,0.04,0.81,0.02\n");
+    uint8_t rgb[16 * 8 * 3];
+    for (int i = 0; i < 16 * 8 * 3; i++) rgb[i] = (uint8_t)(i * 7);
+    path_in(q, sizeof q, "overlays/slice-3.png");
+    assert_int_equal(pngio_write_rgb(q, rgb, 16, 8, 0), 0);
+    for (int i = 0; i < 3; i++) model_free(&rm[i].model);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    int rc = system(cmd);
+    free(dir);
+    return rc ? -1 : 0;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)len + 1);
+    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+static int count(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
+    return n;
+}
+
+static void assert_contains(const char *text, const char *what)
+{
+    if (!strstr(text, what)) {
+        print_error("the report lacks '%s'\n", what);
+        fail();
+    }
+}
+
+static void test_report_has_every_figure(void **state)
+{
+    (void)state;
+    Study s;
+    assert_int_equal(study_load(dir, &s), 0);
+    assert_int_equal(s.n_scans, 1);
+    assert_int_equal(s.n_bn, 1);
+    assert_int_equal(s.n_rmse, 1);
+    assert_int_equal(s.n_plans, 1);
+    assert_true(s.has_table);
+    assert_int_equal(s.n_overlays, 1);
+    char html[4200], md[4200];
+    path_in(html, sizeof html, "report.html");
+    path_in(md, sizeof md, "report.md");
+    assert_int_equal(report_write_html(&s, html), 0);
+    assert_int_equal(report_write_md(&s, md), 0);
+    study_free(&s);
+
+    char *t = slurp(html);
+    /* every figure, by id */
+    const char *ids[] = {"id=\"fig-scan-bn-unet-seg_from_auto\"", "id=\"fig-scan-conv-unet-seg_from_auto\"",
+                         "id=\"fig-bn-unet-seg_vs_auto\"", "id=\"fig-rmse-layers-unet\"",
+                         "id=\"fig-rmse-pairs-unet\"", "id=\"table-plans\"", "id=\"plan-unet-auto\"",
+                         "id=\"table-1\"", "id=\"fig-transfer-mean\"", "id=\"overlay-slice-3\""};
+    for (int i = 0; i < 10; i++) assert_contains(t, ids[i]);
+    /* the charts: 4 + 2 scan panels, 2 BN, 3 pairs, 2 across pairs, 1 transfer */
+    assert_int_equal(count(t, "<svg"), 14);
+    const char *titles[] = {"RM swapped", "RV swapped", "RW swapped", "RB swapped", "W swapped",
+                            "B swapped", "Shift: MRM and MRB", "Scale: MRV and MRW",
+                            "acdc-seg vs acdc-auto", "acdc-seg vs t1-seg", "acdc-auto vs t1-seg",
+                            "W: every pair", "B: every pair", "Mean Dice per configuration"};
+    for (int i = 0; i < 14; i++) assert_contains(t, titles[i]);
+    /* axes labels and legends */
+    assert_true(count(t, ">layer</text>") >= 13);
+    assert_true(count(t, ">Dice</text>") == 6);
+    assert_contains(t, ">mean Dice</text>");
+    assert_contains(t, ">class 3</text>");
+    assert_contains(t, ">baseline 0.750</text>");
+    assert_contains(t, ">MRW</text>");
+    assert_contains(t, ">head</text>");
+    /* the paper's figures named in the captions (UNet: 3, 4, 5, 6; 11 and 12) */
+    const char *refs[] = {"Figure 3.", "Figure 4.", "Figure 5.", "Figure 6.", "Figures 11 and 12"};
+    for (int i = 0; i < 5; i++) assert_contains(t, refs[i]);
+    /* initialisation: t1-seg did not start from seed 1 */
+    assert_contains(t, "acdc-seg vs acdc-auto: shared initialisation");
+    assert_contains(t, "acdc-seg vs t1-seg: <b>no shared initialisation</b>");
+    /* Table 1 and the plan */
+    assert_contains(t, "<th>n</th><th>configuration</th><th>seeds</th><th>class_0</th><th>class_1</th><th>mean</th>");
+    assert_contains(t, "<td>t1-auto freeze</td>");
+    assert_contains(t, "<td>0.81 &plusmn; 0.02</td>");
+    assert_contains(t, ">n=10 t1-auto freeze</text>");     /* the bar's label */
+    /* W of the odd layers is not reusable: 10 of 19 W tensors are, above rho = 0.5 */
+    assert_contains(t, "<td>1, 3, 5, 7, 9, 11, 13, 15, 17</td>");
+    assert_contains(t, "<td>10 of 19</td>");
+    assert_contains(t, "<td class=\"ok\">reusable network</td>");
+    /* the overlay embedded: base64 of the PNG signature */
+    assert_contains(t, "src=\"data:image/png;base64,iVBORw0KGgo");
+    /* self-contained and well nested */
+    assert_null(strstr(t, "<script"));
+    assert_null(strstr(t, "http:"));
+    assert_null(strstr(t, "https:"));
+    assert_null(strstr(t, "<link"));
+    const char *pairs[][2] = {{"<figure", "</figure>"}, {"<svg", "</svg>"}, {"<table", "</table>"},
+                              {"<div", "</div>"}, {"<section", "</section>"}, {"<details", "</details>"}};
+    for (int i = 0; i < 6; i++) assert_int_equal(count(t, pairs[i][0]), count(t, pairs[i][1]));
+    assert_null(strstr(t, "nan"));
+    free(t);
+
+    char *m = slurp(md);
+    assert_contains(m, "| layer | RM | RV | RW | RB | W | B |");
+    assert_contains(m, "| layer | MRM | MRV | MRW | MRB | skipped |");
+    assert_contains(m, "| layer | acdc-seg vs acdc-auto | acdc-seg vs t1-seg | acdc-auto vs t1-seg |");
+    assert_contains(m, "## Transfer experiment (Table 1)");
+    assert_contains(m, "| n | configuration | seeds | class_0 | class_1 | mean |");
+    assert_contains(m, "| 10 | t1-auto freeze | 3 | 0.99 ± 0.00 | 0.70 ± 0.04 | 0.81 ± 0.02 |");
+    assert_contains(m, "| reusable network | W: 1, 3, 5, 7, 9, 11, 13, 15, 17 |");
+    assert_contains(m, "**no shared initialisation**");
+    assert_contains(m, "overlays/slice-3.png");
+    free(m);
+}
+
+static void test_report_command(void **state)
+{
+    (void)state;
+    char cmd[9000], out[4096], html[4200], md[4200];
+    path_in(html, sizeof html, "cli.html");
+    path_in(md, sizeof md, "cli.md");
+    snprintf(cmd, sizeof cmd, "%s report %s -o %s", reusenet_program(), dir, html);
+    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    assert_contains(out, "1 scan(s)");
+    struct stat st;
+    assert_int_equal(stat(html, &st), 0);
+    assert_int_equal(stat(md, &st), 0);
+    snprintf(cmd, sizeof cmd, "%s report %s/scans -o %s", reusenet_program(), dir, html);
+    assert_int_equal(run_command(cmd, out, sizeof out), 1);
+    assert_contains(out, "no study results");
+}
+
+static void test_report_bad_study(void **state)
+{
+    (void)state;
+    char sub[4200], p[4300];
+    Study s;
+    path_in(sub, sizeof sub, "bad");
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(study_load(sub, &s), -1);
+    assert_contains(error_get(), "no study results");
+    snprintf(p, sizeof p, "%s/scans", sub);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/scans/x.csv", sub);
+    write_text(p, "layer,bn,MRM\n1,a,0.5\n");
+    assert_int_equal(study_load(sub, &s), -1);
+    assert_contains(error_get(), "x.csv: no 'kind' column");
+    write_text(p, "layer,kind,tensor,mean,delta\nbaseline,,,\"0.5\n");
+    assert_int_equal(study_load(sub, &s), -1);
+    assert_contains(error_get(), "x.csv:2: unterminated quoted field");
+    path_in(p, sizeof p, "missing");
+    assert_int_equal(study_load(p, &s), -1);
+    assert_contains(error_get(), "not a folder");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_report_has_every_figure),
+        cmocka_unit_test(test_report_command),
+        cmocka_unit_test(test_report_bad_study),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
