@@ -2,6 +2,7 @@
 
 #include "batchnorm.h"
 #include "error.h"
+#include "relu.h"
 
 void batchnorm2d_invstd(int c, const float *var, float *invstd)
 {
@@ -52,9 +53,16 @@ void batchnorm2d_forward_fixed(int n, int c, int hw, const float *x, const float
         }
 }
 
+/* The gradient reaching the BN: dy, masked by the fused ReLU when there is one. */
+static inline float bn_grad_in(const float *relu_y, const float *dy, size_t i)
+{
+    return relu_y && !(relu_y[i] > 0.0f) ? 0.0f : dy[i];
+}
+
 void batchnorm2d_backward(int n, int c, int hw, const float *x, const float *w,
                           const float *mean, const float *invstd, bool batch_stats,
-                          const float *dy, float *dx, float *dw, float *db)
+                          const float *relu_y, const float *dy, float *dx, float *dw,
+                          float *db)
 {
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static)
@@ -63,10 +71,12 @@ void batchnorm2d_backward(int n, int c, int hw, const float *x, const float *w,
         double sum_dy = 0, sum_dy_xh = 0;
         const double mu = mean[j], is = invstd[j];
         for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + j) * hw, *gp = dy + ((size_t)i * c + j) * hw;
+            const size_t base = ((size_t)i * c + j) * hw;
+            const float *xp = x + base;
             for (int p = 0; p < hw; p++) {
-                sum_dy += gp[p];
-                sum_dy_xh += gp[p] * ((xp[p] - mu) * is);
+                const float g = bn_grad_in(relu_y, dy, base + p);
+                sum_dy += g;
+                sum_dy_xh += g * ((xp[p] - mu) * is);
             }
         }
         if (db) db[j] += (float)sum_dy;
@@ -74,17 +84,18 @@ void batchnorm2d_backward(int n, int c, int hw, const float *x, const float *w,
         if (!dx) continue;
         const double k = w[j] * is;
         for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + j) * hw, *gp = dy + ((size_t)i * c + j) * hw;
-            float *dp = dx + ((size_t)i * c + j) * hw;
+            const size_t base = ((size_t)i * c + j) * hw;
+            const float *xp = x + base;
+            float *dp = dx + base;
             if (batch_stats) {
                 /* dx = w*invstd/M * (M dy - sum dy - xh * sum(dy xh)) */
                 const double a = sum_dy / m, bcoef = sum_dy_xh / m;
                 for (int p = 0; p < hw; p++) {
                     double xh = (xp[p] - mu) * is;
-                    dp[p] += (float)(k * (gp[p] - a - xh * bcoef));
+                    dp[p] += (float)(k * (bn_grad_in(relu_y, dy, base + p) - a - xh * bcoef));
                 }
             } else {
-                for (int p = 0; p < hw; p++) dp[p] += (float)(k * gp[p]);
+                for (int p = 0; p < hw; p++) dp[p] += (float)(k * bn_grad_in(relu_y, dy, base + p));
             }
         }
     }
@@ -96,6 +107,7 @@ typedef struct BatchNormCtx {
     Tensor *x, *y, *weight, *bias;
     float *mean, *invstd;
     bool batch_stats;
+    bool relu;               /* fused: y = relu(bn(x)) */
 } BatchNormCtx;
 
 static void batchnorm2d_tape_backward(Tape *t, void *ctx_)
@@ -105,11 +117,11 @@ static void batchnorm2d_tape_backward(Tape *t, void *ctx_)
     Tensor *x = ctx->x;
     batchnorm2d_backward(x->shape[0], x->shape[1], x->shape[2] * x->shape[3], x->data,
                          ctx->weight->data, ctx->mean, ctx->invstd, ctx->batch_stats,
-                         ctx->y->grad, tape_grad(t, x), tape_grad(t, ctx->weight),
-                         tape_grad(t, ctx->bias));
+                         ctx->relu ? ctx->y->data : NULL, ctx->y->grad, tape_grad(t, x),
+                         tape_grad(t, ctx->weight), tape_grad(t, ctx->bias));
 }
 
-Tensor *batchnorm2d(Tape *t, Tensor *x, const BatchNorm2dArgs *a)
+static Tensor *batchnorm2d_op(Tape *t, Tensor *x, const BatchNorm2dArgs *a, bool relu)
 {
     char sx[64], sp[64];
     tensor_check_4d("batchnorm2d", x);
@@ -144,10 +156,21 @@ Tensor *batchnorm2d(Tape *t, Tensor *x, const BatchNorm2dArgs *a)
         batchnorm2d_forward_fixed(n, c, hw, x->data, a->weight->data, a->bias->data, mean,
                                   invstd, y->data);
     }
+    if (relu) relu_forward(y->size, y->data, y->data);      /* in place */
     if (tape_needs_grad(t, y, (Tensor *[]){x, a->weight, a->bias}, 3)) {
         BatchNormCtx *ctx = tape_alloc(t, sizeof *ctx);
-        *ctx = (BatchNormCtx){x, y, a->weight, a->bias, mean, invstd, batch_stats};
-        tape_record(t, "batchnorm2d", batchnorm2d_tape_backward, ctx);
+        *ctx = (BatchNormCtx){x, y, a->weight, a->bias, mean, invstd, batch_stats, relu};
+        tape_record(t, relu ? "batchnorm2d_relu" : "batchnorm2d", batchnorm2d_tape_backward, ctx);
     }
     return y;
+}
+
+Tensor *batchnorm2d(Tape *t, Tensor *x, const BatchNorm2dArgs *a)
+{
+    return batchnorm2d_op(t, x, a, false);
+}
+
+Tensor *batchnorm2d_relu(Tape *t, Tensor *x, const BatchNorm2dArgs *a)
+{
+    return batchnorm2d_op(t, x, a, true);
 }

@@ -31,10 +31,13 @@ void batchnorm2d_forward_train(int n, int c, int hw, const float *x, const float
 void batchnorm2d_forward_fixed(int n, int c, int hw, const float *x, const float *w,
                                const float *b, const float *mean, const float *invstd, float *y);
 /* dy (N,C,HW) -> dx += ..., dw += ..., db += ... (any may be NULL).
- * batch_stats: true when mean/invstd were the batch's own (train mode). */
+ * batch_stats: true when mean/invstd were the batch's own (train mode).
+ * relu_y: NULL, or the output of a ReLU that followed the BN (the fused op): the gradient
+ * reaching the BN is then dy where relu_y > 0 and 0 elsewhere. */
 void batchnorm2d_backward(int n, int c, int hw, const float *x, const float *w,
                           const float *mean, const float *invstd, bool batch_stats,
-                          const float *dy, float *dx, float *dw, float *db);
+                          const float *relu_y, const float *dy, float *dx, float *dw,
+                          float *db);
 /* invstd_j = 1 / sqrt(var_j + eps) */
 void batchnorm2d_invstd(int c, const float *var, float *invstd);
 
@@ -51,5 +54,8 @@ typedef struct BatchNorm2dArgs {
  * layer normalises with its running statistics in training too, as a frozen BatchNorm
  * should: it then computes in training exactly what it computes at evaluation. */
 Tensor *batchnorm2d(Tape *t, Tensor *x, const BatchNorm2dArgs *a);
+/* relu(batchnorm2d(x)) as one op: the same numbers, without the BN output and its
+ * gradient as separate tensors, and one pass over the memory fewer each way. */
+Tensor *batchnorm2d_relu(Tape *t, Tensor *x, const BatchNorm2dArgs *a);
 
 #endif

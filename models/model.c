@@ -133,7 +133,7 @@ Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool rel
             .update_mean = !rm->frozen,
             .update_var = !rv->frozen,
         };
-        y = batchnorm2d(t, y, &a);
+        return relu_after ? batchnorm2d_relu(t, y, &a) : batchnorm2d(t, y, &a);
     }
     return relu_after ? relu(t, y) : y;
 }

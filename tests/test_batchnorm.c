@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/batchnorm.h"
+#include "engine/relu.h"
 #include "tests/testutil.h"
 
 typedef struct BnSetup {
@@ -19,6 +20,22 @@ static Tensor *build_bn(Tape *t, Tensor **in, void *arg)
     t->training = s->training;
     BatchNorm2dArgs a = {in[1], in[2], &s->rm, &s->rv, &s->count, true, true};
     return batchnorm2d(t, in[0], &a);
+}
+
+static Tensor *build_bn_relu(Tape *t, Tensor **in, void *arg)
+{
+    BnSetup *s = arg;
+    t->training = s->training;
+    BatchNorm2dArgs a = {in[1], in[2], &s->rm, &s->rv, &s->count, true, true};
+    return batchnorm2d_relu(t, in[0], &a);
+}
+
+static Tensor *build_bn_then_relu(Tape *t, Tensor **in, void *arg)
+{
+    BnSetup *s = arg;
+    t->training = s->training;
+    BatchNorm2dArgs a = {in[1], in[2], &s->rm, &s->rv, &s->count, true, true};
+    return relu(t, batchnorm2d(t, in[0], &a));
 }
 
 static void check_bn_gradients(int n, int c, int h, int w, bool training)
@@ -49,6 +66,52 @@ static void test_gradients_eval(void **state)
 {
     (void)state;
     check_bn_gradients(2, 3, 5, 5, false);
+}
+
+/* The fused op gives bitwise the numbers of batchnorm2d followed by relu, forward and
+ * backward, in train and eval mode; and passes a gradient check of its own (BN shifted
+ * so that few values sit near the ReLU's kink: probes that cross it are rare and the
+ * tolerance covers them). */
+static void test_fused_relu(void **state)
+{
+    (void)state;
+    for (int training = 0; training <= 1; training++) {
+        BnSetup s = {0};
+        s.training = training;
+        s.rm = test_tensor(1, (int[]){3}, 3, false);
+        s.rv = test_tensor(1, (int[]){3}, 4, false);
+        for (int j = 0; j < 3; j++) s.rv.data[j] = 1.0f;
+        Tensor x[2], w[2], b[2];
+        Tensor *out[2];
+        Tape t[2];
+        for (int k = 0; k < 2; k++) {
+            x[k] = test_tensor(4, (int[]){2, 3, 5, 4}, 31, true);
+            w[k] = test_tensor(1, (int[]){3}, 32, true);
+            b[k] = test_tensor(1, (int[]){3}, 33, true);
+            tape_init(&t[k], 0);
+            out[k] = (k ? build_bn_then_relu : build_bn_relu)(&t[k], (Tensor *[]){&x[k], &w[k], &b[k]}, &s);
+            float seed[2 * 3 * 5 * 4];
+            fill_uniform(seed, out[k]->size, -1, 1, 34);
+            tape_backward_from(&t[k], out[k], seed);
+        }
+        assert_memory_equal(out[0]->data, out[1]->data, out[0]->size * sizeof(float));
+        assert_memory_equal(x[0].grad, x[1].grad, x[0].size * sizeof(float));
+        assert_memory_equal(w[0].grad, w[1].grad, 3 * sizeof(float));
+        assert_memory_equal(b[0].grad, b[1].grad, 3 * sizeof(float));
+        for (int k = 0; k < 2; k++) {
+            tape_free(&t[k]);
+            tensor_free(&x[k]); tensor_free(&w[k]); tensor_free(&b[k]);
+        }
+        Tensor gx = test_tensor(4, (int[]){2, 3, 5, 4}, 41, true);
+        Tensor gw = test_tensor(1, (int[]){3}, 42, true), gb = test_tensor(1, (int[]){3}, 43, true);
+        for (int j = 0; j < 3; j++) {
+            gw.data[j] = 1.0f + 0.5f * gw.data[j];
+            gb.data[j] = 0.3f;
+        }
+        gradcheck(build_bn_relu, (Tensor *[]){&gx, &gw, &gb}, 3, &s, 1e-3f, 3e-2, 120);
+        tensor_free(&gx); tensor_free(&gw); tensor_free(&gb);
+        tensor_free(&s.rm); tensor_free(&s.rv);
+    }
 }
 
 /* One channel, values 1, 2, 3, 6 (N=2, H=1, W=2): mean 3, biased var (4+1+0+9)/4 = 3.5,
@@ -138,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_train),
         cmocka_unit_test(test_gradients_eval),
+        cmocka_unit_test(test_fused_relu),
         cmocka_unit_test(test_running_update_by_hand),
         cmocka_unit_test(test_frozen_statistics),
         cmocka_unit_test(test_shape_mismatch_is_reported),
