@@ -1,5 +1,5 @@
-/* The `data` command (compiled in from cli/cmd_data.c and cli/options.c, which are not in the
- * library): exit status 0/1/2, one-line
+/* The `data` command (cmd_data, linked in with the other command objects): exit status
+ * 0/1/2, one-line
  * messages naming the file for every broken input, and what `data info` prints. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "cli/cmd_data.c"
-#include "cli/options.c"
+#include "cli/commands.h"
 #include "datasets/dataset.h"
 #include "datasets/nifti.h"
 #include "datasets/pngio.h"
@@ -30,9 +29,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) return -1;
+    if (remove_tree(tmpdir) != 0) return -1;
     free(tmpdir);
     return 0;
 }

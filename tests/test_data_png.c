@@ -21,9 +21,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) return -1;
+    if (remove_tree(tmpdir) != 0) return -1;
     free(tmpdir);
     return 0;
 }
@@ -33,16 +31,6 @@ static const char *tmp_path(const char *name)
     static char path[4096];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     return path;
-}
-
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    unsigned char *buf = malloc(1 << 20);
-    *size = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    return buf;
 }
 
 static void write_all(const char *path, const unsigned char *b, size_t n)
@@ -164,7 +152,7 @@ static void test_damaged_files(void **state)
     assert_int_equal(pngio_write_gray(path, pix, w, h, 16, 1), 0);
     free(pix);
     size_t n;
-    unsigned char *b = read_all(path, &n);
+    unsigned char *b = read_file_bytes(path, &n);
     const char *bad = tmp_path("bad.png");
     /* cut at several places: inside IHDR, inside IDAT, just before IEND */
     size_t cuts[4] = {20, 40, n / 2, n - 6};
@@ -198,7 +186,7 @@ static void test_decode_from_memory(void **state)
     uint16_t pix[6] = {0, 1, 2, 3, 2, 1};
     assert_int_equal(pngio_write_gray(tmp_path("m.png"), pix, 3, 2, 8, 1), 0);
     size_t n;
-    unsigned char *b = read_all(tmp_path("m.png"), &n);
+    unsigned char *b = read_file_bytes(tmp_path("m.png"), &n);
     GrayImage img;
     assert_int_equal(pngio_decode_gray(b, n, "mem", &img), 0);
     assert_memory_equal(img.pixels, pix, sizeof pix);

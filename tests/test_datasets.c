@@ -27,9 +27,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) return -1;
+    if (remove_tree(tmpdir) != 0) return -1;
     free(tmpdir);
     return 0;
 }

@@ -23,9 +23,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    int rc = system(cmd);
+    int rc = remove_tree(root);
     free(root);
     return rc;
 }

@@ -33,19 +33,6 @@ static char *path_in(const char *dir, const char *name)
     return p;
 }
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    assert_int_equal(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 static void run_python(const char *dir, const char *script)
 {
     char cmd[8192], out[4096];
@@ -57,9 +44,7 @@ static void run_python(const char *dir, const char *script)
 
 static void remove_dir(char *dir)
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(remove_tree(dir), 0);
     free(dir);
 }
 
@@ -258,7 +243,7 @@ static void test_writes_like_numpy(void **state)
             sprintf(name, "c_%c%d.npy", "fi"[t], k);
             char *pc = path_in(dir, name);
             size_t lp, lc;
-            unsigned char *bp = read_all(pp, &lp), *bc = read_all(pc, &lc);
+            unsigned char *bp = read_file_bytes(pp, &lp), *bc = read_file_bytes(pc, &lc);
             if (lp != lc || memcmp(bp, bc, lp)) {
                 print_error("%s differs from numpy's file (%zu vs %zu bytes); header ours: %.*s\n",
                             name, lc, lp, 118, (const char *)bc + 10);
@@ -405,7 +390,7 @@ static void test_round_trip(void **state)
     npy_free(&a);
     /* The data starts on a 64-byte boundary, as numpy pads it. */
     size_t len;
-    unsigned char *b = read_all(path, &len);
+    unsigned char *b = read_file_bytes(path, &len);
     assert_int_equal((len - sizeof t) % 64, 0);
     assert_int_equal(b[len - sizeof t - 1], '\n');
     free(b);

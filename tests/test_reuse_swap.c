@@ -117,21 +117,30 @@ static void train_briefly(Model *m, const SliceSet *set, int steps)
     optimizer_free(&opt);
 }
 
+/* Under valgrind (make valgrind) everything runs ~300 times slower: the tests then skip
+ * PSPNet and training and check fewer rows; the code paths stay the same. */
+static bool under_valgrind(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    return preload && strstr(preload, "vgpreload");
+}
+
 /* The toy UNet (F = 4) after 150 training steps, trained once and shared by the tests that
  * need a model whose predictions mean something. */
+static Model trained;
+static bool trained_ready;
+
 static Model *trained_unet(void)
 {
-    static Model m;
-    static bool ready;
-    if (!ready) {
+    if (!trained_ready) {
         SliceSet train;
         toy_set(&train, 4, 8, 31);
-        make_model(&m, ARCH_UNET, 4, 1);
-        train_briefly(&m, &train, 150);
+        make_model(&trained, ARCH_UNET, 4, 1);
+        train_briefly(&trained, &train, 150);
         sliceset_free(&train);
-        ready = true;
+        trained_ready = true;
     }
-    return &m;
+    return &trained;
 }
 
 /* A copy of the trained toy UNet. */
@@ -189,6 +198,7 @@ static void test_graph_matches_unet(void **state)
 static void test_graph_matches_pspnet(void **state)
 {
     (void)state;
+    if (under_valgrind()) skip();
     check_graph_matches_forward(ARCH_PSPNET, 1);
 }
 
@@ -266,12 +276,13 @@ static void check_resume_is_exact(ModelArch arch, int n, bool every_kind)
 static void test_resume_exact_unet(void **state)
 {
     (void)state;
-    check_resume_is_exact(ARCH_UNET, 2, true);
+    check_resume_is_exact(ARCH_UNET, 2, !under_valgrind());
 }
 
 static void test_resume_exact_pspnet(void **state)
 {
     (void)state;
+    if (under_valgrind()) skip();
     check_resume_is_exact(ARCH_PSPNET, 1, false);
 }
 
@@ -292,7 +303,13 @@ static void test_scan_reuse_equals_naive(void **state)
 {
     (void)state;
     Model t, s;
-    copy_trained(&t);
+    const bool light = under_valgrind();
+    if (light) {                  /* no training: an untrained target with random BN */
+        make_model(&t, ARCH_UNET, 4, 1);
+        perturb_bn(&t, 3);
+    } else {
+        copy_trained(&t);
+    }
     make_model(&s, ARCH_UNET, 4, 2);
     perturb_bn(&s, 4);
     SliceSet set;
@@ -327,7 +344,7 @@ static void test_scan_reuse_equals_naive(void **state)
     int changed = 0;
     for (int i = 1; i < reuse.n_rows; i++) changed += reuse.rows[i].mean != reuse.rows[0].mean;
     print_message("%d of %d rows changed\n", changed, reuse.n_rows);
-    assert_true(changed > reuse.n_rows / 2);
+    if (!light) assert_true(changed > reuse.n_rows / 2);   /* an untrained target's argmax hardly moves */
     swap_scan_free(&naive);
     swap_scan_free(&reuse);
     swap_scan_free(&partial);
@@ -378,6 +395,7 @@ static void test_scan_self_is_baseline(void **state)
 static void test_random_weights_lower_dice(void **state)
 {
     (void)state;
+    if (under_valgrind()) skip();
     Model t, s;
     copy_trained(&t);
     make_model(&s, ARCH_UNET, 4, 77);            /* an untrained source */
@@ -540,6 +558,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_swap_command),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    model_free(trained_unet());
+    if (trained_ready) model_free(&trained);
     return failed;
 }

@@ -54,19 +54,6 @@ static char *path_in(const char *dir, const char *name)
     return p;
 }
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    assert_int_equal(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 static const char *python(void)
 {
     const char *p = getenv("REUSENET_PYTHON");
@@ -136,9 +123,9 @@ static void test_round_trip(void **state)
 
     /* Rewriting the same content gives the same bytes (canonical), atomically replaced. */
     size_t len1, len2;
-    unsigned char *first = read_all(path, &len1), *mem;
+    unsigned char *first = read_file_bytes(path, &len1), *mem;
     assert_int_equal(safetensors_write(&wr, path), 0);
-    unsigned char *second = read_all(path, &len2);
+    unsigned char *second = read_file_bytes(path, &len2);
     safetensors_serialize(&wr, &mem, &len2);
     assert_int_equal(len1, len2);
     assert_memory_equal(first, second, len1);

@@ -41,9 +41,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd)) return -1;
+    if (remove_tree(root)) return -1;
     free(root);
     free(data);
     return 0;
@@ -58,23 +56,10 @@ static int train(const char *out, const char *extra, char *log, size_t log_len)
     return run_command(cmd, log, log_len);
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    if (fread(b, 1, *len, f) != *len) *len = 0;
-    fclose(f);
-    return b;
-}
-
 static void assert_same_file(const char *a, const char *b)
 {
     size_t la, lb;
-    unsigned char *x = slurp(a, &la), *y = slurp(b, &lb);
+    unsigned char *x = read_file_bytes(a, &la), *y = read_file_bytes(b, &lb);
     assert_non_null(x);
     assert_non_null(y);
     assert_int_equal(la, lb);
@@ -96,7 +81,7 @@ static char *path_in(const char *run, const char *file)
 static int read_losses(const char *run, double *loss, int max)
 {
     size_t len;
-    char *csv = (char *)slurp(path_in(run, "log.csv"), &len);
+    char *csv = (char *)read_file_bytes(path_in(run, "log.csv"), &len);
     if (!csv) return 0;
     csv[len] = '\0';
     int n = 0;
@@ -142,8 +127,8 @@ static void test_same_seed_same_files(void **state)
     /* a different seed gives different weights */
     assert_int_equal(train("c", "--arch unet --epochs 2 --seed 6", log, sizeof log), 0);
     size_t l1, l2;
-    unsigned char *x = slurp(path_in("c", "last.safetensors"), &l1);
-    unsigned char *y = slurp(path_in("a", "last.safetensors"), &l2);
+    unsigned char *x = read_file_bytes(path_in("c", "last.safetensors"), &l1);
+    unsigned char *y = read_file_bytes(path_in("a", "last.safetensors"), &l2);
     assert_true(l1 != l2 || memcmp(x, y, l1));
     free(x);
     free(y);

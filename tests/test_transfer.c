@@ -74,8 +74,7 @@ static void test_transfer_study(void **state)
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "finished, skipped"));
     assert_null(strstr(out, "epoch"));
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(remove_tree(root), 0);
     free(root);
 }
 
@@ -96,8 +95,7 @@ static void test_bad_config_is_reported(void **state)
     fclose(f);
     assert_int_equal(run_command(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "NAME | CHECKPOINT | PLAN.json"));
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(remove_tree(root), 0);
     free(root);
 }
 

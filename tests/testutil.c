@@ -176,3 +176,30 @@ const char *reusenet_program(void)
     const char *b = getenv("REUSENET_BIN");
     return b && *b ? b : "build/reusenet";
 }
+
+unsigned char *read_file_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        print_error("cannot open %s\n", path);
+        fail();
+    }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)size + 1);
+    size_t got = fread(b, 1, (size_t)size, f);
+    fclose(f);
+    assert_int_equal(got, (size_t)size);
+    b[got] = '\0';
+    if (len) *len = got;
+    return b;
+}
+
+int remove_tree(const char *path)
+{
+    char cmd[8192];
+    if (!path || strchr(path, '\'')) return -1;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    return system(cmd);
+}

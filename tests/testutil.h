@@ -46,3 +46,9 @@ bool test_may_use_threads(void);
 /* The reusenet program of the build under test: $REUSENET_BIN (set by `make test` and
  * `make sanitize`), else build/reusenet. */
 const char *reusenet_program(void);
+
+/* The whole file, NUL-terminated (not counted in *len); fails the test when it cannot be
+ * read. Caller frees. */
+unsigned char *read_file_bytes(const char *path, size_t *len);
+/* rm -rf path (a test's temporary folder); returns 0 on success. */
+int remove_tree(const char *path);
