@@ -81,7 +81,7 @@ test: deps
 	@set -e; for t in $(TESTS); do echo "== $$t"; OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} REUSENET_BIN=$(BIN) $$t; done; echo "all test programs passed"
 
 sanitize: deps
-	@REUSENET_TEST_LIGHT=1 $(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
+	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
 
 valgrind: deps
 	@$(MAKE) --no-print-directory all $(TESTS)

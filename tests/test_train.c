@@ -101,11 +101,7 @@ static void test_loss_falls(void **state)
     static const char *const runs[4][2] = {
         {"unet-seg", "--arch unet --task seg"}, {"unet-auto", "--arch unet --task auto"},
         {"psp-seg", "--arch pspnet --task seg"}, {"psp-auto", "--arch pspnet --task auto"}};
-    /* REUSENET_TEST_LIGHT (set by `make sanitize`) keeps the UNet runs only: PSPNet's
-     * 14M parameters make each step slow under the sanitizers. */
-    const int count = getenv("REUSENET_TEST_LIGHT") ? 2 : 4;
-    if (count < 4) print_message("REUSENET_TEST_LIGHT: PSPNet training runs skipped\n");
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < 4; i++) {
         char log[8192], extra[512];
         snprintf(extra, sizeof extra, "%s --epochs 3 --seed 5", runs[i][1]);
         assert_int_equal(train(runs[i][0], extra, log, sizeof log), 0);
