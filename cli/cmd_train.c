@@ -82,7 +82,7 @@ int cmd_train(int argc, char **argv)
     return train_run(&c) ? fail("train") : 0;
 }
 
-static void print_eval(const EvalResult *r, unsigned labelled, ModelTask task)
+static void print_eval(const EvalResult *r, ModelTask task)
 {
     static const char *const names[4] = {"background", "RV", "myocardium", "LV"};
     if (task == TASK_AUTO) {
@@ -100,7 +100,6 @@ static void print_eval(const EvalResult *r, unsigned labelled, ModelTask task)
     for (int c = 0; c < r->classes; c++)
         if (r->evaluated & (1u << c)) printf(" %s", c < 4 ? names[c] : "?");
     printf(")\n");
-    (void)labelled;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -154,7 +153,7 @@ int cmd_eval(int argc, char **argv)
     EvalResult r;
     evaluate_model(&m, &t, set, &eo, &r);
     printf("%s on %s (%s split, %d slices)\n", weights, d.dir, split, set->count);
-    print_eval(&r, data.labelled, m.cfg.task);
+    print_eval(&r, m.cfg.task);
     if (overlays) rc = eval_write_overlays(&m, &t, set, overlays) ? fail("eval") : 0;
     tape_free(&t);
     run_data_free(&data);
