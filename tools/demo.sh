@@ -16,7 +16,7 @@ step() { printf '\n== %s\n' "$*"; }
 mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans"
 
 step "1/8 synthetic datasets"
-for spec in "acdc 14" "t1 6" "rvsc 8"; do
+for spec in "acdc 12" "t1 6" "rvsc 8"; do
     set -- $spec
     [ -f "$OUT/data/$1/dataset.cfg" ] || "$BIN" data synth --preset "$1" --patients "$2" --seed 1 --size 96 -o "$OUT/data/$1"
     "$BIN" data info "$OUT/data/$1" | head -6
