@@ -351,6 +351,10 @@ int train_run(const TrainConfig *c)
             }
         }
         EvalResult er;
+        if (!c->quiet) {
+            snprintf(detail, sizeof detail, "validating on %d slices", data.val.count);
+            progress_update(&pr, step_in_epoch, detail);
+        }
         evaluate_model(&m, &tape, &data.val, &eo, &er);
         double seconds = progress_now() - t0;
         double score = score_of(&er, c->model.task);
