@@ -43,7 +43,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test sanitize check-torch valgrind demo reproduce bench clean fuzz fuzz-run
+.PHONY: all deps test sanitize check-torch valgrind demo reproduce bench clean fuzz fuzz-run report-check
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -113,6 +113,10 @@ fuzz-run: fuzz
 	@set -e; for f in $(FUZZ); do c=build-fuzz/corpus/$${f##*/}; mkdir -p $$c; \
 	  echo "== $$f ($(FUZZ_TIME) s)"; $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$c 2>&1 | tail -3; done
 
+# Open a report in headless Chromium and check that it rendered (needs Debian's chromium).
+report-check: all
+	REUSENET_BIN=$(BIN) sh tests/report/check_render.sh
+
 # The whole study on synthetic data, at demo size (see README).
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -122,6 +126,20 @@ demo: deps
 reproduce: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/reproduce.sh
+
+# `make bench` (bench/run.sh; see README "Benchmarks"): conv layers against the sgemm ceiling,
+# reusenet bench and PyTorch for every configuration, the swap scan against the naive one;
+# writes bench/RESULTS.md. BENCH_QUICK=1 shrinks everything to a smoke test.
+# conv_bench is built from bench/*.c with sgemm_rowmajor wrapped at link time, so that it
+# can record the GEMMs the engine issues (bench/gemm_ceiling.h).
+BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
+CONV_BENCH := $(BUILD)/bench/conv_bench
+$(CONV_BENCH): $(BENCH_OBJ) $(BUILD)/cli/options.o $(LIB)
+	$(CC) $(LDFLAGS) -Wl,--wrap=sgemm_rowmajor $^ $(LDLIBS) -o $@
+bench: deps
+	@$(MAKE) --no-print-directory all $(CONV_BENCH)
+	@BIN=$(BIN) CONV_BENCH=$(CONV_BENCH) TORCH_PY=$(TORCH_PY) BENCH_DIR=$(BUILD)/bench sh bench/run.sh
+-include $(BENCH_OBJ:.o=.d)
 
 clean:
 	rm -rf build build-san build-fuzz
