@@ -162,6 +162,9 @@ int cmd_swap(int argc, char **argv)
         {"--data", OPT_STRING, &d.dir, "DIR  dataset to evaluate on", true},
         {"--split", OPT_STRING, &split, "val|train  which patients (default val)", false},
         {"--split-seed", OPT_U64, &split_seed, "S  seed of a random split, as in training (default 0)", false},
+        {"--train-count", OPT_INT, &d.train_count, "N  training patients of the split (default: "
+         "the preset's), as in training", false},
+        {"--val-count", OPT_INT, &d.val_count, "N  validation patients (default: the preset's)", false},
         {"--size", OPT_INT, &d.size, "S  slice size (default 128)", false},
         {"--batch", OPT_INT, &so.batch, "B  slices per forward pass (default 8)", false},
         {"--memory-budget", OPT_FLOAT, &so.memory_budget_mb, "MB  for kept activations of one "

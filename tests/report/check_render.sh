@@ -17,7 +17,7 @@ CHROMIUM=${CHROMIUM:-chromium}
 command -v "$CHROMIUM" >/dev/null 2>&1 || { echo "check_render: $CHROMIUM not found (apt-get install chromium)" >&2; exit 2; }
 [ -x "$PYTHON" ] || { echo "check_render: $PYTHON not found" >&2; exit 2; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/reusenet-render-XXXXXX")
+WORK=$(mktemp -d -t reusenet-render-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT INT TERM
 
 if [ $# -ge 1 ]; then
