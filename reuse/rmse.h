@@ -19,7 +19,7 @@ double rmse_of(const float *a, const float *b, size_t n);
 typedef struct RmseRow {
     int a, b;                     /* indices of the models in the pair (a < b) */
     int layer;                    /* 1..L, 0 = head */
-    char label[8];                /* "1".."L", "head" */
+    char label[12];               /* "1".."L", "head" (as the layer table) */
     char conv[LAYER_NAME_MAX];
     double rmse_w, rmse_b;        /* rmse_b NAN when the conv has no bias */
 } RmseRow;

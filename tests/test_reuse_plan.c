@@ -24,9 +24,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    int rc = system(cmd);
+    int rc = remove_tree(dir);
     free(dir);
     return rc ? -1 : 0;
 }

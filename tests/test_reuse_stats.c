@@ -190,9 +190,7 @@ static void test_rmse_files(void **state)
     for (int i = 0; i < 3; i++) reuse_model_free(&rm[i]);
     model_free(&m1);
     model_free(&m2);
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(remove_tree(dir), 0);
     free(dir);
 }
 
@@ -270,8 +268,7 @@ static void test_commands(void **state)
     model_free(&a);
     model_free(&b);
     model_free(&c);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(remove_tree(dir), 0);
     free(dir);
 }
 
@@ -301,9 +298,7 @@ static void test_csv_quoting(void **state)
     fclose(f);
     assert_int_equal(csv_read(path, &t), -1);
     assert_non_null(strstr(error_get(), "q.csv:2: 3 fields, the header has 2"));
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(remove_tree(dir), 0);
     free(dir);
 }
 

@@ -539,8 +539,7 @@ static void test_swap_command(void **state)
     snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s --data %s/none -o %s/x.csv",
              reusenet_program(), t, t, dir, dir);
     assert_int_equal(run_command(cmd, log, sizeof log), 1);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(remove_tree(dir), 0);
     free(dir);
 }
 
