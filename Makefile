@@ -7,7 +7,8 @@ DEBUG ?= 0
 OMP   ?= 1
 
 CC      ?= cc
-BUILD   ?= build
+# Objects do not record the BLAS they were compiled for, so each BLAS builds in its own folder.
+BUILD   ?= build$(if $(filter blis,$(BLAS)),-blis)
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iengine -I. -MMD -MP
 LDLIBS  := -lcjson -lpng -lz -lm
 
@@ -138,10 +139,10 @@ $(CONV_BENCH): $(BENCH_OBJ) $(BUILD)/cli/options.o $(LIB)
 	$(CC) $(LDFLAGS) -Wl,--wrap=sgemm_rowmajor $^ $(LDLIBS) -o $@
 bench: deps
 	@$(MAKE) --no-print-directory all $(CONV_BENCH)
-	@BIN=$(BIN) CONV_BENCH=$(CONV_BENCH) TORCH_PY=$(TORCH_PY) BENCH_DIR=$(BUILD)/bench sh bench/run.sh
+	@BIN=$(BIN) CONV_BENCH=$(CONV_BENCH) TORCH_PY=$(TORCH_PY) BENCH_DIR=$(BUILD)/bench BENCH_BLAS=$(BLAS) sh bench/run.sh
 -include $(BENCH_OBJ:.o=.d)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-blis build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d)

@@ -25,8 +25,31 @@ void sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha
                 ldc);
 }
 
+/* BLIS 0.9 reads BLIS_ARCH_TYPE as a number (3 haswell, 6 zen3, ...): a name is taken as 0,
+ * the AVX-512 kernel, which crashes on processors without AVX-512. Refuse it plainly. */
+static void blas_check_environment(void)
+{
+#ifdef USE_BLIS
+    static bool checked;
+    if (checked) return;
+    checked = true;
+    const char *arch = getenv("BLIS_ARCH_TYPE");
+    if (arch) {
+        bool digits = *arch != '\0';
+        for (const char *p = arch; *p; p++) digits = digits && *p >= '0' && *p <= '9';
+        if (!digits) {
+            fprintf(stderr, "reusenet: BLIS_ARCH_TYPE='%s': BLIS 0.9 takes a number "
+                    "(0 skx, 3 haswell, 6 zen3, 7 zen2, 8 zen)\n", arch);
+            exit(2);
+        }
+    }
+    bli_init();
+#endif
+}
+
 void engine_set_threads(int n)
 {
+    blas_check_environment();
     if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n <= 0) n = 1;
     thread_count = n;
@@ -64,6 +87,7 @@ const char *blas_library(void)
 
 const char *blas_kernel(void)
 {
+    blas_check_environment();
 #ifdef USE_BLIS
     return bli_arch_string(bli_arch_query_id());
 #else

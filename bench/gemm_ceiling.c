@@ -1,0 +1,160 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/gemm_ceiling.h"
+#include "engine/blas.h"
+#include "engine/error.h"
+#include "engine/rng.h"
+
+/* ---- recording (see the header: the link wraps sgemm_rowmajor) ------------------------ */
+
+void __real_sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                           const float *a, int lda, const float *b, int ldb, float beta,
+                           float *c, int ldc);
+
+static GemmList *recording;     /* sgemm is never called inside a parallel region */
+
+static void gemm_list_add(GemmList *l, const GemmCall *g)
+{
+    for (int i = 0; i < l->count; i++) {
+        GemmCall *e = &l->calls[i];
+        if (e->trans_a == g->trans_a && e->trans_b == g->trans_b && e->m == g->m &&
+            e->n == g->n && e->k == g->k && e->lda == g->lda && e->ldb == g->ldb &&
+            e->ldc == g->ldc && e->alpha == g->alpha && e->beta == g->beta) {
+            e->count += g->count;
+            return;
+        }
+    }
+    if (l->count == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 4;
+        l->calls = xrealloc(l->calls, sizeof *l->calls * (size_t)l->cap);
+    }
+    l->calls[l->count++] = *g;
+}
+
+void __wrap_sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                           const float *a, int lda, const float *b, int ldb, float beta,
+                           float *c, int ldc)
+{
+    if (recording) {
+        GemmCall g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, 1};
+        gemm_list_add(recording, &g);
+    }
+    __real_sgemm_rowmajor(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_record_start(GemmList *into) { recording = into; }
+void gemm_record_stop(void) { recording = NULL; }
+
+void gemm_list_free(GemmList *l)
+{
+    free(l->calls);
+    *l = (GemmList){0};
+}
+
+double gemm_list_flops(const GemmList *l)
+{
+    double f = 0;
+    for (int i = 0; i < l->count; i++)
+        f += 2.0 * l->calls[i].m * l->calls[i].n * l->calls[i].k * l->calls[i].count;
+    return f;
+}
+
+void gemm_list_format(const GemmList *l, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < l->count && used < len; i++) {
+        const GemmCall *g = &l->calls[i];
+        int w = snprintf(buf + used, len - used, "%s%c%c %dx%dx%d x%d", i ? ", " : "",
+                         g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', g->m, g->n, g->k,
+                         g->count);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}
+
+/* ---- the ceiling ---------------------------------------------------------------------- */
+
+typedef struct GemmRun {
+    const GemmCall *g;
+    float *a, *b, *c;
+} GemmRun;
+
+static void gemm_run(void *ctx)
+{
+    GemmRun *r = ctx;
+    const GemmCall *g = r->g;
+    __real_sgemm_rowmajor(g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, r->a, g->lda,
+                          r->b, g->ldb, g->beta, r->c, g->ldc);
+}
+
+/* Row-major storage: A is m x k (k x m when transposed) with row stride lda, and so on. */
+static size_t rows_a(const GemmCall *g) { return (size_t)(g->trans_a ? g->k : g->m); }
+static size_t rows_b(const GemmCall *g) { return (size_t)(g->trans_b ? g->n : g->k); }
+static float a_at(const GemmCall *g, const float *a, int i, int p)
+{
+    return g->trans_a ? a[(size_t)p * g->lda + i] : a[(size_t)i * g->lda + p];
+}
+static float b_at(const GemmCall *g, const float *b, int p, int j)
+{
+    return g->trans_b ? b[(size_t)j * g->ldb + p] : b[(size_t)p * g->ldb + j];
+}
+
+/* C = alpha * op(A) op(B) + beta * C0, checked at a few (i, j) against a double sum;
+ * the tolerance (1e-4 of the sum of |terms|) is far above float rounding and far below
+ * the error of a wrong index (about sqrt(K) times the rounding). */
+static int gemm_check(GemmRun *r, Rng *rng)
+{
+    const GemmCall *g = r->g;
+    size_t nc = (size_t)g->m * g->ldc;
+    float *c0 = xmalloc(sizeof *c0 * nc);
+    memcpy(c0, r->c, sizeof *c0 * nc);
+    gemm_run(r);
+    int rc = 0;
+    for (int t = 0; t < 4 && !rc; t++) {
+        int i = (int)rng_below(rng, (uint32_t)g->m), j = (int)rng_below(rng, (uint32_t)g->n);
+        double sum = 0, mag = 0;
+        for (int p = 0; p < g->k; p++) {
+            double term = (double)a_at(g, r->a, i, p) * b_at(g, r->b, p, j);
+            sum += term;
+            mag += fabs(term);
+        }
+        double before = c0[(size_t)i * g->ldc + j], got = r->c[(size_t)i * g->ldc + j];
+        double ref = g->alpha * sum + g->beta * before;
+        if (fabs(got - ref) > 1e-4 * (fabs(g->alpha) * mag + fabs(g->beta * before)) + 1e-6)
+            rc = error_set("sgemm %c%c %dx%dx%d: C[%d,%d] = %.6g, expected %.6g",
+                           g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', g->m, g->n, g->k, i,
+                           j, got, ref);
+    }
+    free(c0);
+    return rc;
+}
+
+static float *random_floats(size_t n, Rng *rng)
+{
+    float *v = xmalloc(sizeof *v * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) v[i] = 2.0f * rng_uniform(rng) - 1.0f;
+    return v;
+}
+
+int gemm_list_time(const GemmList *l, const BenchTiming *t, double *ms)
+{
+    Rng rng;
+    rng_seed(&rng, 7, 0);
+    *ms = 0;
+    for (int i = 0; i < l->count; i++) {
+        const GemmCall *g = &l->calls[i];
+        GemmRun r = {g, random_floats(rows_a(g) * g->lda, &rng),
+                     random_floats(rows_b(g) * g->ldb, &rng),
+                     random_floats((size_t)g->m * g->ldc, &rng)};
+        int rc = gemm_check(&r, &rng);
+        if (!rc) *ms += bench_time(t, gemm_run, &r).median_ms * g->count;
+        free(r.a);
+        free(r.b);
+        free(r.c);
+        if (rc) return -1;
+    }
+    return 0;
+}

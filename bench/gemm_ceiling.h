@@ -1,0 +1,45 @@
+/* The sgemm ceiling of a convolution: the GEMMs conv2d issues, recorded as it runs, and
+ * the time the BLAS alone needs for exactly those calls.
+ *
+ * Recording works at link time: the benchmark is linked with -Wl,--wrap=sgemm_rowmajor,
+ * so every call the engine makes to sgemm_rowmajor() reaches __wrap_sgemm_rowmajor()
+ * here, which notes its shape and passes it on. The shapes are therefore those the
+ * engine really uses (per image or batched, transposes, leading dimensions, beta), not
+ * a copy of conv2d.c's logic that could drift from it.
+ *
+ * A GEMM C (m x n) = alpha * op(A) (m x k) @ op(B) (k x n) + beta * C costs 2*m*n*k FLOP. */
+#ifndef REUSENET_GEMM_CEILING_H
+#define REUSENET_GEMM_CEILING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bench/bench_time.h"
+
+typedef struct GemmCall {
+    bool trans_a, trans_b;
+    int m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    int count;               /* identical calls merged */
+} GemmCall;
+
+typedef struct GemmList {
+    GemmCall *calls;
+    int count, cap;
+} GemmList;
+
+/* Append every sgemm_rowmajor() call to `into` until gemm_record_stop(). */
+void gemm_record_start(GemmList *into);
+void gemm_record_stop(void);
+void gemm_list_free(GemmList *l);
+/* Sum of 2*m*n*k over all calls. */
+double gemm_list_flops(const GemmList *l);
+/* "NN 64x16384x576 x8, TN ..." (op(A) op(B), M x N x K, number of calls) into buf. */
+void gemm_list_format(const GemmList *l, char *buf, size_t len);
+
+/* Milliseconds the BLAS alone takes for all of l's calls: each distinct call is checked
+ * (a few elements of C against a dot product in double) and timed on random data of its
+ * exact shape, median per call x count. 0, or -1 with error_set() if a check fails. */
+int gemm_list_time(const GemmList *l, const BenchTiming *t, double *ms);
+
+#endif
