@@ -117,23 +117,6 @@ static int parse_threads(const char *list, Settings *st)
     return st->n_threads ? 0 : -1;
 }
 
-/* As cli/main.c does for reusenet: libgomp's spinning threads fight the BLAS's for the
- * cores, so unless the user chose a policy, start again with OMP_WAIT_POLICY=PASSIVE.
- * The benchmark then measures the kernels as reusenet runs them. */
-static void prefer_passive_waiting(char **argv)
-{
-#ifdef _OPENMP
-    if (getenv("OMP_WAIT_POLICY")) return;
-    char self[4096];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) return;
-    self[len] = '\0';
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv(self, argv);                  /* returns only on failure: carry on as we are */
-#else
-    (void)argv;
-#endif
-}
 
 /* ---- the layers of a model ------------------------------------------------------------- */
 
@@ -365,7 +348,7 @@ static Totals print_timings(const ModelSpec *ms, const LayerBench *lbs, int coun
 
 int main(int argc, char **argv)
 {
-    prefer_passive_waiting(argv);
+    engine_prefer_passive_waiting(argv);  /* measure the kernels as reusenet runs them */
     const char *models_opt = "pspnet,unet32,unet64", *threads_opt = "1,2";
     Settings st = {8, 128, {0}, 0, {1, 5, 10.0}, NULL, 1};
     const Option opts[] = {

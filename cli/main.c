@@ -1,8 +1,6 @@
 /* reusenet: the command-line program. Dispatches to the sub-commands of commands.h. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "engine/engine.h"
@@ -41,29 +39,9 @@ static void print_help(FILE *out)
     fprintf(out, "\noptions:\n  --help     this text\n  --version  version, BLAS library and kernel, threads\n");
 }
 
-/* OpenMP threads that wait for work by spinning (libgomp's default) fight the BLAS's own
- * threads for the cores, and when another program holds a core a step can take ten times
- * as long (measured: 5.6 s instead of 0.36 s for a UNet step). Passive waiting costs a few
- * microseconds per parallel loop. libgomp reads OMP_WAIT_POLICY before main() runs, so
- * when the user has not chosen a policy we set it and start the program again. */
-static void prefer_passive_waiting(char **argv)
-{
-#ifdef _OPENMP
-    if (getenv("OMP_WAIT_POLICY")) return;
-    char self[4096];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) return;
-    self[len] = '\0';
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv(self, argv);                  /* returns only on failure: carry on as we are */
-#else
-    (void)argv;
-#endif
-}
-
 int main(int argc, char **argv)
 {
-    prefer_passive_waiting(argv);
+    engine_prefer_passive_waiting(argv);
     if (argc < 2) {
         print_help(stderr);
         return 2;

@@ -21,6 +21,9 @@ const char *blas_library(void);
 const char *blas_kernel(void);
 /* True when the BLAS runs a generic (non-optimised) kernel on this processor. */
 bool blas_kernel_is_generic(void);
+/* Call first in main(): unless OMP_WAIT_POLICY is set, re-execute the program with passive
+ * OpenMP waiting (see blas.c for why). Returns when nothing needed doing. */
+void engine_prefer_passive_waiting(char **argv);
 /* Library, kernel, threads, on stdout-style lines; warns when the kernel is generic. */
 void engine_print_config(FILE *out);
 
