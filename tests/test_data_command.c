@@ -17,23 +17,6 @@
 #include "engine/error.h"
 #include "tests/testutil.h"
 
-static char *tmpdir;
-
-static int setup(void **state)
-{
-    (void)state;
-    tmpdir = make_temp_dir("datacmd");
-    return tmpdir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (remove_tree(tmpdir) != 0) return -1;
-    free(tmpdir);
-    return 0;
-}
-
 /* A path in the test's folder. The string stays valid for the next 63 calls, which is
  * more than any one test makes. */
 static char *tmp(const char *fmt, const char *arg)
@@ -43,22 +26,8 @@ static char *tmp(const char *fmt, const char *arg)
     char *p = bufs[next++ % 64];
     char name[1024];
     snprintf(name, sizeof name, fmt, arg);
-    snprintf(p, sizeof bufs[0], "%.63s/%s", tmpdir, name);
+    snprintf(p, sizeof bufs[0], "%.63s/%s", test_dir(), name);
     return p;
-}
-
-static void synth(const char *preset, int patients, int size, int slices, uint64_t seed, const char *dir)
-{
-    SynthOptions o;
-    assert_int_equal(synth_defaults(&o, preset), 0);
-    o.patients = patients;
-    o.size = size;
-    o.slices = slices;
-    o.seed = seed;
-    if (synth_write(dir, &o) != 0) {
-        print_error("synth %s: %s\n", dir, error_get());
-        fail();
-    }
 }
 
 /* ---- the command */
@@ -125,7 +94,7 @@ static void test_command_reports_each_broken_file(void **state)
     const char *dir = tmp("%s", "broken");
     const char *vol = tmp("%s", "broken/patient001/patient001_frame01.nii.gz");
     const char *gt = tmp("%s", "broken/patient001/patient001_frame01_gt.nii.gz");
-    synth("acdc", 1, 32, 2, 1, dir);
+    test_synth("acdc", 1, 32, 2, 1, dir);
     NiftiVolume good;
     assert_int_equal(nifti_read(vol, &good), 0);
     /* the header as written, to damage in memory */
@@ -197,7 +166,7 @@ static void test_command_errors(void **state)
     (void)state;
     /* a dataset with a truncated gzip volume: `data info` fails naming the file */
     const char *dir = tmp("%s", "trunc");
-    synth("acdc", 1, 48, 2, 1, dir);
+    test_synth("acdc", 1, 48, 2, 1, dir);
     const char *vol = tmp("%s", "trunc/patient001/patient001_frame01.nii.gz");
     struct stat st;
     assert_int_equal(stat(vol, &st), 0);
@@ -281,5 +250,5 @@ int main(void)
         cmocka_unit_test(test_command_reports_each_broken_file),
         cmocka_unit_test(test_command_synth_info_preview),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -11,27 +11,10 @@
 #include "engine/error.h"
 #include "tests/testutil.h"
 
-static char *tmpdir;
-
-static int setup(void **state)
-{
-    (void)state;
-    tmpdir = make_temp_dir("nifti");
-    return tmpdir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (remove_tree(tmpdir) != 0) return -1;
-    free(tmpdir);
-    return 0;
-}
-
 static char *path_in_tmp(const char *name)
 {
     static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s", test_dir(), name);
     return path;
 }
 
@@ -374,7 +357,7 @@ static void test_files_written_by_nibabel(void **state)
     (void)state;
     if (!have_nibabel()) { skip(); return; }
     char dir[4200], cmd[8600], out[4096];
-    snprintf(dir, sizeof dir, "%s/nibabel", tmpdir);
+    snprintf(dir, sizeof dir, "%s/nibabel", test_dir());
     snprintf(cmd, sizeof cmd, "%s tests/data/nifti_cases.py '%s'", python(), dir);
     if (run_command(cmd, out, sizeof out) != 0) {
         print_error("%s failed: %s\n", cmd, out);
@@ -463,5 +446,5 @@ int main(void)
         cmocka_unit_test(test_files_written_by_nibabel),
         cmocka_unit_test(test_nibabel_reads_our_files),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -9,27 +9,10 @@
 #include "engine/error.h"
 #include "tests/testutil.h"
 
-static char *tmpdir;
-
-static int setup(void **state)
-{
-    (void)state;
-    tmpdir = make_temp_dir("png");
-    return tmpdir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (remove_tree(tmpdir) != 0) return -1;
-    free(tmpdir);
-    return 0;
-}
-
 static const char *tmp_path(const char *name)
 {
     static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s", test_dir(), name);
     return path;
 }
 
@@ -205,5 +188,5 @@ int main(void)
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_decode_from_memory),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -15,23 +15,6 @@
 #include "engine/error.h"
 #include "tests/testutil.h"
 
-static char *tmpdir;
-
-static int setup(void **state)
-{
-    (void)state;
-    tmpdir = make_temp_dir("datasets");
-    return tmpdir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (remove_tree(tmpdir) != 0) return -1;
-    free(tmpdir);
-    return 0;
-}
-
 /* A path in the test's folder. The string stays valid for the next 63 calls, which is
  * more than any one test makes. */
 static char *tmp(const char *fmt, const char *arg)
@@ -41,22 +24,8 @@ static char *tmp(const char *fmt, const char *arg)
     char *p = bufs[next++ % 64];
     char name[1024];
     snprintf(name, sizeof name, fmt, arg);
-    snprintf(p, sizeof bufs[0], "%.63s/%s", tmpdir, name);
+    snprintf(p, sizeof bufs[0], "%.63s/%s", test_dir(), name);
     return p;
-}
-
-static void synth(const char *preset, int patients, int size, int slices, uint64_t seed, const char *dir)
-{
-    SynthOptions o;
-    assert_int_equal(synth_defaults(&o, preset), 0);
-    o.patients = patients;
-    o.size = size;
-    o.slices = slices;
-    o.seed = seed;
-    if (synth_write(dir, &o) != 0) {
-        print_error("synth %s: %s\n", dir, error_get());
-        fail();
-    }
 }
 
 /* ---- comparing folder trees byte by byte */
@@ -103,10 +72,10 @@ static int count_differences(const char *a, const char *b, int *files)
 static void test_synth_same_seed_same_bytes(void **state)
 {
     (void)state;
-    synth("acdc", 2, 64, 3, 7, tmp("%s", "det_a"));
-    synth("acdc", 2, 64, 3, 7, tmp("%s", "det_b"));
-    synth("acdc", 2, 64, 3, 8, tmp("%s", "det_c"));
-    synth("acdc", 1, 64, 3, 7, tmp("%s", "det_one"));
+    test_synth("acdc", 2, 64, 3, 7, tmp("%s", "det_a"));
+    test_synth("acdc", 2, 64, 3, 7, tmp("%s", "det_b"));
+    test_synth("acdc", 2, 64, 3, 8, tmp("%s", "det_c"));
+    test_synth("acdc", 1, 64, 3, 7, tmp("%s", "det_one"));
     int files = 0;
     assert_int_equal(count_differences(tmp("%s", "det_a"), tmp("%s", "det_b"), &files), 0);
     assert_int_equal(files, 2 * (1 + 4) + 1);   /* Info.cfg + 2 frames x (image, mask), dataset.cfg */
@@ -168,7 +137,7 @@ static void test_acdc_preset(void **state)
 {
     (void)state;
     const char *dir = tmp("%s", "acdc");
-    synth("acdc", 3, 96, 0, 1, dir);
+    test_synth("acdc", 3, 96, 0, 1, dir);
     long long c[4];
     int slices;
     Dataset *d = open_and_count(dir, c, &slices, 96);
@@ -202,7 +171,7 @@ static void test_t1_preset(void **state)
 {
     (void)state;
     const char *dir = tmp("%s", "t1");
-    synth("t1", 2, 64, 0, 1, dir);
+    test_synth("t1", 2, 64, 0, 1, dir);
     long long c[4];
     int slices;
     Dataset *d = open_and_count(dir, c, &slices, 64);
@@ -236,7 +205,7 @@ static void test_rvsc_preset(void **state)
 {
     (void)state;
     const char *dir = tmp("%s", "rvsc");
-    synth("rvsc", 2, 96, 0, 1, dir);
+    test_synth("rvsc", 2, 96, 0, 1, dir);
     long long c[4];
     int slices;
     Dataset *d = open_and_count(dir, c, &slices, 96);
@@ -457,5 +426,5 @@ int main(void)
         cmocka_unit_test(test_acdc_mismatches),
         cmocka_unit_test(test_class_helpers),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

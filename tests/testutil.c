@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "datasets/synth.h"
+#include "engine/error.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
 #include "tests/testutil.h"
@@ -202,4 +205,39 @@ int remove_tree(const char *path)
     if (!path || strchr(path, '\'')) return -1;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     return system(cmd);
+}
+
+static char *group_dir;
+
+int test_dir_setup(void **state)
+{
+    (void)state;
+    group_dir = make_temp_dir(program_invocation_short_name);
+    return group_dir ? 0 : -1;
+}
+
+int test_dir_teardown(void **state)
+{
+    (void)state;
+    int rc = remove_tree(group_dir);
+    free(group_dir);
+    group_dir = NULL;
+    return rc ? -1 : 0;
+}
+
+const char *test_dir(void) { return group_dir; }
+
+void test_synth(const char *preset, int patients, int size, int slices, uint64_t seed,
+                const char *dir)
+{
+    SynthOptions o;
+    assert_int_equal(synth_defaults(&o, preset), 0);
+    o.patients = patients;
+    o.size = size;
+    o.slices = slices;
+    o.seed = seed;
+    if (synth_write(dir, &o) != 0) {
+        print_error("synth %s: %s\n", dir, error_get());
+        fail();
+    }
 }

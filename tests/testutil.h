@@ -52,3 +52,12 @@ const char *reusenet_program(void);
 unsigned char *read_file_bytes(const char *path, size_t *len);
 /* rm -rf path (a test's temporary folder); returns 0 on success. */
 int remove_tree(const char *path);
+
+/* cmocka group setup/teardown that give a test program one fresh temporary folder (named
+ * after the program), removed at the end; test_dir() is its path. */
+int test_dir_setup(void **state);
+int test_dir_teardown(void **state);
+const char *test_dir(void);
+/* Write a synthetic dataset into dir; fails the test with the generator's message. */
+void test_synth(const char *preset, int patients, int size, int slices, uint64_t seed,
+                const char *dir);
