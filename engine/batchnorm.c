@@ -2,45 +2,69 @@
 
 #include "batchnorm.h"
 #include "error.h"
-#include "relu.h"
 
 void batchnorm2d_invstd(int c, const float *var, float *invstd)
 {
     for (int j = 0; j < c; j++) invstd[j] = (float)(1.0 / sqrt((double)var[j] + BATCHNORM_EPS));
 }
 
-/* Statistics in double: a channel can hold 10^6 values, and float sums would lose digits
- * that PyTorch (which accumulates in higher precision) keeps. Parallel over channels, so
- * the result does not depend on the thread count. */
+/* Sums over a channel's M = N*H*W values run in float over chunks of ROW_CHUNK values,
+ * which the compiler vectorises, and in double across chunks: a channel can hold 10^6
+ * values, and one float sum over all of them would lose digits that PyTorch (which
+ * accumulates in double on the CPU) keeps. Every loop is parallel over channels, so the
+ * result does not depend on the thread count. */
+enum { ROW_CHUNK = 512 };
+
+/* sum of xp[0..len) */
+static double chunked_sum(const float *xp, int len)
+{
+    double total = 0;
+    for (int start = 0; start < len; start += ROW_CHUNK) {
+        const int end = start + ROW_CHUNK < len ? start + ROW_CHUNK : len;
+        float part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int p = start; p < end; p++) part += xp[p];
+        total += part;
+    }
+    return total;
+}
+
+/* sum of (xp - mu)^2 over xp[0..len) */
+static double chunked_sum_sq(const float *xp, int len, float mu)
+{
+    double total = 0;
+    for (int start = 0; start < len; start += ROW_CHUNK) {
+        const int end = start + ROW_CHUNK < len ? start + ROW_CHUNK : len;
+        float part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int p = start; p < end; p++) part += (xp[p] - mu) * (xp[p] - mu);
+        total += part;
+    }
+    return total;
+}
+
 void batchnorm2d_forward_train(int n, int c, int hw, const float *x, const float *w,
-                               const float *b, float *y, float *mean, float *invstd, float *var)
+                               const float *b, bool relu, float *y, float *mean,
+                               float *invstd, float *var)
 {
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < c; j++) {
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + j) * hw;
-            for (int p = 0; p < hw; p++) sum += xp[p];
-        }
-        double mu = sum / m, sq = 0;
-        for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + j) * hw;
-            for (int p = 0; p < hw; p++) {
-                double d = xp[p] - mu;
-                sq += d * d;
-            }
-        }
+        double sum = 0, sq = 0;
+        for (int i = 0; i < n; i++) sum += chunked_sum(x + ((size_t)i * c + j) * hw, hw);
+        const float mu = (float)(sum / m);
+        for (int i = 0; i < n; i++) sq += chunked_sum_sq(x + ((size_t)i * c + j) * hw, hw, mu);
         double v = sq / m;
-        mean[j] = (float)mu;
+        mean[j] = mu;
         var[j] = (float)v;
         invstd[j] = (float)(1.0 / sqrt(v + BATCHNORM_EPS));
     }
-    batchnorm2d_forward_fixed(n, c, hw, x, w, b, mean, invstd, y);
+    batchnorm2d_forward_fixed(n, c, hw, x, w, b, mean, invstd, relu, y);
 }
 
 void batchnorm2d_forward_fixed(int n, int c, int hw, const float *x, const float *w,
-                               const float *b, const float *mean, const float *invstd, float *y)
+                               const float *b, const float *mean, const float *invstd,
+                               bool relu, float *y)
 {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < n; i++)
@@ -49,14 +73,42 @@ void batchnorm2d_forward_fixed(int n, int c, int hw, const float *x, const float
             const float scale = invstd[j] * w[j], shift = b[j] - mean[j] * scale;
             const float *xp = x + ((size_t)i * c + j) * hw;
             float *yp = y + ((size_t)i * c + j) * hw;
-            for (int p = 0; p < hw; p++) yp[p] = xp[p] * scale + shift;
+            if (relu) {
+                /* the ReLU in the same pass; v != v keeps a NaN a NaN, as relu_forward */
+#pragma omp simd
+                for (int p = 0; p < hw; p++) {
+                    const float v = xp[p] * scale + shift;
+                    yp[p] = (v > 0.0f || v != v) ? v : 0.0f;
+                }
+            } else {
+#pragma omp simd
+                for (int p = 0; p < hw; p++) yp[p] = xp[p] * scale + shift;
+            }
         }
 }
 
 /* The gradient reaching the BN: dy, masked by the fused ReLU when there is one. */
-static inline float bn_grad_in(const float *relu_y, const float *dy, size_t i)
+static inline float bn_grad_in(const float *relu_y, const float *dy, int p)
 {
-    return relu_y && !(relu_y[i] > 0.0f) ? 0.0f : dy[i];
+    return relu_y && !(relu_y[p] > 0.0f) ? 0.0f : dy[p];
+}
+
+/* sum g and sum g * (x - mu) over one row, g = bn_grad_in; relu_y may be NULL. */
+static void chunked_grad_sums(const float *xp, const float *dy, const float *relu_y, int len,
+                              float mu, double *sum_g, double *sum_g_xc)
+{
+    for (int start = 0; start < len; start += ROW_CHUNK) {
+        const int end = start + ROW_CHUNK < len ? start + ROW_CHUNK : len;
+        float sg = 0, sgx = 0;
+#pragma omp simd reduction(+ : sg, sgx)
+        for (int p = start; p < end; p++) {
+            const float g = bn_grad_in(relu_y, dy, p);
+            sg += g;
+            sgx += g * (xp[p] - mu);
+        }
+        *sum_g += sg;
+        *sum_g_xc += sgx;
+    }
 }
 
 void batchnorm2d_backward(int n, int c, int hw, const float *x, const float *w,
@@ -67,36 +119,35 @@ void batchnorm2d_backward(int n, int c, int hw, const float *x, const float *w,
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < c; j++) {
-        /* sum dy and sum dy * xh over the channel */
-        double sum_dy = 0, sum_dy_xh = 0;
-        const double mu = mean[j], is = invstd[j];
+        /* sum dy and sum dy * xh over the channel, xh = (x - mean) * invstd */
+        double sum_dy = 0, sum_dy_xc = 0;
+        const float mu = mean[j];
+        const double is = invstd[j];
         for (int i = 0; i < n; i++) {
             const size_t base = ((size_t)i * c + j) * hw;
-            const float *xp = x + base;
-            for (int p = 0; p < hw; p++) {
-                const float g = bn_grad_in(relu_y, dy, base + p);
-                sum_dy += g;
-                sum_dy_xh += g * ((xp[p] - mu) * is);
-            }
+            chunked_grad_sums(x + base, dy + base, relu_y ? relu_y + base : NULL, hw, mu,
+                              &sum_dy, &sum_dy_xc);
         }
+        const double sum_dy_xh = sum_dy_xc * is;
         if (db) db[j] += (float)sum_dy;
         if (dw) dw[j] += (float)sum_dy_xh;
         if (!dx) continue;
+        /* train: dx = w*invstd/M * (M dy - sum dy - xh * sum(dy xh))
+         *           = k dy - k_x (x - mean) - k_0,  k = w*invstd,
+         *        k_x = k * invstd * sum(dy xh) / M,  k_0 = k * sum(dy) / M
+         * eval:  dx = k dy */
         const double k = w[j] * is;
+        const float kf = (float)k;
+        const float kx = batch_stats ? (float)(k * is * sum_dy_xh / m) : 0.0f;
+        const float k0 = batch_stats ? (float)(k * sum_dy / m) : 0.0f;
         for (int i = 0; i < n; i++) {
             const size_t base = ((size_t)i * c + j) * hw;
-            const float *xp = x + base;
+            const float *xp = x + base, *dyp = dy + base;
+            const float *ry = relu_y ? relu_y + base : NULL;
             float *dp = dx + base;
-            if (batch_stats) {
-                /* dx = w*invstd/M * (M dy - sum dy - xh * sum(dy xh)) */
-                const double a = sum_dy / m, bcoef = sum_dy_xh / m;
-                for (int p = 0; p < hw; p++) {
-                    double xh = (xp[p] - mu) * is;
-                    dp[p] += (float)(k * (bn_grad_in(relu_y, dy, base + p) - a - xh * bcoef));
-                }
-            } else {
-                for (int p = 0; p < hw; p++) dp[p] += (float)(k * bn_grad_in(relu_y, dy, base + p));
-            }
+#pragma omp simd
+            for (int p = 0; p < hw; p++)
+                dp[p] += kf * bn_grad_in(ry, dyp, p) - kx * (xp[p] - mu) - k0;
         }
     }
 }
@@ -140,8 +191,8 @@ static Tensor *batchnorm2d_op(Tape *t, Tensor *x, const BatchNorm2dArgs *a, bool
     float *mean = arena_floats(&t->arena, (size_t)c), *invstd = arena_floats(&t->arena, (size_t)c);
     if (batch_stats) {
         float *var = arena_floats(&t->arena, (size_t)c);
-        batchnorm2d_forward_train(n, c, hw, x->data, a->weight->data, a->bias->data, y->data,
-                                  mean, invstd, var);
+        batchnorm2d_forward_train(n, c, hw, x->data, a->weight->data, a->bias->data, relu,
+                                  y->data, mean, invstd, var);
         float *rm = a->running_mean->data, *rv = a->running_var->data;
         for (int j = 0; j < c; j++) {
             if (a->update_mean) rm[j] = (1 - BATCHNORM_MOMENTUM) * rm[j] + BATCHNORM_MOMENTUM * mean[j];
@@ -154,9 +205,8 @@ static Tensor *batchnorm2d_op(Tape *t, Tensor *x, const BatchNorm2dArgs *a, bool
         for (int j = 0; j < c; j++) mean[j] = a->running_mean->data[j];
         batchnorm2d_invstd(c, a->running_var->data, invstd);
         batchnorm2d_forward_fixed(n, c, hw, x->data, a->weight->data, a->bias->data, mean,
-                                  invstd, y->data);
+                                  invstd, relu, y->data);
     }
-    if (relu) relu_forward(y->size, y->data, y->data);      /* in place */
     if (tape_needs_grad(t, y, (Tensor *[]){x, a->weight, a->bias}, 3)) {
         BatchNormCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (BatchNormCtx){x, y, a->weight, a->bias, mean, invstd, batch_stats, relu};

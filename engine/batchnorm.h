@@ -23,13 +23,16 @@
 #define BATCHNORM_EPS 1e-5f
 #define BATCHNORM_MOMENTUM 0.1f
 
-/* x (N,C,HW) -> y (N,C,HW); mean, invstd (C) receive the batch statistics and var (C)
- * the biased batch variance. */
+/* x (N,C,HW) -> y (N,C,HW), followed by a ReLU when relu; mean, invstd (C) receive the
+ * batch statistics and var (C) the biased batch variance. */
 void batchnorm2d_forward_train(int n, int c, int hw, const float *x, const float *w,
-                               const float *b, float *y, float *mean, float *invstd, float *var);
-/* x (N,C,HW) -> y (N,C,HW) with fixed statistics mean and invstd (C). */
+                               const float *b, bool relu, float *y, float *mean,
+                               float *invstd, float *var);
+/* x (N,C,HW) -> y (N,C,HW) with fixed statistics mean and invstd (C), then a ReLU when
+ * relu. */
 void batchnorm2d_forward_fixed(int n, int c, int hw, const float *x, const float *w,
-                               const float *b, const float *mean, const float *invstd, float *y);
+                               const float *b, const float *mean, const float *invstd,
+                               bool relu, float *y);
 /* dy (N,C,HW) -> dx += ..., dw += ..., db += ... (any may be NULL).
  * batch_stats: true when mean/invstd were the batch's own (train mode).
  * relu_y: NULL, or the output of a ReLU that followed the BN (the fused op): the gradient

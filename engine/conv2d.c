@@ -30,11 +30,64 @@ bool conv2d_batches_images(const Conv2dShape *s)
     return s->n > 1 && opix < 2048 && col + (size_t)s->o * opix * s->n <= ((size_t)64 << 20);
 }
 
+/* For stride 1, dx is itself a convolution: dL/dx[c, iy, ix] = sum over (o, ki, kj) of
+ *   w[o, c, ki, kj] * dy[o, iy + pad - ki*d, ix + pad - kj*d],
+ * which is a forward conv of dy with the kernel flipped (ki -> KH-1-ki, kj alike), input
+ * and output channels swapped, and padding d*(KH-1) - pad. Its im2col has O*KH*KW rows
+ * where col2im's has C*KH*KW, and its GEMM has depth O*KH*KW where the col2im route's has
+ * only O: for UNet's 128x128 layers (O = 32) that route writes and re-reads a 37 MB
+ * column matrix per image at 32 multiply-adds per element, this one does a plain GEMM. */
+static bool conv2d_dx_is_conv(const Conv2dShape *s)
+{
+    return s->stride == 1 && s->kh == s->kw && !conv2d_is_pointwise(s) &&
+           s->pad <= s->dilation * (s->kh - 1);
+}
+
+/* The shape of that convolution: dy (N, O, OH, OW) -> dx (N, C, H, W). */
+static Conv2dShape conv2d_dx_shape(const Conv2dShape *s)
+{
+    return conv2d_shape(s->n, s->o, s->oh, s->ow, s->c, s->kh, s->kw, 1,
+                        s->dilation * (s->kh - 1) - s->pad, s->dilation);
+}
+
+/* wt (C, O*KH*KW) with wt[c, (o, k)] = w[o, c, KK-1-k], k = ki*KW + kj: reversing the
+ * flattened kernel index flips both axes at once. */
+static void conv2d_flip_weight(const Conv2dShape *s, const float *w, float *wt)
+{
+    const int kk = s->kh * s->kw;
+    for (int c = 0; c < s->c; c++)
+        for (int o = 0; o < s->o; o++) {
+            const float *src = w + ((size_t)o * s->c + c) * kk;
+            float *dst = wt + ((size_t)c * s->o + o) * kk;
+            for (int k = 0; k < kk; k++) dst[k] = src[kk - 1 - k];
+        }
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* Per image: one image's column matrix, for x's patches (forward, dw) or dy's (dx). */
+size_t conv2d_workspace_floats_per_image(const Conv2dShape *s)
+{
+    const size_t ckk = (size_t)s->c * s->kh * s->kw, okk = (size_t)s->o * s->kh * s->kw;
+    size_t col = conv2d_is_pointwise(s) ? 0 : ckk * s->oh * s->ow;
+    if (conv2d_dx_is_conv(s)) col = max_size(col, okk * s->h * s->w) + (size_t)s->c * okk;
+    return col;
+}
+
+/* Batched: region A holds the batch's columns (x's, or dy's for dx), region B the GEMM's
+ * (O or C, N*pixels) result or operand, then the flipped kernel. */
+size_t conv2d_workspace_floats_batched(const Conv2dShape *s)
+{
+    const size_t ckk = (size_t)s->c * s->kh * s->kw, okk = (size_t)s->o * s->kh * s->kw;
+    const size_t np = (size_t)s->n * s->oh * s->ow, nhw = (size_t)s->n * s->h * s->w;
+    if (!conv2d_dx_is_conv(s)) return (ckk + s->o) * np;
+    return max_size(ckk * np, okk * nhw) + max_size(s->o * np, s->c * nhw) + s->c * okk;
+}
+
 size_t conv2d_workspace_floats(const Conv2dShape *s)
 {
-    const size_t opix = (size_t)s->oh * s->ow, ckk = (size_t)s->c * s->kh * s->kw;
-    if (conv2d_batches_images(s)) return (ckk + s->o) * opix * s->n;
-    return conv2d_is_pointwise(s) ? 0 : ckk * opix;
+    return conv2d_batches_images(s) ? conv2d_workspace_floats_batched(s)
+                                    : conv2d_workspace_floats_per_image(s);
 }
 
 double conv2d_macs(const Conv2dShape *s)
@@ -173,8 +226,14 @@ static void conv2d_bias_backward(const Conv2dShape *s, const float *dy, float *d
 void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float *w,
                                const float *dy, float *dx, float *dw, float *db, float *col)
 {
-    const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow;
-    const bool pointwise = conv2d_is_pointwise(s);
+    const int ckk = s->c * s->kh * s->kw, okk = s->o * s->kh * s->kw, opix = s->oh * s->ow;
+    const bool pointwise = conv2d_is_pointwise(s), dx_conv = dx && conv2d_dx_is_conv(s);
+    const Conv2dShape ts = conv2d_dx_shape(s);
+    float *wt = NULL;
+    if (dx_conv) {
+        wt = col + max_size(pointwise ? 0 : (size_t)ckk * opix, (size_t)okk * s->h * s->w);
+        conv2d_flip_weight(s, w, wt);
+    }
     if (db) conv2d_bias_backward(s, dy, db);
     for (int n = 0; n < s->n; n++) {
         const float *dyn = dy + (size_t)n * s->o * opix;
@@ -189,7 +248,13 @@ void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float
             sgemm_rowmajor(false, true, s->o, ckk, opix, 1.0f, dyn, opix, cols, opix, 1.0f, dw,
                            ckk);
         }
-        if (dx) {
+        if (dx && dx_conv) {
+            /* dx_n (C, H*W) += wt (C, O*KH*KW) @ im2col(dy_n) (O*KH*KW, H*W) */
+            const int hw = s->h * s->w;
+            float *dxn = dx + (size_t)n * s->c * hw;
+            im2col(&ts, dyn, col, (size_t)hw);
+            sgemm_rowmajor(false, false, s->c, hw, okk, 1.0f, wt, okk, col, hw, 1.0f, dxn, hw);
+        } else if (dx) {
             /* dcol (C*KH*KW, OH*OW) = w^T (C*KH*KW, O) @ dy_n (O, OH*OW); dx_n += col2im(dcol).
              * For a pointwise conv dcol is dx_n itself, so accumulate straight into it. */
             float *dxn = dx + (size_t)n * s->c * s->h * s->w;
@@ -206,24 +271,46 @@ void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float
 }
 
 /* The batched twin of the above: dy gathered into DY (O, N*P); dw += DY @ col^T in one
- * GEMM; dcol = w^T @ DY in one GEMM, scattered back image by image. */
+ * GEMM; dx by one GEMM over the batch's columns of dy (stride 1) and scattered back, or
+ * dcol = w^T @ DY in one GEMM and col2im image by image. */
 void conv2d_backward_batched(const Conv2dShape *s, const float *x, const float *w,
                              const float *dy, float *dx, float *dw, float *db, float *work)
 {
-    const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow, np = s->n * opix;
+    const int ckk = s->c * s->kh * s->kw, okk = s->o * s->kh * s->kw, opix = s->oh * s->ow;
+    const int np = s->n * opix, hw = s->h * s->w, nhw = s->n * hw;
+    const bool dx_conv = dx && conv2d_dx_is_conv(s);
     float *col = work, *dycol = work + (size_t)ckk * np;
+    if (dx_conv) dycol = work + max_size((size_t)ckk * np, (size_t)okk * nhw);
     if (db) conv2d_bias_backward(s, dy, db);
+    if (dw || !dx_conv) {
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < s->n; n++)
-        for (int o = 0; o < s->o; o++)
-            memcpy(dycol + (size_t)o * np + (size_t)n * opix, dy + ((size_t)n * s->o + o) * opix,
-                   (size_t)opix * sizeof(float));
+        for (int n = 0; n < s->n; n++)
+            for (int o = 0; o < s->o; o++)
+                memcpy(dycol + (size_t)o * np + (size_t)n * opix,
+                       dy + ((size_t)n * s->o + o) * opix, (size_t)opix * sizeof(float));
+    }
     if (dw) {
         for (int n = 0; n < s->n; n++)
             im2col(s, x + (size_t)n * s->c * s->h * s->w, col + (size_t)n * opix, (size_t)np);
         sgemm_rowmajor(false, true, s->o, ckk, np, 1.0f, dycol, np, col, np, 1.0f, dw, ckk);
     }
-    if (dx) {
+    if (dx_conv) {
+        /* DX (C, N*H*W) = wt (C, O*KH*KW) @ im2col(dy) (O*KH*KW, N*H*W); dx += DX's blocks */
+        const Conv2dShape ts = conv2d_dx_shape(s);
+        float *dxcol = dycol;
+        float *wt = dycol + max_size((size_t)s->o * np, (size_t)s->c * nhw);
+        conv2d_flip_weight(s, w, wt);
+        for (int n = 0; n < s->n; n++)
+            im2col(&ts, dy + (size_t)n * s->o * opix, col + (size_t)n * hw, (size_t)nhw);
+        sgemm_rowmajor(false, false, s->c, nhw, okk, 1.0f, wt, okk, col, nhw, 0.0f, dxcol, nhw);
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int n = 0; n < s->n; n++)
+            for (int c = 0; c < s->c; c++) {
+                const float *src = dxcol + (size_t)c * nhw + (size_t)n * hw;
+                float *dst = dx + ((size_t)n * s->c + c) * hw;
+                for (int p = 0; p < hw; p++) dst[p] += src[p];
+            }
+    } else if (dx) {
         sgemm_rowmajor(true, false, ckk, np, s->o, 1.0f, w, ckk, dycol, np, 0.0f, col, np);
         for (int n = 0; n < s->n; n++)
             col2im(s, col + (size_t)n * opix, (size_t)np, dx + (size_t)n * s->c * s->h * s->w);

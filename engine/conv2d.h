@@ -1,7 +1,8 @@
 /* 2-D convolution (PyTorch Conv2d: cross-correlation, zero padding, stride, dilation),
  * computed as im2col + GEMM: one GEMM per image, or, for small feature maps, one GEMM
  * for the whole batch (conv2d_batches_images); both paths are tested against each other
- * and against a direct convolution.
+ * and against a direct convolution. The input gradient of a stride-1 conv is computed as
+ * a convolution of dy with the flipped kernel, other convs scatter it back with col2im.
  *
  *   x (N,C,H,W), w (O,C,KH,KW), b (O) or NULL -> y (N,O,OH,OW)
  *   OH = floor((H + 2*pad - dilation*(KH-1) - 1) / stride) + 1   (OW alike)
@@ -23,8 +24,11 @@ Conv2dShape conv2d_shape(int n, int c, int h, int w, int o, int kh, int kw, int 
                          int pad, int dilation);
 /* True when conv2d_forward/backward take the batched path for this shape. */
 bool conv2d_batches_images(const Conv2dShape *s);
-/* Floats of scratch the kernels need (0 for unbatched 1x1 stride-1 unpadded convs). */
+/* Floats of scratch the kernels need, forward and backward (0 for unbatched 1x1
+ * stride-1 unpadded convs): that of the path conv2d_batches_images() picks. */
 size_t conv2d_workspace_floats(const Conv2dShape *s);
+size_t conv2d_workspace_floats_per_image(const Conv2dShape *s);
+size_t conv2d_workspace_floats_batched(const Conv2dShape *s);
 /* Multiply-accumulates of the forward pass, for FLOP counts (x2 for FLOPs). */
 double conv2d_macs(const Conv2dShape *s);
 
@@ -42,8 +46,8 @@ void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const 
 void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const float *dy,
                      float *dx, float *dw, float *db, float *col);
 
-/* The two paths, chosen by conv2d_batches_images() in conv2d_forward/backward; the
- * batched ones need n > 1 and conv2d_workspace_floats() of the batched size. */
+/* The two paths, chosen by conv2d_batches_images() in conv2d_forward/backward, each with
+ * the workspace its own conv2d_workspace_floats_* gives; the batched ones need n > 1. */
 void conv2d_forward_per_image(const Conv2dShape *s, const float *x, const float *w,
                               const float *b, float *y, float *col);
 void conv2d_forward_batched(const Conv2dShape *s, const float *x, const float *w,

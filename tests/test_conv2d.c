@@ -80,8 +80,10 @@ typedef void (*ForwardFn)(const Conv2dShape *, const float *, const float *, con
 typedef void (*BackwardFn2)(const Conv2dShape *, const float *, const float *, const float *,
                             float *, float *, float *, float *);
 
+typedef size_t (*WorkspaceFn)(const Conv2dShape *);
+
 /* One path (per image, batched, or the dispatcher) against the direct convolution. */
-static void check_path(ForwardFn forward, BackwardFn2 backward, bool batched_workspace)
+static void check_path(ForwardFn forward, BackwardFn2 backward, WorkspaceFn workspace)
 {
     for (int i = 0; i < CASE_COUNT; i++) {
         const Case *k = &cases[i];
@@ -89,12 +91,10 @@ static void check_path(ForwardFn forward, BackwardFn2 backward, bool batched_wor
                                      k->pad, k->dilation);
         size_t nx = (size_t)k->n * k->c * k->h * k->w, nw = (size_t)k->o * k->c * k->k * k->k;
         size_t ny = (size_t)k->n * k->o * s.oh * s.ow;
-        size_t nwork = batched_workspace
-                           ? ((size_t)k->c * k->k * k->k + k->o) * s.oh * s.ow * k->n
-                           : conv2d_workspace_floats(&s) + (size_t)k->c * k->k * k->k * s.oh * s.ow;
+        size_t nwork = workspace(&s);
         float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(k->o * 4);
         float *y = malloc(ny * 4), *dy = malloc(ny * 4);
-        float *work = malloc((nwork + 1) * 4);
+        float *work = malloc(nwork * 4 + 1);
         float *dx = calloc(nx, 4), *dw = calloc(nw, 4), *db = calloc(k->o, 4);
         double *ry = calloc(ny, 8), *rdx = calloc(nx, 8), *rdw = calloc(nw, 8), *rdb = calloc(k->o, 8);
         fill_uniform(x, nx, -1, 1, 1 + i);
@@ -119,15 +119,16 @@ static void check_path(ForwardFn forward, BackwardFn2 backward, bool batched_wor
 static void test_against_direct(void **state)
 {
     (void)state;
-    check_path(conv2d_forward, conv2d_backward, false);
+    check_path(conv2d_forward, conv2d_backward, conv2d_workspace_floats);
 }
 
 /* Both paths on every case, whatever the dispatcher would choose (batch 1 included). */
 static void test_paths_against_direct(void **state)
 {
     (void)state;
-    check_path(conv2d_forward_per_image, conv2d_backward_per_image, false);
-    check_path(conv2d_forward_batched, conv2d_backward_batched, true);
+    check_path(conv2d_forward_per_image, conv2d_backward_per_image,
+               conv2d_workspace_floats_per_image);
+    check_path(conv2d_forward_batched, conv2d_backward_batched, conv2d_workspace_floats_batched);
 }
 
 static Tensor *build_conv(Tape *t, Tensor **in, void *arg)
