@@ -69,20 +69,23 @@ int engine_threads(void)
     return thread_count;
 }
 
+/* "OpenBLAS 0.3.21 (OpenMP)": the library, its version, and how it threads. */
 const char *blas_library(void)
 {
+    static char name[80];
 #ifdef USE_BLIS
-    static char name[64];
-    snprintf(name, sizeof name, "BLIS %s", bli_info_get_version_str());
-    return name;
+    snprintf(name, sizeof name, "BLIS %s (%s)", bli_info_get_version_str(),
+             bli_info_get_enable_openmp() ? "OpenMP" :
+             bli_info_get_enable_pthreads() ? "pthreads" : "single-threaded");
 #else
-    static char name[64];
     const char *cfg = openblas_get_config();    /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
     const char *space = strchr(cfg + 9, ' ');
     int len = space ? (int)(space - cfg) : (int)strlen(cfg);
-    snprintf(name, sizeof name, "%.*s", len, cfg);
-    return name;
+    const int parallel = openblas_get_parallel();  /* 0 sequential, 1 pthreads, 2 OpenMP */
+    snprintf(name, sizeof name, "%.*s (%s)", len, cfg,
+             parallel == 2 ? "OpenMP" : parallel == 1 ? "pthreads" : "single-threaded");
 #endif
+    return name;
 }
 
 const char *blas_kernel(void)

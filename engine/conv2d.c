@@ -1,7 +1,11 @@
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "blas.h"
 #include "conv2d.h"
+#include "im2col.h"
 #include "error.h"
 
 Conv2dShape conv2d_shape(int n, int c, int h, int w, int o, int kh, int kw, int stride,
@@ -65,13 +69,56 @@ static void conv2d_flip_weight(const Conv2dShape *s, const float *w, float *wt)
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-/* Per image: one image's column matrix, for x's patches (forward, dw) or dy's (dx). */
-size_t conv2d_workspace_floats_per_image(const Conv2dShape *s)
+/* Per image, the im2col matrix of a large map is far bigger than the caches (37 MB for
+ * a 64-channel 3x3 conv at 128x128), and writing it whole, then reading it back in the
+ * GEMM, makes im2col a memory-bound pass as long as the GEMM. So the per-image path
+ * works in panels of whole output rows, each panel's columns small enough
+ * (PANEL_FLOATS, 1 MB) to be still in cache when the GEMM packs them, and large enough
+ * (hundreds of columns) that the GEMM's fixed costs, packing the weights among them, stay
+ * small. The scratch shrinks from a whole image's columns to a panel's. */
+enum { PANEL_FLOATS = 1 << 18 };
+
+/* Output rows per panel for a column matrix of k_rows rows and ow columns per output row. */
+static int conv2d_panel_rows(size_t k_rows, int oh, int ow)
+{
+    const size_t rows = PANEL_FLOATS / (k_rows * (size_t)ow);
+    return rows < 1 ? 1 : rows > (size_t)oh ? oh : (int)rows;
+}
+
+/* Each thread that works on images has a slot: one panel of columns (x's patches for the
+ * forward pass and dw, dy's for dx) and a private dw (O, C*KH*KW) to accumulate into. */
+static size_t conv2d_image_slot_floats(const Conv2dShape *s)
 {
     const size_t ckk = (size_t)s->c * s->kh * s->kw, okk = (size_t)s->o * s->kh * s->kw;
-    size_t col = conv2d_is_pointwise(s) ? 0 : ckk * s->oh * s->ow;
-    if (conv2d_dx_is_conv(s)) col = max_size(col, okk * s->h * s->w) + (size_t)s->c * okk;
-    return col;
+    size_t col = 0;
+    if (!conv2d_is_pointwise(s))
+        col = ckk * s->ow * conv2d_panel_rows(ckk, s->oh, s->ow);
+    if (conv2d_dx_is_conv(s))
+        col = max_size(col, okk * s->w * conv2d_panel_rows(okk, s->h, s->w));
+    return col + (size_t)s->o * ckk;
+}
+
+/* Large maps make GEMMs wide enough for one thread each: the batch's images are shared
+ * out among the threads, each running im2col and single-threaded GEMMs on its own
+ * images, in place of every thread working on every image in turn. A thread on its
+ * own image keeps its columns in its own cache, and one-thread GEMMs reach a higher
+ * fraction of the core's peak than a GEMM split across threads (the bench shows both).
+ * Used when the images divide evenly, or there are enough of them for the imbalance not
+ * to matter; otherwise the threads share each image's GEMM. */
+static int conv2d_image_threads(const Conv2dShape *s)
+{
+#ifdef _OPENMP
+    const int t = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (t > 1 && (s->n % t == 0 || s->n >= 4 * t)) return t;
+#endif
+    (void)s;
+    return 1;
+}
+
+size_t conv2d_workspace_floats_per_image(const Conv2dShape *s)
+{
+    const size_t wt = conv2d_dx_is_conv(s) ? (size_t)s->c * s->o * s->kh * s->kw : 0;
+    return wt + conv2d_image_slot_floats(s) * conv2d_image_threads(s);
 }
 
 /* Batched: region A holds the batch's columns (x's, or dy's for dx), region B the GEMM's
@@ -95,90 +142,49 @@ double conv2d_macs(const Conv2dShape *s)
     return (double)s->n * s->o * s->oh * s->ow * s->c * s->kh * s->kw;
 }
 
-/* Row (c, ki, kj) of col holds, for every output pixel (oy, ox), the input pixel
- * x[c, oy*stride - pad + ki*dilation, ox*stride - pad + kj*dilation], or 0 outside. */
-void im2col(const Conv2dShape *s, const float *x, float *col, size_t ld)
+/* The thread number inside a parallel region (0 outside). */
+static int thread_index(void)
 {
-    const int kk = s->kh * s->kw;
-#pragma omp parallel for schedule(static)
-    for (int row = 0; row < s->c * kk; row++) {
-        int c = row / kk, ki = (row % kk) / s->kw, kj = row % s->kw;
-        const float *plane = x + (size_t)c * s->h * s->w;
-        float *out = col + (size_t)row * ld;
-        for (int oy = 0; oy < s->oh; oy++) {
-            int iy = oy * s->stride - s->pad + ki * s->dilation;
-            float *o = out + (size_t)oy * s->ow;
-            if (iy < 0 || iy >= s->h) {
-                memset(o, 0, (size_t)s->ow * sizeof(float));
-                continue;
-            }
-            const float *in = plane + (size_t)iy * s->w;
-            int ix0 = -s->pad + kj * s->dilation;
-            if (s->stride == 1) {
-                /* Contiguous run: zeros, a copy, zeros. */
-                int lo = ix0 < 0 ? -ix0 : 0;                      /* first ox inside */
-                int hi = s->w - ix0;                              /* first ox past the end */
-                if (hi > s->ow) hi = s->ow;
-                if (lo > s->ow) lo = s->ow;
-                if (hi < lo) hi = lo;
-                memset(o, 0, (size_t)lo * sizeof(float));
-                memcpy(o + lo, in + ix0 + lo, (size_t)(hi - lo) * sizeof(float));
-                memset(o + hi, 0, (size_t)(s->ow - hi) * sizeof(float));
-            } else {
-                for (int ox = 0; ox < s->ow; ox++) {
-                    int ix = ix0 + ox * s->stride;
-                    o[ox] = (ix >= 0 && ix < s->w) ? in[ix] : 0.0f;
-                }
-            }
-        }
-    }
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
 }
 
-/* The exact transpose of im2col: each col entry is added back to the pixel it came from.
- * Parallel over channels, since rows of different channels never touch the same plane. */
-void col2im(const Conv2dShape *s, const float *col, size_t ld, float *dx)
-{
-    const int kk = s->kh * s->kw;
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < s->c; c++) {
-        float *plane = dx + (size_t)c * s->h * s->w;
-        for (int k = 0; k < kk; k++) {
-            int ki = k / s->kw, kj = k % s->kw;
-            const float *in = col + ((size_t)c * kk + k) * ld;
-            for (int oy = 0; oy < s->oh; oy++) {
-                int iy = oy * s->stride - s->pad + ki * s->dilation;
-                if (iy < 0 || iy >= s->h) continue;
-                float *out = plane + (size_t)iy * s->w;
-                const float *src = in + (size_t)oy * s->ow;
-                for (int ox = 0; ox < s->ow; ox++) {
-                    int ix = ox * s->stride - s->pad + kj * s->dilation;
-                    if (ix >= 0 && ix < s->w) out[ix] += src[ox];
-                }
-            }
-        }
-    }
-}
-
-/* One GEMM per image: y_n (O, OH*OW) = w (O, C*KH*KW) @ col_n (C*KH*KW, OH*OW). */
+/* One GEMM per image and panel of output rows [oy0, oy1), P = (oy1 - oy0)*OW pixels:
+ *   y_n[:, oy0*OW ...] (O, P) = w (O, C*KH*KW) @ col (C*KH*KW, P)
+ * A pointwise conv needs no columns: one GEMM on x_n itself. Images run in parallel
+ * (conv2d_image_threads), each thread in its own slot of work. */
 void conv2d_forward_per_image(const Conv2dShape *s, const float *x, const float *w,
-                              const float *b, float *y, float *col)
+                              const float *b, float *y, float *work)
 {
     const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow;
+    const int threads = conv2d_image_threads(s);
+    const int rows = conv2d_is_pointwise(s) ? s->oh : conv2d_panel_rows(ckk, s->oh, s->ow);
+    const size_t slot = conv2d_image_slot_floats(s);
+    float *slots = work + (conv2d_dx_is_conv(s) ? (size_t)s->c * s->o * s->kh * s->kw : 0);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int n = 0; n < s->n; n++) {
+        float *col = slots + slot * thread_index();
         const float *xn = x + (size_t)n * s->c * s->h * s->w;
         float *yn = y + (size_t)n * s->o * opix;
-        const float *cols = xn;
-        if (!conv2d_is_pointwise(s)) {
-            im2col(s, xn, col, (size_t)opix);
-            cols = col;
-        }
         float beta = 0.0f;
-        if (b) {                       /* bias broadcast first, then accumulate the GEMM */
+        if (b) {                       /* bias broadcast first, then accumulate the GEMMs */
             for (int o = 0; o < s->o; o++)
                 for (int p = 0; p < opix; p++) yn[(size_t)o * opix + p] = b[o];
             beta = 1.0f;
         }
-        sgemm_rowmajor(false, false, s->o, opix, ckk, 1.0f, w, ckk, cols, opix, beta, yn, opix);
+        for (int oy0 = 0; oy0 < s->oh; oy0 += rows) {
+            const int oy1 = oy0 + rows < s->oh ? oy0 + rows : s->oh, np = (oy1 - oy0) * s->ow;
+            const float *cols = xn;
+            if (!conv2d_is_pointwise(s)) {
+                im2col_rows(s, xn, col, (size_t)np, oy0, oy1);
+                cols = col;
+            }
+            sgemm_rowmajor(false, false, s->o, np, ckk, 1.0f, w, ckk, cols, np, beta,
+                           yn + (size_t)oy0 * s->ow, opix);
+        }
     }
 }
 
@@ -213,61 +219,89 @@ void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const 
 static void conv2d_bias_backward(const Conv2dShape *s, const float *dy, float *db)
 {
     const int opix = s->oh * s->ow;
+#pragma omp parallel for schedule(static)
     for (int o = 0; o < s->o; o++) {
-        double sum = 0;
+        double sum = 0;            /* float within an image's row (vectorised), double across */
         for (int n = 0; n < s->n; n++) {
             const float *row = dy + ((size_t)n * s->o + o) * opix;
-            for (int p = 0; p < opix; p++) sum += row[p];
+            float part = 0;
+#pragma omp simd reduction(+ : part)
+            for (int p = 0; p < opix; p++) part += row[p];
+            sum += part;
         }
         db[o] += (float)sum;
     }
 }
 
+/* Images in parallel as in the forward pass, each in panels of output rows (for dw and
+ * col2im) or of input rows (dx as a convolution); each thread sums its images' dw in its
+ * slot, and the slots are added into dw at the end. */
 void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float *w,
-                               const float *dy, float *dx, float *dw, float *db, float *col)
+                               const float *dy, float *dx, float *dw, float *db, float *work)
 {
     const int ckk = s->c * s->kh * s->kw, okk = s->o * s->kh * s->kw, opix = s->oh * s->ow;
+    const int hw = s->h * s->w;
     const bool pointwise = conv2d_is_pointwise(s), dx_conv = dx && conv2d_dx_is_conv(s);
     const Conv2dShape ts = conv2d_dx_shape(s);
-    float *wt = NULL;
-    if (dx_conv) {
-        wt = col + max_size(pointwise ? 0 : (size_t)ckk * opix, (size_t)okk * s->h * s->w);
-        conv2d_flip_weight(s, w, wt);
-    }
+    const int threads = conv2d_image_threads(s);
+    const int rows = pointwise ? s->oh : conv2d_panel_rows(ckk, s->oh, s->ow);
+    const int dx_rows = dx_conv ? conv2d_panel_rows(okk, s->h, s->w) : 0;
+    const size_t slot = conv2d_image_slot_floats(s), dw_size = (size_t)s->o * ckk;
+    float *wt = work;
+    float *slots = work + (conv2d_dx_is_conv(s) ? (size_t)s->c * okk : 0);
+    if (dx_conv) conv2d_flip_weight(s, w, wt);
     if (db) conv2d_bias_backward(s, dy, db);
+    if (dw)
+        for (int t = 0; t < threads; t++) memset(slots + slot * t + slot - dw_size, 0,
+                                                 dw_size * sizeof(float));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int n = 0; n < s->n; n++) {
-        const float *dyn = dy + (size_t)n * s->o * opix;
-        if (dw) {
-            /* dw (O, C*KH*KW) += dy_n (O, OH*OW) @ col_n^T (OH*OW, C*KH*KW) */
-            const float *xn = x + (size_t)n * s->c * s->h * s->w;
-            const float *cols = xn;
-            if (!pointwise) {
-                im2col(s, xn, col, (size_t)opix);
-                cols = col;
+        float *col = slots + slot * thread_index();
+        float *dw_part = col + slot - dw_size;
+        const float *xn = x + (size_t)n * s->c * hw, *dyn = dy + (size_t)n * s->o * opix;
+        float *dxn = dx ? dx + (size_t)n * s->c * hw : NULL;
+        if (dw || (dx && !dx_conv && !pointwise))
+            for (int oy0 = 0; oy0 < s->oh; oy0 += rows) {
+                const int oy1 = oy0 + rows < s->oh ? oy0 + rows : s->oh;
+                const int np = (oy1 - oy0) * s->ow;
+                const float *dyp = dyn + (size_t)oy0 * s->ow;       /* (O, P), row stride opix */
+                if (dw) {
+                    /* dw (O, C*KH*KW) += dy_n[:, panel] (O, P) @ col^T (P, C*KH*KW) */
+                    const float *cols = xn;
+                    if (!pointwise) {
+                        im2col_rows(s, xn, col, (size_t)np, oy0, oy1);
+                        cols = col;
+                    }
+                    sgemm_rowmajor(false, true, s->o, ckk, np, 1.0f, dyp, opix, cols, np, 1.0f,
+                                   dw_part, ckk);
+                }
+                if (dx && !dx_conv && !pointwise) {
+                    /* dcol (C*KH*KW, P) = w^T (C*KH*KW, O) @ dy_n[:, panel]; dx_n += col2im */
+                    sgemm_rowmajor(true, false, ckk, np, s->o, 1.0f, w, ckk, dyp, opix, 0.0f,
+                                   col, np);
+                    col2im_rows(s, col, (size_t)np, dxn, oy0, oy1);
+                }
             }
-            sgemm_rowmajor(false, true, s->o, ckk, opix, 1.0f, dyn, opix, cols, opix, 1.0f, dw,
-                           ckk);
+        if (dx && pointwise) {
+            /* dx_n (C, H*W) += w^T (C, O) @ dy_n (O, H*W): the columns are dx_n itself */
+            sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 1.0f, dxn,
+                           opix);
         }
-        if (dx && dx_conv) {
-            /* dx_n (C, H*W) += wt (C, O*KH*KW) @ im2col(dy_n) (O*KH*KW, H*W) */
-            const int hw = s->h * s->w;
-            float *dxn = dx + (size_t)n * s->c * hw;
-            im2col(&ts, dyn, col, (size_t)hw);
-            sgemm_rowmajor(false, false, s->c, hw, okk, 1.0f, wt, okk, col, hw, 1.0f, dxn, hw);
-        } else if (dx) {
-            /* dcol (C*KH*KW, OH*OW) = w^T (C*KH*KW, O) @ dy_n (O, OH*OW); dx_n += col2im(dcol).
-             * For a pointwise conv dcol is dx_n itself, so accumulate straight into it. */
-            float *dxn = dx + (size_t)n * s->c * s->h * s->w;
-            if (pointwise) {
-                sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 1.0f, dxn,
-                               opix);
-            } else {
-                sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 0.0f, col,
-                               opix);
-                col2im(s, col, (size_t)opix, dxn);
+        if (dx_conv)
+            for (int iy0 = 0; iy0 < s->h; iy0 += dx_rows) {
+                /* dx_n[:, panel] (C, P) += wt (C, O*KH*KW) @ im2col(dy_n)[:, panel] */
+                const int iy1 = iy0 + dx_rows < s->h ? iy0 + dx_rows : s->h;
+                const int np = (iy1 - iy0) * s->w;
+                im2col_rows(&ts, dyn, col, (size_t)np, iy0, iy1);
+                sgemm_rowmajor(false, false, s->c, np, okk, 1.0f, wt, okk, col, np, 1.0f,
+                               dxn + (size_t)iy0 * s->w, hw);
             }
-        }
     }
+    if (dw)
+        for (int t = 0; t < threads; t++) {
+            const float *part = slots + slot * t + slot - dw_size;
+            for (size_t i = 0; i < dw_size; i++) dw[i] += part[i];
+        }
 }
 
 /* The batched twin of the above: dy gathered into DY (O, N*P); dw += DY @ col^T in one

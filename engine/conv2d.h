@@ -32,12 +32,6 @@ size_t conv2d_workspace_floats_batched(const Conv2dShape *s);
 /* Multiply-accumulates of the forward pass, for FLOP counts (x2 for FLOPs). */
 double conv2d_macs(const Conv2dShape *s);
 
-/* col (C*KH*KW rows of OH*OW, row stride ld) <- patches of one image x (C,H,W); zeros
- * where padding. ld = OH*OW for one image alone, N*OH*OW for columns of a batch. */
-void im2col(const Conv2dShape *s, const float *x, float *col, size_t ld);
-/* dx (C,H,W) += col scattered back (same layout): the adjoint of im2col. */
-void col2im(const Conv2dShape *s, const float *col, size_t ld, float *dx);
-
 /* y = conv(x, w) + b.  col: conv2d_workspace_floats() of scratch. */
 void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const float *b,
                     float *y, float *col);

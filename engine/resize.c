@@ -1,3 +1,5 @@
+#include <stdlib.h>
+
 #include "error.h"
 #include "resize.h"
 
@@ -21,39 +23,53 @@ static Tap resize_tap(int d, int in, int out)
     return tap;
 }
 
+/* The taps of every output row and column, computed once per call rather than once per
+ * pixel: taps[0..oh) for the rows, taps[oh..oh+ow) for the columns. */
+static Tap *resize_taps(int h, int w, int oh, int ow)
+{
+    Tap *taps = malloc(((size_t)oh + ow) * sizeof *taps);
+    CHECK(taps, "resize_bilinear: out of memory for %d + %d taps", oh, ow);
+    for (int i = 0; i < oh; i++) taps[i] = resize_tap(i, h, oh);
+    for (int j = 0; j < ow; j++) taps[oh + j] = resize_tap(j, w, ow);
+    return taps;
+}
+
 /* Parallel over planes: a plane's outputs read (and in backward, write) only that plane. */
 void resize_bilinear_forward(int planes, int h, int w, int oh, int ow, const float *x,
                              float *y)
 {
+    const Tap *taps = resize_taps(h, w, oh, ow), *col_taps = taps + oh;
 #pragma omp parallel for schedule(static) if ((size_t)planes * oh * ow >= RESIZE_PARALLEL_MIN)
     for (int p = 0; p < planes; p++) {
         const float *in = x + (size_t)p * h * w;
         float *out = y + (size_t)p * oh * ow;
         for (int i = 0; i < oh; i++) {
-            Tap ty = resize_tap(i, h, oh);
+            const Tap ty = taps[i];
             const float *r0 = in + (size_t)ty.i0 * w, *r1 = in + (size_t)ty.i1 * w;
             for (int j = 0; j < ow; j++) {
-                Tap tx = resize_tap(j, w, ow);
+                const Tap tx = col_taps[j];
                 float top = (1.0f - tx.t) * r0[tx.i0] + tx.t * r0[tx.i1];
                 float bottom = (1.0f - tx.t) * r1[tx.i0] + tx.t * r1[tx.i1];
                 out[(size_t)i * ow + j] = (1.0f - ty.t) * top + ty.t * bottom;
             }
         }
     }
+    free((void *)taps);
 }
 
 void resize_bilinear_backward(int planes, int h, int w, int oh, int ow, const float *dy,
                               float *dx)
 {
+    const Tap *taps = resize_taps(h, w, oh, ow), *col_taps = taps + oh;
 #pragma omp parallel for schedule(static) if ((size_t)planes * oh * ow >= RESIZE_PARALLEL_MIN)
     for (int p = 0; p < planes; p++) {
         float *d = dx + (size_t)p * h * w;
         const float *g = dy + (size_t)p * oh * ow;
         for (int i = 0; i < oh; i++) {
-            Tap ty = resize_tap(i, h, oh);
+            const Tap ty = taps[i];
             float *r0 = d + (size_t)ty.i0 * w, *r1 = d + (size_t)ty.i1 * w;
             for (int j = 0; j < ow; j++) {
-                Tap tx = resize_tap(j, w, ow);
+                const Tap tx = col_taps[j];
                 float gv = g[(size_t)i * ow + j];
                 /* weight products first, then times the gradient (PyTorch's order) */
                 r0[tx.i0] += (1.0f - ty.t) * (1.0f - tx.t) * gv;
@@ -63,6 +79,7 @@ void resize_bilinear_backward(int planes, int h, int w, int oh, int ow, const fl
             }
         }
     }
+    free((void *)taps);
 }
 
 /* ---- taped op ------------------------------------------------------------------------ */
