@@ -39,8 +39,10 @@ else
   CFLAGS   += -DUSE_OPENBLAS
   BLAS_LIB := -lopenblas
 endif
-CFLAGS  += -isystem /usr/include/$(MULTIARCH)/$(BLAS_DIR)
-LDFLAGS += -L/usr/lib/$(MULTIARCH)/$(BLAS_DIR) -Wl,-rpath,/usr/lib/$(MULTIARCH)/$(BLAS_DIR)
+BLAS_CFLAGS  := -isystem /usr/include/$(MULTIARCH)/$(BLAS_DIR)
+BLAS_LDFLAGS := -L/usr/lib/$(MULTIARCH)/$(BLAS_DIR) -Wl,-rpath,/usr/lib/$(MULTIARCH)/$(BLAS_DIR)
+CFLAGS  += $(BLAS_CFLAGS)
+LDFLAGS += $(BLAS_LDFLAGS)
 LDLIBS  := $(BLAS_LIB) $(LDLIBS)
 
 LIB_SRC  := $(wildcard engine/*.c models/*.c datasets/*.c train/*.c reuse/*.c)
@@ -115,12 +117,12 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ       := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-              $(filter -DUSE_% -I/usr/include/%,$(CFLAGS)) -Iengine -I.
+              $(filter -DUSE_%,$(CFLAGS)) $(BLAS_CFLAGS) -Iengine -I.
 FUZZ_TIME  ?= 60
 fuzz: $(FUZZ)
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(BLAS_LDFLAGS) $(LDLIBS) -o $@
 fuzz-run: fuzz
 	@set -e; for f in $(FUZZ); do c=build-fuzz/corpus/$${f##*/}; mkdir -p $$c; \
 	  echo "== $$f ($(FUZZ_TIME) s)"; $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$c 2>&1 | tail -3; done
@@ -156,4 +158,4 @@ bench: deps
 clean:
 	rm -rf build build-blis build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tests/testutil.d

@@ -46,7 +46,7 @@ Tensor *add(Tape *t, Tensor *a, Tensor *b)
     if (tape_needs_grad(t, y, (Tensor *[]){a, b}, 2)) {
         AddCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (AddCtx){a, b, y};
-        tape_record(t, "add", add_tape_backward, ctx);
+        tape_record(t, "add", add_tape_backward, ctx, y);
     }
     return y;
 }

@@ -78,7 +78,7 @@ Tensor *adaptive_avgpool2d(Tape *t, Tensor *x, int oh, int ow)
     if (tape_needs_grad(t, y, (Tensor *[]){x}, 1)) {
         AvgPoolCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (AvgPoolCtx){x, y};
-        tape_record(t, "adaptive_avgpool2d", adaptive_avgpool2d_tape_backward, ctx);
+        tape_record(t, "adaptive_avgpool2d", adaptive_avgpool2d_tape_backward, ctx, y);
     }
     return y;
 }

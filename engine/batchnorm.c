@@ -221,7 +221,8 @@ static Tensor *batchnorm2d_op(Tape *t, Tensor *x, const BatchNorm2dArgs *a, bool
     if (tape_needs_grad(t, y, (Tensor *[]){x, a->weight, a->bias}, 3)) {
         BatchNormCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (BatchNormCtx){x, y, a->weight, a->bias, mean, invstd, batch_stats, relu};
-        tape_record(t, relu ? "batchnorm2d_relu" : "batchnorm2d", batchnorm2d_tape_backward, ctx);
+        tape_record(t, relu ? "batchnorm2d_relu" : "batchnorm2d", batchnorm2d_tape_backward, ctx,
+                    y);
     }
     return y;
 }

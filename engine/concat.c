@@ -98,6 +98,6 @@ Tensor *concat(Tape *t, Tensor *const *xs, int count)
     ctx->y = y;
     concat_forward(x0->shape[0], x0->shape[2] * x0->shape[3], count, ctx->channels, data,
                    y->data);
-    if (tape_needs_grad(t, y, xs, count)) tape_record(t, "concat", concat_tape_backward, ctx);
+    if (tape_needs_grad(t, y, xs, count)) tape_record(t, "concat", concat_tape_backward, ctx, y);
     return y;
 }

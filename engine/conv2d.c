@@ -402,7 +402,7 @@ Tensor *conv2d(Tape *t, Tensor *x, Tensor *w, Tensor *b, int stride, int pad, in
     if (tape_needs_grad(t, y, (Tensor *[]){x, w, b}, 3)) {
         Conv2dCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (Conv2dCtx){s, x, w, b, y};
-        tape_record(t, "conv2d", conv2d_tape_backward, ctx);
+        tape_record(t, "conv2d", conv2d_tape_backward, ctx, y);
     }
     return y;
 }

@@ -226,7 +226,7 @@ Tensor *loss_cross_entropy(Tape *t, Tensor *logits, const LabelMap *labels)
     if (tape_needs_grad(t, loss, (Tensor *[]){logits}, 1)) {
         ClassLossCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (ClassLossCtx){.logits = logits, .loss = loss, .labels = labels->data};
-        tape_record(t, "cross_entropy", cross_entropy_tape_backward, ctx);
+        tape_record(t, "cross_entropy", cross_entropy_tape_backward, ctx, loss);
     }
     return loss;
 }
@@ -261,7 +261,7 @@ Tensor *loss_dice(Tape *t, Tensor *logits, const LabelMap *labels, float eps,
     if (tape_needs_grad(t, loss, (Tensor *[]){logits}, 1)) {
         ClassLossCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (ClassLossCtx){logits, loss, labels->data, sums, eps, include_background};
-        tape_record(t, "dice_loss", dice_tape_backward, ctx);
+        tape_record(t, "dice_loss", dice_tape_backward, ctx, loss);
     }
     return loss;
 }
@@ -291,7 +291,7 @@ Tensor *loss_mse(Tape *t, Tensor *pred, Tensor *target)
     if (tape_needs_grad(t, loss, (Tensor *[]){pred, target}, 2)) {
         MseCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (MseCtx){pred, target, loss};
-        tape_record(t, "mse_loss", mse_tape_backward, ctx);
+        tape_record(t, "mse_loss", mse_tape_backward, ctx, loss);
     }
     return loss;
 }

@@ -98,7 +98,7 @@ Tensor *maxpool2d(Tape *t, Tensor *x, int k, int stride, int pad)
     if (grad) {
         MaxPool2dCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (MaxPool2dCtx){s, argmax, x, y};
-        tape_record(t, "maxpool2d", maxpool2d_tape_backward, ctx);
+        tape_record(t, "maxpool2d", maxpool2d_tape_backward, ctx, y);
     }
     return y;
 }

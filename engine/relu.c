@@ -40,7 +40,7 @@ Tensor *relu(Tape *t, Tensor *x)
     if (tape_needs_grad(t, y, (Tensor *[]){x}, 1)) {
         ReluCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (ReluCtx){x, y};
-        tape_record(t, "relu", relu_tape_backward, ctx);
+        tape_record(t, "relu", relu_tape_backward, ctx, y);
     }
     return y;
 }

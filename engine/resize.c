@@ -110,7 +110,7 @@ Tensor *resize_bilinear(Tape *t, Tensor *x, int oh, int ow)
     if (tape_needs_grad(t, y, (Tensor *[]){x}, 1)) {
         ResizeCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (ResizeCtx){x, y};
-        tape_record(t, "resize_bilinear", resize_bilinear_tape_backward, ctx);
+        tape_record(t, "resize_bilinear", resize_bilinear_tape_backward, ctx, y);
     }
     return y;
 }

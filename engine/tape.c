@@ -16,12 +16,14 @@ void tape_free(Tape *t)
 {
     arena_free(&t->arena);
     free(t->entries);
+    free(t->free_grads);
     memset(t, 0, sizeof *t);
 }
 
 void tape_reset(Tape *t)
 {
     t->count = 0;
+    t->free_count = 0;
     arena_reset(&t->arena);
 }
 
@@ -65,19 +67,49 @@ bool tape_needs_grad(Tape *t, Tensor *out, Tensor *const *inputs, int count)
     return needs;
 }
 
-void tape_record(Tape *t, const char *op, BackwardFn backward, void *ctx)
+void tape_record(Tape *t, const char *op, BackwardFn backward, void *ctx, Tensor *out)
 {
     if (t->count == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 256;
         t->entries = xrealloc(t->entries, (size_t)t->cap * sizeof *t->entries);
     }
-    t->entries[t->count++] = (TapeEntry){op, backward, ctx};
+    t->entries[t->count++] = (TapeEntry){op, backward, ctx, out};
+}
+
+/* The smallest free block of at least count floats, taken off the list; NULL if none.
+ * Shapes repeat through a network, so an exact fit is the usual case. */
+static float *take_free_grad(Tape *t, size_t count)
+{
+    int best = -1;
+    for (int i = 0; i < t->free_count; i++)
+        if (t->free_grads[i].floats >= count &&
+            (best < 0 || t->free_grads[i].floats < t->free_grads[best].floats))
+            best = i;
+    if (best < 0) return NULL;
+    float *data = t->free_grads[best].data;
+    t->free_grads[best] = t->free_grads[--t->free_count];
+    return data;
+}
+
+static void give_back_grad(Tape *t, Tensor *x)
+{
+    if (!x || !x->grad) return;
+    if (t->free_count == t->free_cap) {
+        t->free_cap = t->free_cap ? 2 * t->free_cap : 64;
+        t->free_grads = xrealloc(t->free_grads, (size_t)t->free_cap * sizeof *t->free_grads);
+    }
+    t->free_grads[t->free_count++] = (GradBlock){x->grad, x->size};
+    x->grad = NULL;
 }
 
 float *tape_grad(Tape *t, Tensor *x)
 {
     if (!x->requires_grad) return NULL;
-    if (!x->grad) x->grad = arena_floats_zero(&t->arena, x->size);
+    if (!x->grad) {
+        x->grad = take_free_grad(t, x->size);
+        if (x->grad) memset(x->grad, 0, x->size * sizeof(float));
+        else x->grad = arena_floats_zero(&t->arena, x->size);
+    }
     return x->grad;
 }
 
@@ -93,5 +125,8 @@ void tape_backward_from(Tape *t, Tensor *out, const float *seed)
     CHECK(out->requires_grad, "backward: the output does not depend on any trainable tensor");
     float *g = tape_grad(t, out);
     for (size_t i = 0; i < out->size; i++) g[i] += seed[i];
-    for (int i = t->count - 1; i >= 0; i--) t->entries[i].backward(t, t->entries[i].ctx);
+    for (int i = t->count - 1; i >= 0; i--) {
+        t->entries[i].backward(t, t->entries[i].ctx);
+        give_back_grad(t, t->entries[i].out);
+    }
 }

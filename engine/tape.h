@@ -8,7 +8,11 @@
  * op's backward kernel, which accumulates (+=) into its inputs' gradients.
  *
  * A tape also holds the step's arena: every activation, gradient and saved buffer of a
- * step is bumped off it, and tape_reset() returns it all at once.
+ * step is bumped off it, and tape_reset() returns it all at once. Gradients are recycled
+ * during backward: once the op that produced a tensor has run its backward, nothing reads
+ * that tensor's gradient again (its consumers were recorded later, so ran earlier), and
+ * the buffer goes to a free list that later tape_grad calls draw on, as PyTorch frees
+ * activation gradients as it goes. Leaves (parameters, inputs) keep their gradients.
  *
  *   tape.recording = false  -> inference: nothing is recorded, no gradients exist.
  *   tape.training  = true   -> BN uses batch statistics and updates running statistics. */
@@ -25,12 +29,21 @@ typedef struct TapeEntry {
     const char *op;          /* name, for error messages and profiles */
     BackwardFn backward;
     void *ctx;
+    Tensor *out;             /* the op's output: its gradient is dead once this has run */
 } TapeEntry;
+
+/* A gradient buffer given back during backward, for a later tape_grad to reuse. */
+typedef struct GradBlock {
+    float *data;
+    size_t floats;
+} GradBlock;
 
 struct Tape {
     Arena arena;
     TapeEntry *entries;
     int count, cap;
+    GradBlock *free_grads;   /* dead gradient buffers (arena memory), this step */
+    int free_count, free_cap;
     bool recording;
     bool training;
 };
@@ -51,8 +64,11 @@ void *tape_alloc(Tape *t, size_t bytes);
 /* True when an op with these inputs must record: recording, and some input needs a
  * gradient. Sets out->requires_grad accordingly. */
 bool tape_needs_grad(Tape *t, Tensor *out, Tensor *const *inputs, int count);
-void tape_record(Tape *t, const char *op, BackwardFn backward, void *ctx);
-/* The gradient buffer of x, allocated zero-filled on first use. NULL when x needs none. */
+/* Record an op whose output is out (which must come from the tape: its gradient is
+ * recycled after backward has run this entry). */
+void tape_record(Tape *t, const char *op, BackwardFn backward, void *ctx, Tensor *out);
+/* The gradient buffer of x, allocated zero-filled on first use (from recycled gradients
+ * when one is big enough). NULL when x needs none. */
 float *tape_grad(Tape *t, Tensor *x);
 
 /* Back-propagate from a scalar (size 1) loss through everything recorded. */

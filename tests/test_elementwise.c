@@ -77,6 +77,31 @@ static void test_relu_records_only_when_needed(void **state)
     tape_free(&t);
 }
 
+/* Backward recycles the gradient of each op's output once that op has run: along a chain
+ * of ReLUs only two activation-sized gradients are ever live, so the arena grows by two,
+ * not by one per op; the leaf's gradient is kept and is the right one. */
+static void test_backward_recycles_gradients(void **state)
+{
+    (void)state;
+    enum { OPS = 8, SIZE = 4096 };
+    Tape t;
+    tape_init(&t, 0);
+    Tensor x = test_tensor(4, (int[]){1, 1, 64, 64}, 7, true);
+    for (int i = 0; i < SIZE; i++) x.data[i] = (float)(i % 5) - 1.0f;   /* -1 .. 3 */
+    Tensor *y = &x;
+    for (int k = 0; k < OPS; k++) y = relu(&t, y);
+    const size_t forward_bytes = t.arena.in_use;
+    tape_backward_from(&t, y, x.data);         /* seed dy = x: only its positive part is read */
+    const size_t grad_bytes = t.arena.in_use - forward_bytes;
+    assert_true(grad_bytes >= 2 * SIZE * sizeof(float));
+    assert_true(grad_bytes < 3 * SIZE * sizeof(float));
+    assert_null(y->grad);                      /* the output's gradient went back */
+    for (int i = 0; i < SIZE; i++)
+        assert_float_equal(x.grad[i], x.data[i] > 0 ? x.data[i] : 0.0f, 0.0f);
+    tensor_free(&x);
+    tape_free(&t);
+}
+
 /* ---- add ----------------------------------------------------------------------------- */
 
 static Tensor *build_add(Tape *t, Tensor **in, void *arg)
@@ -222,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_relu_forward),
         cmocka_unit_test(test_relu_gradcheck),
         cmocka_unit_test(test_relu_records_only_when_needed),
+        cmocka_unit_test(test_backward_recycles_gradients),
         cmocka_unit_test(test_add),
         cmocka_unit_test(test_concat_forward),
         cmocka_unit_test(test_concat_gradcheck),
