@@ -407,12 +407,13 @@ int main(int argc, char **argv)
     /* Threads first: it initialises the BLAS, which BLIS needs before its kernel is asked. */
     engine_set_threads(st.threads[0]);
     printf("## Convolutions against the sgemm ceiling\n\n");
-    printf("Batch %d x 1 x %d x %d; %s, kernel %s; OMP_WAIT_POLICY=%s; median of %d samples "
+    printf("Batch %d x 1 x %d x %d; %s, kernel %s; OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s; "
+           "median of %d samples "
            "after %d warm-up call%s (short calls repeated to >= %.0f ms per sample); "
            "every layer checked against the definition before it is timed.\n",
            st.batch, st.size, st.size, blas_library(), blas_kernel(),
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)",
-           st.timing.repeats, st.timing.warmup, st.timing.warmup == 1 ? "" : "s",
+           getenv("GOMP_SPINCOUNT") ? getenv("GOMP_SPINCOUNT") : "(unset)", st.timing.repeats, st.timing.warmup, st.timing.warmup == 1 ? "" : "s",
            st.timing.min_sample_ms);
     if (blas_kernel_is_generic()) {
         fprintf(stderr, "conv_bench: warning: the BLAS runs its generic kernel '%s'\n",

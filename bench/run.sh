@@ -195,7 +195,7 @@ tmp=$RESULTS.tmp
     if [ -n "${OMP_WAIT_POLICY:-}" ]; then
         echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY for every program."
     else
-        echo "OMP_WAIT_POLICY: PASSIVE for reusenet and conv_bench (their default), unset for PyTorch (libgomp spins)."
+        echo "OMP_WAIT_POLICY: PASSIVE after GOMP_SPINCOUNT=10000 spins for reusenet and conv_bench (their default), unset for PyTorch (libgomp spins 300000 rounds)."
     fi
     if grep -q "generic" "$WORK"/reusenet-*.log "$WORK/conv.md" || "$BIN" --version 2>/dev/null | grep -q '^warning:'; then
         echo

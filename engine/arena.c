@@ -80,13 +80,6 @@ float *arena_floats(Arena *a, size_t count)
     return arena_alloc(a, count * sizeof(float));
 }
 
-float *arena_floats_zero(Arena *a, size_t count)
-{
-    float *p = arena_alloc(a, count * sizeof(float));
-    memset(p, 0, count * sizeof(float));
-    return p;
-}
-
 ArenaMark arena_mark(const Arena *a)
 {
     return (ArenaMark){a->current, a->current->used, a->in_use};

@@ -35,7 +35,6 @@ void arena_free(Arena *a);
 /* Uninitialised memory; stops the program if the arena's limit would be exceeded. */
 void *arena_alloc(Arena *a, size_t bytes);
 float *arena_floats(Arena *a, size_t count);          /* uninitialised */
-float *arena_floats_zero(Arena *a, size_t count);     /* zero-filled */
 ArenaMark arena_mark(const Arena *a);
 void arena_release(Arena *a, ArenaMark m);
 /* Forget every allocation; keep (and consolidate) the memory for the next step. */

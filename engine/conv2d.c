@@ -59,6 +59,7 @@ static Conv2dShape conv2d_dx_shape(const Conv2dShape *s)
 static void conv2d_flip_weight(const Conv2dShape *s, const float *w, float *wt)
 {
     const int kk = s->kh * s->kw;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)s->c * s->o * kk > 65536)
     for (int c = 0; c < s->c; c++)
         for (int o = 0; o < s->o; o++) {
             const float *src = w + ((size_t)o * s->c + c) * kk;

@@ -102,13 +102,26 @@ static void give_back_grad(Tape *t, Tensor *x)
     x->grad = NULL;
 }
 
+/* Zero-fill in parallel: activation gradients run to tens of MB, and one thread alone
+ * writing them leaves the others waiting. */
+static void zero_floats(float *p, size_t count)
+{
+    enum { BLOCK = 1 << 14 };
+    const size_t blocks = (count + BLOCK - 1) / BLOCK;
+#pragma omp parallel for schedule(static) if (blocks > 8)
+    for (size_t b = 0; b < blocks; b++) {
+        const size_t start = b * BLOCK, len = count - start < BLOCK ? count - start : BLOCK;
+        memset(p + start, 0, len * sizeof(float));
+    }
+}
+
 float *tape_grad(Tape *t, Tensor *x)
 {
     if (!x->requires_grad) return NULL;
     if (!x->grad) {
         x->grad = take_free_grad(t, x->size);
-        if (x->grad) memset(x->grad, 0, x->size * sizeof(float));
-        else x->grad = arena_floats_zero(&t->arena, x->size);
+        if (!x->grad) x->grad = arena_floats(&t->arena, x->size);
+        zero_floats(x->grad, x->size);
     }
     return x->grad;
 }
