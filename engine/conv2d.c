@@ -79,10 +79,12 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
  * small. The scratch shrinks from a whole image's columns to a panel's. */
 enum { PANEL_FLOATS = 1 << 18 };
 
-/* Output rows per panel for a column matrix of k_rows rows and ow columns per output row. */
+/* Output rows per panel for a column matrix of k_rows rows and ow columns per output row;
+ * at least 256 columns, below which the GEMM is too thin to run near its peak. */
 static int conv2d_panel_rows(size_t k_rows, int oh, int ow)
 {
-    const size_t rows = PANEL_FLOATS / (k_rows * (size_t)ow);
+    size_t rows = PANEL_FLOATS / (k_rows * (size_t)ow);
+    if (rows * ow < 256) rows = (256 + ow - 1) / ow;
     return rows < 1 ? 1 : rows > (size_t)oh ? oh : (int)rows;
 }
 
