@@ -107,11 +107,28 @@ static size_t conv2d_image_slot_floats(const Conv2dShape *s)
  * own image keeps its columns in its own cache, and one-thread GEMMs reach a higher
  * fraction of the core's peak than a GEMM split across threads (the bench shows both).
  * Used when the images divide evenly, or there are enough of them for the imbalance not
- * to matter; otherwise the threads share each image's GEMM. */
+ * to matter; otherwise the threads share each image's GEMM.
+ *
+ * The workspace has a slot for each processor (conv2d_image_slots), not for the current
+ * thread count, so that a workspace sized before engine_set_threads() changes the count
+ * still fits; more threads than processors share out the images among as many threads
+ * as there are processors. */
+static int conv2d_image_slots(const Conv2dShape *s)
+{
+#ifdef _OPENMP
+    const int procs = omp_get_num_procs();
+    if (s->n > 1 && procs > 1) return procs;
+#endif
+    (void)s;
+    return 1;
+}
+
 static int conv2d_image_threads(const Conv2dShape *s)
 {
 #ifdef _OPENMP
-    const int t = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int t = omp_in_parallel() ? 1 : omp_get_max_threads();
+    const int slots = conv2d_image_slots(s);
+    if (t > slots) t = slots;
     if (t > 1 && (s->n % t == 0 || s->n >= 4 * t)) return t;
 #endif
     (void)s;
@@ -121,7 +138,7 @@ static int conv2d_image_threads(const Conv2dShape *s)
 size_t conv2d_workspace_floats_per_image(const Conv2dShape *s)
 {
     const size_t wt = conv2d_dx_is_conv(s) ? (size_t)s->c * s->o * s->kh * s->kw : 0;
-    return wt + conv2d_image_slot_floats(s) * conv2d_image_threads(s);
+    return wt + conv2d_image_slot_floats(s) * conv2d_image_slots(s);
 }
 
 /* Batched: region A holds the batch's columns (x's, or dy's for dx), region B the GEMM's
@@ -144,6 +161,7 @@ double conv2d_macs(const Conv2dShape *s)
 {
     return (double)s->n * s->o * s->oh * s->ow * s->c * s->kh * s->kw;
 }
+
 
 /* The thread number inside a parallel region (0 outside). */
 static int thread_index(void)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/blas.h"
 #include "engine/conv2d.h"
 #include "engine/im2col.h"
 #include "tests/testutil.h"
@@ -135,6 +136,40 @@ static void test_paths_against_direct(void **state)
     check_path(conv2d_forward_batched, conv2d_backward_batched, conv2d_workspace_floats_batched);
 }
 
+/* The per-image path at 1, 2, 3 and 8 threads (more than this machine may have), each
+ * time with a workspace sized while 1 thread was set: the workspace must fit whatever the
+ * thread count is when it is used (ASan in `make sanitize` sees any overrun), and the
+ * result must not depend on it beyond the order of dw's sums. */
+static void test_per_image_any_thread_count(void **state)
+{
+    (void)state;
+    const int counts[] = {1, 2, 3, 8};
+    Conv2dShape s = conv2d_shape(8, 8, 40, 37, 8, 3, 3, 1, 1, 1);
+    size_t nx = (size_t)8 * 8 * 40 * 37, nw = (size_t)8 * 8 * 9, ny = (size_t)8 * 8 * s.oh * s.ow;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *dy = malloc(ny * 4);
+    float *y[4], *dx[4], *dw[4];
+    fill_uniform(x, nx, -1, 1, 41);
+    fill_uniform(w, nw, -1, 1, 42);
+    fill_uniform(dy, ny, -1, 1, 43);
+    for (int i = 0; i < 4; i++) {
+        engine_set_threads(1);
+        float *work = malloc(conv2d_workspace_floats_per_image(&s) * sizeof(float));
+        engine_set_threads(counts[i]);
+        y[i] = malloc(ny * 4), dx[i] = calloc(nx, 4), dw[i] = calloc(nw, 4);
+        conv2d_forward_per_image(&s, x, w, NULL, y[i], work);
+        conv2d_backward_per_image(&s, x, w, dy, dx[i], dw[i], NULL, work);
+        free(work);
+    }
+    engine_set_threads(0);
+    for (int i = 1; i < 4; i++) {
+        assert_memory_equal(y[i], y[0], ny * sizeof(float));      /* same GEMMs per image */
+        assert_memory_equal(dx[i], dx[0], nx * sizeof(float));
+        for (size_t k = 0; k < nw; k++) assert_float_equal(dw[i][k], dw[0][k], 1e-3f);
+    }
+    for (int i = 0; i < 4; i++) free(y[i]), free(dx[i]), free(dw[i]);
+    free(x); free(w); free(dy);
+}
+
 static Tensor *build_conv(Tape *t, Tensor **in, void *arg)
 {
     const Case *k = arg;
@@ -198,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_direct),
         cmocka_unit_test(test_paths_against_direct),
+        cmocka_unit_test(test_per_image_any_thread_count),
         cmocka_unit_test(test_gradcheck),
         cmocka_unit_test(test_col2im_is_adjoint),
         cmocka_unit_test(test_shape_mismatch_is_reported),
