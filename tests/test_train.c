@@ -11,8 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "datasets/synth.h"
-#include "engine/error.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
 #include "tests/testutil.h"
@@ -26,15 +24,7 @@ static int setup(void **state)
     root = make_temp_dir("train");
     data = malloc(4096);
     snprintf(data, 4096, "%s/acdc", root);
-    SynthOptions o;
-    synth_defaults(&o, "acdc");
-    o.patients = 6;
-    o.size = 64;
-    o.seed = 3;
-    if (synth_write(data, &o)) {
-        fprintf(stderr, "synth: %s\n", error_get());
-        return -1;
-    }
+    test_synth("acdc", 6, 64, 0, 3, data);
     return 0;
 }
 

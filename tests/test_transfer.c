@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets/synth.h"
-#include "engine/error.h"
 #include "engine/safetensors.h"
 #include "tests/testutil.h"
 
@@ -18,11 +16,7 @@ static void test_transfer_study(void **state)
     char *root = make_temp_dir("transfer");
     char data[4096], cmd[16384], out[16384], path[4096];
     snprintf(data, sizeof data, "%s/acdc", root);
-    SynthOptions o;
-    synth_defaults(&o, "acdc");
-    o.patients = 6;
-    o.size = 64;
-    assert_int_equal(synth_write(data, &o), 0);
+    test_synth("acdc", 6, 64, 0, 1, data);
     snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --task auto --data %s --size 32 "
              "--batch 4 --lr 0.01 --epochs 1 --quiet -o %s/src", bin, data, root);
     assert_int_equal(run_command(cmd, out, sizeof out), 0);

@@ -58,6 +58,7 @@ int remove_tree(const char *path);
 int test_dir_setup(void **state);
 int test_dir_teardown(void **state);
 const char *test_dir(void);
-/* Write a synthetic dataset into dir; fails the test with the generator's message. */
+/* Write a synthetic dataset into dir (slices <= 0: the preset's own count); fails the test
+ * with the generator's message. */
 void test_synth(const char *preset, int patients, int size, int slices, uint64_t seed,
                 const char *dir);
