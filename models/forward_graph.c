@@ -9,7 +9,8 @@
 #include "engine/maxpool2d.h"
 #include "engine/relu.h"
 #include "engine/resize.h"
-#include "reuse/forward_graph.h"
+#include "models/forward_graph.h"
+#include "models/model_arch.h"
 
 /* Append a step reading `ins`; returns the number of the value it writes. */
 static int emit(ForwardGraph *g, GraphStep step, const int *ins, int n_in)
@@ -22,7 +23,7 @@ static int emit(ForwardGraph *g, GraphStep step, const int *ins, int n_in)
     return ++g->n_steps;
 }
 
-static int emit_layer(ForwardGraph *g, Model *m, int k, int in, bool relu_after)
+int graph_layer(ForwardGraph *g, Model *m, int k, int in, bool relu_after)
 {
     Layer *l = model_layer(m, k);
     int row = (int)(l - m->layers);
@@ -30,68 +31,29 @@ static int emit_layer(ForwardGraph *g, Model *m, int k, int in, bool relu_after)
     return emit(g, (GraphStep){.op = GRAPH_LAYER, .layer = k, .relu = relu_after}, &in, 1);
 }
 
-static int emit_maxpool(ForwardGraph *g, int in, int k, int stride, int pad)
+int graph_maxpool(ForwardGraph *g, int in, int k, int stride, int pad)
 {
     return emit(g, (GraphStep){.op = GRAPH_MAXPOOL, .k = k, .stride = stride, .pad = pad}, &in, 1);
 }
 
-static int emit_resize_like(ForwardGraph *g, int in, int like)
+int graph_avgpool(ForwardGraph *g, int in, int bins)
+{
+    return emit(g, (GraphStep){.op = GRAPH_AVGPOOL, .k = bins}, &in, 1);
+}
+
+int graph_resize_like(ForwardGraph *g, int in, int like)
 {
     return emit(g, (GraphStep){.op = GRAPH_RESIZE_LIKE}, (int[]){in, like}, 2);
 }
 
-/* models/unet.c: four encoder stages (skip, then 2x2 max-pool), the bottom stage, four
- * decoder stages on concat [skip, bilinear x2 to the skip's size], the 1x1 head. */
-static void build_unet(ForwardGraph *g, Model *m)
+int graph_concat(ForwardGraph *g, const int *ins, int n_in)
 {
-    int skips[4], v = 0;
-    for (int s = 0; s < 4; s++) {
-        v = emit_layer(g, m, 2 * s + 1, v, true);
-        skips[s] = v = emit_layer(g, m, 2 * s + 2, v, true);
-        v = emit_maxpool(g, v, 2, 2, 0);
-    }
-    v = emit_layer(g, m, 9, v, true);
-    v = emit_layer(g, m, 10, v, true);
-    for (int s = 5; s < 9; s++) {
-        int skip = skips[8 - s];
-        int up = emit_resize_like(g, v, skip);
-        v = emit(g, (GraphStep){.op = GRAPH_CONCAT}, (int[]){skip, up}, 2);
-        v = emit_layer(g, m, 2 * s + 1, v, true);
-        v = emit_layer(g, m, 2 * s + 2, v, true);
-    }
-    emit_layer(g, m, 0, v, false);
+    return emit(g, (GraphStep){.op = GRAPH_CONCAT}, ins, n_in);
 }
 
-/* models/pspnet.c: conv1 + max-pool, the BasicBlocks of layers 2..20 (a block whose next
- * table row is a downsample uses it as the shortcut), the pyramid (layers 21..24) on the
- * features, concat, bottleneck (25), classifier, bilinear to the input size. */
-static void build_pspnet(ForwardGraph *g, Model *m)
+int graph_add_relu(ForwardGraph *g, int a, int b)
 {
-    static const int bins[4] = {1, 2, 3, 6};
-    int v = emit_layer(g, m, 1, 0, true);
-    v = emit_maxpool(g, v, 3, 2, 1);
-    int k = 2;
-    while (k < 21) {
-        int h = emit_layer(g, m, k, v, true);
-        h = emit_layer(g, m, k + 1, h, false);
-        int shortcut = v, next = k + 2;
-        if (next <= m->n_numbered && strstr(model_layer(m, next)->conv, "downsample")) {
-            shortcut = emit_layer(g, m, next, v, false);
-            next++;
-        }
-        v = emit(g, (GraphStep){.op = GRAPH_ADD_RELU}, (int[]){h, shortcut}, 2);
-        k = next;
-    }
-    int branches[5] = {v};
-    for (int i = 0; i < 4; i++) {
-        int p = emit(g, (GraphStep){.op = GRAPH_AVGPOOL, .k = bins[i]}, &v, 1);
-        p = emit_layer(g, m, 21 + i, p, true);
-        branches[1 + i] = emit_resize_like(g, p, v);
-    }
-    int y = emit(g, (GraphStep){.op = GRAPH_CONCAT}, branches, 5);
-    y = emit_layer(g, m, 25, y, true);
-    y = emit_layer(g, m, 0, y, false);
-    emit_resize_like(g, y, 0);
+    return emit(g, (GraphStep){.op = GRAPH_ADD_RELU}, (int[]){a, b}, 2);
 }
 
 void forward_graph_build(ForwardGraph *g, Model *m)
@@ -100,8 +62,8 @@ void forward_graph_build(ForwardGraph *g, Model *m)
     g->n_layers = m->n_layers;
     g->layer_step = xmalloc(sizeof *g->layer_step * (size_t)m->n_layers);
     for (int i = 0; i < m->n_layers; i++) g->layer_step[i] = -1;
-    if (m->cfg.arch == ARCH_UNET) build_unet(g, m);
-    else build_pspnet(g, m);
+    if (m->cfg.arch == ARCH_UNET) unet_graph(g, m);
+    else pspnet_graph(g, m);
     for (int i = 0; i < m->n_layers; i++)
         CHECK(g->layer_step[i] >= 0, "forward graph: layer row %d is never applied", i);
     g->last_use = xmalloc(sizeof *g->last_use * (size_t)(g->n_steps + 1));

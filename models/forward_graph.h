@@ -1,6 +1,8 @@
-/* The forward pass of a model as a flat program that can be resumed at any layer.
+/* The forward pass of a model as a flat program that can be resumed at any layer: the one
+ * description of how each architecture wires its layers (models/unet.c and
+ * models/pspnet.c write it with the graph_* builders below), run by model_forward().
  *
- * Why: the swap scan (spec/reuse.md, section 1) evaluates the target once per swapped
+ * Why a program: the swap scan (spec/reuse.md, section 1) evaluates the target once per swapped
  * tensor. A swap at layer k changes nothing that is computed before layer k, so the
  * activations in front of k can be taken from the unmodified model's forward pass instead
  * of being recomputed. To do that, the forward pass is written as a list of steps over
@@ -17,9 +19,8 @@
  * forward pass of the swapped model, because every step before it would compute exactly
  * what the baseline computed.
  *
- * The steps call the same engine ops with the same arguments, in the same order, as
- * models/unet.c and models/pspnet.c; tests/test_reuse_swap.c checks that
- * forward_graph_run() equals model_forward() bit for bit on both architectures. */
+ * tests/test_reuse_swap.c checks that resuming at every layer gives bitwise the logits
+ * of a full pass, and tests/torch/check_models.py that the full pass is PyTorch's. */
 #ifndef REUSENET_FORWARD_GRAPH_H
 #define REUSENET_FORWARD_GRAPH_H
 
@@ -58,6 +59,15 @@ typedef struct ForwardGraph {
 /* Build the program of m's architecture from its layer table. */
 void forward_graph_build(ForwardGraph *g, Model *m);
 void forward_graph_free(ForwardGraph *g);
+
+/* Builders, used by the architectures' *_graph functions: each appends one step reading
+ * the given values and returns the number of the value it writes. */
+int graph_layer(ForwardGraph *g, Model *m, int k, int in, bool relu_after);
+int graph_maxpool(ForwardGraph *g, int in, int k, int stride, int pad);
+int graph_avgpool(ForwardGraph *g, int in, int bins);
+int graph_resize_like(ForwardGraph *g, int in, int like);   /* to the H, W of value like */
+int graph_concat(ForwardGraph *g, const int *ins, int n_in);
+int graph_add_relu(ForwardGraph *g, int a, int b);
 
 /* The step that applies layer k (1..L, 0 = head). */
 int forward_graph_layer_step(const ForwardGraph *g, int k);

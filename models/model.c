@@ -93,6 +93,8 @@ int model_create(Model *m, const ModelConfig *cfg)
         declare_layer(&m->params, l);
     }
     params_finalize(&m->params);
+    m->graph = xmalloc(sizeof *m->graph);
+    forward_graph_build(m->graph, m);
     return 0;
 }
 
@@ -100,6 +102,8 @@ void model_free(Model *m)
 {
     params_free(&m->params);
     free(m->layers);
+    if (m->graph) forward_graph_free(m->graph);
+    free(m->graph);
     memset(m, 0, sizeof *m);
 }
 
@@ -156,7 +160,9 @@ Tensor *model_forward(Model *m, Tape *t, Tensor *x)
     tensor_check_4d("model_forward", x);
     CHECK(!model_check_input(m, x->shape[0], x->shape[1], x->shape[2], x->shape[3]), "%s",
           error_get());
-    return m->cfg.arch == ARCH_PSPNET ? pspnet_forward(m, t, x) : unet_forward(m, t, x);
+    Tensor **values = tape_alloc(t, sizeof *values * (size_t)(m->graph->n_steps + 1));
+    values[0] = x;
+    return forward_graph_run(m->graph, m, t, values, 0);
 }
 
 size_t model_parameter_count(const Model *m) { return params_trainable_count(&m->params); }

@@ -3,8 +3,9 @@
  * A Model is a ParamStore (every tensor under its PyTorch state_dict name) plus the layer
  * table: the numbered conv+BN layers 1..L in forward order, then the head (the final
  * classifier, which has no BN). The table is the one place layers are looked up: the
- * forward passes walk it by number, and the reuse analysis addresses tensors through it
- * (layer k, kind RM/RV/RW/RB/W/B). */
+ * forward pass (the architecture's program of steps, forward_graph.h) applies its rows by
+ * number, and the reuse analysis addresses tensors through it (layer k, kind
+ * RM/RV/RW/RB/W/B). */
 #ifndef REUSENET_MODEL_H
 #define REUSENET_MODEL_H
 
@@ -48,12 +49,15 @@ typedef struct Layer {
     int out_h, out_w;                /* spatial size of its output in the last forward */
 } Layer;
 
+struct ForwardGraph;
+
 typedef struct Model {
     ModelConfig cfg;
     ParamStore params;
     Layer *layers;                   /* layers[0..n_numbered-1] are 1..L, then the head */
     int n_layers;                    /* numbered layers + 1 */
     int n_numbered;                  /* 25 (pspnet) or 18 (unet) */
+    struct ForwardGraph *graph;      /* the forward pass, steps over the table (forward_graph.h) */
 } Model;
 
 /* Declare every tensor and the layer table (values zero). -1 on a bad config. */

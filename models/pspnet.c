@@ -9,13 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/add.h"
-#include "engine/avgpool2d.h"
-#include "engine/concat.h"
 #include "engine/error.h"
-#include "engine/maxpool2d.h"
-#include "engine/relu.h"
-#include "engine/resize.h"
+#include "models/forward_graph.h"
 #include "models/model_arch.h"
 
 static const int ppm_bins[4] = {1, 2, 3, 6};
@@ -82,40 +77,36 @@ void pspnet_describe(const ModelConfig *cfg, Layer *layers)
     layer_describe(l, "classifier", "", 256, cfg->classes, 1, 1, 0, 1, true);
 }
 
-/* BasicBlock starting at table row k: relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut),
- * shortcut = x, or downsample (row k+2) when the block has one. Returns the next row. */
-static int basic_block(Model *m, Tape *t, int k, Tensor **x)
+/* BasicBlock starting at table row k on value x: relu(bn2(conv2(relu(bn1(conv1 x)))) +
+ * shortcut), shortcut = x, or downsample (row k+2) when the block has one. Writes the
+ * block's output value to *x; returns the next row. */
+static int basic_block(ForwardGraph *g, Model *m, int k, int *x)
 {
-    const Layer *c1 = model_layer(m, k), *c2 = model_layer(m, k + 1);
-    Tensor *h = model_apply_layer(m, t, c1, *x, true);
-    h = model_apply_layer(m, t, c2, h, false);
-    Tensor *shortcut = *x;
-    int next = k + 2;
+    int h = graph_layer(g, m, k, *x, true);
+    h = graph_layer(g, m, k + 1, h, false);
+    int shortcut = *x, next = k + 2;
     if (next <= PSPNET_LAYERS && strstr(model_layer(m, next)->conv, "downsample")) {
-        shortcut = model_apply_layer(m, t, model_layer(m, next), *x, false);
+        shortcut = graph_layer(g, m, next, *x, false);
         next++;
     }
-    *x = relu(t, add(t, h, shortcut));
+    *x = graph_add_relu(g, h, shortcut);
     return next;
 }
 
-Tensor *pspnet_forward(Model *m, Tape *t, Tensor *x)
+void pspnet_graph(ForwardGraph *g, Model *m)
 {
-    const int in_h = x->shape[2], in_w = x->shape[3];
-    Tensor *h = model_apply_layer(m, t, model_layer(m, 1), x, true);
-    h = maxpool2d(t, h, 3, 2, 1);
+    int v = graph_layer(g, m, 1, 0, true);
+    v = graph_maxpool(g, v, 3, 2, 1);
     int k = 2;
-    while (k < 21) k = basic_block(m, t, k, &h);           /* layers 2..20: the backbone */
-
-    const int fh = h->shape[2], fw = h->shape[3];
-    Tensor *branches[5] = {h};
+    while (k < 21) k = basic_block(g, m, k, &v);           /* layers 2..20: the backbone */
+    int branches[5] = {v};
     for (int i = 0; i < 4; i++) {                          /* layers 21..24: the pyramid */
-        Tensor *p = adaptive_avgpool2d(t, h, ppm_bins[i], ppm_bins[i]);
-        p = model_apply_layer(m, t, model_layer(m, 21 + i), p, true);
-        branches[1 + i] = resize_bilinear(t, p, fh, fw);
+        int p = graph_avgpool(g, v, ppm_bins[i]);
+        p = graph_layer(g, m, 21 + i, p, true);
+        branches[1 + i] = graph_resize_like(g, p, v);
     }
-    Tensor *y = concat(t, branches, 5);
-    y = model_apply_layer(m, t, model_layer(m, 25), y, true);
-    y = model_apply_layer(m, t, model_layer(m, 0), y, false);
-    return resize_bilinear(t, y, in_h, in_w);
+    int y = graph_concat(g, branches, 5);
+    y = graph_layer(g, m, 25, y, true);
+    y = graph_layer(g, m, 0, y, false);
+    graph_resize_like(g, y, 0);                            /* to the input's size */
 }

@@ -4,9 +4,7 @@
  * 1x1 head. Every 3x3 conv has a bias. Layers 1-2 enc1 ... 9-10 bottom ... 17-18 dec1. */
 #include <stdio.h>
 
-#include "engine/concat.h"
-#include "engine/maxpool2d.h"
-#include "engine/resize.h"
+#include "models/forward_graph.h"
 #include "models/model_arch.h"
 
 static const char *const stage_names[9] = {"enc1", "enc2", "enc3", "enc4", "bottom",
@@ -30,26 +28,25 @@ void unet_describe(const ModelConfig *cfg, Layer *layers)
     layer_describe(&layers[UNET_LAYERS], "head", "", f, cfg->classes, 1, 1, 0, 1, true);
 }
 
-/* Stage s (0-based) = table rows 2s+1 and 2s+2. */
-static Tensor *stage(Model *m, Tape *t, int s, Tensor *x)
+/* Four encoder stages (rows 2s+1, 2s+2; their output is the skip), each followed by a
+ * 2x2 max-pool; the bottom stage; four decoder stages on concat [skip, bilinear x2 of the
+ * stage below to the skip's size]; the 1x1 head. */
+void unet_graph(ForwardGraph *g, Model *m)
 {
-    x = model_apply_layer(m, t, model_layer(m, 2 * s + 1), x, true);
-    return model_apply_layer(m, t, model_layer(m, 2 * s + 2), x, true);
-}
-
-Tensor *unet_forward(Model *m, Tape *t, Tensor *x)
-{
-    Tensor *skips[4];
-    Tensor *h = x;
+    int skips[4], v = 0;
     for (int s = 0; s < 4; s++) {
-        skips[s] = stage(m, t, s, h);
-        h = maxpool2d(t, skips[s], 2, 2, 0);
+        v = graph_layer(g, m, 2 * s + 1, v, true);
+        skips[s] = v = graph_layer(g, m, 2 * s + 2, v, true);
+        v = graph_maxpool(g, v, 2, 2, 0);
     }
-    h = stage(m, t, 4, h);
+    v = graph_layer(g, m, 9, v, true);
+    v = graph_layer(g, m, 10, v, true);
     for (int s = 5; s < 9; s++) {
-        Tensor *skip = skips[8 - s];
-        Tensor *up = resize_bilinear(t, h, skip->shape[2], skip->shape[3]);
-        h = stage(m, t, s, concat(t, (Tensor *[]){skip, up}, 2));
+        const int skip = skips[8 - s];
+        const int up = graph_resize_like(g, v, skip);
+        v = graph_concat(g, (int[]){skip, up}, 2);
+        v = graph_layer(g, m, 2 * s + 1, v, true);
+        v = graph_layer(g, m, 2 * s + 2, v, true);
     }
-    return model_apply_layer(m, t, model_layer(m, 0), h, false);
+    graph_layer(g, m, 0, v, false);
 }

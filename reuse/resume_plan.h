@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reuse/forward_graph.h"
+#include "models/forward_graph.h"
 
 typedef struct ResumePlan {
     bool *keep;            /* [n_steps + 1]: value v is copied from the baseline pass */

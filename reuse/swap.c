@@ -6,7 +6,7 @@
 #include "engine/atomic_file.h"
 #include "engine/error.h"
 #include "reuse/csv.h"
-#include "reuse/forward_graph.h"
+#include "models/forward_graph.h"
 #include "reuse/resume_plan.h"
 #include "reuse/swap.h"
 #include "train/progress.h"

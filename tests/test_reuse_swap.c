@@ -1,6 +1,5 @@
 /* The swap scan (reuse/swap.c) and the resumable forward pass it rests on
- * (reuse/forward_graph.c, reuse/resume_plan.c):
- *   - the forward graph computes model_forward bit for bit (UNet and PSPNet);
+ * (models/forward_graph.c, the program model_forward runs; reuse/resume_plan.c):
  *   - resuming at any layer, after swapping a tensor there, gives bitwise the logits of a
  *     full forward pass of the swapped model;
  *   - a scan with activation reuse gives exactly the numbers of the naive scan, also when
@@ -20,7 +19,7 @@
 #include "engine/loss.h"
 #include "engine/optimizer.h"
 #include "models/checkpoint.h"
-#include "reuse/forward_graph.h"
+#include "models/forward_graph.h"
 #include "reuse/resume_plan.h"
 #include "reuse/csv.h"
 #include "reuse/swap.h"
@@ -158,48 +157,6 @@ static Tensor *input_batch(Tape *t, const SliceSet *set, int n)
     for (int i = 0; i < n; i++)
         memcpy(x->data + (size_t)i * SIZE * SIZE, set->slices[i].image, sizeof(float) * SIZE * SIZE);
     return x;
-}
-
-static void check_graph_matches_forward(ModelArch arch, int n)
-{
-    Model m;
-    make_model(&m, arch, 4, 5);
-    perturb_bn(&m, 6);
-    SliceSet set;
-    toy_set(&set, 1, n, 7);
-    Tape a, b;
-    tape_init(&a, 0);
-    tape_init(&b, 0);
-    a.recording = b.recording = false;
-    a.training = b.training = false;
-    Tensor *x = input_batch(&a, &set, n);
-    Tensor *ref = model_forward(&m, &a, x);
-    ForwardGraph g;
-    forward_graph_build(&g, &m);
-    Tensor **values = xcalloc((size_t)g.n_steps + 1, sizeof *values);
-    values[0] = x;
-    Tensor *y = forward_graph_run(&g, &m, &b, values, 0);
-    assert_true(tensor_same_shape(ref, y));
-    assert_memory_equal(ref->data, y->data, sizeof(float) * ref->size);
-    free(values);
-    forward_graph_free(&g);
-    tape_free(&a);
-    tape_free(&b);
-    sliceset_free(&set);
-    model_free(&m);
-}
-
-static void test_graph_matches_unet(void **state)
-{
-    (void)state;
-    check_graph_matches_forward(ARCH_UNET, 3);
-}
-
-static void test_graph_matches_pspnet(void **state)
-{
-    (void)state;
-    if (under_valgrind()) skip();
-    check_graph_matches_forward(ARCH_PSPNET, 1);
 }
 
 /* For every layer and kind: swap the tensor from another model, resume at the layer with
@@ -548,8 +505,6 @@ int main(int argc, char **argv)
     if (argc > 1) cmocka_set_test_filter(argv[1]);   /* run one test: its name */
     engine_set_threads(1);      /* tiny tensors: threads would only add overhead */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_graph_matches_unet),
-        cmocka_unit_test(test_graph_matches_pspnet),
         cmocka_unit_test(test_resume_exact_unet),
         cmocka_unit_test(test_resume_exact_pspnet),
         cmocka_unit_test(test_scan_reuse_equals_naive),

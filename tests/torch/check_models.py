@@ -54,6 +54,10 @@ TOL_FORWARD = 1e-4
 TOL_STATS = 1e-4
 TOL_GRAD = 1e-3
 ILL_FACTOR = 10.0
+# Max-pool near-ties (maxpool_min_gap): inputs are drawn up to MAXPOOL_TRIES times until
+# every positive window maximum leads its runner-up by MAXPOOL_MIN_GAP channel std.
+MAXPOOL_MIN_GAP = 1e-5
+MAXPOOL_TRIES = 50
 
 # (arch, constructor options, N, H, W)
 CASES = [
@@ -170,6 +174,37 @@ def widen_relu_margins(model, x, max_shift=0.1):
     return worst[0]
 
 
+def maxpool_min_gap(model, x):
+    """The smallest gap, in channel standard deviations, between the largest and the second
+    largest input of a max-pool window whose largest input is positive, in the train-mode
+    float64 pass on x. Max-pool routes the gradient to the largest input: two inputs within
+    float32 rounding of each other may be ordered one way in C and the other in the
+    float64 reference, and the gradient of every tensor upstream then moves by ~1e-3 (seen:
+    PSPNet conv1.weight under MSE). A window whose maximum is 0 (a ReLU output) passes no
+    gradient either way."""
+    ref = copy.deepcopy(model).double().train()
+    worst = [float("inf")]
+
+    def measure(mod, inputs):
+        z = inputs[0]
+        k, st, p = (v if isinstance(v, int) else v[0] for v in (mod.kernel_size, mod.stride,
+                                                               mod.padding))
+        n, c = z.shape[:2]
+        u = F.unfold(F.pad(z, (p, p, p, p), value=-1e30), k, stride=st).view(n, c, k * k, -1)
+        top = u.topk(2, dim=2).values
+        std = z.transpose(0, 1).reshape(c, -1).std(dim=1).clamp_min(1e-12)
+        gap = (top[:, :, 0] - top[:, :, 1]) / std[None, :, None]
+        gap = torch.where(top[:, :, 0] > 0, gap, torch.full_like(gap, float("inf")))
+        worst[0] = min(worst[0], float(gap.min()))
+    hooks = [m.register_forward_pre_hook(measure) for m in ref.modules()
+             if isinstance(m, nn.MaxPool2d)]
+    with torch.no_grad():
+        ref(torch.from_numpy(x).double())
+    for h in hooks:
+        h.remove()
+    return worst[0]
+
+
 def metadata(arch, kw):
     meta = {"arch": arch, "in_channels": str(kw["in_channels"]), "classes": str(kw["classes"]),
             "task": "seg"}
@@ -239,8 +274,15 @@ def check_case(index, case, run, seed, workdir, args):
     d = os.path.join(workdir, f"case{index}")
     os.makedirs(d, exist_ok=True)
     wpath, xpath, ypath = (os.path.join(d, f) for f in ("W.safetensors", "X.npy", "Y.npy"))
-    x = torch.randn((n, kw["in_channels"], h, w), generator=gen).numpy()
+    # An input with a near-tie in some max-pool window (maxpool_min_gap) is drawn again.
+    for _ in range(MAXPOOL_TRIES):
+        x = torch.randn((n, kw["in_channels"], h, w), generator=gen).numpy()
+        pool_gap = maxpool_min_gap(model, x)
+        if pool_gap >= MAXPOOL_MIN_GAP:
+            break
     margin = widen_relu_margins(model, x)
+    if args.verbose:
+        print(f"    smallest max-pool gap, train mode: {pool_gap:.1e} channel std")
     if args.verbose:
         print(f"    smallest ReLU input, train mode: {margin:.1e} channel std")
     safetensors_io.save_file(model.state_dict(), wpath, metadata(arch, kw))
