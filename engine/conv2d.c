@@ -88,9 +88,9 @@ static int conv2d_panel_rows(size_t k_rows, int oh, int ow)
     return rows < 1 ? 1 : rows > (size_t)oh ? oh : (int)rows;
 }
 
-/* Each thread that works on images has a slot: one panel of columns (x's patches for the
- * forward pass and dw, dy's for dx) and a private dw (O, C*KH*KW) to accumulate into. */
-static size_t conv2d_image_slot_floats(const Conv2dShape *s)
+/* Floats of one panel of columns: x's patches (forward pass, dw, col2im) or dy's (dx as
+ * a convolution), whichever is larger. */
+static size_t conv2d_panel_floats(const Conv2dShape *s)
 {
     const size_t ckk = (size_t)s->c * s->kh * s->kw, okk = (size_t)s->o * s->kh * s->kw;
     size_t col = 0;
@@ -98,7 +98,7 @@ static size_t conv2d_image_slot_floats(const Conv2dShape *s)
         col = ckk * s->ow * conv2d_panel_rows(ckk, s->oh, s->ow);
     if (conv2d_dx_is_conv(s))
         col = max_size(col, okk * s->w * conv2d_panel_rows(okk, s->h, s->w));
-    return col + (size_t)s->o * ckk;
+    return col;
 }
 
 /* Large maps make GEMMs wide enough for one thread each: the batch's images are shared
@@ -135,10 +135,32 @@ static int conv2d_image_threads(const Conv2dShape *s)
     return 1;
 }
 
+/* The per-image workspace: the flipped kernel (C, O*KH*KW) when dx is a convolution,
+ * then for each of conv2d_image_slots() threads a private dw (O, C*KH*KW) to accumulate
+ * into, then for each thread one panel of columns. work = NULL only sizes it. */
+typedef struct ImageWork {
+    float *wt, *dw_parts, *cols;
+    size_t dw_floats, col_floats, total;
+} ImageWork;
+
+static ImageWork conv2d_image_work(const Conv2dShape *s, float *work)
+{
+    const int slots = conv2d_image_slots(s);
+    const size_t wt = conv2d_dx_is_conv(s) ? (size_t)s->c * s->o * s->kh * s->kw : 0;
+    ImageWork iw = {NULL, NULL, NULL, (size_t)s->o * s->c * s->kh * s->kw,
+                    conv2d_panel_floats(s), 0};
+    iw.total = wt + (iw.dw_floats + iw.col_floats) * slots;
+    if (work) {
+        iw.wt = work;
+        iw.dw_parts = work + wt;
+        iw.cols = iw.dw_parts + iw.dw_floats * slots;
+    }
+    return iw;
+}
+
 size_t conv2d_workspace_floats_per_image(const Conv2dShape *s)
 {
-    const size_t wt = conv2d_dx_is_conv(s) ? (size_t)s->c * s->o * s->kh * s->kw : 0;
-    return wt + conv2d_image_slot_floats(s) * conv2d_image_slots(s);
+    return conv2d_image_work(s, NULL).total;
 }
 
 /* Batched: region A holds the batch's columns (x's, or dy's for dx), region B the GEMM's
@@ -162,7 +184,6 @@ double conv2d_macs(const Conv2dShape *s)
     return (double)s->n * s->o * s->oh * s->ow * s->c * s->kh * s->kw;
 }
 
-
 /* The thread number inside a parallel region (0 outside). */
 static int thread_index(void)
 {
@@ -176,18 +197,17 @@ static int thread_index(void)
 /* One GEMM per image and panel of output rows [oy0, oy1), P = (oy1 - oy0)*OW pixels:
  *   y_n[:, oy0*OW ...] (O, P) = w (O, C*KH*KW) @ col (C*KH*KW, P)
  * A pointwise conv needs no columns: one GEMM on x_n itself. Images run in parallel
- * (conv2d_image_threads), each thread in its own slot of work. */
+ * (conv2d_image_threads), each thread in its own panel of work (conv2d_image_work). */
 void conv2d_forward_per_image(const Conv2dShape *s, const float *x, const float *w,
                               const float *b, float *y, float *work)
 {
     const int ckk = s->c * s->kh * s->kw, opix = s->oh * s->ow;
     const int threads = conv2d_image_threads(s);
     const int rows = conv2d_is_pointwise(s) ? s->oh : conv2d_panel_rows(ckk, s->oh, s->ow);
-    const size_t slot = conv2d_image_slot_floats(s);
-    float *slots = work + (conv2d_dx_is_conv(s) ? (size_t)s->c * s->o * s->kh * s->kw : 0);
+    const ImageWork iw = conv2d_image_work(s, work);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int n = 0; n < s->n; n++) {
-        float *col = slots + slot * thread_index();
+        float *col = iw.cols + iw.col_floats * thread_index();
         const float *xn = x + (size_t)n * s->c * s->h * s->w;
         float *yn = y + (size_t)n * s->o * opix;
         float beta = 0.0f;
@@ -256,7 +276,7 @@ static void conv2d_bias_backward(const Conv2dShape *s, const float *dy, float *d
 
 /* Images in parallel as in the forward pass, each in panels of output rows (for dw and
  * col2im) or of input rows (dx as a convolution); each thread sums its images' dw in its
- * slot, and the slots are added into dw at the end. */
+ * own part, and the parts are added into dw at the end. */
 void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float *w,
                                const float *dy, float *dx, float *dw, float *db, float *work)
 {
@@ -267,18 +287,15 @@ void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float
     const int threads = conv2d_image_threads(s);
     const int rows = pointwise ? s->oh : conv2d_panel_rows(ckk, s->oh, s->ow);
     const int dx_rows = dx_conv ? conv2d_panel_rows(okk, s->h, s->w) : 0;
-    const size_t slot = conv2d_image_slot_floats(s), dw_size = (size_t)s->o * ckk;
-    float *wt = work;
-    float *slots = work + (conv2d_dx_is_conv(s) ? (size_t)s->c * okk : 0);
-    if (dx_conv) conv2d_flip_weight(s, w, wt);
+    const ImageWork iw = conv2d_image_work(s, work);
+    const float *wt = iw.wt;
+    if (dx_conv) conv2d_flip_weight(s, w, iw.wt);
     if (db) conv2d_bias_backward(s, dy, db);
-    if (dw)
-        for (int t = 0; t < threads; t++) memset(slots + slot * t + slot - dw_size, 0,
-                                                 dw_size * sizeof(float));
+    if (dw) memset(iw.dw_parts, 0, iw.dw_floats * threads * sizeof(float));
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int n = 0; n < s->n; n++) {
-        float *col = slots + slot * thread_index();
-        float *dw_part = col + slot - dw_size;
+        float *col = iw.cols + iw.col_floats * thread_index();
+        float *dw_part = iw.dw_parts + iw.dw_floats * thread_index();
         const float *xn = x + (size_t)n * s->c * hw, *dyn = dy + (size_t)n * s->o * opix;
         float *dxn = dx ? dx + (size_t)n * s->c * hw : NULL;
         if (dw || (dx && !dx_conv && !pointwise))
@@ -320,8 +337,8 @@ void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float
     }
     if (dw)
         for (int t = 0; t < threads; t++) {
-            const float *part = slots + slot * t + slot - dw_size;
-            for (size_t i = 0; i < dw_size; i++) dw[i] += part[i];
+            const float *part = iw.dw_parts + iw.dw_floats * t;
+            for (size_t i = 0; i < iw.dw_floats; i++) dw[i] += part[i];
         }
 }
 

@@ -27,8 +27,7 @@ static Tap resize_tap(int d, int in, int out)
  * pixel: taps[0..oh) for the rows, taps[oh..oh+ow) for the columns. */
 static Tap *resize_taps(int h, int w, int oh, int ow)
 {
-    Tap *taps = malloc(((size_t)oh + ow) * sizeof *taps);
-    CHECK(taps, "resize_bilinear: out of memory for %d + %d taps", oh, ow);
+    Tap *taps = xmalloc(((size_t)oh + ow) * sizeof *taps);
     for (int i = 0; i < oh; i++) taps[i] = resize_tap(i, h, oh);
     for (int j = 0; j < ow; j++) taps[oh + j] = resize_tap(j, w, ow);
     return taps;
@@ -38,7 +37,8 @@ static Tap *resize_taps(int h, int w, int oh, int ow)
 void resize_bilinear_forward(int planes, int h, int w, int oh, int ow, const float *x,
                              float *y)
 {
-    const Tap *taps = resize_taps(h, w, oh, ow), *col_taps = taps + oh;
+    Tap *taps = resize_taps(h, w, oh, ow);
+    const Tap *col_taps = taps + oh;
 #pragma omp parallel for schedule(static) if ((size_t)planes * oh * ow >= RESIZE_PARALLEL_MIN)
     for (int p = 0; p < planes; p++) {
         const float *in = x + (size_t)p * h * w;
@@ -54,13 +54,14 @@ void resize_bilinear_forward(int planes, int h, int w, int oh, int ow, const flo
             }
         }
     }
-    free((void *)taps);
+    free(taps);
 }
 
 void resize_bilinear_backward(int planes, int h, int w, int oh, int ow, const float *dy,
                               float *dx)
 {
-    const Tap *taps = resize_taps(h, w, oh, ow), *col_taps = taps + oh;
+    Tap *taps = resize_taps(h, w, oh, ow);
+    const Tap *col_taps = taps + oh;
 #pragma omp parallel for schedule(static) if ((size_t)planes * oh * ow >= RESIZE_PARALLEL_MIN)
     for (int p = 0; p < planes; p++) {
         float *d = dx + (size_t)p * h * w;
@@ -79,7 +80,7 @@ void resize_bilinear_backward(int planes, int h, int w, int oh, int ow, const fl
             }
         }
     }
-    free((void *)taps);
+    free(taps);
 }
 
 /* ---- taped op ------------------------------------------------------------------------ */

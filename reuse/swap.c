@@ -124,7 +124,7 @@ typedef struct Scan {
     Model *target, *source;
     const SliceSet *set;
     const SwapOptions *o;
-    ForwardGraph g;
+    const ForwardGraph *g;                  /* the target's forward pass, as steps */
     ResumePlan plan;
     bool planned;
     SwapRow *rows;
@@ -162,7 +162,7 @@ static Tensor *load_batch(Scan *sc, int start, int n)
 /* First batch: the work of every step and size of every value, then the resume points. */
 static void choose_plan(Scan *sc, int n_batch)
 {
-    const ForwardGraph *g = &sc->g;
+    const ForwardGraph *g = sc->g;
     double *macs = xcalloc((size_t)g->n_steps, sizeof *macs);
     size_t *bytes = xcalloc((size_t)g->n_steps + 1, sizeof *bytes);
     int *rows = xcalloc((size_t)g->n_layers, sizeof *rows);
@@ -199,7 +199,7 @@ static void swap_tensor(Scan *sc, int row, bool in)
 /* One batch: the baseline pass, then every swap row resumed at its layer. */
 static void scan_batch(Scan *sc, int b, int start, int n)
 {
-    const ForwardGraph *g = &sc->g;
+    const ForwardGraph *g = sc->g;
     SwapStats *st = sc->stats;
     arena_reset(&sc->cache);
     tape_reset(&sc->tape);
@@ -265,16 +265,16 @@ int swap_scan(Model *target, Model *source, const SliceSet *set, const SwapOptio
                           set->slices[0].width))
         return -1;
 
-    Scan sc = {.target = target, .source = source, .set = set, .o = o, .stats = &out->stats};
-    forward_graph_build(&sc.g, target);
-    sc.suffix = xcalloc((size_t)sc.g.n_steps + 1, sizeof *sc.suffix);
+    Scan sc = {.target = target, .source = source, .set = set, .o = o, .stats = &out->stats,
+               .g = target->graph};
+    sc.suffix = xcalloc((size_t)sc.g->n_steps + 1, sizeof *sc.suffix);
     sc.n_rows = list_rows(target, &sc.rows, &sc.row_layer);
     for (int i = 0; i < set->count; i++)
         if (set->slices[i].patient + 1 > sc.patients) sc.patients = set->slices[i].patient + 1;
     sc.totals = xcalloc((size_t)sc.n_rows, sizeof *sc.totals);
     sc.per_patient = xcalloc((size_t)sc.n_rows * sc.patients, sizeof *sc.per_patient);
-    sc.kept = xcalloc((size_t)sc.g.n_steps + 1, sizeof *sc.kept);
-    sc.values = xcalloc((size_t)sc.g.n_steps + 1, sizeof *sc.values);
+    sc.kept = xcalloc((size_t)sc.g->n_steps + 1, sizeof *sc.kept);
+    sc.values = xcalloc((size_t)sc.g->n_steps + 1, sizeof *sc.values);
     size_t largest = 0;
     for (int i = 0; i < target->params.count; i++)
         if (target->params.items[i].t.size > largest) largest = target->params.items[i].t.size;
@@ -314,7 +314,6 @@ int swap_scan(Model *target, Model *source, const SliceSet *set, const SwapOptio
     out->stats.cache_mb = sc.plan.bytes / 1048576.0;
 
     resume_plan_free(&sc.plan);
-    forward_graph_free(&sc.g);
     tape_free(&sc.tape);
     arena_free(&sc.cache);
     free(sc.row_layer);

@@ -158,17 +158,23 @@ def widen_relu_margins(model, x, max_shift=0.1):
         for bn, delta in shifts.items():
             float_modules[bn].bias += delta.float()
     # The margin actually achieved, with the float32 biases, in float64.
-    check = copy.deepcopy(model).double().train()
+    def margin(mod, z):
+        v = z.transpose(0, 1).reshape(z.shape[1], -1)
+        return float((v.abs().min(dim=1).values / v.std(dim=1).clamp_min(1e-12)).min())
+    return smallest_over_inputs(model, x, nn.ReLU, margin)
+
+
+def smallest_over_inputs(model, x, kind, measure):
+    """min over every module of type `kind` of measure(module, its input), in a train-mode
+    float64 pass of a copy of model on x."""
+    ref = copy.deepcopy(model).double().train()
     worst = [float("inf")]
 
-    def measure(mod, inputs):
-        z = inputs[0]
-        v = z.transpose(0, 1).reshape(z.shape[1], -1)
-        worst[0] = min(worst[0], float((v.abs().min(dim=1).values /
-                                        v.std(dim=1).clamp_min(1e-12)).min()))
-    hooks = [m.register_forward_pre_hook(measure) for m in check.modules() if isinstance(m, nn.ReLU)]
+    def hook(mod, inputs):
+        worst[0] = min(worst[0], measure(mod, inputs[0]))
+    hooks = [m.register_forward_pre_hook(hook) for m in ref.modules() if isinstance(m, kind)]
     with torch.no_grad():
-        check(torch.from_numpy(x).double())
+        ref(torch.from_numpy(x).double())
     for h in hooks:
         h.remove()
     return worst[0]
@@ -182,27 +188,16 @@ def maxpool_min_gap(model, x):
     float64 reference, and the gradient of every tensor upstream then moves by ~1e-3 (seen:
     PSPNet conv1.weight under MSE). A window whose maximum is 0 (a ReLU output) passes no
     gradient either way."""
-    ref = copy.deepcopy(model).double().train()
-    worst = [float("inf")]
-
-    def measure(mod, inputs):
-        z = inputs[0]
+    def gap(mod, z):
         k, st, p = (v if isinstance(v, int) else v[0] for v in (mod.kernel_size, mod.stride,
                                                                mod.padding))
         n, c = z.shape[:2]
         u = F.unfold(F.pad(z, (p, p, p, p), value=-1e30), k, stride=st).view(n, c, k * k, -1)
         top = u.topk(2, dim=2).values
         std = z.transpose(0, 1).reshape(c, -1).std(dim=1).clamp_min(1e-12)
-        gap = (top[:, :, 0] - top[:, :, 1]) / std[None, :, None]
-        gap = torch.where(top[:, :, 0] > 0, gap, torch.full_like(gap, float("inf")))
-        worst[0] = min(worst[0], float(gap.min()))
-    hooks = [m.register_forward_pre_hook(measure) for m in ref.modules()
-             if isinstance(m, nn.MaxPool2d)]
-    with torch.no_grad():
-        ref(torch.from_numpy(x).double())
-    for h in hooks:
-        h.remove()
-    return worst[0]
+        g = (top[:, :, 0] - top[:, :, 1]) / std[None, :, None]
+        return float(torch.where(top[:, :, 0] > 0, g, torch.full_like(g, float("inf"))).min())
+    return smallest_over_inputs(model, x, nn.MaxPool2d, gap)
 
 
 def metadata(arch, kw):
@@ -283,7 +278,6 @@ def check_case(index, case, run, seed, workdir, args):
     margin = widen_relu_margins(model, x)
     if args.verbose:
         print(f"    smallest max-pool gap, train mode: {pool_gap:.1e} channel std")
-    if args.verbose:
         print(f"    smallest ReLU input, train mode: {margin:.1e} channel std")
     safetensors_io.save_file(model.state_dict(), wpath, metadata(arch, kw))
     np.save(xpath, x)
