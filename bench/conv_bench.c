@@ -348,7 +348,7 @@ static Totals print_timings(const ModelSpec *ms, const LayerBench *lbs, int coun
 
 int main(int argc, char **argv)
 {
-    engine_prefer_passive_waiting(argv);  /* measure the kernels as reusenet runs them */
+    engine_configure_process(argv);  /* measure the kernels as reusenet runs them */
     const char *models_opt = "pspnet,unet32,unet64", *threads_opt = "1,2";
     Settings st = {8, 128, {0}, 0, {1, 5, 10.0}, NULL, 1};
     const Option opts[] = {

@@ -60,6 +60,19 @@ if [ -n "${BENCH_BLAS:-}" ] && ! "$BIN" --version 2>&1 | grep -qi "^blas: $BENCH
     exit 1
 fi
 [ "${BENCH_CONV:-1}" != 1 ] || [ -x "$CONV_BENCH" ] || { echo "bench: $CONV_BENCH is missing (make $CONV_BENCH)" >&2; exit 1; }
+# PyTorch's OpenBLAS (its im2col path) loads with the same model-number table as ours: when
+# reusenet chose a kernel for this processor (engine/blas.c), PyTorch gets it too, so that
+# the two im2col + BLAS paths run the same GEMM kernel.
+KERNEL_NOTE=""
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    chosen=$("$BIN" --version 2>/dev/null | sed -n 's/^blas: OpenBLAS.*, kernel \([A-Za-z0-9]*\) (OPENBLAS_CORETYPE)$/\1/p')
+    if [ -n "$chosen" ]; then
+        export OPENBLAS_CORETYPE="$chosen"
+        KERNEL_NOTE="OPENBLAS_CORETYPE=$chosen for every program: OpenBLAS does not recognise this processor, reusenet chose the kernel by its features, and PyTorch's OpenBLAS runs the same one."
+    fi
+else
+    KERNEL_NOTE="OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for every program (set by the user)."
+fi
 rm -rf "$WORK"
 mkdir -p "$WORK"
 : > "$RUNS"
@@ -197,6 +210,7 @@ tmp=$RESULTS.tmp
     else
         echo "OMP_WAIT_POLICY: PASSIVE after GOMP_SPINCOUNT=10000 spins for reusenet and conv_bench (their default), unset for PyTorch (libgomp spins 300000 rounds)."
     fi
+    [ -n "$KERNEL_NOTE" ] && echo "$KERNEL_NOTE"
     if grep -q "generic" "$WORK"/reusenet-*.log "$WORK/conv.md" || "$BIN" --version 2>/dev/null | grep -q '^warning:'; then
         echo
         echo "**Warning: the BLAS ran a generic kernel; see README, \"Choosing the BLAS\" (BLIS: set BLIS_ARCH_TYPE).**"

@@ -41,7 +41,7 @@ static void print_help(FILE *out)
 
 int main(int argc, char **argv)
 {
-    engine_prefer_passive_waiting(argv);
+    engine_configure_process(argv);
     if (argc < 2) {
         print_help(stderr);
         return 2;

@@ -21,9 +21,15 @@ const char *blas_library(void);
 const char *blas_kernel(void);
 /* True when the BLAS runs a generic (non-optimised) kernel on this processor. */
 bool blas_kernel_is_generic(void);
-/* Call first in main(): unless OMP_WAIT_POLICY is set, re-execute the program with passive
- * OpenMP waiting (see blas.c for why). Returns when nothing needed doing. */
-void engine_prefer_passive_waiting(char **argv);
+/* Where the kernel choice came from: "OPENBLAS_CORETYPE" / "BLIS_ARCH_TYPE" (the
+ * environment, set by the user or by engine_configure_process) or the library itself. */
+const char *blas_kernel_origin(void);
+/* Call first in main(): sets what libgomp and OpenBLAS read before main() and re-executes
+ * the program once if it changed anything: passive OpenMP waiting unless OMP_WAIT_POLICY
+ * is set, and, when OpenBLAS runs a generic kernel on this processor and
+ * OPENBLAS_CORETYPE is unset, the kernel its instruction set features allow (blas.c says
+ * why). Returns when nothing needed doing. */
+void engine_configure_process(char **argv);
 /* Library, kernel, threads, on stdout-style lines; warns when the kernel is generic. */
 void engine_print_config(FILE *out);
 

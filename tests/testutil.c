@@ -7,10 +7,30 @@
 #include <unistd.h>
 
 #include "datasets/synth.h"
+#include "engine/blas.h"
 #include "engine/error.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
 #include "tests/testutil.h"
+
+/* Every test program runs under the process settings that reusenet runs with (the BLAS
+ * kernel, OpenMP waiting: engine_configure_process), so that the convolution tests check
+ * the kernel users get. Shared libraries are initialised before this runs, so the BLAS
+ * can already say which kernel it chose. */
+__attribute__((constructor)) static void test_configure_process(void)
+{
+    static char buf[65536];
+    char *argv[256];
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    if (!f) return;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    int argc = 0;
+    for (size_t i = 0; i < len && argc < 255; i += strlen(buf + i) + 1) argv[argc++] = buf + i;
+    argv[argc] = NULL;
+    if (argc > 0) engine_configure_process(argv);
+}
 
 void fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed)
 {

@@ -1,0 +1,106 @@
+/* The BLAS kernel: reusenet never runs OpenBLAS's generic kernel silently. On a processor
+ * that OpenBLAS does not recognise it chooses a kernel by the instruction set features
+ * (engine/blas.c), a kernel the user names in OPENBLAS_CORETYPE is kept and reported, and
+ * a generic one is warned about. Also: sgemm_rowmajor, under the kernel this test program
+ * runs (the one reusenet runs, see testutil.c), against a direct product in double. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/blas.h"
+#include "tests/testutil.h"
+
+static int version_of(const char *env, char *out, size_t len)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE %s '%s' --version", env,
+             reusenet_program());
+    return run_command(cmd, out, len);
+}
+
+static bool built_with_openblas(void)
+{
+    if (strstr(blas_library(), "OpenBLAS")) return true;
+    print_message("skipped: this build uses %s\n", blas_library());
+    return false;
+}
+
+/* With no choice made by the user, the kernel is never a generic one on a processor with
+ * AVX2 and FMA (every x86-64 processor since 2013). */
+static void test_kernel_chosen_by_features(void **state)
+{
+    (void)state;
+    if (!built_with_openblas()) skip();
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        print_message("skipped: this processor has no AVX2+FMA\n");
+        skip();
+    }
+    char out[4096];
+    assert_int_equal(version_of("", out, sizeof out), 0);
+    print_message("%s", out);
+    assert_non_null(strstr(out, "blas: OpenBLAS"));
+    assert_null(strstr(out, "warning:"));
+    for (const char *g = "Prescott\0Core2\0Nehalem\0Barcelona\0generic\0"; *g; g += strlen(g) + 1)
+        assert_null(strstr(out, g));
+}
+
+/* The user's OPENBLAS_CORETYPE is kept, named as the origin, and a generic one warned of. */
+static void test_user_kernel_kept(void **state)
+{
+    (void)state;
+    if (!built_with_openblas()) skip();
+    char out[4096];
+    assert_int_equal(version_of("OPENBLAS_CORETYPE=Prescott", out, sizeof out), 0);
+    assert_non_null(strstr(out, "kernel Prescott (OPENBLAS_CORETYPE)"));
+    assert_non_null(strstr(out, "warning: the BLAS runs its generic kernel 'Prescott'"));
+}
+
+/* C = alpha op(A) op(B) + beta C for all four transpositions, odd sizes, leading
+ * dimensions larger than the rows, against a double-precision product. */
+static void test_sgemm_against_direct(void **state)
+{
+    (void)state;
+    const int m = 37, n = 53, k = 71, pad = 3;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+            int arows = ta ? k : m, brows = tb ? n : k;
+            float *a = malloc(sizeof(float) * arows * lda);
+            float *b = malloc(sizeof(float) * brows * ldb);
+            float *c = malloc(sizeof(float) * m * ldc);
+            fill_uniform(a, (size_t)arows * lda, -1, 1, 1);
+            fill_uniform(b, (size_t)brows * ldb, -1, 1, 2);
+            fill_uniform(c, (size_t)m * ldc, -1, 1, 3);
+            double *want = malloc(sizeof(double) * m * n);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int p = 0; p < k; p++)
+                        s += (double)(ta ? a[p * lda + i] : a[i * lda + p]) *
+                             (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                    want[i * n + j] = 0.5 * s - 2.0 * c[i * ldc + j];
+                }
+            sgemm_rowmajor(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, -2.0f, c, ldc);
+            double worst = 0;
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double d = c[i * ldc + j] - want[i * n + j];
+                    if (d < 0) d = -d;
+                    if (d > worst) worst = d;
+                }
+            if (worst > 1e-5) print_message("trans %d%d: error %.2e\n", ta, tb, worst);
+            assert_true(worst <= 1e-5);
+            free(a), free(b), free(c), free(want);
+        }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernel_chosen_by_features),
+        cmocka_unit_test(test_user_kernel_kept),
+        cmocka_unit_test(test_sgemm_against_direct),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
