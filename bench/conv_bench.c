@@ -209,11 +209,12 @@ static void run_backward(void *ctx)
     conv2d_backward(&d->lb->s, d->x, d->w, d->dy, d->dx, d->dw, d->db, d->work);
 }
 
-/* Forward and backward once with their GEMMs recorded, checked against the definition. */
-static int layer_validate(LayerBench *lb, LayerData *d, Rng *r, bool record)
+/* Forward and backward once with their GEMMs recorded into fwd and bwd, checked against
+ * the definition. */
+static int layer_validate(LayerBench *lb, LayerData *d, Rng *r, GemmList *fwd, GemmList *bwd)
 {
     const Conv2dShape *s = &lb->s;
-    if (record) gemm_record_start(&lb->fwd_gemms);
+    gemm_record_start(fwd);
     run_forward(d);
     gemm_record_stop();
     if (conv_check_forward(s, d->x, d->w, d->b, d->y, r, 8)) return -1;
@@ -221,7 +222,7 @@ static int layer_validate(LayerBench *lb, LayerData *d, Rng *r, bool record)
     memset(d->dw, 0, sizeof(float) * (size_t)s->o * s->c * s->kh * s->kw);
     if (d->db) memset(d->db, 0, sizeof(float) * (size_t)s->o);
     if (d->dx) memset(d->dx, 0, sizeof(float) * (size_t)s->n * s->c * s->h * s->w);
-    if (record) gemm_record_start(&lb->bwd_gemms);
+    gemm_record_start(bwd);
     run_backward(d);
     gemm_record_stop();
     return conv_check_backward(s, d->x, d->w, d->dy, d->dx, d->dw, d->db, r, 4);
@@ -239,12 +240,23 @@ static int layer_measure(LayerBench *lb, const Settings *st, const char *model, 
         fprintf(stderr, "conv_bench: %s %d/%d %s, %d thread%s\n", model, index + 1, count,
                 lb->conv, st->threads[ti], st->threads[ti] == 1 ? "" : "s");
         engine_set_threads(st->threads[ti]);
-        rc = layer_validate(lb, &d, &r, ti == 0);
-        if (rc) break;
-        lb->fwd[ti] = bench_time(&st->timing, run_forward, &d);
-        lb->bwd[ti] = bench_time(&st->timing, run_backward, &d);
-        rc = gemm_list_time(&lb->fwd_gemms, &st->timing, &lb->fwd_gemm_ms[ti]);
-        if (!rc) rc = gemm_list_time(&lb->bwd_gemms, &st->timing, &lb->bwd_gemm_ms[ti]);
+        /* Recorded at every thread count: which GEMMs run side by side, one per thread,
+         * depends on it (gemm_ceiling.h). The last count's are kept for the tables. */
+        GemmList fwd = {0}, bwd = {0};
+        rc = layer_validate(lb, &d, &r, &fwd, &bwd);
+        if (!rc) {
+            lb->fwd[ti] = bench_time(&st->timing, run_forward, &d);
+            lb->bwd[ti] = bench_time(&st->timing, run_backward, &d);
+            rc = gemm_list_time(&fwd, &st->timing, &lb->fwd_gemm_ms[ti]);
+        }
+        if (!rc) rc = gemm_list_time(&bwd, &st->timing, &lb->bwd_gemm_ms[ti]);
+        if (ti == st->n_threads - 1) {
+            lb->fwd_gemms = fwd;
+            lb->bwd_gemms = bwd;
+        } else {
+            gemm_list_free(&fwd);
+            gemm_list_free(&bwd);
+        }
     }
     layer_data_free(&d);
     if (rc) error_prefix("%s layer %s (%s)", model, lb->label, lb->conv);
@@ -256,8 +268,9 @@ static int layer_measure(LayerBench *lb, const Settings *st, const char *model, 
 static void print_shapes(const ModelSpec *ms, const LayerBench *lbs, int count)
 {
     printf("\n### %s: shapes and GEMMs\n\n", ms->name);
-    printf("GEMMs as recorded from the engine: op(A) op(B) (N: as stored, T: transposed), "
-           "M x N x K, x number of calls.\n\n");
+    printf("GEMMs as recorded from the engine at the largest thread count: op(A) op(B) (N: as "
+           "stored, T: transposed), M x N x K, x number of calls; \"by T\": issued T at a time, "
+           "one single-threaded GEMM per thread, and timed so for the ceiling.\n\n");
     printf("| layer | conv | C->O | k/s/p/d | in -> out | MFLOP/img | path | forward GEMMs | "
            "backward GEMMs |\n|---|---|---|---|---|---:|---|---|---|\n");
     for (int i = 0; i < count; i++) {

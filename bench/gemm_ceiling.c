@@ -1,6 +1,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "bench/gemm_ceiling.h"
 #include "engine/blas.h"
@@ -13,7 +16,26 @@ void __real_sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, floa
                            const float *a, int lda, const float *b, int ldb, float beta,
                            float *c, int ldc);
 
-static GemmList *recording;     /* sgemm is never called inside a parallel region */
+static GemmList *recording;
+
+static int thread_in_team(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Threads of the parallel region around the caller (1 outside one). */
+static int gemm_team(void)
+{
+#ifdef _OPENMP
+    return omp_in_parallel() ? omp_get_num_threads() : 1;
+#else
+    return 1;
+#endif
+}
 
 static void gemm_list_add(GemmList *l, const GemmCall *g)
 {
@@ -21,7 +43,8 @@ static void gemm_list_add(GemmList *l, const GemmCall *g)
         GemmCall *e = &l->calls[i];
         if (e->trans_a == g->trans_a && e->trans_b == g->trans_b && e->m == g->m &&
             e->n == g->n && e->k == g->k && e->lda == g->lda && e->ldb == g->ldb &&
-            e->ldc == g->ldc && e->alpha == g->alpha && e->beta == g->beta) {
+            e->ldc == g->ldc && e->alpha == g->alpha && e->beta == g->beta &&
+            e->team == g->team) {
             e->count += g->count;
             return;
         }
@@ -38,7 +61,8 @@ void __wrap_sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, floa
                            float *c, int ldc)
 {
     if (recording) {
-        GemmCall g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, 1};
+        GemmCall g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, gemm_team(), 1};
+#pragma omp critical(gemm_record)
         gemm_list_add(recording, &g);
     }
     __real_sgemm_rowmajor(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -67,9 +91,11 @@ void gemm_list_format(const GemmList *l, char *buf, size_t len)
     buf[0] = '\0';
     for (int i = 0; i < l->count && used < len; i++) {
         const GemmCall *g = &l->calls[i];
-        int w = snprintf(buf + used, len - used, "%s%c%c %dx%dx%d x%d", i ? ", " : "",
+        char team[16] = "";
+        if (g->team > 1) snprintf(team, sizeof team, " by %d", g->team);
+        int w = snprintf(buf + used, len - used, "%s%c%c %dx%dx%d x%d%s", i ? ", " : "",
                          g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', g->m, g->n, g->k,
-                         g->count);
+                         g->count, team);
         if (w < 0) break;
         used += (size_t)w;
     }
@@ -77,6 +103,7 @@ void gemm_list_format(const GemmList *l, char *buf, size_t len)
 
 /* ---- the ceiling ---------------------------------------------------------------------- */
 
+/* One call's operands; a team's runs are `team` of these side by side. */
 typedef struct GemmRun {
     const GemmCall *g;
     float *a, *b, *c;
@@ -88,6 +115,15 @@ static void gemm_run(void *ctx)
     const GemmCall *g = r->g;
     __real_sgemm_rowmajor(g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, r->a, g->lda,
                           r->b, g->ldb, g->beta, r->c, g->ldc);
+}
+
+/* One round of a team's calls: each thread its own GEMM, as the engine issues them (the
+ * BLAS runs single-threaded inside a parallel region). */
+static void gemm_run_team(void *ctx)
+{
+    GemmRun *runs = ctx;
+#pragma omp parallel num_threads(runs[0].g->team)
+    gemm_run(&runs[thread_in_team()]);
 }
 
 /* Row-major storage: A is m x k (k x m when transposed) with row stride lda, and so on. */
@@ -146,14 +182,21 @@ int gemm_list_time(const GemmList *l, const BenchTiming *t, double *ms)
     *ms = 0;
     for (int i = 0; i < l->count; i++) {
         const GemmCall *g = &l->calls[i];
-        GemmRun r = {g, random_floats(rows_a(g) * g->lda, &rng),
-                     random_floats(rows_b(g) * g->ldb, &rng),
-                     random_floats((size_t)g->m * g->ldc, &rng)};
-        int rc = gemm_check(&r, &rng);
-        if (!rc) *ms += bench_time(t, gemm_run, &r).median_ms * g->count;
-        free(r.a);
-        free(r.b);
-        free(r.c);
+        const int team = g->team > 1 ? g->team : 1;
+        GemmRun *runs = xmalloc(sizeof *runs * (size_t)team);
+        for (int j = 0; j < team; j++)
+            runs[j] = (GemmRun){g, random_floats(rows_a(g) * g->lda, &rng),
+                                random_floats(rows_b(g) * g->ldb, &rng),
+                                random_floats((size_t)g->m * g->ldc, &rng)};
+        int rc = gemm_check(&runs[0], &rng);
+        if (!rc && team == 1) *ms += bench_time(t, gemm_run, runs).median_ms * g->count;
+        else if (!rc) *ms += bench_time(t, gemm_run_team, runs).median_ms * g->count / team;
+        for (int j = 0; j < team; j++) {
+            free(runs[j].a);
+            free(runs[j].b);
+            free(runs[j].c);
+        }
+        free(runs);
         if (rc) return -1;
     }
     return 0;

@@ -7,7 +7,11 @@
  * engine really uses (per image or batched, transposes, leading dimensions, beta), not
  * a copy of conv2d.c's logic that could drift from it.
  *
- * A GEMM C (m x n) = alpha * op(A) (m x k) @ op(B) (k x n) + beta * C costs 2*m*n*k FLOP. */
+ * A GEMM C (m x n) = alpha * op(A) (m x k) @ op(B) (k x n) + beta * C costs 2*m*n*k FLOP.
+ *
+ * The engine issues some GEMMs from inside a parallel region, one single-threaded GEMM per
+ * thread on its own image (engine/conv2d.c); the record notes the team that issued each
+ * call, and the ceiling runs those calls the same way: `team` at a time, side by side. */
 #ifndef REUSENET_GEMM_CEILING_H
 #define REUSENET_GEMM_CEILING_H
 
@@ -20,6 +24,7 @@ typedef struct GemmCall {
     bool trans_a, trans_b;
     int m, n, k, lda, ldb, ldc;
     float alpha, beta;
+    int team;                /* threads of the parallel region that issued it (1: none) */
     int count;               /* identical calls merged */
 } GemmCall;
 
@@ -34,12 +39,15 @@ void gemm_record_stop(void);
 void gemm_list_free(GemmList *l);
 /* Sum of 2*m*n*k over all calls. */
 double gemm_list_flops(const GemmList *l);
-/* "NN 64x16384x576 x8, TN ..." (op(A) op(B), M x N x K, number of calls) into buf. */
+/* "NN 64x16384x576 x8, TN ..." (op(A) op(B), M x N x K, number of calls; "x8 by 2" when
+ * they ran 2 at a time, one per thread) into buf. */
 void gemm_list_format(const GemmList *l, char *buf, size_t len);
 
 /* Milliseconds the BLAS alone takes for all of l's calls: each distinct call is checked
  * (a few elements of C against a dot product in double) and timed on random data of its
- * exact shape, median per call x count. 0, or -1 with error_set() if a check fails. */
+ * exact shape, median per call x count; calls issued by a team of T threads are timed T
+ * at a time, each thread on its own data, median per round x count / T. 0, or -1 with
+ * error_set() if a check fails. */
 int gemm_list_time(const GemmList *l, const BenchTiming *t, double *ms);
 
 #endif
