@@ -119,7 +119,7 @@ Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **val
         case GRAPH_CONCAT: {
             Tensor *xs[GRAPH_MAX_INPUTS];
             for (int i = 0; i < st->n_in; i++) xs[i] = values[st->in[i]];
-            y = concat(t, xs, st->n_in);
+            y = concat_resized(t, xs, st->n_in);
             break;
         }
         case GRAPH_ADD_RELU:

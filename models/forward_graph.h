@@ -33,7 +33,8 @@ typedef enum GraphOp {
     GRAPH_MAXPOOL,      /* maxpool2d(in[0], k, stride, pad) */
     GRAPH_AVGPOOL,      /* adaptive_avgpool2d(in[0], k, k) */
     GRAPH_RESIZE_LIKE,  /* resize_bilinear(in[0]) to the height and width of in[1] */
-    GRAPH_CONCAT,       /* concat(in[0..n_in-1]) along channels */
+    GRAPH_CONCAT,       /* concat_resized(in[0..n_in-1]): along channels, each input
+                         * resized to in[0]'s height and width where it differs */
     GRAPH_ADD_RELU,     /* relu(add(in[0], in[1])): the end of a residual block */
 } GraphOp;
 
@@ -66,7 +67,7 @@ int graph_layer(ForwardGraph *g, Model *m, int k, int in, bool relu_after);
 int graph_maxpool(ForwardGraph *g, int in, int k, int stride, int pad);
 int graph_avgpool(ForwardGraph *g, int in, int bins);
 int graph_resize_like(ForwardGraph *g, int in, int like);   /* to the H, W of value like */
-int graph_concat(ForwardGraph *g, const int *ins, int n_in);
+int graph_concat(ForwardGraph *g, const int *ins, int n_in);  /* at ins[0]'s H, W */
 int graph_add_relu(ForwardGraph *g, int a, int b);
 
 /* The step that applies layer k (1..L, 0 = head). */

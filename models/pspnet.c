@@ -102,10 +102,9 @@ void pspnet_graph(ForwardGraph *g, Model *m)
     int branches[5] = {v};
     for (int i = 0; i < 4; i++) {                          /* layers 21..24: the pyramid */
         int p = graph_avgpool(g, v, ppm_bins[i]);
-        p = graph_layer(g, m, 21 + i, p, true);
-        branches[1 + i] = graph_resize_like(g, p, v);
+        branches[1 + i] = graph_layer(g, m, 21 + i, p, true);
     }
-    int y = graph_concat(g, branches, 5);
+    int y = graph_concat(g, branches, 5);                  /* branches resized to v's size */
     y = graph_layer(g, m, 25, y, true);
     y = graph_layer(g, m, 0, y, false);
     graph_resize_like(g, y, 0);                            /* to the input's size */

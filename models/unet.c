@@ -42,9 +42,8 @@ void unet_graph(ForwardGraph *g, Model *m)
     v = graph_layer(g, m, 9, v, true);
     v = graph_layer(g, m, 10, v, true);
     for (int s = 5; s < 9; s++) {
-        const int skip = skips[8 - s];
-        const int up = graph_resize_like(g, v, skip);
-        v = graph_concat(g, (int[]){skip, up}, 2);
+        /* concat [skip, bilinear x2 of v to the skip's size], in one step */
+        v = graph_concat(g, (int[]){skips[8 - s], v}, 2);
         v = graph_layer(g, m, 2 * s + 1, v, true);
         v = graph_layer(g, m, 2 * s + 2, v, true);
     }

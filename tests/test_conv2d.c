@@ -143,6 +143,7 @@ static void test_paths_against_direct(void **state)
 static void test_per_image_any_thread_count(void **state)
 {
     (void)state;
+    if (!test_may_use_threads()) skip();
     const int counts[] = {1, 2, 3, 8};
     Conv2dShape s = conv2d_shape(8, 8, 40, 37, 8, 3, 3, 1, 1, 1);
     size_t nx = (size_t)8 * 8 * 40 * 37, nw = (size_t)8 * 8 * 9, ny = (size_t)8 * 8 * s.oh * s.ow;

@@ -1,11 +1,13 @@
 /* relu, add and channel concat: forward values computed directly, gradients by finite
- * differences, aliasing (x + x, concat [x, x]), and shape mismatches. */
+ * differences, aliasing (x + x, concat [x, x]), concat_resized bitwise equal to resize then
+ * concat, and shape mismatches. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/add.h"
 #include "engine/concat.h"
+#include "engine/resize.h"
 #include "engine/relu.h"
 #include "tests/testutil.h"
 
@@ -200,6 +202,80 @@ static void test_concat_gradcheck(void **state)
     }
 }
 
+/* ---- concat_resized --------------------------------------------------------------------- */
+
+/* The pyramid join's shape: a map and smaller branches, upsampled (6x5 from 1x1, 2x3 and
+ * 4x4) and one at the map's own size; and the UNet join, [skip, x2 of the stage below].
+ * Forward and every input gradient are bitwise those of resize_bilinear then concat. */
+static void check_concat_resized_equals_two_ops(int n, int count, const int (*shapes)[3])
+{
+    Tensor x[5];
+    for (int i = 0; i < count; i++)
+        x[i] = test_tensor(4, (int[]){n, shapes[i][0], shapes[i][1], shapes[i][2]}, 120 + i,
+                           true);
+    Tensor *ins[5];
+    float *grads[2][5], *outs[2];
+    size_t out_size = 0;
+    for (int way = 0; way < 2; way++) {
+        Tape t;
+        tape_init(&t, 0);
+        for (int i = 0; i < count; i++) memset(x[i].grad, 0, x[i].size * sizeof(float));
+        for (int i = 0; i < count; i++)
+            ins[i] = way == 0 ? &x[i] : resize_bilinear(&t, &x[i], shapes[0][1], shapes[0][2]);
+        Tensor *y = way == 0 ? concat_resized(&t, ins, count) : concat(&t, ins, count);
+        float *dy = malloc(y->size * sizeof(float));
+        fill_uniform(dy, y->size, -1, 1, 130);
+        tape_backward_from(&t, y, dy);
+        out_size = y->size;
+        outs[way] = malloc(y->size * sizeof(float));
+        memcpy(outs[way], y->data, y->size * sizeof(float));
+        for (int i = 0; i < count; i++) {
+            grads[way][i] = malloc(x[i].size * sizeof(float));
+            memcpy(grads[way][i], x[i].grad, x[i].size * sizeof(float));
+        }
+        free(dy);
+        tape_free(&t);
+    }
+    assert_memory_equal(outs[0], outs[1], out_size * sizeof(float));
+    for (int i = 0; i < count; i++) {
+        assert_memory_equal(grads[0][i], grads[1][i], x[i].size * sizeof(float));
+        free(grads[0][i]);
+        free(grads[1][i]);
+        tensor_free(&x[i]);
+    }
+    free(outs[0]);
+    free(outs[1]);
+}
+
+static void test_concat_resized_is_resize_then_concat(void **state)
+{
+    (void)state;
+    const int pyramid[5][3] = {{4, 6, 5}, {3, 1, 1}, {2, 2, 3}, {3, 6, 5}, {1, 4, 4}};
+    const int unet[2][3] = {{3, 8, 6}, {5, 4, 3}};
+    for (int n = 1; n <= 3; n += 2) {
+        check_concat_resized_equals_two_ops(n, 5, pyramid);
+        check_concat_resized_equals_two_ops(n, 2, unet);
+    }
+}
+
+static Tensor *build_concat_resized(Tape *t, Tensor **in, void *arg)
+{
+    const ConcatArg *c = arg;
+    return concat_resized(t, in, c->count);
+}
+
+/* Linear in its inputs: rounding only. A downsampled input too (7x5 -> 5x3). */
+static void test_concat_resized_gradcheck(void **state)
+{
+    (void)state;
+    Tensor a = test_tensor(4, (int[]){2, 2, 5, 3}, 140, true);
+    Tensor b = test_tensor(4, (int[]){2, 3, 2, 2}, 141, true);
+    Tensor c = test_tensor(4, (int[]){2, 1, 7, 5}, 142, true);
+    ConcatArg arg = {3};
+    gradcheck(build_concat_resized, (Tensor *[]){&a, &b, &c}, 3, &arg, 1e-2f, 1e-3, 0);
+    tensor_free(&a); tensor_free(&b); tensor_free(&c);
+}
+
 /* ---- bad shapes ----------------------------------------------------------------------- */
 
 static void mismatched_add(void *arg)
@@ -229,6 +305,15 @@ static void concat_not_4d(void *arg)
     concat(&t, (Tensor *[]){a, b}, 2);
 }
 
+static void mismatched_concat_resized(void *arg)
+{
+    (void)arg;
+    Tape t;
+    tape_init(&t, 0);
+    Tensor *a = tape_tensor4(&t, 2, 64, 8, 8), *b = tape_tensor4(&t, 3, 128, 4, 4);
+    concat_resized(&t, (Tensor *[]){a, b}, 2);
+}
+
 static void test_shape_mismatch_is_reported(void **state)
 {
     (void)state;
@@ -239,6 +324,9 @@ static void test_shape_mismatch_is_reported(void **state)
                               "differ in N, H or W");
     assert_exits_with_message(concat_not_4d, NULL,
                               "concat: expected an NCHW tensor, got shape [8, 8]");
+    assert_exits_with_message(mismatched_concat_resized, NULL,
+                              "concat_resized: input 0 [2, 64, 8, 8] and input 1 [3, 128, 4, 4] "
+                              "differ in N");
 }
 
 int main(void)
@@ -251,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_add),
         cmocka_unit_test(test_concat_forward),
         cmocka_unit_test(test_concat_gradcheck),
+        cmocka_unit_test(test_concat_resized_is_resize_then_concat),
+        cmocka_unit_test(test_concat_resized_gradcheck),
         cmocka_unit_test(test_shape_mismatch_is_reported),
     };
     return cmocka_run_group_tests_name("elementwise", tests, NULL, NULL);
