@@ -265,6 +265,17 @@ static int layer_measure(LayerBench *lb, const Settings *st, const char *model, 
 
 /* ---- tables ---------------------------------------------------------------------------- */
 
+/* "per image", "batched", "winograd; dw batched, dx winograd", ... */
+static const char *conv2d_path(const Conv2dShape *s)
+{
+    static char path[64];
+    const char *gemm = conv2d_batches_images(s) ? "batched" : "per image";
+    if (!conv2d_uses_winograd(s) && !conv2d_dx_uses_winograd(s)) return gemm;
+    snprintf(path, sizeof path, "%s; dw %s%s", conv2d_uses_winograd(s) ? "winograd" : gemm,
+             gemm, conv2d_dx_uses_winograd(s) ? ", dx winograd" : "");
+    return path;
+}
+
 static void print_shapes(const ModelSpec *ms, const LayerBench *lbs, int count)
 {
     printf("\n### %s: shapes and GEMMs\n\n", ms->name);
@@ -282,7 +293,7 @@ static void print_shapes(const ModelSpec *ms, const LayerBench *lbs, int count)
         printf("| %s | %s | %d->%d | %d/%d/%d/%d | %dx%d -> %dx%d | %.1f | %s | %s | %s%s |\n",
                lb->label, lb->conv, s->c, s->o, s->kh, s->stride, s->pad, s->dilation, s->h, s->w,
                s->oh, s->ow, mflop_per_image(lb),
-               conv2d_batches_images(s) ? "batched" : "per image", fwd, bwd,
+               conv2d_path(s), fwd, bwd,
                lb->wants_dx ? "" : " (no dx)");
     }
     for (int i = 0; i < count; i++) {
@@ -437,7 +448,10 @@ int main(int argc, char **argv)
     printf("\nEfficiency = time of the layer's GEMMs run alone through the BLAS / time of "
            "conv2d_forward (or conv2d_backward); target >= 80%% forward and backward for "
            "layers of at least %.0f MFLOP per image. Times are per batch, \"+-\" is half the "
-           "min..max range of the samples.\n", TARGET_MFLOP_PER_IMAGE);
+           "min..max range of the samples. Winograd layers (path \"winograd\") issue GEMMs of "
+           "16 multiplies per 2x2 output tile and channel pair where the direct convolution "
+           "has 36: their GFLOP/s count the direct convolution's FLOPs and can exceed the "
+           "ceiling of their own GEMMs.\n", TARGET_MFLOP_PER_IMAGE);
 
     Totals totals[MAX_MODELS][MAX_THREAD_COUNTS];
     bool measured[MAX_MODELS] = {false};

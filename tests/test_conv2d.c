@@ -1,5 +1,7 @@
 /* conv2d: against a direct (seven-loop) convolution, forward and backward, and by finite
- * differences over strides, paddings, dilations, kernel sizes, bias, odd sizes, batches. */
+ * differences over strides, paddings, dilations, kernel sizes, bias, odd sizes, batches;
+ * every path (per image, batched, Winograd through the dispatcher). The Winograd kernel
+ * on its own: tests/test_winograd.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,9 @@ static const Case cases[] = {
     /* large enough for the per-image path to work in several panels of rows (forward, dw
      * and dx as a convolution; then forward, dw and col2im at stride 2) */
     {2, 8, 40, 37, 8, 3, 1, 1, 1, true},  {2, 16, 64, 64, 4, 3, 2, 1, 1, false},
+    /* Winograd through the dispatcher (conv2d_uses_winograd), forward and dx: pad 0 with
+     * odd sizes (dx then has pad 2), and pad 2 (dx with pad 0) */
+    {3, 9, 20, 17, 10, 3, 1, 0, 1, true}, {1, 8, 16, 16, 8, 3, 1, 2, 1, false},
 };
 enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
 

@@ -1,0 +1,41 @@
+/* Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional
+ * Neural Networks", 2016) for 3x3 convs with stride 1 and dilation 1: the same function as
+ * conv2d_forward, computed with 16 multiplies per 2x2 output tile and channel pair where
+ * the direct method needs 36.
+ *
+ *   x (N,C,H,W), w (O,C,3,3), b (O) or NULL -> y (N,O,OH,OW)
+ *
+ * For each output tile (2x2 outputs, whose 4x4 input tile d starts at (2*ty - pad,
+ * 2*tx - pad), zero outside the image):
+ *   U = G g G^T    (4x4, one per (o, c); g the 3x3 kernel)
+ *   V = B^T d B    (4x4, one per (c, tile))
+ *   M = U . V      summed over c: 16 GEMMs, M_k (O, tiles) = U_k (O, C) @ V_k (C, tiles)
+ *   Y = A^T M A    (2x2 outputs per (o, tile))
+ * with the constant matrices of F(2, 3):
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * The transforms only add, subtract and halve, so the result differs from the direct
+ * sum by float rounding (tests/test_conv2d.c bounds it against a double-precision
+ * direct convolution). Tiles of the whole batch are cut into panels; threads take
+ * panels, each running its transforms and single-threaded GEMMs in its own workspace. */
+#ifndef REUSENET_WINOGRAD_H
+#define REUSENET_WINOGRAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conv2d.h"
+
+/* True for the shapes this method computes: 3x3 kernel, stride 1, dilation 1, pad <= 2
+ * (so that the input gradient, a conv with pad 2 - pad, is one too). */
+bool winograd_applies(const Conv2dShape *s);
+/* Floats of scratch for winograd_conv at s (the weight transform and, for each
+ * processor, one panel's input and output transforms). */
+size_t winograd_workspace_floats(const Conv2dShape *s);
+/* y = conv(x, w) + b, or y += conv(x, w) + b when accumulate (b may be NULL).
+ * work: winograd_workspace_floats(s). */
+void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
+                   float *y, bool accumulate, float *work);
+
+#endif

@@ -1,0 +1,142 @@
+/* Winograd F(2x2, 3x3) (engine/winograd.c) against a direct convolution in double:
+ * paddings 0, 1 and 2, even, odd and tiny maps, batches, bias, accumulation, several panels
+ * with a partial last one; and results independent of the thread count, bitwise (each
+ * panel's GEMMs run on one thread whatever the count), with a workspace sized at one
+ * thread used at eight (ASan in `make sanitize` sees an overrun). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/blas.h"
+#include "engine/winograd.h"
+#include "tests/testutil.h"
+
+/* y[n,o,oy,ox] = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] * x[n,c,oy-p+ki, ox-p+kj] */
+static void conv3x3_direct(const Conv2dShape *s, const float *x, const float *w,
+                           const float *b, double *y)
+{
+    for (int n = 0; n < s->n; n++)
+        for (int o = 0; o < s->o; o++)
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    double acc = b ? b[o] : 0;
+                    for (int c = 0; c < s->c; c++)
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                int iy = oy - s->pad + ki, ix = ox - s->pad + kj;
+                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                acc += (double)w[((o * s->c + c) * 3 + ki) * 3 + kj] *
+                                       x[((n * s->c + c) * s->h + iy) * s->w + ix];
+                            }
+                    y[((n * s->o + o) * s->oh + oy) * s->ow + ox] = acc;
+                }
+}
+
+/* winograd_conv on random data, plain or accumulating onto a random y, against the direct
+ * sum; returns the largest error relative to the largest |output|. */
+static double winograd_error(int n, int c, int h, int w, int o, int pad, bool bias,
+                             bool accumulate, uint64_t seed)
+{
+    Conv2dShape s = conv2d_shape(n, c, h, w, o, 3, 3, 1, pad, 1);
+    assert_true(winograd_applies(&s));
+    size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
+    float *x = malloc(nx * 4), *wt = malloc(nw * 4), *b = malloc(o * 4), *y = malloc(ny * 4);
+    float *y0 = malloc(ny * 4), *work = malloc(winograd_workspace_floats(&s) * 4);
+    double *ref = malloc(ny * 8);
+    fill_uniform(x, nx, -1, 1, seed);
+    fill_uniform(wt, nw, -1, 1, seed + 1);
+    fill_uniform(b, o, -1, 1, seed + 2);
+    fill_uniform(y0, ny, -1, 1, seed + 3);
+    memcpy(y, y0, ny * 4);
+    winograd_conv(&s, x, wt, bias ? b : NULL, y, accumulate, work);
+    conv3x3_direct(&s, x, wt, bias ? b : NULL, ref);
+    double worst = 0, scale = 1e-6;
+    for (size_t i = 0; i < ny; i++) {
+        double want = ref[i] + (accumulate ? y0[i] : 0.0);
+        if (fabs(want) > scale) scale = fabs(want);
+        double d = fabs(y[i] - want);
+        if (d > worst || d != d) worst = d != d ? INFINITY : d;
+    }
+    free(x); free(wt); free(b); free(y); free(y0); free(work); free(ref);
+    return worst / scale;
+}
+
+/* The transforms only add, subtract and halve; against float rounding of sums of up to
+ * 9*C terms, 1e-5 of the largest output is far above rounding and far below any wrong
+ * index or coefficient (which moves outputs by O(1)). */
+static void test_against_direct(void **state)
+{
+    (void)state;
+    const int sizes[][2] = {{1, 1}, {2, 3}, {3, 3}, {4, 4}, {5, 4}, {7, 9}, {16, 16}, {17, 15}};
+    uint64_t seed = 1;
+    for (int pad = 0; pad <= 2; pad++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            const int h = sizes[k][0], w = sizes[k][1];
+            if (h + 2 * pad < 3 || w + 2 * pad < 3) continue;     /* no output */
+            for (int n = 1; n <= 3; n += 2) {
+                double e = winograd_error(n, 3, h, w, 4, pad, n == 1, false, seed += 4);
+                if (e > 1e-5) print_message("pad %d, %dx%d, n %d: error %.2e\n", pad, h, w, n, e);
+                assert_true(e <= 1e-5);
+            }
+        }
+}
+
+/* Many channels (64 and 40 -> 24: longer sums) and several panels of tile rows with a
+ * partial last one; accumulating onto y, as the input gradient does. */
+static void test_panels_and_accumulation(void **state)
+{
+    (void)state;
+    assert_true(winograd_error(2, 64, 33, 30, 16, 1, true, false, 50) <= 1e-5);
+    assert_true(winograd_error(3, 40, 45, 37, 24, 1, false, true, 60) <= 1e-5);
+    assert_true(winograd_error(1, 8, 128, 128, 8, 1, true, true, 70) <= 1e-5);
+}
+
+static void test_any_thread_count(void **state)
+{
+    (void)state;
+    if (!test_may_use_threads()) skip();
+    const int counts[] = {1, 2, 3, 8};
+    Conv2dShape s = conv2d_shape(3, 40, 45, 37, 24, 3, 3, 1, 1, 1);
+    size_t nx = (size_t)3 * 40 * 45 * 37, nw = (size_t)24 * 40 * 9;
+    size_t ny = (size_t)3 * 24 * s.oh * s.ow;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *y[4];
+    fill_uniform(x, nx, -1, 1, 80);
+    fill_uniform(w, nw, -1, 1, 81);
+    engine_set_threads(1);
+    float *work = malloc(winograd_workspace_floats(&s) * sizeof(float));
+    for (int i = 0; i < 4; i++) {
+        engine_set_threads(counts[i]);
+        y[i] = malloc(ny * 4);
+        winograd_conv(&s, x, w, NULL, y[i], false, work);
+    }
+    engine_set_threads(0);
+    for (int i = 1; i < 4; i++) assert_memory_equal(y[i], y[0], ny * sizeof(float));
+    for (int i = 0; i < 4; i++) free(y[i]);
+    free(x); free(w); free(work);
+}
+
+static void test_applies(void **state)
+{
+    (void)state;
+    Conv2dShape ok = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 1, 2, 1);
+    Conv2dShape strided = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 2, 1, 1);
+    Conv2dShape dilated = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 1, 2, 2);
+    Conv2dShape five = conv2d_shape(1, 4, 8, 8, 4, 5, 5, 1, 2, 1);
+    Conv2dShape wide_pad = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 1, 3, 1);
+    assert_true(winograd_applies(&ok));
+    assert_false(winograd_applies(&strided));
+    assert_false(winograd_applies(&dilated));
+    assert_false(winograd_applies(&five));
+    assert_false(winograd_applies(&wide_pad));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_direct),
+        cmocka_unit_test(test_panels_and_accumulation),
+        cmocka_unit_test(test_any_thread_count),
+        cmocka_unit_test(test_applies),
+    };
+    return cmocka_run_group_tests_name("winograd", tests, NULL, NULL);
+}
