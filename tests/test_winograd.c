@@ -82,13 +82,17 @@ static void test_against_direct(void **state)
 }
 
 /* Many channels (64 and 40 -> 24: longer sums) and several panels of tile rows with a
- * partial last one; accumulating onto y, as the input gradient does. */
+ * partial last one; accumulating onto y, as the input gradient does; wide layers, whose
+ * tiles form one panel with the transforms shared out by channel. */
 static void test_panels_and_accumulation(void **state)
 {
     (void)state;
     assert_true(winograd_error(2, 64, 33, 30, 16, 1, true, false, 50) <= 1e-5);
     assert_true(winograd_error(3, 40, 45, 37, 24, 1, false, true, 60) <= 1e-5);
     assert_true(winograd_error(1, 8, 128, 128, 8, 1, true, true, 70) <= 1e-5);
+    /* wide: the whole batch in one panel (16*O*C >= 2^18), odd sizes, both modes of output */
+    assert_true(winograd_error(3, 160, 11, 9, 128, 1, true, false, 90) <= 1e-5);
+    assert_true(winograd_error(2, 128, 10, 7, 130, 0, false, true, 95) <= 1e-5);
 }
 
 static void test_any_thread_count(void **state)
@@ -96,23 +100,29 @@ static void test_any_thread_count(void **state)
     (void)state;
     if (!test_may_use_threads()) skip();
     const int counts[] = {1, 2, 3, 8};
-    Conv2dShape s = conv2d_shape(3, 40, 45, 37, 24, 3, 3, 1, 1, 1);
-    size_t nx = (size_t)3 * 40 * 45 * 37, nw = (size_t)24 * 40 * 9;
-    size_t ny = (size_t)3 * 24 * s.oh * s.ow;
-    float *x = malloc(nx * 4), *w = malloc(nw * 4), *y[4];
-    fill_uniform(x, nx, -1, 1, 80);
-    fill_uniform(w, nw, -1, 1, 81);
-    engine_set_threads(1);
-    float *work = malloc(winograd_workspace_floats(&s) * sizeof(float));
-    for (int i = 0; i < 4; i++) {
-        engine_set_threads(counts[i]);
-        y[i] = malloc(ny * 4);
-        winograd_conv(&s, x, w, NULL, y[i], false, work);
+    const int shapes[2][5] = {{3, 40, 45, 37, 24}, {2, 160, 13, 11, 128}};  /* panels, whole */
+    for (int k = 0; k < 2; k++) {
+        const int *d = shapes[k];
+        Conv2dShape s = conv2d_shape(d[0], d[1], d[2], d[3], d[4], 3, 3, 1, 1, 1);
+        size_t nx = (size_t)d[0] * d[1] * d[2] * d[3], nw = (size_t)d[4] * d[1] * 9;
+        size_t ny = (size_t)d[0] * d[4] * s.oh * s.ow;
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *y[4];
+        fill_uniform(x, nx, -1, 1, 80);
+        fill_uniform(w, nw, -1, 1, 81);
+        engine_set_threads(1);
+        float *work = malloc(winograd_workspace_floats(&s) * sizeof(float));
+        for (int i = 0; i < 4; i++) {
+            engine_set_threads(counts[i]);
+            y[i] = malloc(ny * 4);
+            winograd_conv(&s, x, w, NULL, y[i], false, work);
+        }
+        engine_set_threads(0);
+        /* the BLAS splits a whole-batch GEMM among its threads by blocks of the output,
+         * never of the sum, so each element is summed in the same order: bitwise too */
+        for (int i = 1; i < 4; i++) assert_memory_equal(y[i], y[0], ny * sizeof(float));
+        for (int i = 0; i < 4; i++) free(y[i]);
+        free(x); free(w); free(work);
     }
-    engine_set_threads(0);
-    for (int i = 1; i < 4; i++) assert_memory_equal(y[i], y[0], ny * sizeof(float));
-    for (int i = 0; i < 4; i++) free(y[i]);
-    free(x); free(w); free(work);
 }
 
 static void test_applies(void **state)
