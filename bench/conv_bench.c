@@ -265,14 +265,15 @@ static int layer_measure(LayerBench *lb, const Settings *st, const char *model, 
 
 /* ---- tables ---------------------------------------------------------------------------- */
 
-/* "per image", "batched", "winograd; dw batched, dx winograd", ... */
+/* "per image", "batched", "winograd; dw winograd, dx winograd", ... */
 static const char *conv2d_path(const Conv2dShape *s)
 {
     static char path[64];
     const char *gemm = conv2d_batches_images(s) ? "batched" : "per image";
     if (!conv2d_uses_winograd(s) && !conv2d_dx_uses_winograd(s)) return gemm;
-    snprintf(path, sizeof path, "%s; dw %s%s", conv2d_uses_winograd(s) ? "winograd" : gemm,
-             gemm, conv2d_dx_uses_winograd(s) ? ", dx winograd" : "");
+    snprintf(path, sizeof path, "%s; dw %s, dx %s", conv2d_uses_winograd(s) ? "winograd" : gemm,
+             conv2d_uses_winograd(s) ? "winograd" : gemm,
+             conv2d_dx_uses_winograd(s) ? "winograd" : gemm);
     return path;
 }
 

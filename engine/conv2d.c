@@ -197,7 +197,9 @@ size_t conv2d_workspace_floats(const Conv2dShape *s)
 {
     size_t floats = conv2d_batches_images(s) ? conv2d_workspace_floats_batched(s)
                                              : conv2d_workspace_floats_per_image(s);
-    if (conv2d_uses_winograd(s)) floats = max_size(floats, winograd_workspace_floats(s));
+    if (conv2d_uses_winograd(s))
+        floats = max_size(floats, max_size(winograd_workspace_floats(s),
+                                           winograd_dw_workspace_floats(s)));
     if (conv2d_dx_uses_winograd(s)) {
         const Conv2dShape ts = conv2d_dx_shape(s);
         floats = max_size(floats, (size_t)s->c * s->o * s->kh * s->kw +
@@ -417,18 +419,24 @@ void conv2d_backward_batched(const Conv2dShape *s, const float *x, const float *
     }
 }
 
-/* dw and db by the GEMM path of the shape; dx there too, or, when Winograd computes the
- * convolution that dx is (conv2d_dx_uses_winograd), afterwards by winograd_conv on dy with
- * the flipped kernel, accumulating into dx. */
+/* The GEMM path of the shape computes what Winograd does not: dw when the conv itself is
+ * a Winograd one (winograd_conv_dw, F(3x3, 2x2)), dx when the conv that dx is qualifies
+ * (conv2d_dx_uses_winograd: winograd_conv on dy with the flipped kernel), each then run
+ * on its own, accumulating. */
 void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const float *dy,
                      float *dx, float *dw, float *db, float *work)
 {
     const bool winograd_dx = dx && conv2d_dx_uses_winograd(s);
-    float *gemm_dx = winograd_dx ? NULL : dx;
-    if (dw || db || gemm_dx) {
-        if (conv2d_batches_images(s)) conv2d_backward_batched(s, x, w, dy, gemm_dx, dw, db, work);
-        else conv2d_backward_per_image(s, x, w, dy, gemm_dx, dw, db, work);
+    const bool winograd_dw = dw && conv2d_uses_winograd(s);
+    float *gemm_dx = winograd_dx ? NULL : dx, *gemm_dw = winograd_dw ? NULL : dw;
+    if (gemm_dw || gemm_dx) {
+        if (conv2d_batches_images(s))
+            conv2d_backward_batched(s, x, w, dy, gemm_dx, gemm_dw, db, work);
+        else conv2d_backward_per_image(s, x, w, dy, gemm_dx, gemm_dw, db, work);
+    } else if (db) {
+        conv2d_bias_backward(s, dy, db);
     }
+    if (winograd_dw) winograd_conv_dw(s, x, dy, dw, work);
     if (winograd_dx) {
         const Conv2dShape ts = conv2d_dx_shape(s);
         conv2d_flip_weight(s, w, work);

@@ -1,10 +1,10 @@
 /* 2-D convolution (PyTorch Conv2d: cross-correlation, zero padding, stride, dilation),
  * computed as im2col + GEMM: one GEMM per image, or, for small feature maps, one GEMM
  * for the whole batch (conv2d_batches_images); 3x3 stride-1 convs on maps of 16 x 16 or
- * more by Winograd F(2x2, 3x3) instead (conv2d_uses_winograd). Every path is tested
- * against the others and against a direct convolution. The input gradient of a stride-1
- * conv is computed as a convolution of dy with the flipped kernel (by either method),
- * other convs scatter it back with col2im.
+ * more by Winograd instead (conv2d_uses_winograd: F(2x2, 3x3) forward, F(3x3, 2x2) for
+ * dw). Every path is tested against the others and against a direct convolution. The
+ * input gradient of a stride-1 conv is computed as a convolution of dy with the flipped
+ * kernel (by either method), other convs scatter it back with col2im.
  *
  *   x (N,C,H,W), w (O,C,KH,KW), b (O) or NULL -> y (N,O,OH,OW)
  *   OH = floor((H + 2*pad - dilation*(KH-1) - 1) / stride) + 1   (OW alike)
@@ -27,7 +27,8 @@ Conv2dShape conv2d_shape(int n, int c, int h, int w, int o, int kh, int kw, int 
 /* True when conv2d_forward/backward take the batched path for this shape. */
 bool conv2d_batches_images(const Conv2dShape *s);
 /* True when conv2d_forward computes this shape by Winograd F(2x2, 3x3) (winograd.h), and
- * conv2d_backward its dx, a stride-1 conv of dy, when that conv's shape qualifies. */
+ * conv2d_backward its dw by F(3x3, 2x2); conv2d_dx_uses_winograd: dx too (a stride-1 conv
+ * of dy, whose own shape qualifies). */
 bool conv2d_uses_winograd(const Conv2dShape *s);
 bool conv2d_dx_uses_winograd(const Conv2dShape *s);
 /* Floats of scratch the kernels need, forward and backward (0 for unbatched 1x1

@@ -320,3 +320,150 @@ void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const f
         winograd_output(s, m, r0, rows, 0, s->o, b, y, accumulate, rowbuf + 8 * ((size_t)tw + 1));
     }
 }
+
+/* ---- the weight gradient: F(3x3, 2x2) ------------------------------------------------------
+ *
+ * dw[o, c] (3x3) = sum over images and output tiles of the correlation of the tile's 4x4
+ * input d (as in the forward pass) with its 2x2 output gradient g: in one dimension
+ * f_k = g_0 d_k + g_1 d_(k+1), k = 0..2, Winograd's F(3, 2):
+ *   f = A'^T [(G' g) . (B'^T d)]
+ *   B'^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1]   (F(2, 3)'s B^T, last row negated)
+ *   G'   = [1 0; 1/2 1/2; 1/2 -1/2; 0 1]
+ *   A'^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1]
+ * In two dimensions, and summed over tiles before the (linear) output transform:
+ *   M_k (O, C) = sum over tiles of U'_k (O, tiles) V'_k (C, tiles)^T,  dw = A'^T M A'.
+ * V' = D V D with D = diag(1, 1, 1, -1) and V the forward input transform, so the
+ * forward's transform is reused and the signs go into U' (U'' = D U' D). */
+
+/* U'' (16, O, np) for the panel's tile rows, channels o0 .. o1-1: the 2x2 output
+ * gradient g of each tile, G' g G'^T, signs of D folded in. */
+static void winograd_dy(const Conv2dShape *s, const float *dy, int r0, int rows, int o0,
+                        int o1, float *u, float *rowbuf)
+{
+    const int tw = tile_cols(s), th = tile_rows(s);
+    const size_t plane = (size_t)s->oh * s->ow, np = (size_t)rows * tw, stride_k = s->o * np;
+    float *e0 = rowbuf, *d0 = rowbuf + tw, *e1 = rowbuf + 2 * tw, *d1 = rowbuf + 3 * tw;
+    for (int o = o0; o < o1; o++)
+        for (int r = 0; r < rows; r++) {
+            const int n = (r0 + r) / th, ty = (r0 + r) % th;
+            const float *g = dy + ((size_t)n * s->o + o) * plane;
+            for (int i = 0; i < 2; i++) {         /* the tile row's 2 rows, even/odd columns */
+                float *ev = i ? e1 : e0, *od = i ? d1 : d0;
+                const int oy = 2 * ty + i;
+                for (int tx = 0; tx < tw; tx++) {
+                    ev[tx] = oy < s->oh ? g[(size_t)oy * s->ow + 2 * tx] : 0.0f;
+                    od[tx] = oy < s->oh && 2 * tx + 1 < s->ow ? g[(size_t)oy * s->ow + 2 * tx + 1]
+                                                             : 0.0f;
+                }
+            }
+            float *out = u + (size_t)o * np + (size_t)r * tw;
+#pragma omp simd
+            for (int tx = 0; tx < tw; tx++) {
+                /* rows of G' g: (p_i, q_i) */
+                const float p0 = e0[tx], q0 = d0[tx], p3 = e1[tx], q3 = d1[tx];
+                const float p1 = 0.5f * (p0 + p3), q1 = 0.5f * (q0 + q3);
+                const float p2 = 0.5f * (p0 - p3), q2 = 0.5f * (q0 - q3);
+                /* each row times G'^T: (p, q) -> (p, (p+q)/2, (p-q)/2, q); D on both sides
+                 * negates the entries with exactly one index 3 */
+#define ROW(i, p, q, sign)                                                              \
+    out[(4 * i + 0) * stride_k + tx] = (sign) * (p);                                    \
+    out[(4 * i + 1) * stride_k + tx] = (sign) * 0.5f * ((p) + (q));                     \
+    out[(4 * i + 2) * stride_k + tx] = (sign) * 0.5f * ((p) - (q));                     \
+    out[(4 * i + 3) * stride_k + tx] = -(sign) * (q);
+                ROW(0, p0, q0, 1.0f)
+                ROW(1, p1, q1, 1.0f)
+                ROW(2, p2, q2, 1.0f)
+                ROW(3, p3, q3, -1.0f)
+#undef ROW
+            }
+        }
+}
+
+/* dw[o, c] += A'^T M A' for every (o, c), M (16, O, C). */
+static void winograd_dw_output(const Conv2dShape *s, const float *m, float *dw)
+{
+    const size_t oc = (size_t)s->o * s->c;
+#pragma omp parallel for schedule(static) if (oc > 4096)
+    for (size_t i = 0; i < oc; i++) {
+        float q[4][4], r[3][4];
+        for (int k = 0; k < 16; k++) q[k / 4][k % 4] = m[k * oc + i];
+        for (int j = 0; j < 4; j++) {            /* A'^T M */
+            r[0][j] = q[0][j] + q[1][j] + q[2][j];
+            r[1][j] = q[1][j] - q[2][j];
+            r[2][j] = q[1][j] + q[2][j] + q[3][j];
+        }
+        float *g = dw + i * 9;
+        for (int a = 0; a < 3; a++) {            /* (A'^T M) A' */
+            g[3 * a + 0] += r[a][0] + r[a][1] + r[a][2];
+            g[3 * a + 1] += r[a][1] - r[a][2];
+            g[3 * a + 2] += r[a][1] + r[a][2] + r[a][3];
+        }
+    }
+}
+
+/* The workspace: M (16, O, C); per slot a row buffer; the panels' V (16, C, tiles) and
+ * U'' (16, O, tiles), one per slot or one for the whole batch; per slot a partial M
+ * (panels only: each thread sums its own panels). */
+static WinogradWork winograd_dw_work(const Conv2dShape *s, float *work, float **parts)
+{
+    WinogradWork ww = winograd_work(s, work);   /* same panels and row buffers; u = M */
+    const size_t m = 16 * (size_t)s->o * s->c;
+    const size_t part_slots = whole_batch(s) ? 0 : (size_t)winograd_slots();
+    if (parts) *parts = work ? work + ww.total : NULL;
+    ww.total += part_slots * m;
+    return ww;
+}
+
+size_t winograd_dw_workspace_floats(const Conv2dShape *s)
+{
+    return winograd_dw_work(s, NULL, NULL).total;
+}
+
+void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, float *dw,
+                      float *work)
+{
+    float *parts;
+    const WinogradWork ww = winograd_dw_work(s, work, &parts);
+    const size_t oc = (size_t)s->o * s->c, mfloats = 16 * oc;
+    const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s), tw = tile_cols(s);
+    float *m = ww.u;
+    if (whole_batch(s)) {
+        const int np = all_rows * tw;
+        float *v = ww.panels, *u = v + 16 * (size_t)s->c * np;
+        const int tc = winograd_threads((size_t)s->c), to = winograd_threads((size_t)s->o);
+#pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
+        for (int c = 0; c < s->c; c++)
+            winograd_input(s, x, 0, all_rows, c, c + 1, v, ww.rowbufs + ww.rowbuf_floats * thread_index());
+#pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
+        for (int o = 0; o < s->o; o++)
+            winograd_dy(s, dy, 0, all_rows, o, o + 1, u, ww.rowbufs + ww.rowbuf_floats * thread_index());
+        for (int k = 0; k < 16; k++)             /* M_k (O, C) = U''_k (O, np) @ V_k^T */
+            sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + (size_t)k * s->o * np, np,
+                           v + (size_t)k * s->c * np, np, 0.0f, m + k * oc, s->c);
+    } else {
+        const int panels = (all_rows + per_panel - 1) / per_panel;
+        const int threads = winograd_threads((size_t)panels);
+        memset(parts, 0, (size_t)threads * mfloats * sizeof(float));
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
+        for (int p = 0; p < panels; p++) {
+            const int r0 = p * per_panel;
+            const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
+            const int np = rows * tw, t = thread_index();
+            float *v = ww.panels + ww.panel_floats * t, *u = v + 16 * (size_t)s->c * np;
+            float *rowbuf = ww.rowbufs + ww.rowbuf_floats * t, *part = parts + mfloats * t;
+            winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
+            winograd_dy(s, dy, r0, rows, 0, s->o, u, rowbuf);
+            for (int k = 0; k < 16; k++)
+                sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + (size_t)k * s->o * np,
+                               np, v + (size_t)k * s->c * np, np, 1.0f, part + k * oc, s->c);
+        }
+        /* M = the threads' parts, added in thread order (the same for a given count) */
+#pragma omp parallel for schedule(static) if (mfloats > 65536)
+        for (size_t i = 0; i < mfloats; i++) {
+            float sum = 0.0f;
+            for (int t = 0; t < threads; t++) sum += parts[mfloats * t + i];
+            m[i] = sum;
+        }
+    }
+    winograd_dw_output(s, m, dw);
+}

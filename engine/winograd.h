@@ -38,4 +38,12 @@ size_t winograd_workspace_floats(const Conv2dShape *s);
 void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
                    float *y, bool accumulate, float *work);
 
+/* The weight gradient of the same convolution, dw += dL/dw from dy (N,O,OH,OW), by
+ * Winograd F(3x3, 2x2) (winograd.c gives its matrices): 16 multiplies per output tile and
+ * channel pair where the direct sum has 36, as 16 GEMMs that sum over the tiles.
+ * work: winograd_dw_workspace_floats(s). */
+size_t winograd_dw_workspace_floats(const Conv2dShape *s);
+void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, float *dw,
+                      float *work);
+
 #endif

@@ -125,6 +125,77 @@ static void test_any_thread_count(void **state)
     }
 }
 
+/* dw[o,c,ki,kj] = sum_{n,oy,ox} dy[n,o,oy,ox] * x[n,c,oy-p+ki, ox-p+kj] */
+static void conv3x3_direct_dw(const Conv2dShape *s, const float *x, const float *dy, double *dw)
+{
+    for (int o = 0; o < s->o; o++)
+        for (int c = 0; c < s->c; c++)
+            for (int ki = 0; ki < 3; ki++)
+                for (int kj = 0; kj < 3; kj++) {
+                    double acc = 0;
+                    for (int n = 0; n < s->n; n++)
+                        for (int oy = 0; oy < s->oh; oy++)
+                            for (int ox = 0; ox < s->ow; ox++) {
+                                int iy = oy - s->pad + ki, ix = ox - s->pad + kj;
+                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                acc += (double)dy[((n * s->o + o) * s->oh + oy) * s->ow + ox] *
+                                       x[((n * s->c + c) * s->h + iy) * s->w + ix];
+                            }
+                    dw[((o * s->c + c) * 3 + ki) * 3 + kj] = acc;
+                }
+}
+
+/* winograd_conv_dw, accumulating onto a random dw, against the direct sum; returns the
+ * largest error relative to the largest |dw|. */
+static double winograd_dw_error(int n, int c, int h, int w, int o, int pad, uint64_t seed)
+{
+    Conv2dShape s = conv2d_shape(n, c, h, w, o, 3, 3, 1, pad, 1);
+    size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
+    float *x = malloc(nx * 4), *dy = malloc(ny * 4), *dw = malloc(nw * 4), *dw0 = malloc(nw * 4);
+    float *work = malloc(winograd_dw_workspace_floats(&s) * 4);
+    double *ref = malloc(nw * 8);
+    fill_uniform(x, nx, -1, 1, seed);
+    fill_uniform(dy, ny, -1, 1, seed + 1);
+    fill_uniform(dw0, nw, -1, 1, seed + 2);
+    memcpy(dw, dw0, nw * 4);
+    winograd_conv_dw(&s, x, dy, dw, work);
+    conv3x3_direct_dw(&s, x, dy, ref);
+    double worst = 0, scale = 1e-6;
+    for (size_t i = 0; i < nw; i++) {
+        double want = ref[i] + dw0[i];
+        if (fabs(want) > scale) scale = fabs(want);
+        double d = fabs(dw[i] - want);
+        if (d > worst || d != d) worst = d != d ? INFINITY : d;
+    }
+    free(x); free(dy); free(dw); free(dw0); free(work); free(ref);
+    return worst / scale;
+}
+
+/* The weight gradient by F(3x3, 2x2): every padding, tiny and odd maps (a tile's missing
+ * second row or column of dy is zero), batches, panels and the whole-batch mode. Its
+ * sums run over all of a batch's tiles; 1e-5 of the largest |dw|, as for the forward pass. */
+static void test_dw_against_direct(void **state)
+{
+    (void)state;
+    const int sizes[][2] = {{1, 1}, {2, 3}, {3, 3}, {5, 4}, {7, 9}, {16, 16}, {17, 15}};
+    uint64_t seed = 500;
+    for (int pad = 0; pad <= 2; pad++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            const int h = sizes[k][0], w = sizes[k][1];
+            if (h + 2 * pad < 3 || w + 2 * pad < 3) continue;
+            for (int n = 1; n <= 3; n += 2) {
+                double e = winograd_dw_error(n, 3, h, w, 4, pad, seed += 4);
+                if (e > 1e-5) print_message("dw pad %d, %dx%d, n %d: error %.2e\n", pad, h, w, n, e);
+                assert_true(e <= 1e-5);
+            }
+        }
+    const double panels = winograd_dw_error(3, 40, 45, 37, 24, 1, 600);
+    const double whole = winograd_dw_error(2, 160, 13, 11, 128, 1, 610);
+    print_message("dw: panels %.1e, whole batch %.1e\n", panels, whole);
+    assert_true(panels <= 1e-5);
+    assert_true(whole <= 1e-5);
+}
+
 static void test_applies(void **state)
 {
     (void)state;
@@ -146,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_against_direct),
         cmocka_unit_test(test_panels_and_accumulation),
         cmocka_unit_test(test_any_thread_count),
+        cmocka_unit_test(test_dw_against_direct),
         cmocka_unit_test(test_applies),
     };
     return cmocka_run_group_tests_name("winograd", tests, NULL, NULL);
