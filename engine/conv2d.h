@@ -1,6 +1,6 @@
 /* 2-D convolution (PyTorch Conv2d: cross-correlation, zero padding, stride, dilation),
  * computed as im2col + GEMM: one GEMM per image, or, for small feature maps, one GEMM
- * for the whole batch (conv2d_batches_images); 3x3 stride-1 convs on maps of 16 x 16 or
+ * for the whole batch (conv2d_batches_images); 3x3 stride-1 convs on maps of 8 x 8 or
  * more by Winograd instead (conv2d_uses_winograd: F(2x2, 3x3) forward, F(3x3, 2x2) for
  * dw). Every path is tested against the others and against a direct convolution. The
  * input gradient of a stride-1 conv is computed as a convolution of dy with the flipped

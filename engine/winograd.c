@@ -108,25 +108,43 @@ size_t winograd_workspace_floats(const Conv2dShape *s)
     return winograd_work(s, NULL).total;
 }
 
+/* Channel pairs per block of the weight transforms: a block's kernels (9 floats each,
+ * consecutive in w) are turned into 9 rows of pairs in a local buffer, so that the
+ * transform runs as contiguous SIMD arithmetic over the pairs of the block and writes
+ * each of its 16 outputs as a contiguous run. */
+enum { PAIR_BLOCK = 64 };
+
 /* U (16, O, C): U[4a+b][o][c] = (G g G^T)[a][b] for g = w[o, c] (3x3). */
 static void winograd_weights(const Conv2dShape *s, const float *w, float *u)
 {
-    const size_t oc = (size_t)s->o * s->c;
+    const size_t oc = (size_t)s->o * s->c, blocks = (oc + PAIR_BLOCK - 1) / PAIR_BLOCK;
 #pragma omp parallel for schedule(static) if (oc > 4096)
-    for (size_t i = 0; i < oc; i++) {            /* i = o*C + c */
-        const float *g = w + i * 9;
-        float t[4][3];                            /* G g: combinations of g's rows */
-        for (int j = 0; j < 3; j++) {
-            t[0][j] = g[j];
-            t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-            t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-            t[3][j] = g[6 + j];
+    for (size_t blk = 0; blk < blocks; blk++) {
+        const size_t i0 = blk * PAIR_BLOCK;
+        const int nb = oc - i0 < PAIR_BLOCK ? (int)(oc - i0) : PAIR_BLOCK;
+        float g[9][PAIR_BLOCK], t[4][3][PAIR_BLOCK];
+        for (int j = 0; j < nb; j++)
+            for (int k = 0; k < 9; k++) g[k][j] = w[(i0 + j) * 9 + k];
+        for (int col = 0; col < 3; col++) {       /* G g: combinations of g's rows */
+#pragma omp simd
+            for (int j = 0; j < nb; j++) {
+                const float r0 = g[col][j], r1 = g[3 + col][j], r2 = g[6 + col][j];
+                t[0][col][j] = r0;
+                t[1][col][j] = 0.5f * (r0 + r1 + r2);
+                t[2][col][j] = 0.5f * (r0 - r1 + r2);
+                t[3][col][j] = r2;
+            }
         }
         for (int a = 0; a < 4; a++) {             /* (G g) G^T: the same on each row */
-            u[(4 * a + 0) * oc + i] = t[a][0];
-            u[(4 * a + 1) * oc + i] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
-            u[(4 * a + 2) * oc + i] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
-            u[(4 * a + 3) * oc + i] = t[a][2];
+            float *u0 = u + (4 * a) * oc + i0, *u1 = u0 + oc, *u2 = u1 + oc, *u3 = u2 + oc;
+#pragma omp simd
+            for (int j = 0; j < nb; j++) {
+                const float c0 = t[a][0][j], c1 = t[a][1][j], c2 = t[a][2][j];
+                u0[j] = c0;
+                u1[j] = 0.5f * (c0 + c1 + c2);
+                u2[j] = 0.5f * (c0 - c1 + c2);
+                u3[j] = c2;
+            }
         }
     }
 }
@@ -379,25 +397,36 @@ static void winograd_dy(const Conv2dShape *s, const float *dy, int r0, int rows,
         }
 }
 
-/* dw[o, c] += A'^T M A' for every (o, c), M (16, O, C). */
+/* dw[o, c] += A'^T M A' for every (o, c), M (16, O, C); in blocks of pairs, as the
+ * weight transform. */
 static void winograd_dw_output(const Conv2dShape *s, const float *m, float *dw)
 {
-    const size_t oc = (size_t)s->o * s->c;
+    const size_t oc = (size_t)s->o * s->c, blocks = (oc + PAIR_BLOCK - 1) / PAIR_BLOCK;
 #pragma omp parallel for schedule(static) if (oc > 4096)
-    for (size_t i = 0; i < oc; i++) {
-        float q[4][4], r[3][4];
-        for (int k = 0; k < 16; k++) q[k / 4][k % 4] = m[k * oc + i];
-        for (int j = 0; j < 4; j++) {            /* A'^T M */
-            r[0][j] = q[0][j] + q[1][j] + q[2][j];
-            r[1][j] = q[1][j] - q[2][j];
-            r[2][j] = q[1][j] + q[2][j] + q[3][j];
+    for (size_t blk = 0; blk < blocks; blk++) {
+        const size_t i0 = blk * PAIR_BLOCK;
+        const int nb = oc - i0 < PAIR_BLOCK ? (int)(oc - i0) : PAIR_BLOCK;
+        float r[3][4][PAIR_BLOCK], g[9][PAIR_BLOCK];
+        for (int col = 0; col < 4; col++) {       /* A'^T M */
+            const float *q0 = m + (size_t)col * oc + i0, *q1 = q0 + 4 * oc, *q2 = q1 + 4 * oc,
+                        *q3 = q2 + 4 * oc;
+#pragma omp simd
+            for (int j = 0; j < nb; j++) {
+                r[0][col][j] = q0[j] + q1[j] + q2[j];
+                r[1][col][j] = q1[j] - q2[j];
+                r[2][col][j] = q1[j] + q2[j] + q3[j];
+            }
         }
-        float *g = dw + i * 9;
-        for (int a = 0; a < 3; a++) {            /* (A'^T M) A' */
-            g[3 * a + 0] += r[a][0] + r[a][1] + r[a][2];
-            g[3 * a + 1] += r[a][1] - r[a][2];
-            g[3 * a + 2] += r[a][1] + r[a][2] + r[a][3];
+        for (int a = 0; a < 3; a++) {             /* (A'^T M) A' */
+#pragma omp simd
+            for (int j = 0; j < nb; j++) {
+                g[3 * a + 0][j] = r[a][0][j] + r[a][1][j] + r[a][2][j];
+                g[3 * a + 1][j] = r[a][1][j] - r[a][2][j];
+                g[3 * a + 2][j] = r[a][1][j] + r[a][2][j] + r[a][3][j];
+            }
         }
+        for (int j = 0; j < nb; j++)
+            for (int k = 0; k < 9; k++) dw[(i0 + j) * 9 + k] += g[k][j];
     }
 }
 
