@@ -35,11 +35,13 @@ bool conv2d_batches_images(const Conv2dShape *s)
     return s->n > 1 && opix < 2048 && col + (size_t)s->o * opix * s->n <= ((size_t)64 << 20);
 }
 
-/* Winograd (engine/winograd.h) for the 3x3, stride-1, dilation-1 convs whose maps are at
- * least 8 x 8 and whose GEMMs are not degenerate (C, O >= 8). Measured on a training batch
- * of 8 at 2 threads: 1.5x (16 x 16, 256 channels) to 2.4x (128 x 128, 32 to 96 channels)
- * faster than im2col + GEMM forward, 1.1-1.2x on 8 x 8 maps, but 0.65x on 4 x 4 maps, whose
- * few tiles do not pay for the weight transform (16*O*C floats per call). */
+/* Winograd (engine/winograd.h) for the 3x3, stride-1 convs whose maps are at least 8 x 8
+ * and whose GEMMs are not degenerate (C, O >= 8), dilated ones included (PSPNet's layer3
+ * and layer4, through their polyphase sub-images). Measured on a training batch of 8 at 2
+ * threads, forward: 1.5x (16 x 16, 256 channels) to 2.4x (128 x 128, 32 to 96 channels)
+ * faster than im2col + GEMM, 1.1-1.2x on 8 x 8 maps, 1.05-1.35x for the dilated 16 x 16
+ * maps, but 0.65x on 4 x 4 maps, whose few tiles do not pay for the weight transform
+ * (16*O*C floats per call). */
 bool conv2d_uses_winograd(const Conv2dShape *s)
 {
     return winograd_applies(s) && s->oh * s->ow >= 64 && s->c >= 8 && s->o >= 8;

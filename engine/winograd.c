@@ -18,7 +18,62 @@ enum { WINOGRAD_PANEL_FLOATS = 1 << 18, WINOGRAD_MIN_TILES = 64 };
 
 bool winograd_applies(const Conv2dShape *s)
 {
-    return s->kh == 3 && s->kw == 3 && s->stride == 1 && s->dilation == 1 && s->pad <= 2;
+    const int d = s->dilation;
+    return s->kh == 3 && s->kw == 3 && s->stride == 1 && d >= 1 && s->pad % d == 0 &&
+           s->pad / d <= 2 && s->h % d == 0 && s->w % d == 0;
+}
+
+/* ---- dilated convolutions: the polyphase sub-images -----------------------------------
+ *
+ * With dilation d, pad = d*p and H, W multiples of d, output pixel (py + d*vy, px + d*vx)
+ * reads only input pixels (py + d*iy, px + d*ix): the conv is, for each of the d*d phases
+ * (py, px), an undilated 3x3 conv with pad p of the sub-image x[py + d*vy, px + d*vx]
+ * (H/d x W/d) into the same phase of y. So x's sub-images are gathered into a batch of
+ * N*d*d images (image n*d*d + py*d + px), the undilated conv runs on that batch, and its
+ * outputs are scattered back. */
+static Conv2dShape polyphase_shape(const Conv2dShape *s)
+{
+    const int d = s->dilation;
+    return conv2d_shape(s->n * d * d, s->c, s->h / d, s->w / d, s->o, 3, 3, 1, s->pad / d, 1);
+}
+
+/* xp (N*d*d, C, H/d, W/d) = the phases of x (N, C, H, W). */
+static void polyphase_gather(int n, int c, int h, int w, int d, const float *x, float *xp)
+{
+    const int hp = h / d, wp = w / d;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)n * c * h * w > 65536)
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++) {
+            const float *in = x + ((size_t)b * c + ch) * h * w;
+            for (int ph = 0; ph < d * d; ph++) {
+                const int py = ph / d, px = ph % d;
+                float *out = xp + (((size_t)b * d * d + ph) * c + ch) * hp * wp;
+                for (int vy = 0; vy < hp; vy++)
+                    for (int vx = 0; vx < wp; vx++)
+                        out[vy * wp + vx] = in[(size_t)(py + d * vy) * w + px + d * vx];
+            }
+        }
+}
+
+/* y (N, C, H, W) = (or +=) the image of its phases yp (N*d*d, C, H/d, W/d). */
+static void polyphase_scatter(int n, int c, int h, int w, int d, const float *yp, float *y,
+                              bool accumulate)
+{
+    const int hp = h / d, wp = w / d;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)n * c * h * w > 65536)
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++) {
+            float *out = y + ((size_t)b * c + ch) * h * w;
+            for (int ph = 0; ph < d * d; ph++) {
+                const int py = ph / d, px = ph % d;
+                const float *in = yp + (((size_t)b * d * d + ph) * c + ch) * hp * wp;
+                for (int vy = 0; vy < hp; vy++)
+                    for (int vx = 0; vx < wp; vx++) {
+                        float *dst = out + (size_t)(py + d * vy) * w + px + d * vx;
+                        *dst = accumulate ? *dst + in[vy * wp + vx] : in[vy * wp + vx];
+                    }
+            }
+        }
 }
 
 static int tile_rows(const Conv2dShape *s) { return (s->oh + 1) / 2; }
@@ -103,9 +158,18 @@ static WinogradWork winograd_work(const Conv2dShape *s, float *work)
     return ww;
 }
 
+/* Dilated convs add the gathered input and output (polyphase_*) to the workspace of the
+ * undilated conv on the sub-images. */
+static size_t polyphase_floats(const Conv2dShape *s)
+{
+    return s->dilation > 1 ? (size_t)s->n * (s->c * s->h * s->w + s->o * s->oh * s->ow) : 0;
+}
+
 size_t winograd_workspace_floats(const Conv2dShape *s)
 {
-    return winograd_work(s, NULL).total;
+    if (s->dilation == 1) return winograd_work(s, NULL).total;
+    const Conv2dShape sub = polyphase_shape(s);
+    return polyphase_floats(s) + winograd_work(&sub, NULL).total;
 }
 
 /* Channel pairs per block of the weight transforms: a block's kernels (9 floats each,
@@ -304,8 +368,8 @@ static void winograd_gemms(const Conv2dShape *s, const float *u, const float *v,
  * thread's GEMMs run single-threaded inside the parallel loop. Or, for wide layers, one
  * panel of the whole batch: the transforms in parallel by channel, the GEMMs on all the
  * BLAS's threads. */
-void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
-                   float *y, bool accumulate, float *work)
+static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const float *w,
+                                    const float *b, float *y, bool accumulate, float *work)
 {
     const WinogradWork ww = winograd_work(s, work);
     const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s), tw = tile_cols(s);
@@ -445,11 +509,13 @@ static WinogradWork winograd_dw_work(const Conv2dShape *s, float *work, float **
 
 size_t winograd_dw_workspace_floats(const Conv2dShape *s)
 {
-    return winograd_dw_work(s, NULL, NULL).total;
+    if (s->dilation == 1) return winograd_dw_work(s, NULL, NULL).total;
+    const Conv2dShape sub = polyphase_shape(s);
+    return polyphase_floats(s) + winograd_dw_work(&sub, NULL, NULL).total;
 }
 
-void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, float *dw,
-                      float *work)
+static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, const float *dy,
+                                       float *dw, float *work)
 {
     float *parts;
     const WinogradWork ww = winograd_dw_work(s, work, &parts);
@@ -495,4 +561,34 @@ void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, flo
         }
     }
     winograd_dw_output(s, m, dw);
+}
+
+/* ---- entry points: dilated convs through their phases ------------------------------------ */
+
+void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
+                   float *y, bool accumulate, float *work)
+{
+    if (s->dilation == 1) {
+        winograd_conv_undilated(s, x, w, b, y, accumulate, work);
+        return;
+    }
+    const Conv2dShape sub = polyphase_shape(s);
+    float *xp = work, *yp = xp + (size_t)s->n * s->c * s->h * s->w;
+    polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
+    winograd_conv_undilated(&sub, xp, w, b, yp, false, work + polyphase_floats(s));
+    polyphase_scatter(s->n, s->o, s->oh, s->ow, s->dilation, yp, y, accumulate);
+}
+
+void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, float *dw,
+                      float *work)
+{
+    if (s->dilation == 1) {
+        winograd_conv_dw_undilated(s, x, dy, dw, work);
+        return;
+    }
+    const Conv2dShape sub = polyphase_shape(s);
+    float *xp = work, *dyp = xp + (size_t)s->n * s->c * s->h * s->w;
+    polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
+    polyphase_gather(s->n, s->o, s->oh, s->ow, s->dilation, dy, dyp);
+    winograd_conv_dw_undilated(&sub, xp, dyp, dw, work + polyphase_floats(s));
 }

@@ -1,5 +1,5 @@
 /* Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional
- * Neural Networks", 2016) for 3x3 convs with stride 1 and dilation 1: the same function as
+ * Neural Networks", 2016) for 3x3 convs with stride 1: the same function as
  * conv2d_forward, computed with 16 multiplies per 2x2 output tile and channel pair where
  * the direct method needs 36.
  *
@@ -27,8 +27,10 @@
 
 #include "conv2d.h"
 
-/* True for the shapes this method computes: 3x3 kernel, stride 1, dilation 1, pad <= 2
- * (so that the input gradient, a conv with pad 2 - pad, is one too). */
+/* True for the shapes this method computes: 3x3 kernel, stride 1, pad <= 2 (so that the
+ * input gradient, a conv with pad 2 - pad, is one too); or dilation d with pad = d*p,
+ * p <= 2, and H, W multiples of d, computed as the undilated conv of the d*d polyphase
+ * sub-images x[py + d*vy, px + d*vx], gathered into a batch of N*d*d (winograd.c). */
 bool winograd_applies(const Conv2dShape *s);
 /* Floats of scratch for winograd_conv at s (the weight transform and, for each
  * processor, one panel's input and output transforms). */

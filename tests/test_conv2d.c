@@ -82,6 +82,8 @@ static const Case cases[] = {
     /* Winograd through the dispatcher (conv2d_uses_winograd), forward and dx: pad 0 with
      * odd sizes (dx then has pad 2), and pad 2 (dx with pad 0) */
     {3, 9, 20, 17, 10, 3, 1, 0, 1, true}, {1, 8, 16, 16, 8, 3, 1, 2, 1, false},
+    /* and dilated (PSPNet's layer3 and layer4: pad = dilation) */
+    {2, 8, 16, 16, 10, 3, 1, 2, 2, true}, {2, 9, 16, 16, 8, 3, 1, 4, 4, false},
 };
 enum { CASE_COUNT = sizeof cases / sizeof cases[0] };
 

@@ -1,8 +1,9 @@
-/* Winograd F(2x2, 3x3) (engine/winograd.c) against a direct convolution in double:
- * paddings 0, 1 and 2, even, odd and tiny maps, batches, bias, accumulation, several panels
- * with a partial last one; and results independent of the thread count, bitwise (each
- * panel's GEMMs run on one thread whatever the count), with a workspace sized at one
- * thread used at eight (ASan in `make sanitize` sees an overrun). */
+/* Winograd (engine/winograd.c) against a direct convolution in double, forward F(2x2, 3x3)
+ * and weight gradient F(3x3, 2x2): paddings 0, 1 and 2, even, odd and tiny maps, batches,
+ * bias, accumulation, several panels with a partial last one, the whole-batch mode,
+ * dilations 2 and 4 through the polyphase sub-images; and results independent of the
+ * thread count, bitwise (each panel's GEMMs run on one thread whatever the count), with a
+ * workspace sized at one thread used at eight (ASan in `make sanitize` sees an overrun). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "engine/winograd.h"
 #include "tests/testutil.h"
 
-/* y[n,o,oy,ox] = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] * x[n,c,oy-p+ki, ox-p+kj] */
+/* y[n,o,oy,ox] = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] * x[n,c,oy-p+ki*d, ox-p+kj*d] */
 static void conv3x3_direct(const Conv2dShape *s, const float *x, const float *w,
                            const float *b, double *y)
 {
@@ -23,7 +24,8 @@ static void conv3x3_direct(const Conv2dShape *s, const float *x, const float *w,
                     for (int c = 0; c < s->c; c++)
                         for (int ki = 0; ki < 3; ki++)
                             for (int kj = 0; kj < 3; kj++) {
-                                int iy = oy - s->pad + ki, ix = ox - s->pad + kj;
+                                int iy = oy - s->pad + ki * s->dilation;
+                                int ix = ox - s->pad + kj * s->dilation;
                                 if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
                                 acc += (double)w[((o * s->c + c) * 3 + ki) * 3 + kj] *
                                        x[((n * s->c + c) * s->h + iy) * s->w + ix];
@@ -34,10 +36,10 @@ static void conv3x3_direct(const Conv2dShape *s, const float *x, const float *w,
 
 /* winograd_conv on random data, plain or accumulating onto a random y, against the direct
  * sum; returns the largest error relative to the largest |output|. */
-static double winograd_error(int n, int c, int h, int w, int o, int pad, bool bias,
-                             bool accumulate, uint64_t seed)
+static double winograd_error_dilated(int n, int c, int h, int w, int o, int pad, int dilation,
+                                     bool bias, bool accumulate, uint64_t seed)
 {
-    Conv2dShape s = conv2d_shape(n, c, h, w, o, 3, 3, 1, pad, 1);
+    Conv2dShape s = conv2d_shape(n, c, h, w, o, 3, 3, 1, pad, dilation);
     assert_true(winograd_applies(&s));
     size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
     float *x = malloc(nx * 4), *wt = malloc(nw * 4), *b = malloc(o * 4), *y = malloc(ny * 4);
@@ -59,6 +61,12 @@ static double winograd_error(int n, int c, int h, int w, int o, int pad, bool bi
     }
     free(x); free(wt); free(b); free(y); free(y0); free(work); free(ref);
     return worst / scale;
+}
+
+static double winograd_error(int n, int c, int h, int w, int o, int pad, bool bias,
+                             bool accumulate, uint64_t seed)
+{
+    return winograd_error_dilated(n, c, h, w, o, pad, 1, bias, accumulate, seed);
 }
 
 /* The transforms only add, subtract and halve; against float rounding of sums of up to
@@ -95,6 +103,25 @@ static void test_panels_and_accumulation(void **state)
     assert_true(winograd_error(2, 128, 10, 7, 130, 0, false, true, 95) <= 1e-5);
 }
 
+/* Dilation d through the d*d polyphase sub-images: d = 2 and 4, pad d and 2d (pad 0 too),
+ * maps whose sub-images are 1 x 1 to 5 x 4, panels and whole-batch GEMMs, accumulation. */
+static void test_dilated_against_direct(void **state)
+{
+    (void)state;
+    const int cases[][8] = {   /* n, c, h, w, o, pad, dilation, accumulate */
+        {2, 3, 8, 8, 4, 2, 2, 0},    {1, 3, 10, 8, 5, 4, 2, 1},  {3, 2, 16, 12, 3, 4, 4, 0},
+        {2, 4, 4, 8, 3, 8, 4, 1},    {1, 3, 12, 12, 2, 0, 2, 0}, {2, 160, 16, 16, 128, 4, 4, 1},
+        {2, 40, 16, 16, 24, 2, 2, 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int *d = cases[k];
+        double e = winograd_error_dilated(d[0], d[1], d[2], d[3], d[4], d[5], d[6], k % 2,
+                                          d[7], 700 + 10 * k);
+        if (e > 1e-5) print_message("dilated case %zu: error %.2e\n", k, e);
+        assert_true(e <= 1e-5);
+    }
+}
+
 static void test_any_thread_count(void **state)
 {
     (void)state;
@@ -125,7 +152,7 @@ static void test_any_thread_count(void **state)
     }
 }
 
-/* dw[o,c,ki,kj] = sum_{n,oy,ox} dy[n,o,oy,ox] * x[n,c,oy-p+ki, ox-p+kj] */
+/* dw[o,c,ki,kj] = sum_{n,oy,ox} dy[n,o,oy,ox] * x[n,c,oy-p+ki*d, ox-p+kj*d] */
 static void conv3x3_direct_dw(const Conv2dShape *s, const float *x, const float *dy, double *dw)
 {
     for (int o = 0; o < s->o; o++)
@@ -136,7 +163,8 @@ static void conv3x3_direct_dw(const Conv2dShape *s, const float *x, const float 
                     for (int n = 0; n < s->n; n++)
                         for (int oy = 0; oy < s->oh; oy++)
                             for (int ox = 0; ox < s->ow; ox++) {
-                                int iy = oy - s->pad + ki, ix = ox - s->pad + kj;
+                                int iy = oy - s->pad + ki * s->dilation;
+                                int ix = ox - s->pad + kj * s->dilation;
                                 if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
                                 acc += (double)dy[((n * s->o + o) * s->oh + oy) * s->ow + ox] *
                                        x[((n * s->c + c) * s->h + iy) * s->w + ix];
@@ -147,9 +175,17 @@ static void conv3x3_direct_dw(const Conv2dShape *s, const float *x, const float 
 
 /* winograd_conv_dw, accumulating onto a random dw, against the direct sum; returns the
  * largest error relative to the largest |dw|. */
+static double winograd_dw_error_dilated(int n, int c, int h, int w, int o, int pad, int dilation,
+                                        uint64_t seed);
 static double winograd_dw_error(int n, int c, int h, int w, int o, int pad, uint64_t seed)
 {
-    Conv2dShape s = conv2d_shape(n, c, h, w, o, 3, 3, 1, pad, 1);
+    return winograd_dw_error_dilated(n, c, h, w, o, pad, 1, seed);
+}
+
+static double winograd_dw_error_dilated(int n, int c, int h, int w, int o, int pad, int dilation,
+                                        uint64_t seed)
+{
+    Conv2dShape s = conv2d_shape(n, c, h, w, o, 3, 3, 1, pad, dilation);
     size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
     float *x = malloc(nx * 4), *dy = malloc(ny * 4), *dw = malloc(nw * 4), *dw0 = malloc(nw * 4);
     float *work = malloc(winograd_dw_workspace_floats(&s) * 4);
@@ -189,6 +225,10 @@ static void test_dw_against_direct(void **state)
                 assert_true(e <= 1e-5);
             }
         }
+    /* dilated: phases gathered from x and dy */
+    assert_true(winograd_dw_error_dilated(2, 3, 12, 8, 4, 2, 2, 620) <= 1e-5);
+    assert_true(winograd_dw_error_dilated(3, 4, 16, 16, 5, 4, 4, 630) <= 1e-5);
+    assert_true(winograd_dw_error_dilated(2, 160, 16, 16, 128, 8, 4, 640) <= 1e-5);
     const double panels = winograd_dw_error(3, 40, 45, 37, 24, 1, 600);
     const double whole = winograd_dw_error(2, 160, 13, 11, 128, 1, 610);
     print_message("dw: panels %.1e, whole batch %.1e\n", panels, whole);
@@ -202,11 +242,15 @@ static void test_applies(void **state)
     Conv2dShape ok = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 1, 2, 1);
     Conv2dShape strided = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 2, 1, 1);
     Conv2dShape dilated = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 1, 2, 2);
+    Conv2dShape dilated_odd_pad = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 1, 3, 2);
+    Conv2dShape dilated_odd_map = conv2d_shape(1, 4, 9, 8, 4, 3, 3, 1, 2, 2);
     Conv2dShape five = conv2d_shape(1, 4, 8, 8, 4, 5, 5, 1, 2, 1);
     Conv2dShape wide_pad = conv2d_shape(1, 4, 8, 8, 4, 3, 3, 1, 3, 1);
     assert_true(winograd_applies(&ok));
+    assert_true(winograd_applies(&dilated));
     assert_false(winograd_applies(&strided));
-    assert_false(winograd_applies(&dilated));
+    assert_false(winograd_applies(&dilated_odd_pad));   /* pad not a multiple of d */
+    assert_false(winograd_applies(&dilated_odd_map));   /* H not a multiple of d */
     assert_false(winograd_applies(&five));
     assert_false(winograd_applies(&wide_pad));
 }
@@ -216,6 +260,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_direct),
         cmocka_unit_test(test_panels_and_accumulation),
+        cmocka_unit_test(test_dilated_against_direct),
         cmocka_unit_test(test_any_thread_count),
         cmocka_unit_test(test_dw_against_direct),
         cmocka_unit_test(test_applies),
