@@ -69,6 +69,24 @@ int engine_threads(void)
     return thread_count;
 }
 
+int engine_thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+int engine_processors(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_procs();
+#else
+    return 1;
+#endif
+}
+
 /* "OpenBLAS 0.3.21 (OpenMP)": the library, its version, and how it threads. */
 const char *blas_library(void)
 {

@@ -16,6 +16,11 @@ void sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha
 /* Set the threads for the BLAS and OpenMP loops; n <= 0 means all cores. */
 void engine_set_threads(int n);
 int engine_threads(void);
+/* The calling thread's number in its parallel region (0 outside one). */
+int engine_thread_index(void);
+/* Processors available (1 without OpenMP): a workspace with a slot per processor fits
+ * whatever thread count is set after it was sized. */
+int engine_processors(void);
 /* "OpenBLAS 0.3.21" / "BLIS 0.9.0" and the kernel it runs ("Haswell", "zen3", ...). */
 const char *blas_library(void);
 const char *blas_kernel(void);

@@ -128,12 +128,8 @@ static size_t conv2d_panel_floats(const Conv2dShape *s)
  * as there are processors. */
 static int conv2d_image_slots(const Conv2dShape *s)
 {
-#ifdef _OPENMP
-    const int procs = omp_get_num_procs();
-    if (s->n > 1 && procs > 1) return procs;
-#endif
-    (void)s;
-    return 1;
+    const int procs = engine_processors();
+    return s->n > 1 && procs > 1 ? procs : 1;
 }
 
 static int conv2d_image_threads(const Conv2dShape *s)
@@ -215,16 +211,6 @@ double conv2d_macs(const Conv2dShape *s)
     return (double)s->n * s->o * s->oh * s->ow * s->c * s->kh * s->kw;
 }
 
-/* The thread number inside a parallel region (0 outside). */
-static int thread_index(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* One GEMM per image and panel of output rows [oy0, oy1), P = (oy1 - oy0)*OW pixels:
  *   y_n[:, oy0*OW ...] (O, P) = w (O, C*KH*KW) @ col (C*KH*KW, P)
  * A pointwise conv needs no columns: one GEMM on x_n itself. Images run in parallel
@@ -238,7 +224,7 @@ void conv2d_forward_per_image(const Conv2dShape *s, const float *x, const float 
     const ImageWork iw = conv2d_image_work(s, work);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int n = 0; n < s->n; n++) {
-        float *col = iw.cols + iw.col_floats * thread_index();
+        float *col = iw.cols + iw.col_floats * engine_thread_index();
         const float *xn = x + (size_t)n * s->c * s->h * s->w;
         float *yn = y + (size_t)n * s->o * opix;
         float beta = 0.0f;
@@ -326,8 +312,8 @@ void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float
     if (dw) memset(iw.dw_parts, 0, iw.dw_floats * threads * sizeof(float));
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int n = 0; n < s->n; n++) {
-        float *col = iw.cols + iw.col_floats * thread_index();
-        float *dw_part = iw.dw_parts + iw.dw_floats * thread_index();
+        float *col = iw.cols + iw.col_floats * engine_thread_index();
+        float *dw_part = iw.dw_parts + iw.dw_floats * engine_thread_index();
         const float *xn = x + (size_t)n * s->c * hw, *dyn = dy + (size_t)n * s->o * opix;
         float *dxn = dx ? dx + (size_t)n * s->c * hw : NULL;
         if (dw || (dx && !dx_conv && !pointwise))

@@ -6,6 +6,7 @@
 #endif
 
 #include "blas.h"
+#include "polyphase.h"
 #include "winograd.h"
 
 /* A panel is a run of whole tile rows (rows of 2x2 output tiles, over the batch), so
@@ -21,59 +22,6 @@ bool winograd_applies(const Conv2dShape *s)
     const int d = s->dilation;
     return s->kh == 3 && s->kw == 3 && s->stride == 1 && d >= 1 && s->pad % d == 0 &&
            s->pad / d <= 2 && s->h % d == 0 && s->w % d == 0;
-}
-
-/* ---- dilated convolutions: the polyphase sub-images -----------------------------------
- *
- * With dilation d, pad = d*p and H, W multiples of d, output pixel (py + d*vy, px + d*vx)
- * reads only input pixels (py + d*iy, px + d*ix): the conv is, for each of the d*d phases
- * (py, px), an undilated 3x3 conv with pad p of the sub-image x[py + d*vy, px + d*vx]
- * (H/d x W/d) into the same phase of y. So x's sub-images are gathered into a batch of
- * N*d*d images (image n*d*d + py*d + px), the undilated conv runs on that batch, and its
- * outputs are scattered back. */
-static Conv2dShape polyphase_shape(const Conv2dShape *s)
-{
-    const int d = s->dilation;
-    return conv2d_shape(s->n * d * d, s->c, s->h / d, s->w / d, s->o, 3, 3, 1, s->pad / d, 1);
-}
-
-/* xp (N*d*d, C, H/d, W/d) = the phases of x (N, C, H, W). */
-static void polyphase_gather(int n, int c, int h, int w, int d, const float *x, float *xp)
-{
-    const int hp = h / d, wp = w / d;
-#pragma omp parallel for collapse(2) schedule(static) if ((size_t)n * c * h * w > 65536)
-    for (int b = 0; b < n; b++)
-        for (int ch = 0; ch < c; ch++) {
-            const float *in = x + ((size_t)b * c + ch) * h * w;
-            for (int ph = 0; ph < d * d; ph++) {
-                const int py = ph / d, px = ph % d;
-                float *out = xp + (((size_t)b * d * d + ph) * c + ch) * hp * wp;
-                for (int vy = 0; vy < hp; vy++)
-                    for (int vx = 0; vx < wp; vx++)
-                        out[vy * wp + vx] = in[(size_t)(py + d * vy) * w + px + d * vx];
-            }
-        }
-}
-
-/* y (N, C, H, W) = (or +=) the image of its phases yp (N*d*d, C, H/d, W/d). */
-static void polyphase_scatter(int n, int c, int h, int w, int d, const float *yp, float *y,
-                              bool accumulate)
-{
-    const int hp = h / d, wp = w / d;
-#pragma omp parallel for collapse(2) schedule(static) if ((size_t)n * c * h * w > 65536)
-    for (int b = 0; b < n; b++)
-        for (int ch = 0; ch < c; ch++) {
-            float *out = y + ((size_t)b * c + ch) * h * w;
-            for (int ph = 0; ph < d * d; ph++) {
-                const int py = ph / d, px = ph % d;
-                const float *in = yp + (((size_t)b * d * d + ph) * c + ch) * hp * wp;
-                for (int vy = 0; vy < hp; vy++)
-                    for (int vx = 0; vx < wp; vx++) {
-                        float *dst = out + (size_t)(py + d * vy) * w + px + d * vx;
-                        *dst = accumulate ? *dst + in[vy * wp + vx] : in[vy * wp + vx];
-                    }
-            }
-        }
 }
 
 static int tile_rows(const Conv2dShape *s) { return (s->oh + 1) / 2; }
@@ -102,16 +50,9 @@ static int panel_rows(const Conv2dShape *s)
     return (int)(r < rows ? r : rows);
 }
 
-/* A workspace slot per processor, not per current thread count: sized once, it fits
- * whatever engine_set_threads() says later (as conv2d's per-image slots). */
-static int winograd_slots(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_procs();
-#else
-    return 1;
-#endif
-}
+/* A workspace slot per processor (engine_processors), not per current thread count:
+ * sized once, it fits whatever engine_set_threads() says later (as conv2d's). */
+static int winograd_slots(void) { return engine_processors(); }
 
 /* Threads for `units` of work: 1 inside a parallel region, else at most the slots. */
 static int winograd_threads(size_t units)
@@ -123,15 +64,6 @@ static int winograd_threads(size_t units)
 #else
     (void)units;
     return 1;
-#endif
-}
-
-static int thread_index(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
 #endif
 }
 
@@ -158,17 +90,18 @@ static WinogradWork winograd_work(const Conv2dShape *s, float *work)
     return ww;
 }
 
-/* Dilated convs add the gathered input and output (polyphase_*) to the workspace of the
+/* Dilated convs (polyphase.h) add the gathered input and output to the workspace of the
  * undilated conv on the sub-images. */
 static size_t polyphase_floats(const Conv2dShape *s)
 {
-    return s->dilation > 1 ? (size_t)s->n * (s->c * s->h * s->w + s->o * s->oh * s->ow) : 0;
+    return s->dilation > 1 ? (size_t)s->n * ((size_t)s->c * s->h * s->w +
+                                             (size_t)s->o * s->oh * s->ow) : 0;
 }
 
 size_t winograd_workspace_floats(const Conv2dShape *s)
 {
     if (s->dilation == 1) return winograd_work(s, NULL).total;
-    const Conv2dShape sub = polyphase_shape(s);
+    const Conv2dShape sub = polyphase_conv_shape(s);
     return polyphase_floats(s) + winograd_work(&sub, NULL).total;
 }
 
@@ -321,10 +254,12 @@ output_tile_row(const float *q, size_t stride_k, int tw, int pairs, float bias, 
         y1[2 * tx] = accumulate ? y1[2 * tx] + y10 : y10;
         y1[2 * tx + 1] = accumulate ? y1[2 * tx + 1] + y11 : y11;
     }
-    if (pairs < tw) {
+    if (pairs < tw) {                             /* the same sums, first column only */
         const int tx = pairs;
-        const float y00 = Q(0) + Q(4) + Q(8) + Q(1) + Q(5) + Q(9) + Q(2) + Q(6) + Q(10) + bias;
-        const float y10 = Q(4) - Q(8) - Q(12) + Q(5) - Q(9) - Q(13) + Q(6) - Q(10) - Q(14) + bias;
+        const float a0 = Q(0) + Q(4) + Q(8), a1 = Q(1) + Q(5) + Q(9), a2 = Q(2) + Q(6) + Q(10);
+        const float b0 = Q(4) - Q(8) - Q(12), b1 = Q(5) - Q(9) - Q(13);
+        const float b2 = Q(6) - Q(10) - Q(14);
+        const float y00 = a0 + a1 + a2 + bias, y10 = b0 + b1 + b2 + bias;
         y0[2 * tx] = accumulate ? y0[2 * tx] + y00 : y00;
         y1[2 * tx] = accumulate ? y1[2 * tx] + y10 : y10;
     }
@@ -380,12 +315,12 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
         const int tc = winograd_threads((size_t)s->c), to = winograd_threads((size_t)s->o);
 #pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
         for (int c = 0; c < s->c; c++)
-            winograd_input(s, x, 0, all_rows, c, c + 1, v, ww.rowbufs + ww.rowbuf_floats * thread_index());
+            winograd_input(s, x, 0, all_rows, c, c + 1, v, ww.rowbufs + ww.rowbuf_floats * engine_thread_index());
         winograd_gemms(s, ww.u, v, m, np);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
         for (int o = 0; o < s->o; o++)
             winograd_output(s, m, 0, all_rows, o, o + 1, b, y, accumulate,
-                            ww.rowbufs + ww.rowbuf_floats * thread_index() + 8 * ((size_t)tw + 1));
+                            ww.rowbufs + ww.rowbuf_floats * engine_thread_index() + 8 * ((size_t)tw + 1));
         return;
     }
     const int panels = (all_rows + per_panel - 1) / per_panel;
@@ -394,7 +329,7 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
     for (int p = 0; p < panels; p++) {
         const int r0 = p * per_panel;
         const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
-        const int np = rows * tw, t = thread_index();
+        const int np = rows * tw, t = engine_thread_index();
         float *v = ww.panels + ww.panel_floats * t, *m = v + 16 * (size_t)s->c * np;
         float *rowbuf = ww.rowbufs + ww.rowbuf_floats * t;
         winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
@@ -510,7 +445,7 @@ static WinogradWork winograd_dw_work(const Conv2dShape *s, float *work, float **
 size_t winograd_dw_workspace_floats(const Conv2dShape *s)
 {
     if (s->dilation == 1) return winograd_dw_work(s, NULL, NULL).total;
-    const Conv2dShape sub = polyphase_shape(s);
+    const Conv2dShape sub = polyphase_conv_shape(s);
     return polyphase_floats(s) + winograd_dw_work(&sub, NULL, NULL).total;
 }
 
@@ -528,10 +463,10 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
         const int tc = winograd_threads((size_t)s->c), to = winograd_threads((size_t)s->o);
 #pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
         for (int c = 0; c < s->c; c++)
-            winograd_input(s, x, 0, all_rows, c, c + 1, v, ww.rowbufs + ww.rowbuf_floats * thread_index());
+            winograd_input(s, x, 0, all_rows, c, c + 1, v, ww.rowbufs + ww.rowbuf_floats * engine_thread_index());
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
         for (int o = 0; o < s->o; o++)
-            winograd_dy(s, dy, 0, all_rows, o, o + 1, u, ww.rowbufs + ww.rowbuf_floats * thread_index());
+            winograd_dy(s, dy, 0, all_rows, o, o + 1, u, ww.rowbufs + ww.rowbuf_floats * engine_thread_index());
         for (int k = 0; k < 16; k++)             /* M_k (O, C) = U''_k (O, np) @ V_k^T */
             sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + (size_t)k * s->o * np, np,
                            v + (size_t)k * s->c * np, np, 0.0f, m + k * oc, s->c);
@@ -543,7 +478,7 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
         for (int p = 0; p < panels; p++) {
             const int r0 = p * per_panel;
             const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
-            const int np = rows * tw, t = thread_index();
+            const int np = rows * tw, t = engine_thread_index();
             float *v = ww.panels + ww.panel_floats * t, *u = v + 16 * (size_t)s->c * np;
             float *rowbuf = ww.rowbufs + ww.rowbuf_floats * t, *part = parts + mfloats * t;
             winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
@@ -563,7 +498,7 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
     winograd_dw_output(s, m, dw);
 }
 
-/* ---- entry points: dilated convs through their phases ------------------------------------ */
+/* ---- entry points: dilated convs through their polyphase sub-images (polyphase.h) -------- */
 
 void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
                    float *y, bool accumulate, float *work)
@@ -572,7 +507,7 @@ void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const f
         winograd_conv_undilated(s, x, w, b, y, accumulate, work);
         return;
     }
-    const Conv2dShape sub = polyphase_shape(s);
+    const Conv2dShape sub = polyphase_conv_shape(s);
     float *xp = work, *yp = xp + (size_t)s->n * s->c * s->h * s->w;
     polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
     winograd_conv_undilated(&sub, xp, w, b, yp, false, work + polyphase_floats(s));
@@ -586,7 +521,7 @@ void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, flo
         winograd_conv_dw_undilated(s, x, dy, dw, work);
         return;
     }
-    const Conv2dShape sub = polyphase_shape(s);
+    const Conv2dShape sub = polyphase_conv_shape(s);
     float *xp = work, *dyp = xp + (size_t)s->n * s->c * s->h * s->w;
     polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
     polyphase_gather(s->n, s->o, s->oh, s->ow, s->dilation, dy, dyp);
