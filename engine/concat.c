@@ -33,36 +33,9 @@ static void concat_backward_slice(int n, size_t hw, size_t total, size_t before,
     }
 }
 
-void concat_forward(int n, int hw, int count, const int *channels, const float *const *xs,
-                    float *y)
-{
-    size_t total = 0;
-    for (int i = 0; i < count; i++) total += (size_t)channels[i];
-    size_t before = 0;                      /* channels of the inputs before i */
-    for (int i = 0; i < count; i++) {
-        concat_forward_slice(n, (size_t)hw, total, before, channels[i], xs[i], y);
-        before += (size_t)channels[i];
-    }
-}
-
-/* The adjoint: each input's slice of dy is added back. Inputs are handled one after the
- * other and only the work inside one input runs in parallel, so a tensor given twice
- * never has two threads adding into it at once. */
-void concat_backward(int n, int hw, int count, const int *channels, const float *dy,
-                     float *const *dxs)
-{
-    size_t total = 0;
-    for (int i = 0; i < count; i++) total += (size_t)channels[i];
-    size_t before = 0;
-    for (int i = 0; i < count; i++) {
-        if (dxs[i]) concat_backward_slice(n, (size_t)hw, total, before, channels[i], dy, dxs[i]);
-        before += (size_t)channels[i];
-    }
-}
-
-/* concat_forward with resizing: input i's image b is either copied (the same H x W as y)
- * or resized bilinearly from (h_i, w_i) into its slice of y's image b, which is C_i
- * contiguous planes of H*W at channel offset C_0 + ... + C_{i-1}. */
+/* Input i's image b is either copied (the same H x W as y) or resized bilinearly from
+ * (h_i, w_i) into its slice of y's image b, which is C_i contiguous planes of H*W at
+ * channel offset C_0 + ... + C_{i-1}. */
 void concat_resized_forward(int n, int h, int w, int count, const int *channels,
                             const int *heights, const int *widths, const float *const *xs,
                             float *y)
@@ -86,7 +59,9 @@ void concat_resized_forward(int n, int h, int w, int count, const int *channels,
 }
 
 /* The adjoint: a copied input gets its slice of dy added, a resized one the resize's
- * adjoint of its slice. One input after the other, as in concat_backward. */
+ * adjoint of its slice. Inputs are handled one after the other and only the work inside
+ * one input runs in parallel, so a tensor given twice never has two threads adding into
+ * it at once. */
 void concat_resized_backward(int n, int h, int w, int count, const int *channels,
                              const int *heights, const int *widths, const float *dy,
                              float *const *dxs)

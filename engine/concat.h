@@ -4,27 +4,19 @@
  *
  *   xs[i] (N, C_i, H, W), i = 0..count-1  ->  y (N, C_0 + ... + C_{count-1}, H, W)
  *
- * concat() is the taped op; concat_forward/concat_backward are the kernels.
- *
- * concat_resized() first brings every input to xs[0]'s H x W by bilinear resize
- * (resize.h) where its size differs: concat(xs[0], resize(xs[1]), ...), the UNet skip join
- * and the PSPNet pyramid join as the spec writes them. The resized input is written
- * straight into its slice of y and its gradient read straight from dy's slice, so no
- * resized copy exists in forward or backward (UNet F=64 at 128 x 128: 125 MB of decoder
- * tensors, and their gradients). Bitwise the result of the two ops: the same kernels, and
- * concat's backward only copies a slice. */
+ * concat() is the taped op. concat_resized() first brings every input to xs[0]'s H x W
+ * by bilinear resize (resize.h) where its size differs: concat(xs[0], resize(xs[1]), ...),
+ * the UNet skip join and the PSPNet pyramid join as the spec writes them. The resized
+ * input is written straight into its slice of y and its gradient read straight from dy's
+ * slice, so no resized copy exists in forward or backward (UNet F=64 at 128 x 128: 125 MB
+ * of decoder tensors, and their gradients). Bitwise the result of the two ops: the same
+ * kernels, and concat's backward only copies a slice. Both taped ops run the kernels
+ * concat_resized_forward/_backward, for which a plain concat is the case where every
+ * input has y's size. */
 #ifndef REUSENET_CONCAT_H
 #define REUSENET_CONCAT_H
 
 #include "tape.h"
-
-/* hw = H*W; channels[i] = C_i. */
-void concat_forward(int n, int hw, int count, const int *channels, const float *const *xs,
-                    float *y);
-/* dxs[i] += the slice of dy that came from xs[i]; dxs[i] == NULL: no gradient wanted.
- * The same buffer may appear more than once (concat of a tensor with itself). */
-void concat_backward(int n, int hw, int count, const int *channels, const float *dy,
-                     float *const *dxs);
 
 /* Taped op: stops with the shapes of both inputs unless all are 4-D with the same
  * N, H and W. count >= 1. */
