@@ -79,7 +79,11 @@ static WinogradWork winograd_work(const Conv2dShape *s, float *work)
 {
     const size_t slots = (size_t)winograd_slots(), tw = (size_t)tile_cols(s);
     const size_t u = 16 * (size_t)s->o * s->c;
-    WinogradWork ww = {NULL, NULL, NULL, 8 * (tw + 1) + 2 * tw,
+    /* Each thread's row buffer is rounded up to whole cache lines (16 floats): two threads
+     * writing into one line would pass it back and forth (PSPNet's layer4, 2 tiles a row:
+     * 28 floats a buffer, the input transform took twice the time on 2 threads). */
+    const size_t rowbuf = (8 * (tw + 1) + 2 * tw + 15) / 16 * 16;
+    WinogradWork ww = {NULL, NULL, NULL, rowbuf,
                        16 * (size_t)(s->c + s->o) * panel_rows(s) * tw, 0};
     ww.total = u + slots * ww.rowbuf_floats + (whole_batch(s) ? 1 : slots) * ww.panel_floats;
     if (work) {
