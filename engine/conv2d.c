@@ -182,8 +182,9 @@ size_t conv2d_workspace_floats_batched(const Conv2dShape *s)
     return max_size(ckk * np, okk * nhw) + max_size(s->o * np, s->c * nhw) + s->c * okk;
 }
 
-/* dx by Winograd: the workspace holds the flipped kernel (C, O*KH*KW), then the Winograd
- * workspace of the dx convolution. */
+/* True when dx, the stride-1 conv of dy with the flipped kernel, is itself a Winograd
+ * conv. conv2d_backward's workspace then holds the flipped kernel (C, O*KH*KW) followed
+ * by that conv's Winograd workspace. */
 bool conv2d_dx_uses_winograd(const Conv2dShape *s)
 {
     if (!conv2d_dx_is_conv(s)) return false;
