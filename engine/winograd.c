@@ -370,12 +370,18 @@ static void winograd_dy(const Conv2dShape *s, const float *dy, int r0, int rows,
             const float *g = dy + ((size_t)n * s->o + o) * plane;
             for (int i = 0; i < 2; i++) {         /* the tile row's 2 rows, even/odd columns */
                 float *ev = i ? e1 : e0, *od = i ? d1 : d0;
-                const int oy = 2 * ty + i;
-                for (int tx = 0; tx < tw; tx++) {
-                    ev[tx] = oy < s->oh ? g[(size_t)oy * s->ow + 2 * tx] : 0.0f;
-                    od[tx] = oy < s->oh && 2 * tx + 1 < s->ow ? g[(size_t)oy * s->ow + 2 * tx + 1]
-                                                             : 0.0f;
+                const int oy = 2 * ty + i, pairs = s->ow / 2;
+                if (oy >= s->oh) {                /* odd OH: the last tile row's second row */
+                    for (int tx = 0; tx < tw; tx++) ev[tx] = od[tx] = 0.0f;
+                    continue;
                 }
+                const float *row = g + (size_t)oy * s->ow;
+#pragma omp simd
+                for (int tx = 0; tx < pairs; tx++) {
+                    ev[tx] = row[2 * tx];
+                    od[tx] = row[2 * tx + 1];
+                }
+                if (pairs < tw) ev[pairs] = row[2 * pairs], od[pairs] = 0.0f;   /* odd OW */
             }
             float *out = u + (size_t)o * np + (size_t)r * tw;
 #pragma omp simd
