@@ -97,14 +97,17 @@ test: deps
 sanitize: deps
 	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
 
-# libgomp's thread pool is suppressed (tests/valgrind.supp). A program may start itself again
-# with its BLAS and OpenMP settings (engine_configure_process):
-# valgrind follows it there, and leaves the shell, Python and other system programs alone.
-VALGRIND_FLAGS := --suppressions=tests/valgrind.supp --trace-children=yes --trace-children-skip='/bin/*,/usr/bin/*,/usr/local/bin/*'
+# libgomp's thread pool is suppressed (tests/valgrind.supp). A test program may start itself
+# again with its BLAS and OpenMP settings (engine_configure_process): valgrind follows it
+# there, and leaves alone the shell, Python and the reusenet program the tests run (under
+# memcheck's virtual processor it would pick another BLAS kernel than the run it is
+# compared with, e.g. a training run resumed after a kill).
+VALGRIND_FLAGS := --suppressions=tests/valgrind.supp --trace-children=yes \
+                  --trace-children-skip='/bin/*,/usr/bin/*,/usr/local/bin/*,*/reusenet'
 valgrind: deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== valgrind $$t"; \
-	  OMP_NUM_THREADS=1 valgrind -q --error-exitcode=1 --leak-check=full $(VALGRIND_FLAGS) $$t; done
+	  OMP_NUM_THREADS=1 REUSENET_BIN=$(BIN) valgrind -q --error-exitcode=1 --leak-check=full $(VALGRIND_FLAGS) $$t; done
 
 # PyTorch equality proof (needs Debian's python3-torch): forward and gradients of both
 # models against a PyTorch implementation written from the spec, fresh random weights.
