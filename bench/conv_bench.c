@@ -213,33 +213,16 @@ static void run_backward(void *ctx)
     conv2d_backward(&d->lb->s, d->x, d->w, d->dy, d->dx, d->dw, d->db, d->work);
 }
 
-/* The im2col + GEMM path of the shape (conv2d_forward_batched or _per_image), which the
- * dispatcher does not take for a Winograd layer. */
-static void run_forward_im2col(void *ctx)
-{
-    LayerData *d = ctx;
-    const Conv2dShape *s = &d->lb->s;
-    if (conv2d_batches_images(s)) conv2d_forward_batched(s, d->x, d->w, d->b, d->y, d->work);
-    else conv2d_forward_per_image(s, d->x, d->w, d->b, d->y, d->work);
-}
-
-static void run_backward_im2col(void *ctx)
-{
-    LayerData *d = ctx;
-    const Conv2dShape *s = &d->lb->s;
-    if (conv2d_batches_images(s))
-        conv2d_backward_batched(s, d->x, d->w, d->dy, d->dx, d->dw, d->db, d->work);
-    else conv2d_backward_per_image(s, d->x, d->w, d->dy, d->dx, d->dw, d->db, d->work);
-}
-
-/* The sgemm ceiling of that path: its GEMMs, recorded as it runs once, timed alone. */
+/* The sgemm ceiling of the im2col + GEMM path, which the dispatcher does not take for a
+ * Winograd layer: its GEMMs, recorded as it runs once, timed alone. */
 static int im2col_ceiling(LayerData *d, const Settings *st, double *fwd_ms, double *bwd_ms)
 {
+    const Conv2dShape *s = &d->lb->s;
     GemmList fwd = {0}, bwd = {0};
     gemm_record_start(&fwd);
-    run_forward_im2col(d);
+    conv2d_forward_gemm(s, d->x, d->w, d->b, d->y, d->work);
     gemm_record_start(&bwd);
-    run_backward_im2col(d);
+    conv2d_backward_gemm(s, d->x, d->w, d->dy, d->dx, d->dw, d->db, d->work);
     gemm_record_stop();
     int rc = gemm_list_time(&fwd, &st->timing, fwd_ms);
     if (!rc) rc = gemm_list_time(&bwd, &st->timing, bwd_ms);

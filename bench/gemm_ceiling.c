@@ -18,15 +18,6 @@ void __real_sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, floa
 
 static GemmList *recording;
 
-static int thread_in_team(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* Threads of the parallel region around the caller (1 outside one). */
 static int gemm_team(void)
 {
@@ -123,7 +114,7 @@ static void gemm_run_team(void *ctx)
 {
     GemmRun *runs = ctx;
 #pragma omp parallel num_threads(runs[0].g->team)
-    gemm_run(&runs[thread_in_team()]);
+    gemm_run(&runs[engine_thread_index()]);
 }
 
 /* Row-major storage: A is m x k (k x m when transposed) with row stride lda, and so on. */

@@ -87,6 +87,17 @@ int engine_processors(void)
 #endif
 }
 
+int engine_loop_threads(size_t most)
+{
+#ifdef _OPENMP
+    const size_t t = omp_in_parallel() ? 1 : (size_t)omp_get_max_threads();
+    return (int)(t < most ? t : most > 0 ? most : 1);
+#else
+    (void)most;
+    return 1;
+#endif
+}
+
 /* "OpenBLAS 0.3.21 (OpenMP)": the library, its version, and how it threads. */
 const char *blas_library(void)
 {

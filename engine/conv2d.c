@@ -1,7 +1,4 @@
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "blas.h"
 #include "conv2d.h"
@@ -134,14 +131,8 @@ static int conv2d_image_slots(const Conv2dShape *s)
 
 static int conv2d_image_threads(const Conv2dShape *s)
 {
-#ifdef _OPENMP
-    int t = omp_in_parallel() ? 1 : omp_get_max_threads();
-    const int slots = conv2d_image_slots(s);
-    if (t > slots) t = slots;
-    if (t > 1 && (s->n % t == 0 || s->n >= 4 * t)) return t;
-#endif
-    (void)s;
-    return 1;
+    const int t = engine_loop_threads((size_t)conv2d_image_slots(s));
+    return t > 1 && (s->n % t == 0 || s->n >= 4 * t) ? t : 1;
 }
 
 /* The per-image workspace: the flipped kernel (C, O*KH*KW) when dx is a convolution,
@@ -267,12 +258,18 @@ void conv2d_forward_batched(const Conv2dShape *s, const float *x, const float *w
         }
 }
 
+void conv2d_forward_gemm(const Conv2dShape *s, const float *x, const float *w, const float *b,
+                         float *y, float *work)
+{
+    if (conv2d_batches_images(s)) conv2d_forward_batched(s, x, w, b, y, work);
+    else conv2d_forward_per_image(s, x, w, b, y, work);
+}
+
 void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const float *b,
                     float *y, float *work)
 {
     if (conv2d_uses_winograd(s)) winograd_conv(s, x, w, b, y, false, work);
-    else if (conv2d_batches_images(s)) conv2d_forward_batched(s, x, w, b, y, work);
-    else conv2d_forward_per_image(s, x, w, b, y, work);
+    else conv2d_forward_gemm(s, x, w, b, y, work);
 }
 
 /* db[o] += sum over images and pixels of dy[n, o] */
@@ -408,6 +405,13 @@ void conv2d_backward_batched(const Conv2dShape *s, const float *x, const float *
     }
 }
 
+void conv2d_backward_gemm(const Conv2dShape *s, const float *x, const float *w,
+                          const float *dy, float *dx, float *dw, float *db, float *work)
+{
+    if (conv2d_batches_images(s)) conv2d_backward_batched(s, x, w, dy, dx, dw, db, work);
+    else conv2d_backward_per_image(s, x, w, dy, dx, dw, db, work);
+}
+
 /* The GEMM path of the shape computes what Winograd does not: dw when the conv itself is
  * a Winograd one (winograd_conv_dw, F(3x3, 2x2)), dx when the conv that dx is qualifies
  * (conv2d_dx_uses_winograd: winograd_conv on dy with the flipped kernel), each then run
@@ -419,9 +423,7 @@ void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const
     const bool winograd_dw = dw && conv2d_uses_winograd(s);
     float *gemm_dx = winograd_dx ? NULL : dx, *gemm_dw = winograd_dw ? NULL : dw;
     if (gemm_dw || gemm_dx) {
-        if (conv2d_batches_images(s))
-            conv2d_backward_batched(s, x, w, dy, gemm_dx, gemm_dw, db, work);
-        else conv2d_backward_per_image(s, x, w, dy, gemm_dx, gemm_dw, db, work);
+        conv2d_backward_gemm(s, x, w, dy, gemm_dx, gemm_dw, db, work);
     } else if (db) {
         conv2d_bias_backward(s, dy, db);
     }

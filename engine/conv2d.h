@@ -47,6 +47,13 @@ void conv2d_forward(const Conv2dShape *s, const float *x, const float *w, const 
 void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const float *dy,
                      float *dx, float *dw, float *db, float *col);
 
+/* The im2col + GEMM path of the shape, batched or per image (conv2d_batches_images), even
+ * where conv2d_forward/backward would take Winograd; workspace: conv2d_workspace_floats. */
+void conv2d_forward_gemm(const Conv2dShape *s, const float *x, const float *w, const float *b,
+                         float *y, float *work);
+void conv2d_backward_gemm(const Conv2dShape *s, const float *x, const float *w,
+                          const float *dy, float *dx, float *dw, float *db, float *work);
+
 /* The two paths, chosen by conv2d_batches_images() in conv2d_forward/backward, each with
  * the workspace its own conv2d_workspace_floats_* gives; the batched ones need n > 1. */
 void conv2d_forward_per_image(const Conv2dShape *s, const float *x, const float *w,
