@@ -1,9 +1,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "blas.h"
 #include "polyphase.h"
@@ -54,17 +51,11 @@ static int panel_rows(const Conv2dShape *s)
  * sized once, it fits whatever engine_set_threads() says later (as conv2d's). */
 static int winograd_slots(void) { return engine_processors(); }
 
-/* Threads for `units` of work: 1 inside a parallel region, else at most the slots. */
+/* Threads for `units` of work: at most the slots and the units. */
 static int winograd_threads(size_t units)
 {
-#ifdef _OPENMP
-    size_t t = omp_in_parallel() ? 1 : (size_t)omp_get_max_threads();
-    if (t > (size_t)winograd_slots()) t = (size_t)winograd_slots();
-    return (int)(t < units ? t : units);
-#else
-    (void)units;
-    return 1;
-#endif
+    const size_t slots = (size_t)winograd_slots();
+    return engine_loop_threads(units < slots ? units : slots);
 }
 
 /* The workspace: U (16, O, C); per slot, the even and odd columns of the four input rows
@@ -100,6 +91,17 @@ static size_t polyphase_floats(const Conv2dShape *s)
 {
     return s->dilation > 1 ? (size_t)s->n * ((size_t)s->c * s->h * s->w +
                                              (size_t)s->o * s->oh * s->ow) : 0;
+}
+
+/* The calling thread's row buffer; its spare output row follows the eight split rows. */
+static float *thread_rowbuf(const WinogradWork *ww)
+{
+    return ww->rowbufs + ww->rowbuf_floats * engine_thread_index();
+}
+
+static float *spare_row(const Conv2dShape *s, float *rowbuf)
+{
+    return rowbuf + 8 * ((size_t)tile_cols(s) + 1);
 }
 
 size_t winograd_workspace_floats(const Conv2dShape *s)
@@ -293,6 +295,16 @@ static void winograd_output(const Conv2dShape *s, const float *m, int r0, int ro
     }
 }
 
+/* V (16, C, tiles) of the whole batch (whole-batch mode, forward and dw): channels shared
+ * out among the threads, each with its own row buffer. */
+static void winograd_input_whole(const Conv2dShape *s, const float *x, const WinogradWork *ww,
+                                 float *v)
+{
+    const int threads = winograd_threads((size_t)s->c), all_rows = s->n * tile_rows(s);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int c = 0; c < s->c; c++) winograd_input(s, x, 0, all_rows, c, c + 1, v, thread_rowbuf(ww));
+}
+
 /* The 16 GEMMs of a panel of np tiles: M_k (O, np) = U_k (O, C) @ V_k (C, np). */
 static void winograd_gemms(const Conv2dShape *s, const float *u, const float *v, float *m,
                            int np)
@@ -316,15 +328,13 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
     if (whole_batch(s)) {
         const int np = all_rows * tw;
         float *v = ww.panels, *m = v + 16 * (size_t)s->c * np;
-        const int tc = winograd_threads((size_t)s->c), to = winograd_threads((size_t)s->o);
-#pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
-        for (int c = 0; c < s->c; c++)
-            winograd_input(s, x, 0, all_rows, c, c + 1, v, ww.rowbufs + ww.rowbuf_floats * engine_thread_index());
+        const int to = winograd_threads((size_t)s->o);
+        winograd_input_whole(s, x, &ww, v);
         winograd_gemms(s, ww.u, v, m, np);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
         for (int o = 0; o < s->o; o++)
             winograd_output(s, m, 0, all_rows, o, o + 1, b, y, accumulate,
-                            ww.rowbufs + ww.rowbuf_floats * engine_thread_index() + 8 * ((size_t)tw + 1));
+                            spare_row(s, thread_rowbuf(&ww)));
         return;
     }
     const int panels = (all_rows + per_panel - 1) / per_panel;
@@ -335,10 +345,10 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
         const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
         const int np = rows * tw, t = engine_thread_index();
         float *v = ww.panels + ww.panel_floats * t, *m = v + 16 * (size_t)s->c * np;
-        float *rowbuf = ww.rowbufs + ww.rowbuf_floats * t;
+        float *rowbuf = thread_rowbuf(&ww);
         winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
         winograd_gemms(s, ww.u, v, m, np);
-        winograd_output(s, m, r0, rows, 0, s->o, b, y, accumulate, rowbuf + 8 * ((size_t)tw + 1));
+        winograd_output(s, m, r0, rows, 0, s->o, b, y, accumulate, spare_row(s, rowbuf));
     }
 }
 
@@ -470,13 +480,10 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
     if (whole_batch(s)) {
         const int np = all_rows * tw;
         float *v = ww.panels, *u = v + 16 * (size_t)s->c * np;
-        const int tc = winograd_threads((size_t)s->c), to = winograd_threads((size_t)s->o);
-#pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
-        for (int c = 0; c < s->c; c++)
-            winograd_input(s, x, 0, all_rows, c, c + 1, v, ww.rowbufs + ww.rowbuf_floats * engine_thread_index());
+        const int to = winograd_threads((size_t)s->o);
+        winograd_input_whole(s, x, &ww, v);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
-        for (int o = 0; o < s->o; o++)
-            winograd_dy(s, dy, 0, all_rows, o, o + 1, u, ww.rowbufs + ww.rowbuf_floats * engine_thread_index());
+        for (int o = 0; o < s->o; o++) winograd_dy(s, dy, 0, all_rows, o, o + 1, u, thread_rowbuf(&ww));
         for (int k = 0; k < 16; k++)             /* M_k (O, C) = U''_k (O, np) @ V_k^T */
             sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + (size_t)k * s->o * np, np,
                            v + (size_t)k * s->c * np, np, 0.0f, m + k * oc, s->c);
@@ -490,7 +497,7 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
             const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
             const int np = rows * tw, t = engine_thread_index();
             float *v = ww.panels + ww.panel_floats * t, *u = v + 16 * (size_t)s->c * np;
-            float *rowbuf = ww.rowbufs + ww.rowbuf_floats * t, *part = parts + mfloats * t;
+            float *rowbuf = thread_rowbuf(&ww), *part = parts + mfloats * t;
             winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
             winograd_dy(s, dy, r0, rows, 0, s->o, u, rowbuf);
             for (int k = 0; k < 16; k++)
