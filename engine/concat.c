@@ -71,16 +71,18 @@ void concat_resized_backward(int n, int h, int w, int count, const int *channels
     const size_t hw = (size_t)h * w;
     size_t before = 0;
     for (int i = 0; i < count; i++) {
+        const size_t at = before;               /* input i's first channel in y */
+        before += (size_t)channels[i];
+        if (!dxs[i]) continue;                  /* no gradient wanted */
         const int hi = heights[i], wi = widths[i];
-        if (dxs[i] && hi == h && wi == w) {
-            concat_backward_slice(n, hw, total, before, channels[i], dy, dxs[i]);
-        } else if (dxs[i]) {
+        if (hi == h && wi == w) {
+            concat_backward_slice(n, hw, total, at, channels[i], dy, dxs[i]);
+        } else {
             const size_t image = (size_t)channels[i] * hi * wi;
             for (int b = 0; b < n; b++)
-                resize_bilinear_backward(channels[i], hi, wi, h, w,
-                                         dy + (b * total + before) * hw, dxs[i] + b * image);
+                resize_bilinear_backward(channels[i], hi, wi, h, w, dy + (b * total + at) * hw,
+                                         dxs[i] + b * image);
         }
-        before += (size_t)channels[i];
     }
 }
 

@@ -27,7 +27,9 @@ Tensor *concat(Tape *t, Tensor *const *xs, int count);
 void concat_resized_forward(int n, int h, int w, int count, const int *channels,
                             const int *heights, const int *widths, const float *const *xs,
                             float *y);
-/* dxs[i] += the adjoint of input i's part of concat_resized_forward applied to dy. */
+/* dxs[i] += the adjoint of input i's part of concat_resized_forward applied to dy;
+ * dxs[i] == NULL: no gradient wanted. The same buffer may appear more than once (concat
+ * of a tensor with itself). */
 void concat_resized_backward(int n, int h, int w, int count, const int *channels,
                              const int *heights, const int *widths, const float *dy,
                              float *const *dxs);
