@@ -12,28 +12,6 @@
 #include "engine/winograd.h"
 #include "tests/testutil.h"
 
-/* y[n,o,oy,ox] = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] * x[n,c,oy-p+ki*d, ox-p+kj*d] */
-static void conv3x3_direct(const Conv2dShape *s, const float *x, const float *w,
-                           const float *b, double *y)
-{
-    for (int n = 0; n < s->n; n++)
-        for (int o = 0; o < s->o; o++)
-            for (int oy = 0; oy < s->oh; oy++)
-                for (int ox = 0; ox < s->ow; ox++) {
-                    double acc = b ? b[o] : 0;
-                    for (int c = 0; c < s->c; c++)
-                        for (int ki = 0; ki < 3; ki++)
-                            for (int kj = 0; kj < 3; kj++) {
-                                int iy = oy - s->pad + ki * s->dilation;
-                                int ix = ox - s->pad + kj * s->dilation;
-                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
-                                acc += (double)w[((o * s->c + c) * 3 + ki) * 3 + kj] *
-                                       x[((n * s->c + c) * s->h + iy) * s->w + ix];
-                            }
-                    y[((n * s->o + o) * s->oh + oy) * s->ow + ox] = acc;
-                }
-}
-
 /* winograd_conv on random data, plain or accumulating onto a random y, against the direct
  * sum; returns the largest error relative to the largest |output|. */
 static double winograd_error_dilated(int n, int c, int h, int w, int o, int pad, int dilation,
@@ -51,7 +29,7 @@ static double winograd_error_dilated(int n, int c, int h, int w, int o, int pad,
     fill_uniform(y0, ny, -1, 1, seed + 3);
     memcpy(y, y0, ny * 4);
     winograd_conv(&s, x, wt, bias ? b : NULL, y, accumulate, work);
-    conv3x3_direct(&s, x, wt, bias ? b : NULL, ref);
+    conv_direct(&s, x, wt, bias ? b : NULL, ref);
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < ny; i++) {
         double want = ref[i] + (accumulate ? y0[i] : 0.0);
@@ -152,27 +130,6 @@ static void test_any_thread_count(void **state)
     }
 }
 
-/* dw[o,c,ki,kj] = sum_{n,oy,ox} dy[n,o,oy,ox] * x[n,c,oy-p+ki*d, ox-p+kj*d] */
-static void conv3x3_direct_dw(const Conv2dShape *s, const float *x, const float *dy, double *dw)
-{
-    for (int o = 0; o < s->o; o++)
-        for (int c = 0; c < s->c; c++)
-            for (int ki = 0; ki < 3; ki++)
-                for (int kj = 0; kj < 3; kj++) {
-                    double acc = 0;
-                    for (int n = 0; n < s->n; n++)
-                        for (int oy = 0; oy < s->oh; oy++)
-                            for (int ox = 0; ox < s->ow; ox++) {
-                                int iy = oy - s->pad + ki * s->dilation;
-                                int ix = ox - s->pad + kj * s->dilation;
-                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
-                                acc += (double)dy[((n * s->o + o) * s->oh + oy) * s->ow + ox] *
-                                       x[((n * s->c + c) * s->h + iy) * s->w + ix];
-                            }
-                    dw[((o * s->c + c) * 3 + ki) * 3 + kj] = acc;
-                }
-}
-
 /* winograd_conv_dw, accumulating onto a random dw, against the direct sum; returns the
  * largest error relative to the largest |dw|. */
 static double winograd_dw_error_dilated(int n, int c, int h, int w, int o, int pad, int dilation,
@@ -189,13 +146,13 @@ static double winograd_dw_error_dilated(int n, int c, int h, int w, int o, int p
     size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
     float *x = malloc(nx * 4), *dy = malloc(ny * 4), *dw = malloc(nw * 4), *dw0 = malloc(nw * 4);
     float *work = malloc(winograd_dw_workspace_floats(&s) * 4);
-    double *ref = malloc(nw * 8);
+    double *ref = calloc(nw, 8);
     fill_uniform(x, nx, -1, 1, seed);
     fill_uniform(dy, ny, -1, 1, seed + 1);
     fill_uniform(dw0, nw, -1, 1, seed + 2);
     memcpy(dw, dw0, nw * 4);
     winograd_conv_dw(&s, x, dy, dw, work);
-    conv3x3_direct_dw(&s, x, dy, ref);
+    conv_direct_backward(&s, x, NULL, dy, NULL, ref, NULL);
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < nw; i++) {
         double want = ref[i] + dw0[i];
