@@ -2,13 +2,17 @@
 #   BLAS=openblas|blis   GEMM library (default: openblas; see README "Choosing the BLAS")
 #   DEBUG=1              -O0 -g with AddressSanitizer + UndefinedBehaviorSanitizer
 #   OMP=0                build without OpenMP (single-threaded loops; the BLAS keeps its own threads)
+#   ARCH=native          the instruction set the C code is compiled for (-march): this machine's
+#                        by default; ARCH=x86-64-v2 for a binary that runs on any x86-64 since 2009
 BLAS  ?= openblas
+ARCH  ?= native
 DEBUG ?= 0
 OMP   ?= 1
 
 CC      ?= cc
-# Objects do not record the BLAS they were compiled for, so each BLAS builds in its own folder.
-BUILD   ?= build$(if $(filter blis,$(BLAS)),-blis)
+# Objects do not record the BLAS or instruction set they were compiled for, so each builds
+# in its own folder.
+BUILD   ?= build$(if $(filter blis,$(BLAS)),-blis)$(if $(filter-out native,$(ARCH)),-$(ARCH))
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iengine -I. -MMD -MP
 LDLIBS  := -lcjson -lpng -lz -lm
 
@@ -16,7 +20,7 @@ ifeq ($(DEBUG),1)
   CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
 else
-  CFLAGS  += -O2 -g -march=x86-64-v2
+  CFLAGS  += -O2 -g -march=$(ARCH)
 endif
 ifeq ($(OMP),1)
   CFLAGS  += -fopenmp
@@ -57,7 +61,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test sanitize check-torch valgrind demo reproduce bench clean fuzz fuzz-run report-check
+.PHONY: all deps test sanitize check-torch valgrind valgrind-tests demo reproduce bench clean fuzz fuzz-run report-check
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -101,11 +105,13 @@ sanitize: deps
 # again with its BLAS and OpenMP settings (engine_configure_process): valgrind follows it
 # there, and leaves alone the shell, Python and the reusenet program the tests run (under
 # memcheck's virtual processor it would pick another BLAS kernel than the run it is
-# compared with, e.g. a training run resumed after a kill).
+# compared with, e.g. a training run resumed after a kill). Valgrind does not run AVX-512
+# instructions, so its build is for AVX2 machines (x86-64-v3).
 VALGRIND_FLAGS := --suppressions=tests/valgrind.supp --trace-children=yes \
                   --trace-children-skip='/bin/*,/usr/bin/*,/usr/local/bin/*,*/reusenet'
 valgrind: deps
-	@$(MAKE) --no-print-directory all $(TESTS)
+	@$(MAKE) --no-print-directory ARCH=x86-64-v3 valgrind-tests
+valgrind-tests: all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== valgrind $$t"; \
 	  OMP_NUM_THREADS=1 REUSENET_BIN=$(BIN) valgrind -q --error-exitcode=1 --leak-check=full $(VALGRIND_FLAGS) $$t; done
 
@@ -163,6 +169,6 @@ bench: deps
 -include $(BENCH_OBJ:.o=.d)
 
 clean:
-	rm -rf build build-blis build-san build-fuzz
+	rm -rf build build-*
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tests/testutil.d
