@@ -18,7 +18,10 @@
  * The transforms only add, subtract and halve, so the result differs from the direct
  * sum by float rounding (tests/test_conv2d.c bounds it against a double-precision
  * direct convolution). Tiles of the whole batch are cut into panels; threads take
- * panels, each running its transforms and single-threaded GEMMs in its own workspace. */
+ * panels, each running its transforms and single-threaded GEMMs in its own workspace.
+ * Wide layers take the whole batch as one panel, and on small maps order its tiles by
+ * position, then image, so that the transforms run over the batch
+ * (winograd_batch_inner.h). */
 #ifndef REUSENET_WINOGRAD_H
 #define REUSENET_WINOGRAD_H
 

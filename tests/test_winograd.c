@@ -1,7 +1,9 @@
 /* Winograd (engine/winograd.c) against a direct convolution in double, forward F(2x2, 3x3)
  * and weight gradient F(3x3, 2x2): paddings 0, 1 and 2, even, odd and tiny maps, batches,
- * bias, accumulation, several panels with a partial last one, the whole-batch mode,
- * dilations 2 and 4 through the polyphase sub-images; and results independent of the
+ * bias, accumulation, several panels with a partial last one, the whole-batch mode with
+ * its row transforms and, on small maps, its batch-innermost ones (winograd_batch_inner.h;
+ * odd edges, pad 0), dilations 2 and 4 through the polyphase sub-images (gathered whole,
+ * or a channel at a time by the batch-innermost transforms); and results independent of the
  * thread count, bitwise (each panel's GEMMs run on one thread whatever the count), with a
  * workspace sized at one thread used at eight (ASan in `make sanitize` sees an overrun). */
 #include <math.h>
@@ -89,7 +91,8 @@ static void test_dilated_against_direct(void **state)
     const int cases[][8] = {   /* n, c, h, w, o, pad, dilation, accumulate */
         {2, 3, 8, 8, 4, 2, 2, 0},    {1, 3, 10, 8, 5, 4, 2, 1},  {3, 2, 16, 12, 3, 4, 4, 0},
         {2, 4, 4, 8, 3, 8, 4, 1},    {1, 3, 12, 12, 2, 0, 2, 0}, {2, 160, 16, 16, 128, 4, 4, 1},
-        {2, 40, 16, 16, 24, 2, 2, 0},
+        {2, 40, 16, 16, 24, 2, 2, 0},     {1, 160, 24, 24, 128, 2, 2, 1},
+        {2, 144, 14, 10, 136, 2, 2, 0},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const int *d = cases[k];
@@ -105,8 +108,9 @@ static void test_any_thread_count(void **state)
     (void)state;
     if (!test_may_use_threads()) skip();
     const int counts[] = {1, 2, 3, 8};
-    const int shapes[2][5] = {{3, 40, 45, 37, 24}, {2, 160, 13, 11, 128}};  /* panels, whole */
-    for (int k = 0; k < 2; k++) {
+    /* panels; whole batch, row and batch-innermost transforms */
+    const int shapes[3][5] = {{3, 40, 45, 37, 24}, {2, 160, 13, 11, 128}, {3, 160, 7, 5, 128}};
+    for (int k = 0; k < 3; k++) {
         const int *d = shapes[k];
         Conv2dShape s = conv2d_shape(d[0], d[1], d[2], d[3], d[4], 3, 3, 1, 1, 1);
         size_t nx = (size_t)d[0] * d[1] * d[2] * d[3], nw = (size_t)d[4] * d[1] * 9;
@@ -186,11 +190,16 @@ static void test_dw_against_direct(void **state)
     assert_true(winograd_dw_error_dilated(2, 3, 12, 8, 4, 2, 2, 620) <= 1e-5);
     assert_true(winograd_dw_error_dilated(3, 4, 16, 16, 5, 4, 4, 630) <= 1e-5);
     assert_true(winograd_dw_error_dilated(2, 160, 16, 16, 128, 8, 4, 640) <= 1e-5);
+    assert_true(winograd_dw_error_dilated(1, 160, 24, 24, 128, 2, 2, 650) <= 1e-5);
     const double panels = winograd_dw_error(3, 40, 45, 37, 24, 1, 600);
     const double whole = winograd_dw_error(2, 160, 13, 11, 128, 1, 610);
-    print_message("dw: panels %.1e, whole batch %.1e\n", panels, whole);
+    const double inner = fmax(winograd_dw_error(3, 160, 7, 5, 128, 1, 660),
+                              winograd_dw_error(2, 128, 6, 9, 130, 0, 670));
+    print_message("dw: panels %.1e, whole batch %.1e, batch-innermost %.1e\n", panels, whole,
+                  inner);
     assert_true(panels <= 1e-5);
     assert_true(whole <= 1e-5);
+    assert_true(inner <= 1e-5);
 }
 
 static void test_applies(void **state)
