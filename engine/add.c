@@ -24,7 +24,31 @@ void add_backward(size_t count, const float *dy, float *da, float *db)
     }
 }
 
-/* ---- taped op ------------------------------------------------------------------------ */
+/* relu(a + b) in one pass, with relu's NaN rule (relu.c): the same floats as add_forward
+ * then relu_forward, without writing and re-reading the sum. */
+void add_relu_forward(size_t count, const float *a, const float *b, float *y)
+{
+#pragma omp parallel for schedule(static) if (count >= ADD_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++) {
+        const float v = a[i] + b[i];
+        y[i] = (v > 0.0f || v != v) ? v : 0.0f;
+    }
+}
+
+/* g = dy where y > 0, else 0 (relu_backward into a zeroed buffer), added to da and to db
+ * (add_backward) element by element in that order, so the floats are the same as the two
+ * ops' even when da == db. */
+void add_relu_backward(size_t count, const float *y, const float *dy, float *da, float *db)
+{
+#pragma omp parallel for schedule(static) if (count >= ADD_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++) {
+        const float g = y[i] > 0.0f ? dy[i] : 0.0f;
+        if (da) da[i] += g;
+        if (db) db[i] += g;
+    }
+}
+
+/* ---- taped ops ----------------------------------------------------------------------- */
 
 typedef struct AddCtx {
     Tensor *a, *b, *y;
@@ -47,6 +71,27 @@ Tensor *add(Tape *t, Tensor *a, Tensor *b)
         AddCtx *ctx = tape_alloc(t, sizeof *ctx);
         *ctx = (AddCtx){a, b, y};
         tape_record(t, "add", add_tape_backward, ctx, y);
+    }
+    return y;
+}
+
+static void add_relu_tape_backward(Tape *t, void *ctx_)
+{
+    AddCtx *ctx = ctx_;
+    if (!ctx->y->grad) return;              /* nothing flowed back to this op */
+    float *da = tape_grad(t, ctx->a), *db = tape_grad(t, ctx->b);
+    add_relu_backward(ctx->y->size, ctx->y->data, ctx->y->grad, da, db);
+}
+
+Tensor *add_relu(Tape *t, Tensor *a, Tensor *b)
+{
+    tensor_check_same_shape("add_relu", a, b);
+    Tensor *y = tape_tensor(t, a->ndim, a->shape);
+    add_relu_forward(a->size, a->data, b->data, y->data);
+    if (tape_needs_grad(t, y, (Tensor *[]){a, b}, 2)) {
+        AddCtx *ctx = tape_alloc(t, sizeof *ctx);
+        *ctx = (AddCtx){a, b, y};
+        tape_record(t, "add_relu", add_relu_tape_backward, ctx, y);
     }
     return y;
 }

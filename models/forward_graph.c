@@ -7,7 +7,6 @@
 #include "engine/conv2d.h"
 #include "engine/error.h"
 #include "engine/maxpool2d.h"
-#include "engine/relu.h"
 #include "engine/resize.h"
 #include "models/forward_graph.h"
 #include "models/model_arch.h"
@@ -123,7 +122,7 @@ Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **val
             break;
         }
         case GRAPH_ADD_RELU:
-            y = relu(t, add(t, x, values[st->in[1]]));
+            y = add_relu(t, x, values[st->in[1]]);
             break;
         }
         values[s + 1] = y;

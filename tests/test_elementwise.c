@@ -1,4 +1,4 @@
-/* relu, add and channel concat: forward values computed directly, gradients by finite
+/* relu, add, add_relu and channel concat: forward values computed directly, gradients by finite
  * differences, aliasing (x + x, concat [x, x]), concat_resized bitwise equal to resize then
  * concat, and shape mismatches. */
 #include <math.h>
@@ -146,6 +146,64 @@ static void test_add(void **state)
     for (size_t j = 0; j < x.size; j++) assert_true(x.grad[j] == 2 * (2 * x.data[j]));
     tape_free(&t);
     tensor_free(&x);
+}
+
+/* ---- add_relu: relu(add(a, b)) in one pass ------------------------------------------ */
+
+static Tensor *build_add_relu(Tape *t, Tensor **in, void *arg)
+{
+    (void)arg;
+    return add_relu(t, in[0], in[1]);
+}
+
+/* Forward and backward of add_relu against relu(add()), bitwise: on random values with
+ * sums that are exactly 0 and a NaN, seeded with a random dy; and for a + a, whose two
+ * gradients land in one buffer. */
+static void check_add_relu_is_relu_of_add(Tensor *a, Tensor *b, uint64_t seed)
+{
+    const size_t n = a->size, bytes = n * sizeof(float);
+    float *dy = malloc(bytes), *ys[2], *grads[2][2];
+    fill_uniform(dy, n, -1, 1, seed);
+    for (int fused = 0; fused < 2; fused++) {
+        memset(a->grad, 0, bytes);
+        memset(b->grad, 0, bytes);
+        Tape t;
+        tape_init(&t, 0);
+        Tensor *y = fused ? add_relu(&t, a, b) : relu(&t, add(&t, a, b));
+        ys[fused] = malloc(bytes);
+        memcpy(ys[fused], y->data, bytes);
+        tape_backward_from(&t, y, dy);
+        grads[fused][0] = malloc(bytes);
+        grads[fused][1] = malloc(bytes);
+        memcpy(grads[fused][0], a->grad, bytes);
+        memcpy(grads[fused][1], b->grad, bytes);
+        tape_free(&t);
+    }
+    assert_memory_equal(ys[1], ys[0], bytes);
+    assert_memory_equal(grads[1][0], grads[0][0], bytes);
+    assert_memory_equal(grads[1][1], grads[0][1], bytes);
+    for (int i = 0; i < 2; i++) {
+        free(ys[i]);
+        free(grads[i][0]);
+        free(grads[i][1]);
+    }
+    free(dy);
+}
+
+static void test_add_relu(void **state)
+{
+    (void)state;
+    const int shape[4] = {2, 3, 9, 7};
+    Tensor a = test_tensor(4, shape, 300, true), b = test_tensor(4, shape, 301, true);
+    for (size_t i = 0; i < a.size; i += 5) b.data[i] = -a.data[i];    /* sums of exactly 0 */
+    a.data[3] = NAN;
+    check_add_relu_is_relu_of_add(&a, &b, 302);
+    check_add_relu_is_relu_of_add(&a, &a, 303);
+    /* Gradients by finite differences, sums at least 0.05 from the kink (eps 1e-2). */
+    Tensor x = away_from_zero(4, shape, 304), r = test_tensor(4, shape, 305, true);
+    for (size_t i = 0; i < r.size; i++) r.data[i] *= 0.05f;
+    gradcheck(build_add_relu, (Tensor *[]){&x, &r}, 2, NULL, 1e-2f, 1e-3, 0);
+    tensor_free(&a); tensor_free(&b); tensor_free(&x); tensor_free(&r);
 }
 
 /* ---- concat -------------------------------------------------------------------------- */
@@ -337,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_relu_records_only_when_needed),
         cmocka_unit_test(test_backward_recycles_gradients),
         cmocka_unit_test(test_add),
+        cmocka_unit_test(test_add_relu),
         cmocka_unit_test(test_concat_forward),
         cmocka_unit_test(test_concat_gradcheck),
         cmocka_unit_test(test_concat_resized_is_resize_then_concat),
