@@ -174,8 +174,7 @@ size_t conv2d_workspace_floats_batched(const Conv2dShape *s)
 }
 
 /* True when dx, the stride-1 conv of dy with the flipped kernel, is itself a Winograd
- * conv. conv2d_backward's workspace then holds the flipped kernel (C, O*KH*KW) followed
- * by that conv's Winograd workspace. */
+ * conv (winograd_conv_dx, which reads the kernel unflipped). */
 bool conv2d_dx_uses_winograd(const Conv2dShape *s)
 {
     if (!conv2d_dx_is_conv(s)) return false;
@@ -191,9 +190,8 @@ size_t conv2d_workspace_floats(const Conv2dShape *s)
         floats = max_size(floats, max_size(winograd_workspace_floats(s),
                                            winograd_dw_workspace_floats(s)));
     if (conv2d_dx_uses_winograd(s)) {
-        const Conv2dShape ts = conv2d_dx_shape(s);
-        floats = max_size(floats, (size_t)s->c * s->o * s->kh * s->kw +
-                                      winograd_workspace_floats(&ts));
+        const Conv2dShape ts = winograd_dx_shape(s);
+        floats = max_size(floats, winograd_workspace_floats(&ts));
     }
     return floats;
 }
@@ -414,8 +412,8 @@ void conv2d_backward_gemm(const Conv2dShape *s, const float *x, const float *w,
 
 /* The GEMM path of the shape computes what Winograd does not: dw when the conv itself is
  * a Winograd one (winograd_conv_dw, F(3x3, 2x2)), dx when the conv that dx is qualifies
- * (conv2d_dx_uses_winograd: winograd_conv on dy with the flipped kernel), each then run
- * on its own, accumulating. */
+ * (conv2d_dx_uses_winograd: winograd_conv_dx, the conv of dy with the flipped kernel),
+ * each then run on its own, accumulating. */
 void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const float *dy,
                      float *dx, float *dw, float *db, float *work)
 {
@@ -428,12 +426,7 @@ void conv2d_backward(const Conv2dShape *s, const float *x, const float *w, const
         conv2d_bias_backward(s, dy, db);
     }
     if (winograd_dw) winograd_conv_dw(s, x, dy, dw, work);
-    if (winograd_dx) {
-        const Conv2dShape ts = conv2d_dx_shape(s);
-        conv2d_flip_weight(s, w, work);
-        winograd_conv(&ts, dy, work, NULL, dx, true,
-                      work + (size_t)s->c * s->o * s->kh * s->kw);
-    }
+    if (winograd_dx) winograd_conv_dx(s, w, dy, dx, work);
 }
 
 /* ---- taped op ------------------------------------------------------------------------ */

@@ -331,23 +331,34 @@ static void winograd_input_whole(const Conv2dShape *full, const Conv2dShape *s, 
     }
 }
 
-/* The 16 GEMMs of a panel of np tiles: M_k (O, np) = U_k (O, C) @ V_k (C, np). */
+/* The 16 GEMMs of a panel of np tiles: M_k (O, np) = U_k (O, C) @ V_k (C, np).
+ *
+ * Flipped (winograd_conv_dx): the kernel is w' (O, C, 3, 3) with w'[o, c] = w[c, o]
+ * reversed along both axes, for w (C, O, 3, 3) as given. Reversing g's rows is G J = P G,
+ * P the permutation that swaps rows 0 and 3 (G's first and last rows are (1 0 0) and
+ * (0 0 1), its middle ones symmetric), so G w'[o,c] G^T = P (G w[c,o] G^T) P^T: U'_k is
+ * the transform of w itself, taken at k = 4a + b -> 4p(a) + p(b), p = (3 1 2 0), and
+ * transposed, which the GEMM does by reading it as A^T. No flipped copy of w is made. */
 static void winograd_gemms(const Conv2dShape *s, const float *u, const float *v, float *m,
-                           int np)
+                           int np, bool flipped)
 {
+    static const int p[4] = {3, 1, 2, 0};
     const size_t oc = (size_t)s->o * s->c;
-    for (int k = 0; k < 16; k++)
-        sgemm_rowmajor(false, false, s->o, np, s->c, 1.0f, u + k * oc, s->c,
+    for (int k = 0; k < 16; k++) {
+        const float *uk = flipped ? u + (4 * p[k / 4] + p[k % 4]) * oc : u + k * oc;
+        sgemm_rowmajor(flipped, false, s->o, np, s->c, 1.0f, uk, flipped ? s->o : s->c,
                        v + (size_t)k * s->c * np, np, 0.0f, m + (size_t)k * s->o * np, np);
+    }
 }
 
 /* Panels of tile rows in parallel, each: input transform, 16 GEMMs, output transform; a
  * thread's GEMMs run single-threaded inside the parallel loop. Or, for wide layers, one
  * panel of the whole batch: the transforms in parallel by channel, the GEMMs on all the
- * BLAS's threads. */
+ * BLAS's threads. The weight transform reads w as (O, C) pairs, or (C, O) when flipped
+ * (it only runs over the pairs: U_k comes out (C, O), winograd_gemms transposes it). */
 static void winograd_conv_undilated(const Conv2dShape *full, const Conv2dShape *s,
                                     const float *x, const float *w, const float *b, float *y,
-                                    bool accumulate, float *work)
+                                    bool accumulate, bool flipped, float *work)
 {
     const WinogradWork ww = winograd_work(s, work);
     const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s), tw = tile_cols(s);
@@ -358,7 +369,7 @@ static void winograd_conv_undilated(const Conv2dShape *full, const Conv2dShape *
         const int to = winograd_threads((size_t)s->o);
         const bool inner = batch_inner(s);
         winograd_input_whole(full, s, x, &ww, v);
-        winograd_gemms(s, ww.u, v, m, np);
+        winograd_gemms(s, ww.u, v, m, np, flipped);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
         for (int o = 0; o < s->o; o++) {
             float *buf = thread_rowbuf(&ww);
@@ -377,7 +388,7 @@ static void winograd_conv_undilated(const Conv2dShape *full, const Conv2dShape *
         float *v = ww.panels + ww.panel_floats * t, *m = v + 16 * (size_t)s->c * np;
         float *rowbuf = thread_rowbuf(&ww);
         winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
-        winograd_gemms(s, ww.u, v, m, np);
+        winograd_gemms(s, ww.u, v, m, np, flipped);
         winograd_output(s, m, r0, rows, 0, s->o, b, y, accumulate, spare_row(s, rowbuf));
     }
 }
@@ -550,18 +561,39 @@ static void winograd_conv_dw_undilated(const Conv2dShape *full, const Conv2dShap
 
 /* ---- entry points: dilated convs through their polyphase sub-images (polyphase.h) -------- */
 
-void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
-                   float *y, bool accumulate, float *work)
+static void winograd_conv_any(const Conv2dShape *s, const float *x, const float *w,
+                              const float *b, float *y, bool accumulate, bool flipped,
+                              float *work)
 {
     const Conv2dShape sub = polyphase_conv_shape(s);
     if (s->dilation == 1 || batch_inner(&sub)) {
-        winograd_conv_undilated(s, &sub, x, w, b, y, accumulate, work);
+        winograd_conv_undilated(s, &sub, x, w, b, y, accumulate, flipped, work);
         return;
     }
     float *xp = work, *yp = xp + (size_t)s->n * s->c * s->h * s->w;
     polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
-    winograd_conv_undilated(&sub, &sub, xp, w, b, yp, false, work + polyphase_floats(s, &sub));
+    winograd_conv_undilated(&sub, &sub, xp, w, b, yp, false, flipped,
+                            work + polyphase_floats(s, &sub));
     polyphase_scatter(s->n, s->o, s->oh, s->ow, s->dilation, yp, y, accumulate);
+}
+
+void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
+                   float *y, bool accumulate, float *work)
+{
+    winograd_conv_any(s, x, w, b, y, accumulate, false, work);
+}
+
+Conv2dShape winograd_dx_shape(const Conv2dShape *s)
+{
+    return conv2d_shape(s->n, s->o, s->oh, s->ow, s->c, 3, 3, 1, 2 * s->dilation - s->pad,
+                        s->dilation);
+}
+
+void winograd_conv_dx(const Conv2dShape *s, const float *w, const float *dy, float *dx,
+                      float *work)
+{
+    const Conv2dShape ts = winograd_dx_shape(s);
+    winograd_conv_any(&ts, dy, w, NULL, dx, true, true, work);
 }
 
 void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, float *dw,

@@ -43,6 +43,15 @@ size_t winograd_workspace_floats(const Conv2dShape *s);
 void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
                    float *y, bool accumulate, float *work);
 
+/* The input gradient of the convolution s, dx (N,C,H,W) += dL/dx from dy (N,O,OH,OW): for
+ * stride 1 the conv of dy with w flipped along both axes and its channels swapped, at pad
+ * 2*d - pad (winograd_dx_shape; conv2d.c states it), computed from w as it is (winograd.c
+ * says how). Applies when winograd_applies(winograd_dx_shape(s)).
+ * work: winograd_workspace_floats(winograd_dx_shape(s)). */
+Conv2dShape winograd_dx_shape(const Conv2dShape *s);
+void winograd_conv_dx(const Conv2dShape *s, const float *w, const float *dy, float *dx,
+                      float *work);
+
 /* The weight gradient of the same convolution, dw += dL/dw from dy (N,O,OH,OW), by
  * Winograd F(3x3, 2x2) (winograd.c gives its matrices): 16 multiplies per output tile and
  * channel pair where the direct sum has 36, as 16 GEMMs that sum over the tiles.

@@ -1,5 +1,6 @@
-/* Winograd (engine/winograd.c) against a direct convolution in double, forward F(2x2, 3x3)
- * and weight gradient F(3x3, 2x2): paddings 0, 1 and 2, even, odd and tiny maps, batches,
+/* Winograd (engine/winograd.c) against a direct convolution in double, forward F(2x2, 3x3),
+ * input gradient (the same conv of dy, the kernel read flipped) and weight gradient
+ * F(3x3, 2x2): paddings 0, 1 and 2, even, odd and tiny maps, batches,
  * bias, accumulation, several panels with a partial last one, the whole-batch mode with
  * its row transforms and, on small maps, its batch-innermost ones (winograd_batch_inner.h;
  * odd edges, pad 0), dilations 2 and 4 through the polyphase sub-images (gathered whole,
@@ -134,6 +135,57 @@ static void test_any_thread_count(void **state)
     }
 }
 
+/* winograd_conv_dx (the conv of dy with the kernel read flipped and transposed, not
+ * copied), accumulating onto a random dx, against the direct input gradient; returns the
+ * largest error relative to the largest |dx|. */
+static double winograd_dx_error(int n, int c, int h, int w, int o, int pad, int dilation,
+                                uint64_t seed)
+{
+    Conv2dShape s = conv2d_shape(n, c, h, w, o, 3, 3, 1, pad, dilation);
+    const Conv2dShape ts = winograd_dx_shape(&s);
+    assert_true(winograd_applies(&ts));
+    assert_int_equal(ts.oh, h);
+    assert_int_equal(ts.ow, w);
+    size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
+    float *dy = malloc(ny * 4), *wt = malloc(nw * 4), *dx = malloc(nx * 4), *dx0 = malloc(nx * 4);
+    float *work = malloc(winograd_workspace_floats(&ts) * 4);
+    double *ref = calloc(nx, 8);
+    fill_uniform(dy, ny, -1, 1, seed);
+    fill_uniform(wt, nw, -1, 1, seed + 1);
+    fill_uniform(dx0, nx, -1, 1, seed + 2);
+    memcpy(dx, dx0, nx * 4);
+    winograd_conv_dx(&s, wt, dy, dx, work);
+    conv_direct_backward(&s, NULL, wt, dy, ref, NULL, NULL);
+    double worst = 0, scale = 1e-6;
+    for (size_t i = 0; i < nx; i++) {
+        if (fabs(ref[i]) > scale) scale = fabs(ref[i]);
+        double d = fabs((double)dx[i] - dx0[i] - ref[i]);
+        if (d > worst || d != d) worst = d != d ? INFINITY : d;
+    }
+    free(dy); free(wt); free(dx); free(dx0); free(work); free(ref);
+    return worst / scale;
+}
+
+/* dx through the forward conv's own kernel: paddings 0-2, odd and tiny maps, panels, the
+ * whole batch with row and batch-innermost transforms, dilations 2 and 4 (with the
+ * polyphase gather or a channel at a time). 1e-5 as for the forward pass. */
+static void test_dx_against_direct(void **state)
+{
+    (void)state;
+    const int cases[][7] = {   /* n, c, h, w, o, pad, dilation */
+        {1, 3, 4, 5, 4, 1, 1},       {2, 3, 7, 6, 5, 0, 1},       {3, 4, 5, 9, 3, 2, 1},
+        {1, 5, 16, 16, 4, 1, 1},     {3, 24, 45, 37, 40, 1, 1},   {2, 128, 13, 11, 160, 1, 1},
+        {3, 128, 7, 5, 160, 1, 1},   {2, 130, 6, 9, 128, 0, 1},   {2, 3, 8, 8, 4, 2, 2},
+        {2, 128, 16, 16, 160, 4, 4}, {1, 136, 24, 24, 144, 2, 2}, {2, 4, 16, 12, 3, 8, 4},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int *d = cases[k];
+        double e = winograd_dx_error(d[0], d[1], d[2], d[3], d[4], d[5], d[6], 900 + 10 * k);
+        if (e > 1e-5) print_message("dx case %zu: error %.2e\n", k, e);
+        assert_true(e <= 1e-5);
+    }
+}
+
 /* winograd_conv_dw, accumulating onto a random dw, against the direct sum; returns the
  * largest error relative to the largest |dw|. */
 static double winograd_dw_error_dilated(int n, int c, int h, int w, int o, int pad, int dilation,
@@ -228,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_panels_and_accumulation),
         cmocka_unit_test(test_dilated_against_direct),
         cmocka_unit_test(test_any_thread_count),
+        cmocka_unit_test(test_dx_against_direct),
         cmocka_unit_test(test_dw_against_direct),
         cmocka_unit_test(test_applies),
     };
