@@ -19,9 +19,12 @@ static float *spare(const Conv2dShape *sub, float *buf)
 }
 
 /* buf (H/d, W/d, NS) = channel c of the sub-images of x (N, C, H, W):
- * buf[(vy*W/d + vx)*NS + n*d*d + py*d + px] = x[n, c, py + d*vy, px + d*vx]. */
-static void gather_channel(int n, int channels, int h, int w, int d, const float *x, int c,
-                           float *buf)
+ * buf[(vy*W/d + vx)*NS + n*d*d + py*d + px] = x[n, c, py + d*vy, px + d*vx].
+ * A row of x is W/d runs of d pixels (px = 0..d-1), each run contiguous in buf too.
+ * Inlined for each dilation PSPNet has, so that a run is one small vector move. */
+static inline __attribute__((always_inline)) void
+gather_channel_d(int n, int channels, int h, int w, const int d, const float *x, int c,
+                 float *buf)
 {
     const int hd = h / d, wd = w / d;
     const size_t ns = (size_t)n * d * d;
@@ -30,18 +33,29 @@ static void gather_channel(int n, int channels, int h, int w, int d, const float
         for (int py = 0; py < d; py++)
             for (int vy = 0; vy < hd; vy++) {
                 const float *row = plane + (size_t)(py + d * vy) * w;
-                for (int px = 0; px < d; px++) {
-                    float *dst = buf + (size_t)vy * wd * ns + (size_t)b * d * d + py * d + px;
-                    for (int vx = 0; vx < wd; vx++) dst[vx * ns] = row[px + d * vx];
-                }
+                float *dst = buf + (size_t)vy * wd * ns + (size_t)b * d * d + py * d;
+                for (int vx = 0; vx < wd; vx++)
+                    for (int px = 0; px < d; px++) dst[vx * ns + px] = row[d * vx + px];
             }
+    }
+}
+
+static void gather_channel(int n, int channels, int h, int w, int d, const float *x, int c,
+                           float *buf)
+{
+    switch (d) {
+    case 1: gather_channel_d(n, channels, h, w, 1, x, c, buf); break;
+    case 2: gather_channel_d(n, channels, h, w, 2, x, c, buf); break;
+    case 4: gather_channel_d(n, channels, h, w, 4, x, c, buf); break;
+    default: gather_channel_d(n, channels, h, w, d, x, c, buf); break;
     }
 }
 
 /* Channel c of y (N, C, H, W) = (or += when accumulate) the sub-images in buf, the
  * inverse of gather_channel. */
-static void scatter_channel(int n, int channels, int h, int w, int d, const float *buf, int c,
-                            float *y, bool accumulate)
+static inline __attribute__((always_inline)) void
+scatter_channel_d(int n, int channels, int h, int w, const int d, const float *buf, int c,
+                  float *y, bool accumulate)
 {
     const int hd = h / d, wd = w / d;
     const size_t ns = (size_t)n * d * d;
@@ -50,14 +64,25 @@ static void scatter_channel(int n, int channels, int h, int w, int d, const floa
         for (int py = 0; py < d; py++)
             for (int vy = 0; vy < hd; vy++) {
                 float *row = plane + (size_t)(py + d * vy) * w;
-                for (int px = 0; px < d; px++) {
-                    const float *src = buf + (size_t)vy * wd * ns + (size_t)b * d * d + py * d + px;
-                    if (accumulate)
-                        for (int vx = 0; vx < wd; vx++) row[px + d * vx] += src[vx * ns];
-                    else
-                        for (int vx = 0; vx < wd; vx++) row[px + d * vx] = src[vx * ns];
-                }
+                const float *src = buf + (size_t)vy * wd * ns + (size_t)b * d * d + py * d;
+                if (accumulate)
+                    for (int vx = 0; vx < wd; vx++)
+                        for (int px = 0; px < d; px++) row[d * vx + px] += src[vx * ns + px];
+                else
+                    for (int vx = 0; vx < wd; vx++)
+                        for (int px = 0; px < d; px++) row[d * vx + px] = src[vx * ns + px];
             }
+    }
+}
+
+static void scatter_channel(int n, int channels, int h, int w, int d, const float *buf, int c,
+                            float *y, bool accumulate)
+{
+    switch (d) {
+    case 1: scatter_channel_d(n, channels, h, w, 1, buf, c, y, accumulate); break;
+    case 2: scatter_channel_d(n, channels, h, w, 2, buf, c, y, accumulate); break;
+    case 4: scatter_channel_d(n, channels, h, w, 4, buf, c, y, accumulate); break;
+    default: scatter_channel_d(n, channels, h, w, d, buf, c, y, accumulate); break;
     }
 }
 
