@@ -23,6 +23,8 @@ static const PoolCase pool_cases[] = {
     {1, 2, 5, 5, 3, 1, 1, 5, 5},
     {2, 2, 11, 13, 5, 3, 2, 4, 5},  /* (11+4-5)/3+1 = 4, (13+4-5)/3+1 = 5 */
     {1, 1, 6, 7, 4, 1, 2, 7, 8},    /* (6+4-4)/1+1 = 7, (7+4-4)/1+1 = 8 */
+    {2, 3, 20, 70, 3, 2, 1, 10, 35}, /* rows long enough for the vectorised inner columns */
+    {1, 2, 16, 66, 2, 2, 0, 8, 33},
 };
 enum { POOL_CASES = sizeof pool_cases / sizeof pool_cases[0] };
 
@@ -75,14 +77,21 @@ static void test_maxpool_forward(void **state)
         float *want = malloc(ny * sizeof *want);
         int *want_arg = malloc(ny * sizeof *want_arg);
         int32_t *arg = malloc(ny * sizeof *arg);
-        float *y = malloc(ny * sizeof *y);
-        maxpool_direct(k, x.data, want, want_arg);
-        maxpool2d_forward(&s, x.data, y, arg);
-        for (size_t j = 0; j < ny; j++) {
-            assert_true(y[j] == want[j]);
-            assert_int_equal(arg[j], want_arg[j]);
+        float *y = malloc(ny * sizeof *y), *y_only = malloc(ny * sizeof *y_only);
+        for (int ties = 0; ties < 2; ties++) {
+            /* then values in steps of 1/2: windows full of ties, the first must win */
+            if (ties)
+                for (size_t j = 0; j < x.size; j++) x.data[j] = roundf(2.0f * x.data[j]) / 2.0f;
+            maxpool_direct(k, x.data, want, want_arg);
+            maxpool2d_forward(&s, x.data, y, arg);
+            maxpool2d_forward(&s, x.data, y_only, NULL);     /* no argmax wanted: eval */
+            for (size_t j = 0; j < ny; j++) {
+                assert_true(y[j] == want[j]);
+                assert_true(y_only[j] == want[j]);
+                assert_int_equal(arg[j], want_arg[j]);
+            }
         }
-        free(want); free(want_arg); free(arg); free(y);
+        free(want); free(want_arg); free(arg); free(y); free(y_only);
         tensor_free(&x);
     }
 }
@@ -107,6 +116,19 @@ static void test_maxpool_ties_and_nan(void **state)
     x->data[0] = 5; x->data[1] = NAN; x->data[2] = 7; x->data[3] = 1;
     y = maxpool2d(&t, x, 2, 2, 0);
     assert_true(isnan(y->data[0]));
+    /* A NaN inside a long row (the vectorised columns) and at its edge, kernel 3 stride 2
+     * pad 1: output column ox covers input columns 2*ox - 1 .. 2*ox + 1. */
+    tape_reset(&t);
+    x = tape_tensor4(&t, 1, 1, 3, 40);
+    for (int i = 0; i < 120; i++) x->data[i] = (float)(i % 7);
+    x->data[40 + 21] = NAN;                     /* row 1, column 21: outputs 10 and 11 */
+    x->data[0] = NAN;                           /* row 0, column 0: output 0 */
+    y = maxpool2d(&t, x, 3, 2, 1);
+    for (int ox = 0; ox < 20; ox++)
+        for (int oy = 0; oy < 2; oy++) {
+            const bool nan = ox == 10 || ox == 11 || (ox == 0 && oy == 0);
+            assert_true(isnan(y->data[oy * 20 + ox]) == nan);
+        }
     tape_free(&t);
 }
 
