@@ -45,3 +45,71 @@ void polyphase_scatter(int n, int c, int h, int w, int d, const float *yp, float
             }
         }
 }
+
+/* buf (H/d, W/d, NS) = channel c of the sub-images of x (N, C, H, W):
+ * buf[(vy*W/d + vx)*NS + n*d*d + py*d + px] = x[n, c, py + d*vy, px + d*vx].
+ * A row of x is W/d runs of d pixels (px = 0..d-1), each run contiguous in buf too.
+ * Inlined for each dilation PSPNet has, so that a run is one small vector move. */
+static inline __attribute__((always_inline)) void
+polyphase_gather_channel_d(int n, int channels, int h, int w, const int d, const float *x, int c,
+                 float *buf)
+{
+    const int hd = h / d, wd = w / d;
+    const size_t ns = (size_t)n * d * d;
+    for (int b = 0; b < n; b++) {
+        const float *plane = x + ((size_t)b * channels + c) * h * w;
+        for (int py = 0; py < d; py++)
+            for (int vy = 0; vy < hd; vy++) {
+                const float *row = plane + (size_t)(py + d * vy) * w;
+                float *dst = buf + (size_t)vy * wd * ns + (size_t)b * d * d + py * d;
+                for (int vx = 0; vx < wd; vx++)
+                    for (int px = 0; px < d; px++) dst[vx * ns + px] = row[d * vx + px];
+            }
+    }
+}
+
+void polyphase_gather_channel(int n, int channels, int h, int w, int d, const float *x, int c,
+                           float *buf)
+{
+    switch (d) {
+    case 1: polyphase_gather_channel_d(n, channels, h, w, 1, x, c, buf); break;
+    case 2: polyphase_gather_channel_d(n, channels, h, w, 2, x, c, buf); break;
+    case 4: polyphase_gather_channel_d(n, channels, h, w, 4, x, c, buf); break;
+    default: polyphase_gather_channel_d(n, channels, h, w, d, x, c, buf); break;
+    }
+}
+
+/* Channel c of y (N, C, H, W) = (or += when accumulate) the sub-images in buf, the
+ * inverse of gather_channel. */
+static inline __attribute__((always_inline)) void
+polyphase_scatter_channel_d(int n, int channels, int h, int w, const int d, const float *buf, int c,
+                  float *y, bool accumulate)
+{
+    const int hd = h / d, wd = w / d;
+    const size_t ns = (size_t)n * d * d;
+    for (int b = 0; b < n; b++) {
+        float *plane = y + ((size_t)b * channels + c) * h * w;
+        for (int py = 0; py < d; py++)
+            for (int vy = 0; vy < hd; vy++) {
+                float *row = plane + (size_t)(py + d * vy) * w;
+                const float *src = buf + (size_t)vy * wd * ns + (size_t)b * d * d + py * d;
+                if (accumulate)
+                    for (int vx = 0; vx < wd; vx++)
+                        for (int px = 0; px < d; px++) row[d * vx + px] += src[vx * ns + px];
+                else
+                    for (int vx = 0; vx < wd; vx++)
+                        for (int px = 0; px < d; px++) row[d * vx + px] = src[vx * ns + px];
+            }
+    }
+}
+
+void polyphase_scatter_channel(int n, int channels, int h, int w, int d, const float *buf, int c,
+                            float *y, bool accumulate)
+{
+    switch (d) {
+    case 1: polyphase_scatter_channel_d(n, channels, h, w, 1, buf, c, y, accumulate); break;
+    case 2: polyphase_scatter_channel_d(n, channels, h, w, 2, buf, c, y, accumulate); break;
+    case 4: polyphase_scatter_channel_d(n, channels, h, w, 4, buf, c, y, accumulate); break;
+    default: polyphase_scatter_channel_d(n, channels, h, w, d, buf, c, y, accumulate); break;
+    }
+}

@@ -18,74 +18,6 @@ static float *spare(const Conv2dShape *sub, float *buf)
     return buf + winograd_batch_inner_buffer_floats(sub) - sub->n;
 }
 
-/* buf (H/d, W/d, NS) = channel c of the sub-images of x (N, C, H, W):
- * buf[(vy*W/d + vx)*NS + n*d*d + py*d + px] = x[n, c, py + d*vy, px + d*vx].
- * A row of x is W/d runs of d pixels (px = 0..d-1), each run contiguous in buf too.
- * Inlined for each dilation PSPNet has, so that a run is one small vector move. */
-static inline __attribute__((always_inline)) void
-gather_channel_d(int n, int channels, int h, int w, const int d, const float *x, int c,
-                 float *buf)
-{
-    const int hd = h / d, wd = w / d;
-    const size_t ns = (size_t)n * d * d;
-    for (int b = 0; b < n; b++) {
-        const float *plane = x + ((size_t)b * channels + c) * h * w;
-        for (int py = 0; py < d; py++)
-            for (int vy = 0; vy < hd; vy++) {
-                const float *row = plane + (size_t)(py + d * vy) * w;
-                float *dst = buf + (size_t)vy * wd * ns + (size_t)b * d * d + py * d;
-                for (int vx = 0; vx < wd; vx++)
-                    for (int px = 0; px < d; px++) dst[vx * ns + px] = row[d * vx + px];
-            }
-    }
-}
-
-static void gather_channel(int n, int channels, int h, int w, int d, const float *x, int c,
-                           float *buf)
-{
-    switch (d) {
-    case 1: gather_channel_d(n, channels, h, w, 1, x, c, buf); break;
-    case 2: gather_channel_d(n, channels, h, w, 2, x, c, buf); break;
-    case 4: gather_channel_d(n, channels, h, w, 4, x, c, buf); break;
-    default: gather_channel_d(n, channels, h, w, d, x, c, buf); break;
-    }
-}
-
-/* Channel c of y (N, C, H, W) = (or += when accumulate) the sub-images in buf, the
- * inverse of gather_channel. */
-static inline __attribute__((always_inline)) void
-scatter_channel_d(int n, int channels, int h, int w, const int d, const float *buf, int c,
-                  float *y, bool accumulate)
-{
-    const int hd = h / d, wd = w / d;
-    const size_t ns = (size_t)n * d * d;
-    for (int b = 0; b < n; b++) {
-        float *plane = y + ((size_t)b * channels + c) * h * w;
-        for (int py = 0; py < d; py++)
-            for (int vy = 0; vy < hd; vy++) {
-                float *row = plane + (size_t)(py + d * vy) * w;
-                const float *src = buf + (size_t)vy * wd * ns + (size_t)b * d * d + py * d;
-                if (accumulate)
-                    for (int vx = 0; vx < wd; vx++)
-                        for (int px = 0; px < d; px++) row[d * vx + px] += src[vx * ns + px];
-                else
-                    for (int vx = 0; vx < wd; vx++)
-                        for (int px = 0; px < d; px++) row[d * vx + px] = src[vx * ns + px];
-            }
-    }
-}
-
-static void scatter_channel(int n, int channels, int h, int w, int d, const float *buf, int c,
-                            float *y, bool accumulate)
-{
-    switch (d) {
-    case 1: scatter_channel_d(n, channels, h, w, 1, buf, c, y, accumulate); break;
-    case 2: scatter_channel_d(n, channels, h, w, 2, buf, c, y, accumulate); break;
-    case 4: scatter_channel_d(n, channels, h, w, 4, buf, c, y, accumulate); break;
-    default: scatter_channel_d(n, channels, h, w, d, buf, c, y, accumulate); break;
-    }
-}
-
 /* B^T d B for NS tiles at once: d[i][j] is the run of NS inputs at row i, column j of
  * the tiles; output k = 4i + j goes to out[k * stride_k + m]. Spelled out in scalars (the
  * row transform's order: d B along each row, a_ij, then B^T down the columns) so that the
@@ -125,7 +57,7 @@ void winograd_batch_inner_input(const Conv2dShape *s, const float *x, int c, flo
     const size_t tiles = (size_t)th * tw * ns, stride_k = (size_t)sub.c * tiles;
     float *zeros = spare(&sub, buf);
     memset(zeros, 0, (size_t)ns * sizeof(float));
-    gather_channel(s->n, s->c, s->h, s->w, s->dilation, x, c, buf);
+    polyphase_gather_channel(s->n, s->c, s->h, s->w, s->dilation, x, c, buf);
     for (int ty = 0; ty < th; ty++)
         for (int tx = 0; tx < tw; tx++) {
             const float *d[4][4];                 /* the tile's 16 inputs, each a run of NS */
@@ -173,7 +105,7 @@ void winograd_batch_inner_output(const Conv2dShape *s, const float *m, int o, co
             }
 #undef Q
         }
-    scatter_channel(s->n, s->o, s->oh, s->ow, s->dilation, buf, o, y, accumulate);
+    polyphase_scatter_channel(s->n, s->o, s->oh, s->ow, s->dilation, buf, o, y, accumulate);
 }
 
 /* U''[k][o][t]: G' g G'^T of each tile's 2x2 output gradient g, signs of D folded in, as
@@ -187,7 +119,7 @@ void winograd_batch_inner_dy(const Conv2dShape *s, const float *dy, int o, float
     const size_t row = (size_t)sub.ow * ns;
     float *zeros = spare(&sub, buf);
     memset(zeros, 0, (size_t)ns * sizeof(float));
-    gather_channel(s->n, s->o, s->oh, s->ow, s->dilation, dy, o, buf);
+    polyphase_gather_channel(s->n, s->o, s->oh, s->ow, s->dilation, dy, o, buf);
     for (int ty = 0; ty < th; ty++)
         for (int tx = 0; tx < tw; tx++) {
             const float *g00 = buf + ((size_t)(2 * ty) * sub.ow + 2 * tx) * ns;
