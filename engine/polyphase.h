@@ -23,7 +23,7 @@ void polyphase_gather(int n, int c, int h, int w, int d, const float *x, float *
 void polyphase_scatter(int n, int c, int h, int w, int d, const float *yp, float *y,
                        bool accumulate);
 
-/* One channel c of every sub-image, batch-innermost (winograd_batch_inner.h): buf
+/* One channel c of every sub-image, batch-innermost (winograd4.h): buf
  * (H/d, W/d, N*d*d) with buf[(vy*W/d + vx)*N*d*d + n*d*d + py*d + px] =
  * x[n, c, py + d*vy, px + d*vx], for x (N, channels, H, W). */
 void polyphase_gather_channel(int n, int channels, int h, int w, int d, const float *x, int c,

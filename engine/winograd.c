@@ -5,7 +5,7 @@
 #include "blas.h"
 #include "polyphase.h"
 #include "winograd.h"
-#include "winograd_batch_inner.h"
+#include "winograd4.h"
 
 /* A panel is a run of whole tile rows (rows of 2x2 output tiles, over the batch), so
  * that the transforms run along rows: each input row is split once into its even and odd
@@ -36,17 +36,21 @@ static bool whole_batch(const Conv2dShape *s)
     return 16 * (size_t)s->o * s->c >= WINOGRAD_PANEL_FLOATS;
 }
 
-/* Whole-batch layers on small maps take the batch-innermost transforms
- * (winograd_batch_inner.h): a row of at most this many tiles is too short for the row
- * transforms' SIMD. Measured on PSPNet at batch 8, 2 threads: with them for layer3 and
- * layer4 (4 and 2 tiles a row, 32 and 128 sub-images) an eval forward takes 163 ms
- * instead of 213 and a training step 507 instead of 700; on the 16 x 16 maps of layer2
- * and the bottleneck (8 tiles a row, 8 images) the two ways are even. */
-enum { BATCH_INNER_MAX_TILE_COLS = 4 };
-
-static bool batch_inner(const Conv2dShape *s)
+/* Wide layers on small maps take F(4x4, 3x3) (winograd4.h) where it needs fewer
+ * multiplies: rows of at most 4 tiles of 2x2 outputs are too short for the row
+ * transforms' SIMD, where winograd4.c's transforms run over the batch's sub-images, and
+ * its GEMMs do down to 0.5625x the work. Measured on PSPNet
+ * at batch 8, 2 threads, where it takes layer3 and layer4 (8 x 8 and 4 x 4 sub-images):
+ * an eval forward 213 -> 135 ms, a training step 700 -> 416 ms (F(2x2, 3x3) with
+ * the batch-innermost tile order: 158 and 472 ms). */
+bool winograd_uses_f4x4(const Conv2dShape *s)
 {
-    return whole_batch(s) && tile_cols(s) <= BATCH_INNER_MAX_TILE_COLS;
+    const Conv2dShape sub = polyphase_conv_shape(s);
+    /* multiplies per channel pair: 16 per 2x2 tile, 36 per 4x4 tile; maps below 4 x 4
+     * (2 x 2: 16 against 36) stay with F(2x2, 3x3) */
+    const size_t f2 = 16 * (size_t)tile_rows(&sub) * tile_cols(&sub);
+    const size_t f4 = 36 * (size_t)((sub.oh + 3) / 4) * ((sub.ow + 3) / 4);
+    return whole_batch(&sub) && tile_cols(&sub) <= 4 && f4 < f2;
 }
 
 /* Tile rows per panel. */
@@ -87,9 +91,7 @@ static WinogradWork winograd_work(const Conv2dShape *s, float *work)
     /* Each thread's row buffer is rounded up to whole cache lines (16 floats): two threads
      * writing into one line would pass it back and forth (PSPNet's layer4, 2 tiles a row:
      * 28 floats a buffer, the input transform took twice the time on 2 threads). */
-    const size_t used = batch_inner(s) ? winograd_batch_inner_buffer_floats(s)
-                                       : 8 * (tw + 1) + 2 * tw;
-    const size_t rowbuf = (used + 15) / 16 * 16;
+    const size_t rowbuf = (8 * (tw + 1) + 2 * tw + 15) / 16 * 16;
     WinogradWork ww = {NULL, NULL, NULL, rowbuf,
                        16 * (size_t)(s->c + s->o) * panel_rows(s) * tw, 0};
     ww.total = u + slots * ww.rowbuf_floats + (whole_batch(s) ? 1 : slots) * ww.panel_floats;
@@ -101,14 +103,12 @@ static WinogradWork winograd_work(const Conv2dShape *s, float *work)
     return ww;
 }
 
-/* Dilated convs (polyphase.h) on the row transforms add the gathered input and output to
- * the workspace of the undilated conv on the sub-images (sub); the batch-innermost
- * transforms gather a channel at a time into their own buffers. */
-static size_t polyphase_floats(const Conv2dShape *s, const Conv2dShape *sub)
+/* Dilated convs (polyphase.h) add the gathered input and output to the workspace of the
+ * undilated conv on the sub-images. */
+static size_t polyphase_floats(const Conv2dShape *s)
 {
-    return s->dilation > 1 && !batch_inner(sub)
-               ? (size_t)s->n * ((size_t)s->c * s->h * s->w + (size_t)s->o * s->oh * s->ow)
-               : 0;
+    return s->dilation > 1 ? (size_t)s->n * ((size_t)s->c * s->h * s->w +
+                                             (size_t)s->o * s->oh * s->ow) : 0;
 }
 
 /* The calling thread's row buffer; its spare output row follows the eight split rows. */
@@ -124,8 +124,9 @@ static float *spare_row(const Conv2dShape *s, float *rowbuf)
 
 size_t winograd_workspace_floats(const Conv2dShape *s)
 {
+    if (winograd_uses_f4x4(s)) return winograd4_workspace_floats(s);
     const Conv2dShape sub = polyphase_conv_shape(s);  /* s itself for dilation 1 */
-    return polyphase_floats(s, &sub) + winograd_work(&sub, NULL).total;
+    return polyphase_floats(s) + winograd_work(&sub, NULL).total;
 }
 
 /* Channel pairs per block of the weight transforms: a block's kernels (9 floats each,
@@ -312,23 +313,14 @@ static void winograd_output(const Conv2dShape *s, const float *m, int r0, int ro
     }
 }
 
-/* The whole-batch mode's functions take the conv to compute, `full` (its x, dy, y of the
- * full shape), and the conv whose tiles they transform, s: its sub-image conv
- * (polyphase_conv_shape) when batch_inner(s), else full itself (x, dy, y already of the
- * sub-images for a dilated conv). */
-
 /* V (16, C, tiles) of the whole batch (forward and dw): channels shared out among the
  * threads, each with its own buffer. */
-static void winograd_input_whole(const Conv2dShape *full, const Conv2dShape *s, const float *x,
-                                 const WinogradWork *ww, float *v)
+static void winograd_input_whole(const Conv2dShape *s, const float *x, const WinogradWork *ww,
+                                 float *v)
 {
     const int threads = winograd_threads((size_t)s->c), all_rows = s->n * tile_rows(s);
-    const bool inner = batch_inner(s);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int c = 0; c < s->c; c++) {
-        if (inner) winograd_batch_inner_input(full, x, c, v, thread_rowbuf(ww));
-        else winograd_input(s, x, 0, all_rows, c, c + 1, v, thread_rowbuf(ww));
-    }
+    for (int c = 0; c < s->c; c++) winograd_input(s, x, 0, all_rows, c, c + 1, v, thread_rowbuf(ww));
 }
 
 /* The 16 GEMMs of a panel of np tiles: M_k (O, np) = U_k (O, C) @ V_k (C, np).
@@ -356,9 +348,9 @@ static void winograd_gemms(const Conv2dShape *s, const float *u, const float *v,
  * panel of the whole batch: the transforms in parallel by channel, the GEMMs on all the
  * BLAS's threads. The weight transform reads w as (O, C) pairs, or (C, O) when flipped
  * (it only runs over the pairs: U_k comes out (C, O), winograd_gemms transposes it). */
-static void winograd_conv_undilated(const Conv2dShape *full, const Conv2dShape *s,
-                                    const float *x, const float *w, const float *b, float *y,
-                                    bool accumulate, bool flipped, float *work)
+static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const float *w,
+                                    const float *b, float *y, bool accumulate, bool flipped,
+                                    float *work)
 {
     const WinogradWork ww = winograd_work(s, work);
     const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s), tw = tile_cols(s);
@@ -367,15 +359,12 @@ static void winograd_conv_undilated(const Conv2dShape *full, const Conv2dShape *
         const int np = all_rows * tw;
         float *v = ww.panels, *m = v + 16 * (size_t)s->c * np;
         const int to = winograd_threads((size_t)s->o);
-        const bool inner = batch_inner(s);
-        winograd_input_whole(full, s, x, &ww, v);
+        winograd_input_whole(s, x, &ww, v);
         winograd_gemms(s, ww.u, v, m, np, flipped);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
-        for (int o = 0; o < s->o; o++) {
-            float *buf = thread_rowbuf(&ww);
-            if (inner) winograd_batch_inner_output(full, m, o, b, y, accumulate, buf);
-            else winograd_output(s, m, 0, all_rows, o, o + 1, b, y, accumulate, spare_row(s, buf));
-        }
+        for (int o = 0; o < s->o; o++)
+            winograd_output(s, m, 0, all_rows, o, o + 1, b, y, accumulate,
+                            spare_row(s, thread_rowbuf(&ww)));
         return;
     }
     const int panels = (all_rows + per_panel - 1) / per_panel;
@@ -505,12 +494,13 @@ static WinogradWork winograd_dw_work(const Conv2dShape *s, float *work, float **
 
 size_t winograd_dw_workspace_floats(const Conv2dShape *s)
 {
+    if (winograd_uses_f4x4(s)) return winograd4_dw_workspace_floats(s);
     const Conv2dShape sub = polyphase_conv_shape(s);
-    return polyphase_floats(s, &sub) + winograd_dw_work(&sub, NULL, NULL).total;
+    return polyphase_floats(s) + winograd_dw_work(&sub, NULL, NULL).total;
 }
 
-static void winograd_conv_dw_undilated(const Conv2dShape *full, const Conv2dShape *s,
-                                       const float *x, const float *dy, float *dw, float *work)
+static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, const float *dy,
+                                       float *dw, float *work)
 {
     float *parts;
     const WinogradWork ww = winograd_dw_work(s, work, &parts);
@@ -521,13 +511,9 @@ static void winograd_conv_dw_undilated(const Conv2dShape *full, const Conv2dShap
         const int np = all_rows * tw;
         float *v = ww.panels, *u = v + 16 * (size_t)s->c * np;
         const int to = winograd_threads((size_t)s->o);
-        const bool inner = batch_inner(s);
-        winograd_input_whole(full, s, x, &ww, v);
+        winograd_input_whole(s, x, &ww, v);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
-        for (int o = 0; o < s->o; o++) {
-            if (inner) winograd_batch_inner_dy(full, dy, o, u, thread_rowbuf(&ww));
-            else winograd_dy(s, dy, 0, all_rows, o, o + 1, u, thread_rowbuf(&ww));
-        }
+        for (int o = 0; o < s->o; o++) winograd_dy(s, dy, 0, all_rows, o, o + 1, u, thread_rowbuf(&ww));
         for (int k = 0; k < 16; k++)             /* M_k (O, C) = U''_k (O, np) @ V_k^T */
             sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + (size_t)k * s->o * np, np,
                            v + (size_t)k * s->c * np, np, 0.0f, m + k * oc, s->c);
@@ -565,15 +551,18 @@ static void winograd_conv_any(const Conv2dShape *s, const float *x, const float 
                               const float *b, float *y, bool accumulate, bool flipped,
                               float *work)
 {
-    const Conv2dShape sub = polyphase_conv_shape(s);
-    if (s->dilation == 1 || batch_inner(&sub)) {
-        winograd_conv_undilated(s, &sub, x, w, b, y, accumulate, flipped, work);
+    if (winograd_uses_f4x4(s)) {
+        winograd4_conv(s, x, w, b, y, accumulate, flipped, work);
         return;
     }
+    if (s->dilation == 1) {
+        winograd_conv_undilated(s, x, w, b, y, accumulate, flipped, work);
+        return;
+    }
+    const Conv2dShape sub = polyphase_conv_shape(s);
     float *xp = work, *yp = xp + (size_t)s->n * s->c * s->h * s->w;
     polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
-    winograd_conv_undilated(&sub, &sub, xp, w, b, yp, false, flipped,
-                            work + polyphase_floats(s, &sub));
+    winograd_conv_undilated(&sub, xp, w, b, yp, false, flipped, work + polyphase_floats(s));
     polyphase_scatter(s->n, s->o, s->oh, s->ow, s->dilation, yp, y, accumulate);
 }
 
@@ -599,13 +588,17 @@ void winograd_conv_dx(const Conv2dShape *s, const float *w, const float *dy, flo
 void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, float *dw,
                       float *work)
 {
-    const Conv2dShape sub = polyphase_conv_shape(s);
-    if (s->dilation == 1 || batch_inner(&sub)) {
-        winograd_conv_dw_undilated(s, &sub, x, dy, dw, work);
+    if (winograd_uses_f4x4(s)) {
+        winograd4_conv_dw(s, x, dy, dw, work);
         return;
     }
+    if (s->dilation == 1) {
+        winograd_conv_dw_undilated(s, x, dy, dw, work);
+        return;
+    }
+    const Conv2dShape sub = polyphase_conv_shape(s);
     float *xp = work, *dyp = xp + (size_t)s->n * s->c * s->h * s->w;
     polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
     polyphase_gather(s->n, s->o, s->oh, s->ow, s->dilation, dy, dyp);
-    winograd_conv_dw_undilated(&sub, &sub, xp, dyp, dw, work + polyphase_floats(s, &sub));
+    winograd_conv_dw_undilated(&sub, xp, dyp, dw, work + polyphase_floats(s));
 }

@@ -19,9 +19,9 @@
  * sum by float rounding (tests/test_conv2d.c bounds it against a double-precision
  * direct convolution). Tiles of the whole batch are cut into panels; threads take
  * panels, each running its transforms and single-threaded GEMMs in its own workspace.
- * Wide layers take the whole batch as one panel, and on small maps order its tiles by
- * position, then image, so that the transforms run over the batch
- * (winograd_batch_inner.h). */
+ * Wide layers take the whole batch as one panel, and on small maps F(4x4, 3x3) with the
+ * tiles ordered by position, then image, so that the transforms run over the batch
+ * (winograd4.h). */
 #ifndef REUSENET_WINOGRAD_H
 #define REUSENET_WINOGRAD_H
 
@@ -35,6 +35,10 @@
  * p <= 2, and H, W multiples of d, computed as the undilated conv of the d*d polyphase
  * sub-images x[py + d*vy, px + d*vx], gathered into a batch of N*d*d (winograd.c). */
 bool winograd_applies(const Conv2dShape *s);
+/* True when winograd_conv, _conv_dx (at winograd_dx_shape) and _conv_dw compute s by
+ * F(4x4, 3x3) (winograd4.h: wide layers on maps of at most 8 x 8 or their sub-images),
+ * whose rounding error is about 20x F(2x2, 3x3)'s. */
+bool winograd_uses_f4x4(const Conv2dShape *s);
 /* Floats of scratch for winograd_conv at s (the weight transform and, for each
  * processor, one panel's input and output transforms). */
 size_t winograd_workspace_floats(const Conv2dShape *s);
