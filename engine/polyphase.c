@@ -46,13 +46,11 @@ void polyphase_scatter(int n, int c, int h, int w, int d, const float *yp, float
         }
 }
 
-/* buf (H/d, W/d, NS) = channel c of the sub-images of x (N, C, H, W):
- * buf[(vy*W/d + vx)*NS + n*d*d + py*d + px] = x[n, c, py + d*vy, px + d*vx].
- * A row of x is W/d runs of d pixels (px = 0..d-1), each run contiguous in buf too.
+/* A row of x is W/d runs of d pixels (px = 0..d-1), each run contiguous in buf too.
  * Inlined for each dilation PSPNet has, so that a run is one small vector move. */
 static inline __attribute__((always_inline)) void
-polyphase_gather_channel_d(int n, int channels, int h, int w, const int d, const float *x, int c,
-                 float *buf)
+polyphase_gather_channel_d(int n, int channels, int h, int w, const int d, const float *x,
+                           int c, float *buf)
 {
     const int hd = h / d, wd = w / d;
     const size_t ns = (size_t)n * d * d;
@@ -80,10 +78,10 @@ void polyphase_gather_channel(int n, int channels, int h, int w, int d, const fl
 }
 
 /* Channel c of y (N, C, H, W) = (or += when accumulate) the sub-images in buf, the
- * inverse of gather_channel. */
+ * inverse of polyphase_gather_channel. */
 static inline __attribute__((always_inline)) void
-polyphase_scatter_channel_d(int n, int channels, int h, int w, const int d, const float *buf, int c,
-                  float *y, bool accumulate)
+polyphase_scatter_channel_d(int n, int channels, int h, int w, const int d, const float *buf,
+                            int c, float *y, bool accumulate)
 {
     const int hd = h / d, wd = w / d;
     const size_t ns = (size_t)n * d * d;

@@ -72,7 +72,8 @@ static void test_against_direct(void **state)
             if (h + 2 * pad < 3 || w + 2 * pad < 3) continue;     /* no output */
             for (int n = 1; n <= 3; n += 2) {
                 double e = winograd_error(n, 3, h, w, 4, pad, n == 1, false, seed += 4);
-                if (e > 1.0) print_message("pad %d, %dx%d, n %d: error %.2f of its bound\n", pad, h, w, n, e);
+                if (e > 1.0)
+                    print_message("pad %d, %dx%d, n %d: error %.2f of its bound\n", pad, h, w, n, e);
                 assert_true(e <= 1.0);
             }
         }
@@ -245,7 +246,9 @@ static void test_dw_against_direct(void **state)
             if (h + 2 * pad < 3 || w + 2 * pad < 3) continue;
             for (int n = 1; n <= 3; n += 2) {
                 double e = winograd_dw_error(n, 3, h, w, 4, pad, seed += 4);
-                if (e > 1.0) print_message("dw pad %d, %dx%d, n %d: error %.2f of its bound\n", pad, h, w, n, e);
+                if (e > 1.0)
+                    print_message("dw pad %d, %dx%d, n %d: error %.2f of its bound\n", pad, h, w,
+                                  n, e);
                 assert_true(e <= 1.0);
             }
         }
