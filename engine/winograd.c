@@ -37,20 +37,25 @@ static bool whole_batch(const Conv2dShape *s)
 }
 
 /* Wide layers on small maps take F(4x4, 3x3) (winograd4.h) where it needs fewer
- * multiplies: rows of at most 4 tiles of 2x2 outputs are too short for the row
- * transforms' SIMD, where winograd4.c's transforms run over the batch's sub-images, and
- * its GEMMs do down to 0.5625x the work. Measured on PSPNet
- * at batch 8, 2 threads, where it takes layer3 and layer4 (8 x 8 and 4 x 4 sub-images):
- * an eval forward 213 -> 135 ms, a training step 700 -> 416 ms (F(2x2, 3x3) with
- * the batch-innermost tile order: 158 and 472 ms). */
+ * multiplies and has enough tiles: rows of at most 4 tiles of 2x2 outputs are too short
+ * for the row transforms' SIMD, where winograd4.c's transforms run over the batch's
+ * sub-images, and its GEMMs do down to 0.5625x the work. Measured on PSPNet at batch 8,
+ * 2 threads, where it takes layer3 and layer4 (8 x 8 and 4 x 4 sub-images, 128 tiles
+ * each): an eval forward 213 -> 135 ms, a training step 700 -> 416 ms (F(2x2, 3x3) with
+ * the batch-innermost tile order: 158 and 472 ms). Its GEMMs are (O, C) @ (C, tiles), and
+ * below 128 tiles they run far from the BLAS's peak: UNet's 8 x 8 bottom at batch 8 (32
+ * tiles) took 10-25 % longer than with F(2x2, 3x3). */
+enum { F4X4_MIN_TILES = 128 };
+
 bool winograd_uses_f4x4(const Conv2dShape *s)
 {
     const Conv2dShape sub = polyphase_conv_shape(s);
     /* multiplies per channel pair: 16 per 2x2 tile, 36 per 4x4 tile; maps below 4 x 4
      * (2 x 2: 16 against 36) stay with F(2x2, 3x3) */
-    const size_t f2 = 16 * (size_t)tile_rows(&sub) * tile_cols(&sub);
-    const size_t f4 = 36 * (size_t)((sub.oh + 3) / 4) * ((sub.ow + 3) / 4);
-    return whole_batch(&sub) && tile_cols(&sub) <= 4 && f4 < f2;
+    const size_t f4_tiles = (size_t)((sub.oh + 3) / 4) * ((sub.ow + 3) / 4);
+    const size_t f2 = 16 * (size_t)tile_rows(&sub) * tile_cols(&sub), f4 = 36 * f4_tiles;
+    return whole_batch(&sub) && tile_cols(&sub) <= 4 && f4 < f2 &&
+           f4_tiles * sub.n >= F4X4_MIN_TILES;
 }
 
 /* Tile rows per panel. */

@@ -2,9 +2,9 @@
  * input gradient (the same conv of dy, the kernel read flipped) and weight gradient
  * F(3x3, 2x2): paddings 0, 1 and 2, even, odd and tiny maps, batches,
  * bias, accumulation, several panels with a partial last one, the whole-batch mode with
- * its row transforms and, on small maps, F(4x4, 3x3) (winograd4.h, tiles batch-innermost;
- * odd edges, pad 0), dilations 2 and 4 through the polyphase sub-images (gathered whole,
- * or a channel at a time by F(4x4, 3x3)); and results independent of the
+ * its row transforms (odd edges, pad 0, maps of 5 x 7 and less), dilations 2 and 4
+ * through the polyphase sub-images; F(4x4, 3x3) (winograd4.h) on its own on small shapes
+ * and through the dispatcher on a PSPNet-like layer; and results independent of the
  * thread count, bitwise (each panel's GEMMs run on one thread whatever the count), with a
  * workspace sized at one thread used at eight (ASan in `make sanitize` sees an overrun). */
 #include <math.h>
@@ -13,6 +13,7 @@
 
 #include "engine/blas.h"
 #include "engine/winograd.h"
+#include "engine/winograd4.h"
 #include "tests/testutil.h"
 
 /* What the tests allow, relative to the largest |output|: the transforms only add,
@@ -20,9 +21,20 @@
  * 1e-5 is far above rounding and far below any wrong index or coefficient (which moves
  * outputs by O(1)); F(4x4, 3x3) scales by up to 5 and 8 (winograd4.h), about 1e-5 at 512
  * channels, so 1e-4. The error functions return their error over this bound. */
+static double error_bound(const Conv2dShape *s);
+
+/* When set, the error functions call F(4x4, 3x3) (winograd4.h) directly, whatever the
+ * dispatcher would choose: its own tests run on small shapes. */
+static bool force_f4x4;
+
 static double error_bound(const Conv2dShape *s)
 {
-    return winograd_uses_f4x4(s) ? 1e-4 : 1e-5;
+    return force_f4x4 || winograd_uses_f4x4(s) ? 1e-4 : 1e-5;
+}
+
+static size_t workspace_floats(const Conv2dShape *s)
+{
+    return force_f4x4 ? winograd4_workspace_floats(s) : winograd_workspace_floats(s);
 }
 
 /* winograd_conv on random data, plain or accumulating onto a random y, against the direct
@@ -34,14 +46,15 @@ static double winograd_error_dilated(int n, int c, int h, int w, int o, int pad,
     assert_true(winograd_applies(&s));
     size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
     float *x = malloc(nx * 4), *wt = malloc(nw * 4), *b = malloc(o * 4), *y = malloc(ny * 4);
-    float *y0 = malloc(ny * 4), *work = malloc(winograd_workspace_floats(&s) * 4);
+    float *y0 = malloc(ny * 4), *work = malloc(workspace_floats(&s) * 4);
     double *ref = malloc(ny * 8);
     fill_uniform(x, nx, -1, 1, seed);
     fill_uniform(wt, nw, -1, 1, seed + 1);
     fill_uniform(b, o, -1, 1, seed + 2);
     fill_uniform(y0, ny, -1, 1, seed + 3);
     memcpy(y, y0, ny * 4);
-    winograd_conv(&s, x, wt, bias ? b : NULL, y, accumulate, work);
+    if (force_f4x4) winograd4_conv(&s, x, wt, bias ? b : NULL, y, accumulate, false, work);
+    else winograd_conv(&s, x, wt, bias ? b : NULL, y, accumulate, work);
     conv_direct(&s, x, wt, bias ? b : NULL, ref);
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < ny; i++) {
@@ -91,7 +104,7 @@ static void test_panels_and_accumulation(void **state)
     /* wide: the whole batch in one panel (16*O*C >= 2^18), odd sizes, both modes of output */
     assert_true(winograd_error(3, 160, 11, 9, 128, 1, true, false, 90) <= 1.0);
     assert_true(winograd_error(2, 128, 10, 7, 130, 0, false, true, 95) <= 1.0);
-    /* F(4x4, 3x3) at pad 2 and 1 with partial tiles (6 x 8 and 5 x 7 outputs) */
+    /* the whole batch on small maps, pad 2 and 1 (6 x 8 and 5 x 7 outputs) */
     assert_true(winograd_error(1, 128, 4, 6, 128, 2, true, false, 96) <= 1.0);
     assert_true(winograd_error(2, 136, 5, 7, 128, 1, true, true, 97) <= 1.0);
 }
@@ -121,7 +134,7 @@ static void test_any_thread_count(void **state)
     (void)state;
     if (!test_may_use_threads()) skip();
     const int counts[] = {1, 2, 3, 8};
-    /* panels; whole batch, row transforms and F(4x4, 3x3) */
+    /* panels; whole batch, a larger and a small map */
     const int shapes[3][5] = {{3, 40, 45, 37, 24}, {2, 160, 13, 11, 128}, {3, 160, 7, 5, 128}};
     for (int k = 0; k < 3; k++) {
         const int *d = shapes[k];
@@ -160,13 +173,14 @@ static double winograd_dx_error(int n, int c, int h, int w, int o, int pad, int 
     assert_int_equal(ts.ow, w);
     size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
     float *dy = malloc(ny * 4), *wt = malloc(nw * 4), *dx = malloc(nx * 4), *dx0 = malloc(nx * 4);
-    float *work = malloc(winograd_workspace_floats(&ts) * 4);
+    float *work = malloc(workspace_floats(&ts) * 4);
     double *ref = calloc(nx, 8);
     fill_uniform(dy, ny, -1, 1, seed);
     fill_uniform(wt, nw, -1, 1, seed + 1);
     fill_uniform(dx0, nx, -1, 1, seed + 2);
     memcpy(dx, dx0, nx * 4);
-    winograd_conv_dx(&s, wt, dy, dx, work);
+    if (force_f4x4) winograd4_conv(&ts, dy, wt, NULL, dx, true, true, work);
+    else winograd_conv_dx(&s, wt, dy, dx, work);
     conv_direct_backward(&s, NULL, wt, dy, ref, NULL, NULL);
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < nx; i++) {
@@ -179,8 +193,8 @@ static double winograd_dx_error(int n, int c, int h, int w, int o, int pad, int 
 }
 
 /* dx through the forward conv's own kernel: paddings 0-2, odd and tiny maps, panels, the
- * whole batch with row transforms and F(4x4, 3x3), dilations 2 and 4 (with the
- * polyphase gather or a channel at a time), within error_bound. */
+ * whole batch on larger and small maps, dilations 2 and 4 through the polyphase gather,
+ * within error_bound. */
 static void test_dx_against_direct(void **state)
 {
     (void)state;
@@ -213,13 +227,15 @@ static double winograd_dw_error_dilated(int n, int c, int h, int w, int o, int p
     Conv2dShape s = conv2d_shape(n, c, h, w, o, 3, 3, 1, pad, dilation);
     size_t nx = (size_t)n * c * h * w, nw = (size_t)o * c * 9, ny = (size_t)n * o * s.oh * s.ow;
     float *x = malloc(nx * 4), *dy = malloc(ny * 4), *dw = malloc(nw * 4), *dw0 = malloc(nw * 4);
-    float *work = malloc(winograd_dw_workspace_floats(&s) * 4);
+    float *work = malloc((force_f4x4 ? winograd4_dw_workspace_floats(&s)
+                                     : winograd_dw_workspace_floats(&s)) * 4);
     double *ref = calloc(nw, 8);
     fill_uniform(x, nx, -1, 1, seed);
     fill_uniform(dy, ny, -1, 1, seed + 1);
     fill_uniform(dw0, nw, -1, 1, seed + 2);
     memcpy(dw, dw0, nw * 4);
-    winograd_conv_dw(&s, x, dy, dw, work);
+    if (force_f4x4) winograd4_conv_dw(&s, x, dy, dw, work);
+    else winograd_conv_dw(&s, x, dy, dw, work);
     conv_direct_backward(&s, x, NULL, dy, NULL, ref, NULL);
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < nw; i++) {
@@ -259,13 +275,64 @@ static void test_dw_against_direct(void **state)
     assert_true(winograd_dw_error_dilated(1, 160, 24, 24, 128, 2, 2, 650) <= 1.0);
     const double panels = winograd_dw_error(3, 40, 45, 37, 24, 1, 600);
     const double whole = winograd_dw_error(2, 160, 13, 11, 128, 1, 610);
-    const double f4x4 = fmax(winograd_dw_error(3, 160, 7, 5, 128, 1, 660),
+    const double small = fmax(winograd_dw_error(3, 160, 7, 5, 128, 1, 660),
                               winograd_dw_error(2, 128, 6, 9, 130, 0, 670));
-    print_message("dw error over its bound: panels %.2f, whole batch %.2f, F(4x4) %.2f\n", panels, whole,
-                  f4x4);
+    print_message("dw error over its bound: panels %.2f, whole batch %.2f, small maps %.2f\n",
+                  panels, whole, small);
     assert_true(panels <= 1.0);
     assert_true(whole <= 1.0);
-    assert_true(f4x4 <= 1.0);
+    assert_true(small <= 1.0);
+}
+
+/* F(4x4, 3x3) on its own (winograd4_conv, _conv_dw; dx with the kernel read flipped):
+ * paddings 0-2, maps smaller than a tile, partial tiles, batches, bias, accumulation,
+ * dilations 2 and 4, within error_bound; bitwise the same at 1, 2 and 3 threads; and one
+ * PSPNet-like layer (512 tiles of 4 x 4 sub-images) that the dispatcher gives it. */
+static void test_f4x4_against_direct(void **state)
+{
+    (void)state;
+    const int cases[][7] = {   /* n, c, h, w, o, pad, dilation */
+        {1, 3, 4, 4, 2, 1, 1},   {2, 4, 2, 3, 3, 1, 1},   {1, 5, 9, 7, 4, 0, 1},
+        {3, 6, 8, 8, 5, 2, 1},   {2, 3, 5, 6, 7, 1, 1},   {2, 4, 16, 16, 3, 4, 4},
+        {1, 6, 12, 10, 4, 2, 2}, {2, 3, 8, 12, 5, 4, 2},
+    };
+    force_f4x4 = true;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int *d = cases[k];
+        const double f = winograd_error_dilated(d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+                                                k % 2, k % 3 == 1, 1100 + 10 * k);
+        const double dx = winograd_dx_error(d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+                                            1200 + 10 * k);
+        const double dw = winograd_dw_error_dilated(d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+                                                    1300 + 10 * k);
+        if (f > 1.0 || dx > 1.0 || dw > 1.0)
+            print_message("f4x4 case %zu: forward %.2f, dx %.2f, dw %.2f of the bound\n", k, f,
+                          dx, dw);
+        assert_true(f <= 1.0 && dx <= 1.0 && dw <= 1.0);
+    }
+    force_f4x4 = false;
+    if (test_may_use_threads()) {
+        Conv2dShape s = conv2d_shape(3, 40, 9, 11, 24, 3, 3, 1, 1, 1);
+        size_t nx = (size_t)3 * 40 * 9 * 11, nw = (size_t)24 * 40 * 9;
+        size_t ny = (size_t)3 * 24 * 9 * 11;
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *y[3];
+        float *work = malloc(winograd4_workspace_floats(&s) * sizeof(float));
+        fill_uniform(x, nx, -1, 1, 1400);
+        fill_uniform(w, nw, -1, 1, 1401);
+        for (int i = 0; i < 3; i++) {
+            engine_set_threads(i + 1);
+            y[i] = malloc(ny * 4);
+            winograd4_conv(&s, x, w, NULL, y[i], false, false, work);
+        }
+        engine_set_threads(0);
+        for (int i = 1; i < 3; i++) assert_memory_equal(y[i], y[0], ny * sizeof(float));
+        for (int i = 0; i < 3; i++) free(y[i]);
+        free(x); free(w); free(work);
+    }
+    /* through the dispatcher: n 2, dilation 4, 32 x 32 maps: 32 sub-images of 8 x 8 */
+    Conv2dShape pspnet_like = conv2d_shape(2, 128, 32, 32, 128, 3, 3, 1, 4, 4);
+    assert_true(winograd_uses_f4x4(&pspnet_like));
+    assert_true(winograd_error_dilated(2, 128, 32, 32, 128, 4, 4, true, true, 1500) <= 1.0);
 }
 
 static void test_applies(void **state)
@@ -296,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_any_thread_count),
         cmocka_unit_test(test_dx_against_direct),
         cmocka_unit_test(test_dw_against_direct),
+        cmocka_unit_test(test_f4x4_against_direct),
         cmocka_unit_test(test_applies),
     };
     return cmocka_run_group_tests_name("winograd", tests, NULL, NULL);
