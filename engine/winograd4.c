@@ -305,8 +305,12 @@ static void dy_channel(const Conv2dShape *s, const Tiles *g, const float *dy, in
 
 /* ---- the convolutions ------------------------------------------------------------------ */
 
-/* The 36 GEMMs M_k (O, T) = U_k (O, C) @ V_k (C, T) on all the BLAS's threads; U_k is
- * (C, O) when flipped (w's pair order), read transposed. */
+/* The 36 GEMMs M_k (O, T) = U_k (O, C) @ V_k (C, T), shared out among the threads, each
+ * GEMM on one thread (the BLAS runs single-threaded inside a parallel region), as
+ * winograd.c's whole-batch mode: a GEMM split between threads scales worse than whole
+ * GEMMs do (PSPNet step at 2 threads 412 -> 360 ms), and each result is then the same
+ * whatever the thread count. U_k is (C, O) when flipped (w's
+ * pair order), read transposed. */
 void winograd4_conv(const Conv2dShape *s, const float *x, const float *w, const float *b,
                     float *y, bool accumulate, bool flipped, float *work)
 {
@@ -319,6 +323,8 @@ void winograd4_conv(const Conv2dShape *s, const float *x, const float *w, const 
     const int tc = threads_for((size_t)c), to = threads_for((size_t)o);
 #pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
     for (int ch = 0; ch < c; ch++) input_channel(s, &g, x, ch, wk.v, slot(&g, &wk));
+    const int tk = threads_for(36);
+#pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 36; k++)
         sgemm_rowmajor(flipped, false, o, (int)g.t, c, 1.0f, wk.big + k * oc, flipped ? o : c,
                        wk.v + k * (size_t)c * g.t, (int)g.t, 0.0f, wk.m + k * (size_t)o * g.t,
@@ -328,7 +334,8 @@ void winograd4_conv(const Conv2dShape *s, const float *x, const float *w, const 
         output_channel(s, &g, wk.m, ch, b, y, accumulate, slot(&g, &wk));
 }
 
-/* M_k (O, C) = U''_k (O, T) @ V_k (C, T)^T, summed over the tiles by the GEMM. */
+/* M_k (O, C) = U''_k (O, T) @ V_k (C, T)^T, summed over the tiles by the GEMM; the GEMMs
+ * shared out among the threads as in winograd4_conv. */
 void winograd4_conv_dw(const Conv2dShape *s, const float *x, const float *dy, float *dw,
                        float *work)
 {
@@ -342,6 +349,8 @@ void winograd4_conv_dw(const Conv2dShape *s, const float *x, const float *dy, fl
     for (int ch = 0; ch < c; ch++) input_channel(s, &g, x, ch, wk.v, slot(&g, &wk));
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
     for (int ch = 0; ch < o; ch++) dy_channel(s, &g, dy, ch, wk.m, slot(&g, &wk));
+    const int tk = threads_for(36);
+#pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 36; k++)
         sgemm_rowmajor(false, true, o, c, (int)g.t, 1.0f, wk.m + k * (size_t)o * g.t, (int)g.t,
                        wk.v + k * (size_t)c * g.t, (int)g.t, 0.0f, wk.big + k * oc, c);

@@ -152,8 +152,9 @@ static void test_any_thread_count(void **state)
             winograd_conv(&s, x, w, NULL, y[i], false, work);
         }
         engine_set_threads(0);
-        /* the BLAS splits a whole-batch GEMM among its threads by blocks of the output,
-         * never of the sum, so each element is summed in the same order: bitwise too */
+        /* each GEMM runs on one thread whatever the count (panels, and the whole batch's
+         * GEMMs shared out among the threads), so each element is summed in the same
+         * order: bitwise too */
         for (int i = 1; i < 4; i++) assert_memory_equal(y[i], y[0], ny * sizeof(float));
         for (int i = 0; i < 4; i++) free(y[i]);
         free(x); free(w); free(work);
