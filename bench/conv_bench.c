@@ -303,7 +303,7 @@ static const char *conv2d_path(const Conv2dShape *s)
     const char *gemm = conv2d_batches_images(s) ? "batched" : "per image";
     const bool fwd = conv2d_uses_winograd(s), dx = conv2d_dx_uses_winograd(s);
     if (!fwd && !dx) return gemm;
-    const Conv2dShape ts = winograd_dx_shape(s);
+    const Conv2dShape ts = conv2d_dx_shape(s);
     snprintf(path, sizeof path, "%s; dw %s, dx %s", fwd ? winograd_name(s) : gemm,
              fwd ? winograd_name(s) : gemm, dx ? winograd_name(&ts) : gemm);
     return path;
@@ -501,7 +501,8 @@ int main(int argc, char **argv)
            "layers of at least %.0f MFLOP per image. Times are per batch, \"+-\" is half the "
            "min..max range of the samples. Winograd layers (path \"winograd\") issue GEMMs of "
            "16 multiplies per 2x2 output tile and channel pair where the direct convolution "
-           "has 36 (\"winograd 4x4\": 36 per 4x4 tile, against 144): their GFLOP/s count the direct convolution's FLOPs, so their ceiling "
+           "has 36 (\"winograd 4x4\": 36 per 4x4 tile, against 144): their GFLOP/s count "
+           "the direct convolution's FLOPs, so their ceiling "
            "GFLOP/s exceed the BLAS's, and their efficiency is the share of their time spent "
            "in their own GEMMs. \"vs im2col ceiling\" compares them with the im2col + GEMM "
            "path's ceiling (its GEMMs, recorded from that path, timed alone) over the layer's "

@@ -58,7 +58,7 @@ static bool conv2d_dx_is_conv(const Conv2dShape *s)
 }
 
 /* The shape of that convolution: dy (N, O, OH, OW) -> dx (N, C, H, W). */
-static Conv2dShape conv2d_dx_shape(const Conv2dShape *s)
+Conv2dShape conv2d_dx_shape(const Conv2dShape *s)
 {
     return conv2d_shape(s->n, s->o, s->oh, s->ow, s->c, s->kh, s->kw, 1,
                         s->dilation * (s->kh - 1) - s->pad, s->dilation);
@@ -190,7 +190,7 @@ size_t conv2d_workspace_floats(const Conv2dShape *s)
         floats = max_size(floats, max_size(winograd_workspace_floats(s),
                                            winograd_dw_workspace_floats(s)));
     if (conv2d_dx_uses_winograd(s)) {
-        const Conv2dShape ts = winograd_dx_shape(s);
+        const Conv2dShape ts = conv2d_dx_shape(s);
         floats = max_size(floats, winograd_workspace_floats(&ts));
     }
     return floats;

@@ -31,6 +31,9 @@ bool conv2d_batches_images(const Conv2dShape *s);
  * of dy, whose own shape qualifies). */
 bool conv2d_uses_winograd(const Conv2dShape *s);
 bool conv2d_dx_uses_winograd(const Conv2dShape *s);
+/* For stride 1, dx is the conv of dy with the kernel flipped and its channels swapped
+ * (conv2d.c): its shape, dy (N, O, OH, OW) -> dx (N, C, H, W), pad d*(KH-1) - pad. */
+Conv2dShape conv2d_dx_shape(const Conv2dShape *s);
 /* Floats of scratch the kernels need, forward and backward (0 for unbatched 1x1
  * stride-1 unpadded convs): that of the path conv2d_batches_images() picks. */
 size_t conv2d_workspace_floats(const Conv2dShape *s);

@@ -586,16 +586,10 @@ void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const f
     winograd_conv_any(s, x, w, b, y, accumulate, false, work);
 }
 
-Conv2dShape winograd_dx_shape(const Conv2dShape *s)
-{
-    return conv2d_shape(s->n, s->o, s->oh, s->ow, s->c, 3, 3, 1, 2 * s->dilation - s->pad,
-                        s->dilation);
-}
-
 void winograd_conv_dx(const Conv2dShape *s, const float *w, const float *dy, float *dx,
                       float *work)
 {
-    const Conv2dShape ts = winograd_dx_shape(s);
+    const Conv2dShape ts = conv2d_dx_shape(s);
     winograd_conv_any(&ts, dy, w, NULL, dx, true, true, work);
 }
 

@@ -35,9 +35,10 @@
  * p <= 2, and H, W multiples of d, computed as the undilated conv of the d*d polyphase
  * sub-images x[py + d*vy, px + d*vx], gathered into a batch of N*d*d (winograd.c). */
 bool winograd_applies(const Conv2dShape *s);
-/* True when winograd_conv, _conv_dx (at winograd_dx_shape) and _conv_dw compute s by
- * F(4x4, 3x3) (winograd4.h: wide layers on maps of at most 8 x 8 or their sub-images),
- * whose rounding error is about 20x F(2x2, 3x3)'s. */
+/* True when winograd_conv, _conv_dx (at conv2d_dx_shape) and _conv_dw compute s by
+ * F(4x4, 3x3) (winograd4.h: wide layers on maps of at most 8 x 8 or their sub-images,
+ * with at least 128 tiles of 4 x 4 outputs over the batch), whose rounding error is about
+ * 20x F(2x2, 3x3)'s. */
 bool winograd_uses_f4x4(const Conv2dShape *s);
 /* Floats of scratch for winograd_conv at s (the weight transform and, for each
  * processor, one panel's input and output transforms). */
@@ -49,10 +50,9 @@ void winograd_conv(const Conv2dShape *s, const float *x, const float *w, const f
 
 /* The input gradient of the convolution s, dx (N,C,H,W) += dL/dx from dy (N,O,OH,OW): for
  * stride 1 the conv of dy with w flipped along both axes and its channels swapped, at pad
- * 2*d - pad (winograd_dx_shape; conv2d.c states it), computed from w as it is (winograd.c
- * says how). Applies when winograd_applies(winograd_dx_shape(s)).
- * work: winograd_workspace_floats(winograd_dx_shape(s)). */
-Conv2dShape winograd_dx_shape(const Conv2dShape *s);
+ * 2*d - pad (conv2d_dx_shape), computed from w as it is (winograd.c says how). Applies
+ * when winograd_applies(conv2d_dx_shape(s)).
+ * work: winograd_workspace_floats(conv2d_dx_shape(s)). */
 void winograd_conv_dx(const Conv2dShape *s, const float *w, const float *dy, float *dx,
                       float *work);
 
