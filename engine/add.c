@@ -1,3 +1,5 @@
+#include <stdbool.h>
+
 #include "add.h"
 #include "error.h"
 
@@ -52,6 +54,7 @@ void add_relu_backward(size_t count, const float *y, const float *dy, float *da,
 
 typedef struct AddCtx {
     Tensor *a, *b, *y;
+    bool relu;               /* fused: y = relu(a + b) */
 } AddCtx;
 
 static void add_tape_backward(Tape *t, void *ctx_)
@@ -59,39 +62,25 @@ static void add_tape_backward(Tape *t, void *ctx_)
     AddCtx *ctx = ctx_;
     if (!ctx->y->grad) return;              /* nothing flowed back to this op */
     float *da = tape_grad(t, ctx->a), *db = tape_grad(t, ctx->b);
-    add_backward(ctx->y->size, ctx->y->grad, da, db);
+    if (ctx->relu) add_relu_backward(ctx->y->size, ctx->y->data, ctx->y->grad, da, db);
+    else add_backward(ctx->y->size, ctx->y->grad, da, db);
 }
 
-Tensor *add(Tape *t, Tensor *a, Tensor *b)
+static Tensor *add_op(Tape *t, Tensor *a, Tensor *b, bool relu)
 {
-    tensor_check_same_shape("add", a, b);
+    const char *name = relu ? "add_relu" : "add";
+    tensor_check_same_shape(name, a, b);
     Tensor *y = tape_tensor(t, a->ndim, a->shape);
-    add_forward(a->size, a->data, b->data, y->data);
+    if (relu) add_relu_forward(a->size, a->data, b->data, y->data);
+    else add_forward(a->size, a->data, b->data, y->data);
     if (tape_needs_grad(t, y, (Tensor *[]){a, b}, 2)) {
         AddCtx *ctx = tape_alloc(t, sizeof *ctx);
-        *ctx = (AddCtx){a, b, y};
-        tape_record(t, "add", add_tape_backward, ctx, y);
+        *ctx = (AddCtx){a, b, y, relu};
+        tape_record(t, name, add_tape_backward, ctx, y);
     }
     return y;
 }
 
-static void add_relu_tape_backward(Tape *t, void *ctx_)
-{
-    AddCtx *ctx = ctx_;
-    if (!ctx->y->grad) return;              /* nothing flowed back to this op */
-    float *da = tape_grad(t, ctx->a), *db = tape_grad(t, ctx->b);
-    add_relu_backward(ctx->y->size, ctx->y->data, ctx->y->grad, da, db);
-}
+Tensor *add(Tape *t, Tensor *a, Tensor *b) { return add_op(t, a, b, false); }
 
-Tensor *add_relu(Tape *t, Tensor *a, Tensor *b)
-{
-    tensor_check_same_shape("add_relu", a, b);
-    Tensor *y = tape_tensor(t, a->ndim, a->shape);
-    add_relu_forward(a->size, a->data, b->data, y->data);
-    if (tape_needs_grad(t, y, (Tensor *[]){a, b}, 2)) {
-        AddCtx *ctx = tape_alloc(t, sizeof *ctx);
-        *ctx = (AddCtx){a, b, y};
-        tape_record(t, "add_relu", add_relu_tape_backward, ctx, y);
-    }
-    return y;
-}
+Tensor *add_relu(Tape *t, Tensor *a, Tensor *b) { return add_op(t, a, b, true); }
