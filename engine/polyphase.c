@@ -67,7 +67,7 @@ polyphase_gather_channel_d(int n, int channels, int h, int w, const int d, const
 }
 
 void polyphase_gather_channel(int n, int channels, int h, int w, int d, const float *x, int c,
-                           float *buf)
+                              float *buf)
 {
     switch (d) {
     case 1: polyphase_gather_channel_d(n, channels, h, w, 1, x, c, buf); break;
@@ -101,8 +101,8 @@ polyphase_scatter_channel_d(int n, int channels, int h, int w, const int d, cons
     }
 }
 
-void polyphase_scatter_channel(int n, int channels, int h, int w, int d, const float *buf, int c,
-                            float *y, bool accumulate)
+void polyphase_scatter_channel(int n, int channels, int h, int w, int d, const float *buf,
+                               int c, float *y, bool accumulate)
 {
     switch (d) {
     case 1: polyphase_scatter_channel_d(n, channels, h, w, 1, buf, c, y, accumulate); break;

@@ -16,17 +16,15 @@
 #include "engine/winograd4.h"
 #include "tests/testutil.h"
 
+/* When set, the error functions call F(4x4, 3x3) (winograd4.h) directly, whatever the
+ * dispatcher would choose: its own tests run on small shapes. */
+static bool force_f4x4;
+
 /* What the tests allow, relative to the largest |output|: the transforms only add,
  * subtract and halve (F(2x2, 3x3)), so against float rounding of sums of up to 9*C terms
  * 1e-5 is far above rounding and far below any wrong index or coefficient (which moves
  * outputs by O(1)); F(4x4, 3x3) scales by up to 5 and 8 (winograd4.h), about 1e-5 at 512
  * channels, so 1e-4. The error functions return their error over this bound. */
-static double error_bound(const Conv2dShape *s);
-
-/* When set, the error functions call F(4x4, 3x3) (winograd4.h) directly, whatever the
- * dispatcher would choose: its own tests run on small shapes. */
-static bool force_f4x4;
-
 static double error_bound(const Conv2dShape *s)
 {
     return force_f4x4 || winograd_uses_f4x4(s) ? 1e-4 : 1e-5;
