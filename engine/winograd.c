@@ -25,6 +25,17 @@ bool winograd_applies(const Conv2dShape *s)
 static int tile_rows(const Conv2dShape *s) { return (s->oh + 1) / 2; }
 static int tile_cols(const Conv2dShape *s) { return (s->ow + 1) / 2; }
 
+size_t winograd_matrix_stride(size_t floats)
+{
+    const size_t lines = (floats + 15) / 16;
+    return 16 * (lines | 1);
+}
+
+/* Strides of the 16 matrices of U or M (O, C), V (C, np) and M or U'' (O, np). */
+static size_t pairs_stride(const Conv2dShape *s) { return winograd_matrix_stride((size_t)s->o * s->c); }
+static size_t in_stride(const Conv2dShape *s, size_t np) { return winograd_matrix_stride(s->c * np); }
+static size_t out_stride(const Conv2dShape *s, size_t np) { return winograd_matrix_stride(s->o * np); }
+
 /* Wide layers (many channels) take the whole batch as one panel: per panel, the GEMMs
  * read all of U (16*O*C floats: 16 MB for 512 x 512 channels), which for small panels
  * costs more than the GEMMs' arithmetic. One panel of every tile instead makes 16 large
@@ -96,13 +107,13 @@ typedef struct WinogradWork {
 static WinogradWork winograd_work(const Conv2dShape *s, float *work)
 {
     const size_t slots = (size_t)winograd_slots(), tw = (size_t)tile_cols(s);
-    const size_t u = 16 * (size_t)s->o * s->c;
+    const size_t u = 16 * pairs_stride(s), np = (size_t)panel_rows(s) * tw;
     /* Each thread's row buffer is rounded up to whole cache lines (16 floats): two threads
      * writing into one line would pass it back and forth (PSPNet's layer4, 2 tiles a row:
      * 28 floats a buffer, the input transform took twice the time on 2 threads). */
     const size_t rowbuf = (8 * (tw + 1) + 2 * tw + 15) / 16 * 16;
     WinogradWork ww = {NULL, NULL, NULL, rowbuf,
-                       16 * (size_t)(s->c + s->o) * panel_rows(s) * tw, 0};
+                       16 * (in_stride(s, np) + out_stride(s, np)), 0};
     ww.total = u + slots * ww.rowbuf_floats + (whole_batch(s) ? 1 : slots) * ww.panel_floats;
     if (work) {
         ww.u = work;
@@ -148,13 +159,15 @@ enum { PAIR_BLOCK = 64 };
 static void winograd_weights(const Conv2dShape *s, const float *w, float *u)
 {
     const size_t oc = (size_t)s->o * s->c, blocks = (oc + PAIR_BLOCK - 1) / PAIR_BLOCK;
+    const size_t us = pairs_stride(s);
 #pragma omp parallel for schedule(static) if (oc > 4096)
     for (size_t blk = 0; blk < blocks; blk++) {
         const size_t i0 = blk * PAIR_BLOCK;
         const int nb = oc - i0 < PAIR_BLOCK ? (int)(oc - i0) : PAIR_BLOCK;
         float g[9][PAIR_BLOCK], t[4][3][PAIR_BLOCK];
-        for (int j = 0; j < nb; j++)
-            for (int k = 0; k < 9; k++) g[k][j] = w[(i0 + j) * 9 + k];
+        for (int k = 0; k < 9; k++)
+#pragma omp simd
+            for (int j = 0; j < nb; j++) g[k][j] = w[(i0 + j) * 9 + k];
         for (int col = 0; col < 3; col++) {       /* G g: combinations of g's rows */
 #pragma omp simd
             for (int j = 0; j < nb; j++) {
@@ -166,7 +179,7 @@ static void winograd_weights(const Conv2dShape *s, const float *w, float *u)
             }
         }
         for (int a = 0; a < 4; a++) {             /* (G g) G^T: the same on each row */
-            float *u0 = u + (4 * a) * oc + i0, *u1 = u0 + oc, *u2 = u1 + oc, *u3 = u2 + oc;
+            float *u0 = u + (4 * a) * us + i0, *u1 = u0 + us, *u2 = u1 + us, *u3 = u2 + us;
 #pragma omp simd
             for (int j = 0; j < nb; j++) {
                 const float c0 = t[a][0][j], c1 = t[a][1][j], c2 = t[a][2][j];
@@ -218,7 +231,8 @@ static void winograd_input(const Conv2dShape *s, const float *x, int r0, int row
                            int c1, float *v, float *rowbuf)
 {
     const int tw = tile_cols(s), th = tile_rows(s);
-    const size_t plane = (size_t)s->h * s->w, np = (size_t)rows * tw, stride_k = s->c * np;
+    const size_t plane = (size_t)s->h * s->w, np = (size_t)rows * tw;
+    const size_t stride_k = in_stride(s, np);
     float *ev[4], *od[4];
     for (int i = 0; i < 4; i++) {
         ev[i] = rowbuf + (2 * i) * ((size_t)tw + 1);
@@ -306,7 +320,8 @@ static void winograd_output(const Conv2dShape *s, const float *m, int r0, int ro
                             int o1, const float *b, float *y, bool accumulate, float *spare)
 {
     const int tw = tile_cols(s), th = tile_rows(s);
-    const size_t plane = (size_t)s->oh * s->ow, np = (size_t)rows * tw, stride_k = s->o * np;
+    const size_t plane = (size_t)s->oh * s->ow, np = (size_t)rows * tw;
+    const size_t stride_k = out_stride(s, np);
     const int pairs = s->ow / 2;                /* tiles whose two columns both exist */
     if (s->oh % 2) memset(spare, 0, 2 * (size_t)tw * sizeof(float));
     for (int o = o0; o < o1; o++) {
@@ -344,14 +359,14 @@ static void winograd_gemms(const Conv2dShape *s, const float *u, const float *v,
                            int np, bool flipped)
 {
     static const int p[4] = {3, 1, 2, 0};
-    const size_t oc = (size_t)s->o * s->c;
+    const size_t us = pairs_stride(s), vs = in_stride(s, np), ms = out_stride(s, np);
     const int tk = winograd_threads(16);       /* 1 inside a panel's parallel loop; the
                                                 * BLAS runs one-threaded inside one too */
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 16; k++) {
-        const float *uk = flipped ? u + (4 * p[k / 4] + p[k % 4]) * oc : u + k * oc;
+        const float *uk = flipped ? u + (4 * p[k / 4] + p[k % 4]) * us : u + k * us;
         sgemm_rowmajor(flipped, false, s->o, np, s->c, 1.0f, uk, flipped ? s->o : s->c,
-                       v + (size_t)k * s->c * np, np, 0.0f, m + (size_t)k * s->o * np, np);
+                       v + k * vs, np, 0.0f, m + k * ms, np);
     }
 }
 
@@ -369,7 +384,7 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
     winograd_weights(s, w, ww.u);
     if (whole_batch(s)) {
         const int np = all_rows * tw;
-        float *v = ww.panels, *m = v + 16 * (size_t)s->c * np;
+        float *v = ww.panels, *m = v + 16 * in_stride(s, np);
         const int to = winograd_threads((size_t)s->o);
         winograd_input_whole(s, x, &ww, v);
         winograd_gemms(s, ww.u, v, m, np, flipped);
@@ -386,7 +401,7 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
         const int r0 = p * per_panel;
         const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
         const int np = rows * tw, t = engine_thread_index();
-        float *v = ww.panels + ww.panel_floats * t, *m = v + 16 * (size_t)s->c * np;
+        float *v = ww.panels + ww.panel_floats * t, *m = v + 16 * in_stride(s, np);
         float *rowbuf = thread_rowbuf(&ww);
         winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
         winograd_gemms(s, ww.u, v, m, np, flipped);
@@ -414,7 +429,8 @@ static void winograd_dy(const Conv2dShape *s, const float *dy, int r0, int rows,
                         int o1, float *u, float *rowbuf)
 {
     const int tw = tile_cols(s), th = tile_rows(s);
-    const size_t plane = (size_t)s->oh * s->ow, np = (size_t)rows * tw, stride_k = s->o * np;
+    const size_t plane = (size_t)s->oh * s->ow, np = (size_t)rows * tw;
+    const size_t stride_k = out_stride(s, np);
     float *e0 = rowbuf, *d0 = rowbuf + tw, *e1 = rowbuf + 2 * tw, *d1 = rowbuf + 3 * tw;
     for (int o = o0; o < o1; o++)
         for (int r = 0; r < rows; r++) {
@@ -463,14 +479,15 @@ static void winograd_dy(const Conv2dShape *s, const float *dy, int r0, int rows,
 static void winograd_dw_output(const Conv2dShape *s, const float *m, float *dw)
 {
     const size_t oc = (size_t)s->o * s->c, blocks = (oc + PAIR_BLOCK - 1) / PAIR_BLOCK;
+    const size_t ms = pairs_stride(s);
 #pragma omp parallel for schedule(static) if (oc > 4096)
     for (size_t blk = 0; blk < blocks; blk++) {
         const size_t i0 = blk * PAIR_BLOCK;
         const int nb = oc - i0 < PAIR_BLOCK ? (int)(oc - i0) : PAIR_BLOCK;
         float r[3][4][PAIR_BLOCK], g[9][PAIR_BLOCK];
         for (int col = 0; col < 4; col++) {       /* A'^T M */
-            const float *q0 = m + (size_t)col * oc + i0, *q1 = q0 + 4 * oc, *q2 = q1 + 4 * oc,
-                        *q3 = q2 + 4 * oc;
+            const float *q0 = m + col * ms + i0, *q1 = q0 + 4 * ms, *q2 = q1 + 4 * ms,
+                        *q3 = q2 + 4 * ms;
 #pragma omp simd
             for (int j = 0; j < nb; j++) {
                 r[0][col][j] = q0[j] + q1[j] + q2[j];
@@ -497,7 +514,7 @@ static void winograd_dw_output(const Conv2dShape *s, const float *m, float *dw)
 static WinogradWork winograd_dw_work(const Conv2dShape *s, float *work, float **parts)
 {
     WinogradWork ww = winograd_work(s, work);   /* same panels and row buffers; u = M */
-    const size_t m = 16 * (size_t)s->o * s->c;
+    const size_t m = 16 * pairs_stride(s);
     const size_t part_slots = whole_batch(s) ? 0 : (size_t)winograd_slots();
     if (parts) *parts = work ? work + ww.total : NULL;
     ww.total += part_slots * m;
@@ -516,12 +533,13 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
 {
     float *parts;
     const WinogradWork ww = winograd_dw_work(s, work, &parts);
-    const size_t oc = (size_t)s->o * s->c, mfloats = 16 * oc;
+    const size_t ms = pairs_stride(s), mfloats = 16 * ms;
     const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s), tw = tile_cols(s);
     float *m = ww.u;
     if (whole_batch(s)) {
         const int np = all_rows * tw;
-        float *v = ww.panels, *u = v + 16 * (size_t)s->c * np;
+        const size_t vs = in_stride(s, np), us = out_stride(s, np);
+        float *v = ww.panels, *u = v + 16 * vs;
         const int to = winograd_threads((size_t)s->o);
         winograd_input_whole(s, x, &ww, v);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
@@ -529,8 +547,8 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
         const int tk = winograd_threads(16);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
         for (int k = 0; k < 16; k++)             /* M_k (O, C) = U''_k (O, np) @ V_k^T */
-            sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + (size_t)k * s->o * np, np,
-                           v + (size_t)k * s->c * np, np, 0.0f, m + k * oc, s->c);
+            sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + k * us, np, v + k * vs, np,
+                           0.0f, m + k * ms, s->c);
     } else {
         const int panels = (all_rows + per_panel - 1) / per_panel;
         const int threads = winograd_threads((size_t)panels);
@@ -540,13 +558,14 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
             const int r0 = p * per_panel;
             const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
             const int np = rows * tw, t = engine_thread_index();
-            float *v = ww.panels + ww.panel_floats * t, *u = v + 16 * (size_t)s->c * np;
+            const size_t vs = in_stride(s, np), us = out_stride(s, np);
+            float *v = ww.panels + ww.panel_floats * t, *u = v + 16 * vs;
             float *rowbuf = thread_rowbuf(&ww), *part = parts + mfloats * t;
             winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
             winograd_dy(s, dy, r0, rows, 0, s->o, u, rowbuf);
             for (int k = 0; k < 16; k++)
-                sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + (size_t)k * s->o * np,
-                               np, v + (size_t)k * s->c * np, np, 1.0f, part + k * oc, s->c);
+                sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + k * us, np, v + k * vs,
+                               np, 1.0f, part + k * ms, s->c);
         }
         /* M = the threads' parts, added in thread order (the same for a given count) */
 #pragma omp parallel for schedule(static) if (mfloats > 65536)

@@ -40,6 +40,13 @@ bool winograd_applies(const Conv2dShape *s);
  * with at least 128 tiles of 4 x 4 outputs over the batch), whose rounding error is about
  * 20x F(2x2, 3x3)'s. */
 bool winograd_uses_f4x4(const Conv2dShape *s);
+/* Floats from one matrix of a transform's stack (the 16 or 36 U_k, V_k, M_k) to the next,
+ * for matrices of `floats`: a whole and odd number of 64-byte cache lines. The transforms
+ * touch all of a stack's matrices at once; at a stride of a multiple of 4 KB (as O x tiles
+ * floats nearly always is) they all fall into one set of the L1 cache, and at multiples
+ * of 128 KB into one of the L2's, more than it has ways: an odd number of lines spreads
+ * them over as many sets. */
+size_t winograd_matrix_stride(size_t floats);
 /* Floats of scratch for winograd_conv at s (the weight transform and, for each
  * processor, one panel's input and output transforms). */
 size_t winograd_workspace_floats(const Conv2dShape *s);

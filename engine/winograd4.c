@@ -3,24 +3,30 @@
 
 #include "blas.h"
 #include "polyphase.h"
+#include "winograd.h"
 #include "winograd4.h"
 
 /* The shape in tiles: sub = the conv on the NS = N*d*d sub-images (polyphase.h), whose
  * TH x TW tiles of 4x4 outputs each sub-image has; T = TH*TW*NS tiles in all, tile
- * t = (ty*TW + tx)*NS + m for sub-image m. */
+ * t = (ty*TW + tx)*NS + m for sub-image m. The 36 matrices of U or M (O, C), V (C, T)
+ * and M or U'' (O, T) lie pairs_stride, in_stride and out_stride floats apart
+ * (winograd_matrix_stride). */
 typedef struct Tiles {
     Conv2dShape sub;
     int ns, th, tw;
-    size_t t;
+    size_t t, pairs_stride, in_stride, out_stride;
 } Tiles;
 
 static Tiles tiles_of(const Conv2dShape *s)
 {
-    Tiles g = {polyphase_conv_shape(s), 0, 0, 0, 0};
+    Tiles g = {polyphase_conv_shape(s), 0, 0, 0, 0, 0, 0, 0};
     g.ns = g.sub.n;
     g.th = (g.sub.oh + 3) / 4;
     g.tw = (g.sub.ow + 3) / 4;
     g.t = (size_t)g.th * g.tw * g.ns;
+    g.pairs_stride = winograd_matrix_stride((size_t)g.sub.o * g.sub.c);
+    g.in_stride = winograd_matrix_stride((size_t)g.sub.c * g.t);
+    g.out_stride = winograd_matrix_stride((size_t)g.sub.o * g.t);
     return g;
 }
 
@@ -40,11 +46,11 @@ typedef struct Work {
 /* U or M (36, O, C); the slots; V (36, C, T); M (36, O, T) or U'' (36, O, T). */
 static size_t work_floats(const Tiles *g, Work *w, float *base)
 {
-    const size_t oc = 36 * (size_t)g->sub.o * g->sub.c;
+    const size_t big = 36 * g->pairs_stride;
     const size_t slots = (size_t)engine_processors() * slot_floats(g);
-    const size_t v = 36 * (size_t)g->sub.c * g->t, m = 36 * (size_t)g->sub.o * g->t;
-    if (w) *w = (Work){base, base + oc, base + oc + slots, base + oc + slots + v};
-    return oc + slots + v + m;
+    const size_t v = 36 * g->in_stride, m = 36 * g->out_stride;
+    if (w) *w = (Work){base, base + big, base + big + slots, base + big + slots + v};
+    return big + slots + v + m;
 }
 
 size_t winograd4_workspace_floats(const Conv2dShape *s)
@@ -71,9 +77,11 @@ static int threads_for(size_t units)
 enum { PAIR_BLOCK = 64 };
 
 /* For every (o, c) pair of w in w's order, U[6a+b][pair] = (G g G^T)[a][b], g = w[pair]
- * (3x3), or g reversed along both axes when flipped. In blocks of pairs transposed into
- * a local buffer, as winograd.c's F(2x2, 3x3) transform. */
-static void weights_transform(size_t pairs, const float *w, bool flipped, float *u)
+ * (3x3), or g reversed along both axes when flipped; U's matrices `stride` floats apart.
+ * In blocks of pairs transposed into a local buffer, as winograd.c's F(2x2, 3x3)
+ * transform. */
+static void weights_transform(size_t pairs, size_t stride, const float *w, bool flipped,
+                              float *u)
 {
     const size_t blocks = (pairs + PAIR_BLOCK - 1) / PAIR_BLOCK;
 #pragma omp parallel for schedule(static) if (pairs > 4096)
@@ -81,8 +89,9 @@ static void weights_transform(size_t pairs, const float *w, bool flipped, float 
         const size_t i0 = blk * PAIR_BLOCK;
         const int nb = pairs - i0 < PAIR_BLOCK ? (int)(pairs - i0) : PAIR_BLOCK;
         float g[9][PAIR_BLOCK], t[6][3][PAIR_BLOCK];
-        for (int j = 0; j < nb; j++)
-            for (int k = 0; k < 9; k++) g[k][j] = w[(i0 + j) * 9 + (flipped ? 8 - k : k)];
+        for (int k = 0; k < 9; k++)
+#pragma omp simd
+            for (int j = 0; j < nb; j++) g[k][j] = w[(i0 + j) * 9 + (flipped ? 8 - k : k)];
         for (int col = 0; col < 3; col++) {       /* G g: combinations of g's rows */
 #pragma omp simd
             for (int j = 0; j < nb; j++) {
@@ -96,23 +105,24 @@ static void weights_transform(size_t pairs, const float *w, bool flipped, float 
             }
         }
         for (int a = 0; a < 6; a++) {             /* (G g) G^T: the same along each row */
-            float *ua = u + (size_t)(6 * a) * pairs + i0;
+            float *ua = u + (size_t)(6 * a) * stride + i0;
 #pragma omp simd
             for (int j = 0; j < nb; j++) {
                 const float c0 = t[a][0][j], c1 = t[a][1][j], c2 = t[a][2][j];
                 ua[j] = 0.25f * c0;
-                ua[pairs + j] = (-1.0f / 6) * (c0 + c1 + c2);
-                ua[2 * pairs + j] = (-1.0f / 6) * (c0 - c1 + c2);
-                ua[3 * pairs + j] = (1.0f / 24) * c0 + (1.0f / 12) * c1 + (1.0f / 6) * c2;
-                ua[4 * pairs + j] = (1.0f / 24) * c0 - (1.0f / 12) * c1 + (1.0f / 6) * c2;
-                ua[5 * pairs + j] = c2;
+                ua[stride + j] = (-1.0f / 6) * (c0 + c1 + c2);
+                ua[2 * stride + j] = (-1.0f / 6) * (c0 - c1 + c2);
+                ua[3 * stride + j] = (1.0f / 24) * c0 + (1.0f / 12) * c1 + (1.0f / 6) * c2;
+                ua[4 * stride + j] = (1.0f / 24) * c0 - (1.0f / 12) * c1 + (1.0f / 6) * c2;
+                ua[5 * stride + j] = c2;
             }
         }
     }
 }
 
-/* dw[pair] += G^T M G for every pair, M (36, pairs); in blocks, as above. */
-static void dw_output_transform(size_t pairs, const float *m, float *dw)
+/* dw[pair] += G^T M G for every pair, M (36, pairs) with its matrices `stride` floats
+ * apart; in blocks, as above. */
+static void dw_output_transform(size_t pairs, size_t stride, const float *m, float *dw)
 {
     const size_t blocks = (pairs + PAIR_BLOCK - 1) / PAIR_BLOCK;
 #pragma omp parallel for schedule(static) if (pairs > 4096)
@@ -121,8 +131,8 @@ static void dw_output_transform(size_t pairs, const float *m, float *dw)
         const int nb = pairs - i0 < PAIR_BLOCK ? (int)(pairs - i0) : PAIR_BLOCK;
         float r[3][6][PAIR_BLOCK], g[9][PAIR_BLOCK];
         for (int col = 0; col < 6; col++) {       /* G^T M: combinations of M's rows */
-            const float *q = m + (size_t)col * pairs + i0;
-            const size_t row = 6 * pairs;
+            const float *q = m + (size_t)col * stride + i0;
+            const size_t row = 6 * stride;
 #pragma omp simd
             for (int j = 0; j < nb; j++) {
                 const float m0 = q[j], m1 = q[row + j], m2 = q[2 * row + j];
@@ -172,7 +182,7 @@ static void input_channel(const Conv2dShape *s, const Tiles *g, const float *x, 
                           float *v, float *buf)
 {
     const int ns = g->ns, pad = g->sub.pad;
-    const size_t stride_k = (size_t)g->sub.c * g->t;
+    const size_t stride_k = g->in_stride;
     float *zeros = buf + (size_t)g->sub.h * g->sub.w * ns;
     float *half = zeros + (size_t)ns;
     memset(zeros, 0, (size_t)ns * sizeof(float));
@@ -226,7 +236,7 @@ static void output_channel(const Conv2dShape *s, const Tiles *g, const float *m,
                            const float *b, float *y, bool accumulate, float *buf)
 {
     const int ns = g->ns, oh = g->sub.oh, ow = g->sub.ow;
-    const size_t stride_k = (size_t)g->sub.o * g->t;
+    const size_t stride_k = g->out_stride;
     float *trash = buf + (size_t)oh * ow * ns, *half = trash + (size_t)ns;
     const float bias = b ? b[o] : 0.0f;
     for (int ty = 0; ty < g->th; ty++)
@@ -276,7 +286,7 @@ static void dy_channel(const Conv2dShape *s, const Tiles *g, const float *dy, in
                        float *buf)
 {
     const int ns = g->ns, oh = g->sub.oh, ow = g->sub.ow;
-    const size_t stride_k = (size_t)g->sub.o * g->t;
+    const size_t stride_k = g->out_stride;
     float *zeros = buf + (size_t)oh * ow * ns, *half = zeros + (size_t)ns;
     memset(zeros, 0, (size_t)ns * sizeof(float));
     polyphase_gather_channel(s->n, s->o, s->oh, s->ow, s->dilation, dy, o, buf);
@@ -319,16 +329,16 @@ void winograd4_conv(const Conv2dShape *s, const float *x, const float *w, const 
     const size_t oc = (size_t)o * c;
     Work wk;
     work_floats(&g, &wk, work);
-    weights_transform(oc, w, flipped, wk.big);
+    weights_transform(oc, g.pairs_stride, w, flipped, wk.big);
     const int tc = threads_for((size_t)c), to = threads_for((size_t)o);
 #pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
     for (int ch = 0; ch < c; ch++) input_channel(s, &g, x, ch, wk.v, slot(&g, &wk));
     const int tk = threads_for(36);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 36; k++)
-        sgemm_rowmajor(flipped, false, o, (int)g.t, c, 1.0f, wk.big + k * oc, flipped ? o : c,
-                       wk.v + k * (size_t)c * g.t, (int)g.t, 0.0f, wk.m + k * (size_t)o * g.t,
-                       (int)g.t);
+        sgemm_rowmajor(flipped, false, o, (int)g.t, c, 1.0f, wk.big + k * g.pairs_stride,
+                       flipped ? o : c, wk.v + k * g.in_stride, (int)g.t, 0.0f,
+                       wk.m + k * g.out_stride, (int)g.t);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
     for (int ch = 0; ch < o; ch++)
         output_channel(s, &g, wk.m, ch, b, y, accumulate, slot(&g, &wk));
@@ -352,7 +362,7 @@ void winograd4_conv_dw(const Conv2dShape *s, const float *x, const float *dy, fl
     const int tk = threads_for(36);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 36; k++)
-        sgemm_rowmajor(false, true, o, c, (int)g.t, 1.0f, wk.m + k * (size_t)o * g.t, (int)g.t,
-                       wk.v + k * (size_t)c * g.t, (int)g.t, 0.0f, wk.big + k * oc, c);
-    dw_output_transform(oc, wk.big, dw);
+        sgemm_rowmajor(false, true, o, c, (int)g.t, 1.0f, wk.m + k * g.out_stride, (int)g.t,
+                       wk.v + k * g.in_stride, (int)g.t, 0.0f, wk.big + k * g.pairs_stride, c);
+    dw_output_transform(oc, g.pairs_stride, wk.big, dw);
 }
