@@ -353,6 +353,21 @@ static void test_applies(void **state)
     assert_false(winograd_applies(&wide_pad));
 }
 
+/* The stride between a stack's matrices holds the matrix, is whole cache lines, and an
+ * odd number of them, so that consecutive matrices map to different cache sets. */
+static void test_matrix_stride(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {1, 15, 16, 17, 32, 48, 1024, 65536, 512 * 128, 131071};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const size_t stride = winograd_matrix_stride(sizes[i]);
+        assert_true(stride >= sizes[i]);
+        assert_int_equal(stride % 16, 0);
+        assert_int_equal((stride / 16) % 2, 1);
+        assert_true(stride < sizes[i] + 32);         /* at most one line of padding more */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_dw_against_direct),
         cmocka_unit_test(test_f4x4_against_direct),
         cmocka_unit_test(test_applies),
+        cmocka_unit_test(test_matrix_stride),
     };
     return cmocka_run_group_tests_name("winograd", tests, NULL, NULL);
 }
