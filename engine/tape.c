@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ void tape_free(Tape *t)
 {
     arena_free(&t->arena);
     free(t->entries);
-    free(t->free_grads);
+    free(t->free_blocks);
     memset(t, 0, sizeof *t);
 }
 
@@ -27,12 +28,39 @@ void tape_reset(Tape *t)
     arena_reset(&t->arena);
 }
 
+/* The smallest free block of count to most floats, taken off the list; NULL if none.
+ * Shapes repeat through a network, so an exact fit is the usual case. */
+static float *take_free(Tape *t, size_t count, size_t most)
+{
+    int best = -1;
+    for (int i = 0; i < t->free_count; i++)
+        if (t->free_blocks[i].floats >= count && t->free_blocks[i].floats <= most &&
+            (best < 0 || t->free_blocks[i].floats < t->free_blocks[best].floats))
+            best = i;
+    if (best < 0) return NULL;
+    float *data = t->free_blocks[best].data;
+    t->free_blocks[best] = t->free_blocks[--t->free_count];
+    return data;
+}
+
+static void give_back(Tape *t, float *data, size_t floats)
+{
+    if (t->free_count == t->free_cap) {
+        t->free_cap = t->free_cap ? 2 * t->free_cap : 64;
+        t->free_blocks = xrealloc(t->free_blocks, (size_t)t->free_cap * sizeof *t->free_blocks);
+    }
+    t->free_blocks[t->free_count++] = (FreeBlock){data, floats};
+}
+
 Tensor *tape_tensor(Tape *t, int ndim, const int *shape)
 {
     Tensor *x = arena_alloc(&t->arena, sizeof *x);
     memset(x, 0, sizeof *x);
     tensor_set_shape(x, ndim, shape);
-    x->data = arena_floats(&t->arena, x->size);
+    /* at most twice its size: a pooled map taking a whole dead block would leave the
+     * next layer's output, larger than it, to a new one */
+    x->data = take_free(t, x->size, 2 * x->size);
+    if (!x->data) x->data = arena_floats(&t->arena, x->size);
     return x;
 }
 
@@ -48,6 +76,15 @@ Tensor *tape_wrap(Tape *t, float *data, int ndim, const int *shape)
     tensor_set_shape(x, ndim, shape);
     x->data = data;
     return x;
+}
+
+void tape_release(Tape *t, Tensor *x)
+{
+    CHECK(!t->recording, "tape_release: only in inference, where nothing recorded reads %s",
+          "the tensor again");
+    if (!x->data) return;
+    give_back(t, x->data, x->size);
+    x->data = NULL;
 }
 
 void *tape_alloc(Tape *t, size_t bytes)
@@ -76,32 +113,6 @@ void tape_record(Tape *t, const char *op, BackwardFn backward, void *ctx, Tensor
     t->entries[t->count++] = (TapeEntry){op, backward, ctx, out};
 }
 
-/* The smallest free block of at least count floats, taken off the list; NULL if none.
- * Shapes repeat through a network, so an exact fit is the usual case. */
-static float *take_free_grad(Tape *t, size_t count)
-{
-    int best = -1;
-    for (int i = 0; i < t->free_count; i++)
-        if (t->free_grads[i].floats >= count &&
-            (best < 0 || t->free_grads[i].floats < t->free_grads[best].floats))
-            best = i;
-    if (best < 0) return NULL;
-    float *data = t->free_grads[best].data;
-    t->free_grads[best] = t->free_grads[--t->free_count];
-    return data;
-}
-
-static void give_back_grad(Tape *t, Tensor *x)
-{
-    if (!x || !x->grad) return;
-    if (t->free_count == t->free_cap) {
-        t->free_cap = t->free_cap ? 2 * t->free_cap : 64;
-        t->free_grads = xrealloc(t->free_grads, (size_t)t->free_cap * sizeof *t->free_grads);
-    }
-    t->free_grads[t->free_count++] = (GradBlock){x->grad, x->size};
-    x->grad = NULL;
-}
-
 /* Zero-fill in parallel: activation gradients run to tens of MB, and one thread alone
  * writing them leaves the others waiting. */
 static void zero_floats(float *p, size_t count)
@@ -119,7 +130,7 @@ float *tape_grad(Tape *t, Tensor *x)
 {
     if (!x->requires_grad) return NULL;
     if (!x->grad) {
-        x->grad = take_free_grad(t, x->size);
+        x->grad = take_free(t, x->size, SIZE_MAX);
         if (!x->grad) x->grad = arena_floats(&t->arena, x->size);
         zero_floats(x->grad, x->size);
     }
@@ -140,6 +151,10 @@ void tape_backward_from(Tape *t, Tensor *out, const float *seed)
     for (size_t i = 0; i < out->size; i++) g[i] += seed[i];
     for (int i = t->count - 1; i >= 0; i--) {
         t->entries[i].backward(t, t->entries[i].ctx);
-        give_back_grad(t, t->entries[i].out);
+        Tensor *out = t->entries[i].out;
+        if (out && out->grad) {
+            give_back(t, out->grad, out->size);
+            out->grad = NULL;
+        }
     }
 }

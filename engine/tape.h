@@ -13,6 +13,9 @@
  * that tensor's gradient again (its consumers were recorded later, so ran earlier), and
  * the buffer goes to a free list that later tape_grad calls draw on, as PyTorch frees
  * activation gradients as it goes. Leaves (parameters, inputs) keep their gradients.
+ * In inference (nothing recorded) the caller may give back an activation that nothing
+ * will read again (tape_release); tape_tensor draws on the same list, so an inference
+ * pass holds only its live activations, as PyTorch's does under no_grad.
  *
  *   tape.recording = false  -> inference: nothing is recorded, no gradients exist.
  *   tape.training  = true   -> BN uses batch statistics and updates running statistics. */
@@ -32,17 +35,18 @@ typedef struct TapeEntry {
     Tensor *out;             /* the op's output: its gradient is dead once this has run */
 } TapeEntry;
 
-/* A gradient buffer given back during backward, for a later tape_grad to reuse. */
-typedef struct GradBlock {
+/* A buffer given back (a dead gradient during backward, a dead activation in
+ * inference), for a later tape_grad or tape_tensor to reuse. */
+typedef struct FreeBlock {
     float *data;
     size_t floats;
-} GradBlock;
+} FreeBlock;
 
 struct Tape {
     Arena arena;
     TapeEntry *entries;
     int count, cap;
-    GradBlock *free_grads;   /* dead gradient buffers (arena memory), this step */
+    FreeBlock *free_blocks;  /* dead buffers (arena memory), this step */
     int free_count, free_cap;
     bool recording;
     bool training;
@@ -53,11 +57,16 @@ void tape_free(Tape *t);
 /* Start a new step: forget the record, give back the arena. Keeps recording/training. */
 void tape_reset(Tape *t);
 
-/* An uninitialised tensor from the arena (grad NULL, requires_grad false). */
+/* An uninitialised tensor from the arena, or from a buffer given back (grad NULL,
+ * requires_grad false). */
 Tensor *tape_tensor(Tape *t, int ndim, const int *shape);
 Tensor *tape_tensor4(Tape *t, int n, int c, int h, int w);
 /* A tensor struct (in the arena) viewing memory the caller owns. */
 Tensor *tape_wrap(Tape *t, float *data, int ndim, const int *shape);
+/* Give back the memory of x, a tape_tensor that nothing will read again, for later
+ * tensors to reuse; x->data becomes NULL. Inference only (t->recording false): a
+ * recorded op may read its inputs and outputs again in backward. */
+void tape_release(Tape *t, Tensor *x);
 /* Zeroed scratch memory in the arena, for an op's context or saved buffers. */
 void *tape_alloc(Tape *t, size_t bytes);
 

@@ -91,7 +91,8 @@ bool forward_graph_live_in(const ForwardGraph *g, int j, int v)
     return v <= j && g->last_use[v] >= j;
 }
 
-Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from)
+Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from,
+                          bool free_dead)
 {
     CHECK(from >= 0 && from < g->n_steps, "forward graph: cannot resume at step %d", from);
     for (int v = 0; v <= from; v++)
@@ -126,6 +127,11 @@ Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **val
             break;
         }
         values[s + 1] = y;
+        if (free_dead)
+            for (int i = 0; i < st->n_in; i++) {
+                const int v = st->in[i];    /* not the input x, which is the caller's */
+                if (v > from && g->last_use[v] == s && values[v]->data) tape_release(t, values[v]);
+            }
     }
     return values[g->n_steps];
 }

@@ -78,8 +78,12 @@ bool forward_graph_live_in(const ForwardGraph *g, int j, int v);
 
 /* Run steps from..n_steps-1. values[] has n_steps + 1 slots; on entry the live-in values
  * of `from` must be set (values[0] = x for from = 0), on return every value from `from`
- * on is set (in t's arena). Returns the logits, values[n_steps]. */
-Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from);
+ * on is set (in t's arena). Returns the logits, values[n_steps]. free_dead (inference
+ * only): each value computed here is given back to the tape (tape_release) after its
+ * last reader, its data then NULL, so that the pass holds only live activations; the
+ * swap scan, which keeps values to resume from, passes false. */
+Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from,
+                          bool free_dead);
 
 /* Multiply-accumulates of step s given the shapes in values[] of a finished run (conv
  * layers; the other ops count their output elements, a small term). */

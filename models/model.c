@@ -137,7 +137,9 @@ Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool rel
             .update_mean = !rm->frozen,
             .update_var = !rv->frozen,
         };
-        return relu_after ? batchnorm2d_relu(t, y, &a) : batchnorm2d(t, y, &a);
+        Tensor *out = relu_after ? batchnorm2d_relu(t, y, &a) : batchnorm2d(t, y, &a);
+        if (!t->recording) tape_release(t, y);    /* the conv's output: read by the BN only */
+        return out;
     }
     return relu_after ? relu(t, y) : y;
 }
@@ -162,7 +164,7 @@ Tensor *model_forward(Model *m, Tape *t, Tensor *x)
           error_get());
     Tensor **values = tape_alloc(t, sizeof *values * (size_t)(m->graph->n_steps + 1));
     values[0] = x;
-    return forward_graph_run(m->graph, m, t, values, 0);
+    return forward_graph_run(m->graph, m, t, values, 0, !t->recording);
 }
 
 size_t model_parameter_count(const Model *m) { return params_trainable_count(&m->params); }

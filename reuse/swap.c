@@ -206,7 +206,7 @@ static void scan_batch(Scan *sc, int b, int start, int n)
     for (int v = 0; v <= g->n_steps; v++) sc->values[v] = NULL;
     sc->values[0] = load_batch(sc, start, n);
     double t0 = progress_now();
-    Tensor *y = forward_graph_run(g, sc->target, &sc->tape, sc->values, 0);
+    Tensor *y = forward_graph_run(g, sc->target, &sc->tape, sc->values, 0, false);
     st->seconds_baseline += progress_now() - t0;
     count_batch(y, sc->set, start, &sc->totals[0], &sc->per_patient[0]);
     if (!sc->planned) choose_plan(sc, n);
@@ -232,7 +232,7 @@ static void scan_batch(Scan *sc, int b, int start, int n)
             sc->values[v] = v <= from && forward_graph_live_in(g, from, v) && sc->plan.keep[v]
                                 ? &sc->kept[v] : NULL;
         t0 = progress_now();
-        y = forward_graph_run(g, sc->target, &sc->tape, sc->values, from);
+        y = forward_graph_run(g, sc->target, &sc->tape, sc->values, from, false);
         st->seconds_rows += progress_now() - t0;
         swap_tensor(sc, i, false);
         count_batch(y, sc->set, start, &sc->totals[i], &sc->per_patient[(size_t)i * sc->patients]);

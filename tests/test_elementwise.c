@@ -104,6 +104,34 @@ static void test_backward_recycles_gradients(void **state)
     tape_free(&t);
 }
 
+/* In inference a released tensor's memory goes to the next tensor that fits it (at most
+ * twice that tensor's size); the released tensor's data is NULL. */
+static void test_inference_release_reuses(void **state)
+{
+    (void)state;
+    enum { SIZE = 4096 };
+    Tape t;
+    tape_init(&t, 0);
+    t.recording = t.training = false;
+    Tensor x = test_tensor(4, (int[]){1, 1, 64, 64}, 7, false);
+    Tensor *y = relu(&t, &x);
+    float *block = y->data;
+    tape_release(&t, y);
+    assert_null(y->data);
+    Tensor *quarter = tape_tensor4(&t, 1, 1, 32, 32);   /* 4x smaller: not given the block */
+    assert_ptr_not_equal(quarter->data, block);
+    Tensor *z = relu(&t, &x);                             /* same size: the block */
+    assert_ptr_equal(z->data, block);
+    for (int i = 0; i < SIZE; i++) assert_float_equal(z->data[i], x.data[i] > 0 ? x.data[i] : 0, 0);
+    const size_t in_use = t.arena.in_use;
+    tape_release(&t, z);
+    Tensor *half = tape_tensor4(&t, 1, 1, 32, 64);        /* 2x smaller: takes it */
+    assert_ptr_equal(half->data, block);
+    assert_true(t.arena.in_use - in_use < 1024);          /* only the tensor struct */
+    tensor_free(&x);
+    tape_free(&t);
+}
+
 /* ---- add ----------------------------------------------------------------------------- */
 
 static Tensor *build_add(Tape *t, Tensor **in, void *arg)
@@ -394,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_relu_gradcheck),
         cmocka_unit_test(test_relu_records_only_when_needed),
         cmocka_unit_test(test_backward_recycles_gradients),
+        cmocka_unit_test(test_inference_release_reuses),
         cmocka_unit_test(test_add),
         cmocka_unit_test(test_add_relu),
         cmocka_unit_test(test_concat_forward),

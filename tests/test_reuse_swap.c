@@ -2,6 +2,8 @@
  * (models/forward_graph.c, the program model_forward runs; reuse/resume_plan.c):
  *   - resuming at any layer, after swapping a tensor there, gives bitwise the logits of a
  *     full forward pass of the swapped model;
+ *   - an inference pass that frees each value after its last reader gives bitwise the
+ *     logits of one that keeps them all, in less memory;
  *   - a scan with activation reuse gives exactly the numbers of the naive scan, also when
  *     the memory budget allows only some resume points;
  *   - swapping from S = T reproduces the baseline in every row, and the baseline equals
@@ -181,7 +183,7 @@ static void check_resume_is_exact(ModelArch arch, int n, bool every_kind)
     Tensor **fv = xcalloc((size_t)g->n_steps + 1, sizeof *fv);
     Tensor **pv = xcalloc((size_t)g->n_steps + 1, sizeof *pv);
     bv[0] = input_batch(&base, &set, n);
-    forward_graph_run(g, &t, &base, bv, 0);
+    forward_graph_run(g, &t, &base, bv, 0, false);
     int checked = 0;
     for (int k = 0; k <= t.n_numbered; k++) {
         const Layer *l = model_layer(&t, k);
@@ -204,10 +206,10 @@ static void check_resume_is_exact(ModelArch arch, int n, bool every_kind)
             memset(fv, 0, sizeof *fv * (size_t)(g->n_steps + 1));
             memset(pv, 0, sizeof *pv * (size_t)(g->n_steps + 1));
             fv[0] = bv[0];
-            Tensor *yf = forward_graph_run(g, &t, &full, fv, 0);
+            Tensor *yf = forward_graph_run(g, &t, &full, fv, 0, false);
             for (int v = 0; v <= from; v++)
                 if (forward_graph_live_in(g, from, v)) pv[v] = bv[v];
-            Tensor *yp = forward_graph_run(g, &t, &part, pv, from);
+            Tensor *yp = forward_graph_run(g, &t, &part, pv, from, false);
             assert_memory_equal(yf->data, yp->data, sizeof(float) * yf->size);
             /* and the swap changed something (else the test proves nothing) */
             assert_true(memcmp(yf->data, bv[g->n_steps]->data, sizeof(float) * yf->size) != 0);
@@ -226,6 +228,60 @@ static void check_resume_is_exact(ModelArch arch, int n, bool every_kind)
     sliceset_free(&set);
     model_free(&t);
     model_free(&s);
+}
+
+/* Inference frees as it goes: model_forward (forward_graph_run with free_dead, conv
+ * outputs given back after their BN) gives bitwise the logits of a pass that keeps every
+ * value, in less memory, having freed most values. */
+static void check_inference_frees_dead_values(ModelArch arch)
+{
+    Model m;
+    make_model(&m, arch, 4, 1);
+    perturb_bn(&m, 3);
+    SliceSet set;
+    toy_set(&set, 1, 2, 9);
+    const ForwardGraph *g = m.graph;
+    Tape keep, freeing;
+    tape_init(&keep, 0);
+    tape_init(&freeing, 0);
+    keep.recording = freeing.recording = false;
+    keep.training = freeing.training = false;
+    Tensor **kv = xcalloc((size_t)g->n_steps + 1, sizeof *kv);
+    kv[0] = input_batch(&keep, &set, 2);
+    Tensor *yk = forward_graph_run(g, &m, &keep, kv, 0, false);
+    Tensor **fv = xcalloc((size_t)g->n_steps + 1, sizeof *fv);
+    fv[0] = input_batch(&freeing, &set, 2);
+    Tensor *yf = forward_graph_run(g, &m, &freeing, fv, 0, true);
+    assert_memory_equal(yk->data, yf->data, sizeof(float) * yk->size);
+    assert_true(freeing.arena.in_use < keep.arena.in_use * 3 / 4);
+    int freed = 0;
+    for (int v = 1; v < g->n_steps; v++) {
+        assert_non_null(kv[v]->data);
+        if (fv[v]->data) continue;
+        freed++;
+        assert_true(g->last_use[v] >= v);          /* freed after a step that read it */
+    }
+    assert_true(freed > g->n_steps / 2);
+    assert_non_null(fv[0]->data);                /* the input is the caller's */
+    assert_non_null(yf->data);
+    free(kv);
+    free(fv);
+    tape_free(&keep);
+    tape_free(&freeing);
+    sliceset_free(&set);
+    model_free(&m);
+}
+
+static void test_inference_frees_unet(void **state)
+{
+    (void)state;
+    check_inference_frees_dead_values(ARCH_UNET);
+}
+
+static void test_inference_frees_pspnet(void **state)
+{
+    (void)state;
+    check_inference_frees_dead_values(ARCH_PSPNET);
 }
 
 static void test_resume_exact_unet(void **state)
@@ -503,6 +559,8 @@ int main(int argc, char **argv)
     if (argc > 1) cmocka_set_test_filter(argv[1]);   /* run one test: its name */
     engine_set_threads(1);      /* tiny tensors: threads would only add overhead */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inference_frees_unet),
+        cmocka_unit_test(test_inference_frees_pspnet),
         cmocka_unit_test(test_resume_exact_unet),
         cmocka_unit_test(test_resume_exact_pspnet),
         cmocka_unit_test(test_scan_reuse_equals_naive),
