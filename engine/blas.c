@@ -90,7 +90,8 @@ int engine_processors(void)
 int engine_loop_threads(size_t most)
 {
 #ifdef _OPENMP
-    const size_t t = omp_in_parallel() ? 1 : (size_t)omp_get_max_threads();
+    size_t t = omp_in_parallel() ? 1 : (size_t)omp_get_max_threads();
+    if (t > (size_t)engine_processors()) t = (size_t)engine_processors();
     return (int)(t < most ? t : most > 0 ? most : 1);
 #else
     (void)most;

@@ -22,8 +22,9 @@ int engine_thread_index(void);
  * whatever thread count is set after it was sized. */
 int engine_processors(void);
 /* Threads a parallel loop may use here: 1 inside a parallel region (no nesting), else
- * the count set by engine_set_threads, at most `most` (its workspace slots, its units of
- * work). */
+ * the count set by engine_set_threads, at most `most` (its units of work) and at most
+ * engine_processors() (workspaces have a slot per processor, indexed by
+ * engine_thread_index). */
 int engine_loop_threads(size_t most);
 /* "OpenBLAS 0.3.21" / "BLIS 0.9.0" and the kernel it runs ("Haswell", "zen3", ...). */
 const char *blas_library(void);

@@ -32,9 +32,20 @@ size_t winograd_matrix_stride(size_t floats)
 }
 
 /* Strides of the 16 matrices of U or M (O, C), V (C, np) and M or U'' (O, np). */
-static size_t pairs_stride(const Conv2dShape *s) { return winograd_matrix_stride((size_t)s->o * s->c); }
-static size_t in_stride(const Conv2dShape *s, size_t np) { return winograd_matrix_stride(s->c * np); }
-static size_t out_stride(const Conv2dShape *s, size_t np) { return winograd_matrix_stride(s->o * np); }
+static size_t pairs_stride(const Conv2dShape *s)
+{
+    return winograd_matrix_stride((size_t)s->o * s->c);
+}
+
+static size_t in_stride(const Conv2dShape *s, size_t np)
+{
+    return winograd_matrix_stride(s->c * np);
+}
+
+static size_t out_stride(const Conv2dShape *s, size_t np)
+{
+    return winograd_matrix_stride(s->o * np);
+}
 
 /* Wide layers (many channels) take the whole batch as one panel: per panel, the GEMMs
  * read all of U (16*O*C floats: 16 MB for 512 x 512 channels), which for small panels
@@ -88,13 +99,6 @@ static int panel_rows(const Conv2dShape *s)
 /* A workspace slot per processor (engine_processors), not per current thread count:
  * sized once, it fits whatever engine_set_threads() says later (as conv2d's). */
 static int winograd_slots(void) { return engine_processors(); }
-
-/* Threads for `units` of work: at most the slots and the units. */
-static int winograd_threads(size_t units)
-{
-    const size_t slots = (size_t)winograd_slots();
-    return engine_loop_threads(units < slots ? units : slots);
-}
 
 /* The workspace: U (16, O, C); per slot, the even and odd columns of the four input rows
  * of a tile row and a spare output row; then V (16, C, tiles) and M (16, O, tiles) of a
@@ -342,7 +346,7 @@ static void winograd_output(const Conv2dShape *s, const float *m, int r0, int ro
 static void winograd_input_whole(const Conv2dShape *s, const float *x, const WinogradWork *ww,
                                  float *v)
 {
-    const int threads = winograd_threads((size_t)s->c), all_rows = s->n * tile_rows(s);
+    const int threads = engine_loop_threads((size_t)s->c), all_rows = s->n * tile_rows(s);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int c = 0; c < s->c; c++) winograd_input(s, x, 0, all_rows, c, c + 1, v, thread_rowbuf(ww));
 }
@@ -360,8 +364,8 @@ static void winograd_gemms(const Conv2dShape *s, const float *u, const float *v,
 {
     static const int p[4] = {3, 1, 2, 0};
     const size_t us = pairs_stride(s), vs = in_stride(s, np), ms = out_stride(s, np);
-    const int tk = winograd_threads(16);       /* 1 inside a panel's parallel loop; the
-                                                * BLAS runs one-threaded inside one too */
+    /* 1 inside a panel's parallel loop; the BLAS runs one-threaded inside one too */
+    const int tk = engine_loop_threads(16);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 16; k++) {
         const float *uk = flipped ? u + (4 * p[k / 4] + p[k % 4]) * us : u + k * us;
@@ -385,7 +389,7 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
     if (whole_batch(s)) {
         const int np = all_rows * tw;
         float *v = ww.panels, *m = v + 16 * in_stride(s, np);
-        const int to = winograd_threads((size_t)s->o);
+        const int to = engine_loop_threads((size_t)s->o);
         winograd_input_whole(s, x, &ww, v);
         winograd_gemms(s, ww.u, v, m, np, flipped);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
@@ -395,7 +399,7 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
         return;
     }
     const int panels = (all_rows + per_panel - 1) / per_panel;
-    const int threads = winograd_threads((size_t)panels);
+    const int threads = engine_loop_threads((size_t)panels);
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
     for (int p = 0; p < panels; p++) {
         const int r0 = p * per_panel;
@@ -540,18 +544,18 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
         const int np = all_rows * tw;
         const size_t vs = in_stride(s, np), us = out_stride(s, np);
         float *v = ww.panels, *u = v + 16 * vs;
-        const int to = winograd_threads((size_t)s->o);
+        const int to = engine_loop_threads((size_t)s->o);
         winograd_input_whole(s, x, &ww, v);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
         for (int o = 0; o < s->o; o++) winograd_dy(s, dy, 0, all_rows, o, o + 1, u, thread_rowbuf(&ww));
-        const int tk = winograd_threads(16);
+        const int tk = engine_loop_threads(16);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
         for (int k = 0; k < 16; k++)             /* M_k (O, C) = U''_k (O, np) @ V_k^T */
             sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + k * us, np, v + k * vs, np,
                            0.0f, m + k * ms, s->c);
     } else {
         const int panels = (all_rows + per_panel - 1) / per_panel;
-        const int threads = winograd_threads((size_t)panels);
+        const int threads = engine_loop_threads((size_t)panels);
         memset(parts, 0, (size_t)threads * mfloats * sizeof(float));
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
         for (int p = 0; p < panels; p++) {

@@ -66,12 +66,6 @@ static float *slot(const Tiles *g, const Work *w)
     return w->slots + slot_floats(g) * engine_thread_index();
 }
 
-static int threads_for(size_t units)
-{
-    const size_t most = (size_t)engine_processors();
-    return engine_loop_threads(units < most ? units : most);
-}
-
 /* ---- the weights: U (36, pairs) = G g G^T --------------------------------------------- */
 
 enum { PAIR_BLOCK = 64 };
@@ -330,10 +324,10 @@ void winograd4_conv(const Conv2dShape *s, const float *x, const float *w, const 
     Work wk;
     work_floats(&g, &wk, work);
     weights_transform(oc, g.pairs_stride, w, flipped, wk.big);
-    const int tc = threads_for((size_t)c), to = threads_for((size_t)o);
+    const int tc = engine_loop_threads((size_t)c), to = engine_loop_threads((size_t)o);
 #pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
     for (int ch = 0; ch < c; ch++) input_channel(s, &g, x, ch, wk.v, slot(&g, &wk));
-    const int tk = threads_for(36);
+    const int tk = engine_loop_threads(36);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 36; k++)
         sgemm_rowmajor(flipped, false, o, (int)g.t, c, 1.0f, wk.big + k * g.pairs_stride,
@@ -354,12 +348,12 @@ void winograd4_conv_dw(const Conv2dShape *s, const float *x, const float *dy, fl
     const size_t oc = (size_t)o * c;
     Work wk;
     work_floats(&g, &wk, work);
-    const int tc = threads_for((size_t)c), to = threads_for((size_t)o);
+    const int tc = engine_loop_threads((size_t)c), to = engine_loop_threads((size_t)o);
 #pragma omp parallel for num_threads(tc) schedule(static) if (tc > 1)
     for (int ch = 0; ch < c; ch++) input_channel(s, &g, x, ch, wk.v, slot(&g, &wk));
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
     for (int ch = 0; ch < o; ch++) dy_channel(s, &g, dy, ch, wk.m, slot(&g, &wk));
-    const int tk = threads_for(36);
+    const int tk = engine_loop_threads(36);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 36; k++)
         sgemm_rowmajor(false, true, o, c, (int)g.t, 1.0f, wk.m + k * g.out_stride, (int)g.t,
