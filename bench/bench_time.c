@@ -1,8 +1,10 @@
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench/bench_time.h"
 #include "engine/error.h"
+#include "engine/rng.h"
 #include "train/progress.h"
 
 static int compare_double(const void *a, const void *b)
@@ -15,6 +17,20 @@ double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, compare_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+float *bench_random_floats(size_t n, Rng *r)
+{
+    float *v = xmalloc_floats(n);
+    for (size_t i = 0; i < n; i++) v[i] = 2.0f * rng_uniform(r) - 1.0f;
+    return v;
+}
+
+float *bench_zero_floats(size_t n)
+{
+    float *v = xmalloc_floats(n);
+    memset(v, 0, n * sizeof(float));
+    return v;
 }
 
 BenchTime bench_time(const BenchTiming *t, BenchFn fn, void *ctx)

@@ -4,6 +4,8 @@
 #ifndef REUSENET_BENCH_TIME_H
 #define REUSENET_BENCH_TIME_H
 
+#include <stddef.h>
+
 typedef struct BenchTiming {
     int warmup;              /* untimed calls first */
     int repeats;             /* timed samples; the median is reported */
@@ -21,5 +23,12 @@ typedef void (*BenchFn)(void *ctx);
 BenchTime bench_time(const BenchTiming *t, BenchFn fn, void *ctx);
 /* Median of v[0..n-1] (sorts v). */
 double bench_median(double *v, int n);
+
+struct Rng;
+/* n floats uniform in [-1, 1), 64-byte aligned as the engine's own buffers are
+ * (xmalloc_floats: alignment changes what the kernels measure); free() them. */
+float *bench_random_floats(size_t n, struct Rng *r);
+/* n zeros, aligned alike. */
+float *bench_zero_floats(size_t n);
 
 #endif

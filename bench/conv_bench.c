@@ -173,27 +173,20 @@ static int model_layer_benches(const ModelSpec *ms, const Settings *st, LayerBen
 
 /* ---- measuring one layer --------------------------------------------------------------- */
 
-static float *random_floats(size_t n, Rng *r)
-{
-    float *v = xmalloc(sizeof *v * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) v[i] = 2.0f * rng_uniform(r) - 1.0f;
-    return v;
-}
-
 static void layer_data_init(LayerData *d, const LayerBench *lb, Rng *r)
 {
     const Conv2dShape *s = &lb->s;
     size_t nx = (size_t)s->n * s->c * s->h * s->w, ny = (size_t)s->n * s->o * s->oh * s->ow;
     size_t nw = (size_t)s->o * s->c * s->kh * s->kw, nwork = conv2d_workspace_floats(s);
-    *d = (LayerData){lb, random_floats(nx, r), random_floats(nw, r), NULL,
-                     xmalloc(sizeof(float) * ny), random_floats(ny, r), NULL,
-                     xcalloc(nw, sizeof(float)), NULL,
-                     xmalloc(sizeof(float) * (nwork ? nwork : 1))};
+    /* aligned as the step arena's buffers are, which the kernels see in training */
+    *d = (LayerData){lb, bench_random_floats(nx, r), bench_random_floats(nw, r), NULL,
+                     xmalloc_floats(ny), bench_random_floats(ny, r), NULL,
+                     bench_zero_floats(nw), NULL, xmalloc_floats(nwork)};
     if (lb->has_bias) {
-        d->b = random_floats((size_t)s->o, r);
-        d->db = xcalloc((size_t)s->o, sizeof(float));
+        d->b = bench_random_floats((size_t)s->o, r);
+        d->db = bench_zero_floats((size_t)s->o);
     }
-    if (lb->wants_dx) d->dx = xcalloc(nx, sizeof(float));
+    if (lb->wants_dx) d->dx = bench_zero_floats(nx);
 }
 
 static void layer_data_free(LayerData *d)

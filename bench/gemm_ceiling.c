@@ -159,13 +159,6 @@ static int gemm_check(GemmRun *r, Rng *rng)
     return rc;
 }
 
-static float *random_floats(size_t n, Rng *rng)
-{
-    float *v = xmalloc(sizeof *v * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) v[i] = 2.0f * rng_uniform(rng) - 1.0f;
-    return v;
-}
-
 int gemm_list_time(const GemmList *l, const BenchTiming *t, double *ms)
 {
     Rng rng;
@@ -176,9 +169,9 @@ int gemm_list_time(const GemmList *l, const BenchTiming *t, double *ms)
         const int team = g->team > 1 ? g->team : 1;
         GemmRun *runs = xmalloc(sizeof *runs * (size_t)team);
         for (int j = 0; j < team; j++)
-            runs[j] = (GemmRun){g, random_floats(rows_a(g) * g->lda, &rng),
-                                random_floats(rows_b(g) * g->ldb, &rng),
-                                random_floats((size_t)g->m * g->ldc, &rng)};
+            runs[j] = (GemmRun){g, bench_random_floats(rows_a(g) * g->lda, &rng),
+                                bench_random_floats(rows_b(g) * g->ldb, &rng),
+                                bench_random_floats((size_t)g->m * g->ldc, &rng)};
         int rc = gemm_check(&runs[0], &rng);
         if (!rc && team == 1) *ms += bench_time(t, gemm_run, runs).median_ms * g->count;
         else if (!rc) *ms += bench_time(t, gemm_run_team, runs).median_ms * g->count / team;

@@ -60,8 +60,8 @@ int cmd_bench(int argc, char **argv)
     model_init_weights(&m, 1);
     Optimizer opt;
     optimizer_init_sgd(&opt, &m.params, 0.01, 0.9, 0.0);
-    float *x = malloc(sizeof(float) * (size_t)batch * size * size);
-    int64_t *labels = malloc(sizeof(int64_t) * (size_t)batch * size * size);
+    float *x = xmalloc_floats((size_t)batch * size * size);
+    int64_t *labels = xmalloc(sizeof(int64_t) * (size_t)batch * size * size);
     Rng r;
     rng_seed(&r, 1, 0);
     for (size_t i = 0; i < (size_t)batch * size * size; i++) {
@@ -70,7 +70,7 @@ int cmd_bench(int argc, char **argv)
     }
     Tape t;
     tape_init(&t, 0);
-    double *ms = malloc(sizeof(double) * (size_t)iters);
+    double *ms = xmalloc(sizeof(double) * (size_t)iters);
     printf("%s %s%s batch %d x 1 x %d x %d, %s, kernel %s, %d threads\n", pos[0], arch,
            cfg.arch == ARCH_UNET ? "" : "", batch, size, size, blas_library(), blas_kernel(),
            engine_threads());

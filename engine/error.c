@@ -61,6 +61,13 @@ void *xcalloc(size_t count, size_t size)
     return p ? p : out_of_memory(count * size);
 }
 
+float *xmalloc_floats(size_t floats)
+{
+    const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;   /* a multiple of 64 */
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    return p ? p : out_of_memory(bytes);
+}
+
 void *xrealloc(void *p, size_t bytes)
 {
     void *q = realloc(p, bytes ? bytes : 1);

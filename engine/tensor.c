@@ -43,7 +43,8 @@ Tensor tensor_alloc(int ndim, const int *shape)
 {
     Tensor t = {0};
     tensor_set_shape(&t, ndim, shape);
-    t.data = xcalloc(t.size, sizeof(float));
+    t.data = xmalloc_floats(t.size);
+    memset(t.data, 0, t.size * sizeof(float));
     return t;
 }
 

@@ -309,7 +309,7 @@ int train_run(const TrainConfig *c)
     MetaPair meta[] = {{"init", origin}};
 
     const int s = c->data.size;
-    images = xmalloc(sizeof(float) * (size_t)c->batch * s * s);
+    images = xmalloc_floats((size_t)c->batch * s * s);
     labels = xmalloc(sizeof(int64_t) * (size_t)c->batch * s * s);
     targets = xmalloc(sizeof(float) * (size_t)c->batch * m.cfg.classes * s * s);
     tape_init(&tape, 0);
