@@ -256,6 +256,17 @@ static void winograd_input(const Conv2dShape *s, const float *x, int r0, int row
                 first = 2;
             }
             for (int i = first; i < 4; i++) split_row(s, in, 2 * ty - s->pad + i, ev[i], od[i]);
+            /* Fetch the next channel's rows of this tile row ahead: a panel reads a few rows
+             * from each of C planes, streams too short and too many for the hardware
+             * prefetcher (UNet's 96-channel 128 x 128 layer: this transform 17 % faster,
+             * a UNet F=32 training step 2 %). */
+            if (c + 1 < c1)
+                for (int i = first; i < 4; i++) {
+                    const int iy = 2 * ty - s->pad + i;
+                    if (iy < 0 || iy >= s->h) continue;
+                    const float *next = in + plane + (size_t)iy * s->w;
+                    for (int k = 0; k < s->w; k += 16) __builtin_prefetch(next + k);
+                }
             float *out = v + (size_t)c * np + (size_t)r * tw;
             /* d B on row i: columns d0..d3 = ev[tx], od[tx], ev[tx+1], od[tx+1] */
 #define DB0(i) (ev[i][tx] - ev[i][tx + 1])
