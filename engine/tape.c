@@ -80,8 +80,7 @@ Tensor *tape_wrap(Tape *t, float *data, int ndim, const int *shape)
 
 void tape_release(Tape *t, Tensor *x)
 {
-    CHECK(!t->recording, "tape_release: only in inference, where nothing recorded reads %s",
-          "the tensor again");
+    CHECK(!t->recording, "tape_release: only in inference, where nothing recorded reads it");
     if (!x->data) return;
     give_back(t, x->data, x->size);
     x->data = NULL;
