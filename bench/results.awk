@@ -76,7 +76,7 @@ END {
     emit("")
     emit("## Training step and eval forward: reusenet against PyTorch")
     emit("")
-    emit("Milliseconds per batch: median [min-max] over the timed iterations, each configuration in its own process. A training step is forward, cross-entropy, backward and an SGD momentum update; an eval forward runs without gradients. Ratio = reusenet / PyTorch (below 1: reusenet is faster). Targets apply at 2 threads: against PyTorch's default oneDNN path <= 1.0 for UNet and <= 1.3 for PSPNet, against PyTorch's im2col + BLAS path (`torch.backends.mkldnn.enabled = False`) <= 0.5.")
+    emit("Milliseconds per batch: median [min-max] over the timed iterations, each configuration in its own process, once per round, the rounds' iterations pooled (a burst of load from other programs then hits a few samples of many configurations, not all of one). A training step is forward, cross-entropy, backward and an SGD momentum update; an eval forward runs without gradients. Ratio = reusenet / PyTorch (below 1: reusenet is faster). Targets apply at 2 threads: against PyTorch's default oneDNN path <= 1.0 for UNet and <= 1.3 for PSPNet, against PyTorch's im2col + BLAS path (`torch.backends.mkldnn.enabled = False`) <= 0.5.")
     emit("")
     emit("| model | step | threads | reusenet ms | PyTorch oneDNN ms | ratio | target | PyTorch im2col ms | ratio | target |")
     emit("|---|---|---:|---:|---:|---:|---|---:|---:|---|")

@@ -3,14 +3,17 @@
 # to bench/RESULTS.md (README, "Benchmarks"):
 #   1. every conv layer against the sgemm ceiling at its GEMM shapes (conv_bench);
 #   2. `reusenet bench` train-step and forward for each model x thread count, each in its
-#      own process (so the peak memory is that configuration's);
+#      own process (so the peak memory is that configuration's), in rounds: every
+#      configuration runs ITERS/ROUNDS iterations per round, and its samples from all
+#      rounds are pooled, so that a burst of load from other programs on the host lands
+#      on a few samples of many configurations rather than on all of one;
 #   3. the same in PyTorch (bench/torch_bench.py), oneDNN and im2col + BLAS, when
 #      `$TORCH_PY -c 'import torch'` works;
 #   4. the swap scan with activation reuse against the naive one, on a small synthetic
 #      dataset and two freshly initialised models (nothing is trained).
 #
 # Settings (environment): BENCH_QUICK=1 for a smoke test (1 iteration, 64x64, batch 2);
-# each can be set on its own: BENCH_ITERS, BENCH_WARMUP, BENCH_SIZE, BENCH_BATCH,
+# each can be set on its own: BENCH_ITERS, BENCH_ROUNDS (2), BENCH_WARMUP, BENCH_SIZE, BENCH_BATCH,
 # BENCH_THREADS ("1 2"), BENCH_CONFIGS ("pspnet unet32 unet64"), BENCH_SWAP_CONFIGS
 # ("pspnet unet32"), BENCH_SWAP_SLICES (slices per volume, 4), BENCH_REPEATS (conv
 # samples), BENCH_TORCH=0 / BENCH_SWAP=0 / BENCH_CONV=0 to skip a part, BENCH_RESULTS (the
@@ -27,11 +30,13 @@ HERE=$(dirname "$0")
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-    d_iters=1 d_warmup=0 d_size=64 d_batch=2 d_repeats=1 d_conv_warmup=0 d_min_ms=0 d_slices=2
+    d_iters=1 d_rounds=1 d_warmup=0 d_size=64 d_batch=2 d_repeats=1 d_conv_warmup=0 d_min_ms=0 d_slices=2
 else
-    d_iters=10 d_warmup=2 d_size=128 d_batch=8 d_repeats=5 d_conv_warmup=1 d_min_ms=10 d_slices=4
+    d_iters=10 d_rounds=2 d_warmup=2 d_size=128 d_batch=8 d_repeats=5 d_conv_warmup=1 d_min_ms=10 d_slices=4
 fi
 ITERS=${BENCH_ITERS:-$d_iters}
+ROUNDS=${BENCH_ROUNDS:-$d_rounds}
+ROUND_ITERS=$(( (ITERS + ROUNDS - 1) / ROUNDS ))
 WARMUP=${BENCH_WARMUP:-$d_warmup}
 SIZE=${BENCH_SIZE:-$d_size}
 BATCH=${BENCH_BATCH:-$d_batch}
@@ -82,6 +87,38 @@ LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 awk -v l="$LOAD_START" 'BEGIN { if (l + 0 > 0.5) printf "bench: warning: load average %s: other programs are using the CPU, the times will not be reliable\n", l }' >&2
 [ "$QUICK" = 1 ] || echo "bench: the full run takes about half an hour on an idle 2-core machine (BENCH_QUICK=1: a smoke test)" >&2
 
+# The logs of one configuration's rounds as one log: the first round's header, every timed
+# iteration ("  run k: X ms"), then the summary over all of them in cli/cmd_bench.c's
+# format (which torch_bench.py copies): the median (mean of the middle two for an even
+# count), min, max, the largest peak RSS, the first "after import". No summary when a
+# round failed, which record then reports.
+merge_rounds() {  # out log...
+    out=$1; shift
+    awk -v rounds=$# '
+        FNR == 1 { file++ }
+        /^  run [0-9]+: / { v[++n] = $3; next }
+        /^median_ms / { done++; next }
+        /peak RSS/ {
+            r = $0; sub(/.*peak RSS /, "", r); sub(/ MiB.*/, "", r)
+            if (r + 0 > rss + 0) rss = r
+            if (base == "" && $0 ~ /after import/) { base = $0; sub(/.*after import /, "", base); sub(/ MiB.*/, "", base) }
+            next
+        }
+        file == 1 { print }
+        END {
+            for (i = 2; i <= n; i++) {          # insertion sort: a few dozen samples
+                x = v[i] + 0
+                for (j = i - 1; j >= 1 && v[j] + 0 > x; j--) v[j + 1] = v[j]
+                v[j + 1] = x
+            }
+            for (i = 1; i <= n; i++) printf "  run %d: %.1f ms\n", i, v[i]
+            if (done < rounds || n == 0) exit
+            med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            printf "min %.1f ms, max %.1f ms, peak RSS %s MiB%s\n", v[1], v[n], rss, base == "" ? "" : ", after import " base " MiB"
+            printf "median_ms %.2f\n", med
+        }' "$@" > "$out"
+}
+
 # One timed configuration: the log's last two lines are the summary (cli/cmd_bench.c's format,
 # which torch_bench.py copies). Appends a row to $RUNS; stops the run when reusenet fails.
 record() {  # tool mode config threads log
@@ -124,31 +161,47 @@ else
     TORCH_NOTE="PyTorch not measured: \`$TORCH_PY -c 'import torch'\` fails (Debian: apt-get install python3-torch)."
     echo "bench: $TORCH_NOTE" >&2
 fi
-say "2/4 reusenet bench$( [ $HAVE_TORCH = 1 ] && echo ' and 3/4 PyTorch (oneDNN, im2col + BLAS)'), $ITERS iterations after $WARMUP warm-up"
+say "2/4 reusenet bench$( [ $HAVE_TORCH = 1 ] && echo ' and 3/4 PyTorch (oneDNN, im2col + BLAS)'), $ROUNDS round(s) of $ROUND_ITERS iterations after $WARMUP warm-up"
 T_STEPS=$(now)
 FAILED=0
+round=1
+while [ $round -le "$ROUNDS" ]; do
+    for c in $CONFIGS; do
+        arch=$(arch_of "$c"); width=$(width_of "$c")
+        for mode in train-step forward; do
+            for t in $THREADS; do
+                # Interleaved, so that the runs compared in one row are close in time.
+                log=$WORK/reusenet-$mode-$c-$t.round$round.log
+                "$BIN" bench "$mode" --arch "$arch" --width "$width" --batch "$BATCH" --size "$SIZE" \
+                    --threads "$t" --iters "$ROUND_ITERS" --warmup "$WARMUP" > "$log" 2>&1 || true
+                grep -q '^median_ms ' "$log" || { record reusenet "$mode" "$c" "$t" "$log" || true; FAILED=1; break 4; }
+                [ $HAVE_TORCH = 1 ] || continue
+                for variant in onednn im2col; do
+                    log=$WORK/torch-$variant-$mode-$c-$t.round$round.log
+                    flag=""; [ $variant = im2col ] && flag=--no-mkldnn
+                    "$TORCH_PY" "$HERE/torch_bench.py" "$mode" --arch "$arch" --width "$width" \
+                        --batch "$BATCH" --size "$SIZE" --threads "$t" --iters "$ROUND_ITERS" \
+                        --warmup "$WARMUP" $flag > "$log" 2>&1 || true
+                done
+            done
+        done
+    done
+    round=$((round + 1))
+done
+[ $FAILED = 0 ] || { echo "bench: reusenet bench failed; no results written" >&2; exit 1; }
 for c in $CONFIGS; do
-    arch=$(arch_of "$c"); width=$(width_of "$c")
     for mode in train-step forward; do
         for t in $THREADS; do
-            # Interleaved, so that the runs compared in one row are close in time.
-            log=$WORK/reusenet-$mode-$c-$t.log
-            "$BIN" bench "$mode" --arch "$arch" --width "$width" --batch "$BATCH" --size "$SIZE" \
-                --threads "$t" --iters "$ITERS" --warmup "$WARMUP" > "$log" 2>&1 || true
-            record reusenet "$mode" "$c" "$t" "$log" || { FAILED=1; break 3; }
-            [ $HAVE_TORCH = 1 ] || continue
-            for variant in onednn im2col; do
-                log=$WORK/torch-$variant-$mode-$c-$t.log
-                flag=""; [ $variant = im2col ] && flag=--no-mkldnn
-                "$TORCH_PY" "$HERE/torch_bench.py" "$mode" --arch "$arch" --width "$width" \
-                    --batch "$BATCH" --size "$SIZE" --threads "$t" --iters "$ITERS" \
-                    --warmup "$WARMUP" $flag > "$log" 2>&1 || true
-                record "torch-$variant" "$mode" "$c" "$t" "$log" || true
+            for tool in reusenet torch-onednn torch-im2col; do
+                [ $tool = reusenet ] || [ $HAVE_TORCH = 1 ] || continue
+                log=$WORK/$tool-$mode-$c-$t.log
+                # shellcheck disable=SC2046 # the rounds' logs, one word each
+                merge_rounds "$log" $(ls "$WORK/$tool-$mode-$c-$t".round*.log)
+                record "$tool" "$mode" "$c" "$t" "$log" || true
             done
         done
     done
 done
-[ $FAILED = 0 ] || { echo "bench: reusenet bench failed; no results written" >&2; exit 1; }
 S_STEPS=$(since "$T_STEPS")
 TORCH_ID=""
 if [ $HAVE_TORCH = 1 ]; then
@@ -197,7 +250,7 @@ tmp=$RESULTS.tmp
     echo
     [ "$QUICK" = 1 ] && { echo "**Quick mode (BENCH_QUICK=1): a smoke test of the harness, not a measurement.**"; echo; }
     echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1) ($(nproc 2>/dev/null || echo '?') cores)."
-    echo "Batch $BATCH x 1 x $SIZE x $SIZE; $ITERS timed iterations after $WARMUP warm-up; threads: $THREADS."
+    echo "Batch $BATCH x 1 x $SIZE x $SIZE; $((ROUND_ITERS * ROUNDS)) timed iterations per configuration, in $ROUNDS round(s) of $ROUND_ITERS after $WARMUP warm-up; threads: $THREADS."
     echo
     echo '```'
     "$BIN" --version 2>&1 || echo "(reusenet --version failed: exit status $?)"
