@@ -183,6 +183,28 @@ static void mismatched_conv(void *arg)
     conv2d(&t, x, w, NULL, 1, 1, 1);
 }
 
+/* Which path the dispatcher takes: the batch's columns stacked into one GEMM for small
+ * maps, per image for large maps, single images, and 1x1 convs (whose stacking would be
+ * nothing but copies). */
+static void test_batching_choice(void **state)
+{
+    (void)state;
+    Conv2dShape small3 = conv2d_shape(8, 512, 4, 4, 512, 3, 3, 1, 1, 1);
+    Conv2dShape strided3 = conv2d_shape(8, 64, 32, 32, 128, 3, 3, 2, 1, 1);
+    Conv2dShape large3 = conv2d_shape(8, 32, 128, 128, 32, 3, 3, 1, 1, 1);
+    Conv2dShape single3 = conv2d_shape(1, 512, 4, 4, 512, 3, 3, 1, 1, 1);
+    Conv2dShape pointwise = conv2d_shape(8, 256, 16, 16, 512, 1, 1, 1, 0, 1);
+    Conv2dShape strided1 = conv2d_shape(8, 64, 32, 32, 128, 1, 1, 2, 0, 1);
+    Conv2dShape pooled1 = conv2d_shape(8, 512, 1, 1, 128, 1, 1, 1, 0, 1);
+    assert_true(conv2d_batches_images(&small3));
+    assert_true(conv2d_batches_images(&strided3));
+    assert_false(conv2d_batches_images(&large3));
+    assert_false(conv2d_batches_images(&single3));
+    assert_false(conv2d_batches_images(&pointwise));
+    assert_false(conv2d_batches_images(&strided1));
+    assert_false(conv2d_batches_images(&pooled1));
+}
+
 static void test_shape_mismatch_is_reported(void **state)
 {
     (void)state;
@@ -198,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_per_image_any_thread_count),
         cmocka_unit_test(test_gradcheck),
         cmocka_unit_test(test_col2im_is_adjoint),
+        cmocka_unit_test(test_batching_choice),
         cmocka_unit_test(test_shape_mismatch_is_reported),
     };
     return cmocka_run_group_tests_name("conv2d", tests, NULL, NULL);
