@@ -85,7 +85,7 @@ mkdir -p "$WORK"
 T_START=$(now)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 awk -v l="$LOAD_START" 'BEGIN { if (l + 0 > 0.5) printf "bench: warning: load average %s: other programs are using the CPU, the times will not be reliable\n", l }' >&2
-[ "$QUICK" = 1 ] || echo "bench: the full run takes about half an hour on an idle 2-core machine (BENCH_QUICK=1: a smoke test)" >&2
+[ "$QUICK" = 1 ] || echo "bench: the full run takes about 20 minutes on an idle 2-core machine (BENCH_QUICK=1: a smoke test)" >&2
 
 # The logs of one configuration's rounds as one log: the first round's header, every timed
 # iteration ("  run k: X ms"), then the summary over all of them in cli/cmd_bench.c's
