@@ -1,6 +1,5 @@
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "bench/bench_time.h"
 #include "engine/error.h"
@@ -23,13 +22,6 @@ float *bench_random_floats(size_t n, Rng *r)
 {
     float *v = xmalloc_floats(n);
     for (size_t i = 0; i < n; i++) v[i] = 2.0f * rng_uniform(r) - 1.0f;
-    return v;
-}
-
-float *bench_zero_floats(size_t n)
-{
-    float *v = xmalloc_floats(n);
-    memset(v, 0, n * sizeof(float));
     return v;
 }
 

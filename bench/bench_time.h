@@ -28,7 +28,5 @@ struct Rng;
 /* n floats uniform in [-1, 1), 64-byte aligned as the engine's own buffers are
  * (xmalloc_floats: alignment changes what the kernels measure); free() them. */
 float *bench_random_floats(size_t n, struct Rng *r);
-/* n zeros, aligned alike. */
-float *bench_zero_floats(size_t n);
 
 #endif

@@ -181,12 +181,12 @@ static void layer_data_init(LayerData *d, const LayerBench *lb, Rng *r)
     /* aligned as the step arena's buffers are, which the kernels see in training */
     *d = (LayerData){lb, bench_random_floats(nx, r), bench_random_floats(nw, r), NULL,
                      xmalloc_floats(ny), bench_random_floats(ny, r), NULL,
-                     bench_zero_floats(nw), NULL, xmalloc_floats(nwork)};
+                     xcalloc_floats(nw), NULL, xmalloc_floats(nwork)};
     if (lb->has_bias) {
         d->b = bench_random_floats((size_t)s->o, r);
-        d->db = bench_zero_floats((size_t)s->o);
+        d->db = xcalloc_floats((size_t)s->o);
     }
-    if (lb->wants_dx) d->dx = bench_zero_floats(nx);
+    if (lb->wants_dx) d->dx = xcalloc_floats(nx);
 }
 
 static void layer_data_free(LayerData *d)

@@ -68,6 +68,13 @@ float *xmalloc_floats(size_t floats)
     return p ? p : out_of_memory(bytes);
 }
 
+float *xcalloc_floats(size_t floats)
+{
+    float *p = xmalloc_floats(floats);
+    memset(p, 0, floats * sizeof(float));
+    return p;
+}
+
 void *xrealloc(void *p, size_t bytes)
 {
     void *q = realloc(p, bytes ? bytes : 1);

@@ -37,5 +37,7 @@ void *xrealloc(void *p, size_t bytes);
  * Winograd's input transform took twice as long (every vector store split over two
  * cache lines). */
 float *xmalloc_floats(size_t floats);
+/* The same, zero-filled. */
+float *xcalloc_floats(size_t floats);
 
 #endif

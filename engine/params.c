@@ -48,13 +48,9 @@ void params_finalize(ParamStore *s)
     }
     s->n_values = nv;
     s->n_buffers = nb;
-    s->values = aligned_alloc(64, (nv ? nv : 16) * sizeof(float));
-    s->grads = aligned_alloc(64, (nv ? nv : 16) * sizeof(float));
-    s->buffers = aligned_alloc(64, (nb ? nb : 16) * sizeof(float));
-    CHECK(s->values && s->grads && s->buffers, "out of memory for %zu parameters", nv + nb);
-    memset(s->values, 0, (nv ? nv : 16) * sizeof(float));
-    memset(s->grads, 0, (nv ? nv : 16) * sizeof(float));
-    memset(s->buffers, 0, (nb ? nb : 16) * sizeof(float));
+    s->values = xcalloc_floats(nv);
+    s->grads = xcalloc_floats(nv);
+    s->buffers = xcalloc_floats(nb);
     for (int i = 0; i < s->count; i++) {
         Param *p = &s->items[i];
         if (p->kind == PARAM_TRAINABLE) {

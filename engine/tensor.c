@@ -43,8 +43,7 @@ Tensor tensor_alloc(int ndim, const int *shape)
 {
     Tensor t = {0};
     tensor_set_shape(&t, ndim, shape);
-    t.data = xmalloc_floats(t.size);
-    memset(t.data, 0, t.size * sizeof(float));
+    t.data = xcalloc_floats(t.size);
     return t;
 }
 
