@@ -230,9 +230,10 @@ static void check_resume_is_exact(ModelArch arch, int n, bool every_kind)
     model_free(&s);
 }
 
-/* Inference frees as it goes: model_forward (forward_graph_run with free_dead, conv
- * outputs given back after their BN) gives bitwise the logits of a pass that keeps every
- * value, in less memory, having freed most values. */
+/* Inference frees as it goes: forward_graph_run with free_dead, as model_forward runs it
+ * on a tape that does not record (conv outputs given back after their BN too), gives
+ * bitwise the logits of a pass that keeps every value, in less memory, having freed most
+ * values. */
 static void check_inference_frees_dead_values(ModelArch arch)
 {
     Model m;
