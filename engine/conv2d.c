@@ -3,6 +3,7 @@
 #include "blas.h"
 #include "conv2d.h"
 #include "im2col.h"
+#include "reduce.h"
 #include "error.h"
 #include "winograd.h"
 
@@ -142,8 +143,9 @@ static int conv2d_image_threads(const Conv2dShape *s)
 }
 
 /* The per-image workspace: the flipped kernel (C, O*KH*KW) when dx is a convolution,
- * then for each of conv2d_image_slots() threads a private dw (O, C*KH*KW) to accumulate
- * into, then for each thread one panel of columns. work = NULL only sizes it. */
+ * then for each piece of the batch's images (reduce.h) a private dw (O, C*KH*KW) to
+ * accumulate into, then for each of conv2d_image_slots() threads one panel of columns.
+ * work = NULL only sizes it. */
 typedef struct ImageWork {
     float *wt, *dw_parts, *cols;
     size_t dw_floats, col_floats, total;
@@ -155,11 +157,12 @@ static ImageWork conv2d_image_work(const Conv2dShape *s, float *work)
     const size_t wt = conv2d_dx_is_conv(s) ? (size_t)s->c * s->o * s->kh * s->kw : 0;
     ImageWork iw = {NULL, NULL, NULL, (size_t)s->o * s->c * s->kh * s->kw,
                     conv2d_panel_floats(s), 0};
-    iw.total = wt + (iw.dw_floats + iw.col_floats) * slots;
+    const size_t pieces = (size_t)reduce_pieces(s->n);
+    iw.total = wt + iw.dw_floats * pieces + iw.col_floats * slots;
     if (work) {
         iw.wt = work;
         iw.dw_parts = work + wt;
-        iw.cols = iw.dw_parts + iw.dw_floats * slots;
+        iw.cols = iw.dw_parts + iw.dw_floats * pieces;
     }
     return iw;
 }
@@ -294,72 +297,81 @@ static void conv2d_bias_backward(const Conv2dShape *s, const float *dy, float *d
     }
 }
 
-/* Images in parallel as in the forward pass, each in panels of output rows (for dw and
- * col2im) or of input rows (dx as a convolution); each thread sums its images' dw in its
- * own part, and the parts are added into dw at the end. */
-void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float *w,
-                               const float *dy, float *dx, float *dw, float *db, float *work)
+/* The gradients from image n: dw_part += its dw; dx_n += its dx (a convolution of dy_n
+ * with the flipped kernel wt in panels of input rows, or col2im of w^T dy_n in panels of
+ * output rows, or for a pointwise conv w^T dy_n itself). col: one panel of columns. */
+static void conv2d_backward_image(const Conv2dShape *s, int n, const float *x, const float *w,
+                                  const float *wt, const float *dy, float *dx, float *dw_part,
+                                  float *col)
 {
     const int ckk = s->c * s->kh * s->kw, okk = s->o * s->kh * s->kw, opix = s->oh * s->ow;
     const int hw = s->h * s->w;
     const bool pointwise = conv2d_is_pointwise(s), dx_conv = dx && conv2d_dx_is_conv(s);
-    const Conv2dShape ts = conv2d_dx_shape(s);
-    const int threads = conv2d_image_threads(s);
     const int rows = pointwise ? s->oh : conv2d_panel_rows(ckk, s->oh, s->ow);
-    const int dx_rows = dx_conv ? conv2d_panel_rows(okk, s->h, s->w) : 0;
-    const ImageWork iw = conv2d_image_work(s, work);
-    const float *wt = iw.wt;
-    if (dx_conv) conv2d_flip_weight(s, w, iw.wt);
-    if (db) conv2d_bias_backward(s, dy, db);
-    if (dw) memset(iw.dw_parts, 0, iw.dw_floats * threads * sizeof(float));
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int n = 0; n < s->n; n++) {
-        float *col = iw.cols + iw.col_floats * engine_thread_index();
-        float *dw_part = iw.dw_parts + iw.dw_floats * engine_thread_index();
-        const float *xn = x + (size_t)n * s->c * hw, *dyn = dy + (size_t)n * s->o * opix;
-        float *dxn = dx ? dx + (size_t)n * s->c * hw : NULL;
-        if (dw || (dx && !dx_conv && !pointwise))
-            for (int oy0 = 0; oy0 < s->oh; oy0 += rows) {
-                const int oy1 = oy0 + rows < s->oh ? oy0 + rows : s->oh;
-                const int np = (oy1 - oy0) * s->ow;
-                const float *dyp = dyn + (size_t)oy0 * s->ow;       /* (O, P), row stride opix */
-                if (dw) {
-                    /* dw (O, C*KH*KW) += dy_n[:, panel] (O, P) @ col^T (P, C*KH*KW) */
-                    const float *cols = xn;
-                    if (!pointwise) {
-                        im2col_rows(s, xn, col, (size_t)np, oy0, oy1);
-                        cols = col;
-                    }
-                    sgemm_rowmajor(false, true, s->o, ckk, np, 1.0f, dyp, opix, cols, np, 1.0f,
-                                   dw_part, ckk);
+    const float *xn = x + (size_t)n * s->c * hw, *dyn = dy + (size_t)n * s->o * opix;
+    float *dxn = dx ? dx + (size_t)n * s->c * hw : NULL;
+    if (dw_part || (dx && !dx_conv && !pointwise))
+        for (int oy0 = 0; oy0 < s->oh; oy0 += rows) {
+            const int oy1 = oy0 + rows < s->oh ? oy0 + rows : s->oh;
+            const int np = (oy1 - oy0) * s->ow;
+            const float *dyp = dyn + (size_t)oy0 * s->ow;       /* (O, P), row stride opix */
+            if (dw_part) {
+                /* dw (O, C*KH*KW) += dy_n[:, panel] (O, P) @ col^T (P, C*KH*KW) */
+                const float *cols = xn;
+                if (!pointwise) {
+                    im2col_rows(s, xn, col, (size_t)np, oy0, oy1);
+                    cols = col;
                 }
-                if (dx && !dx_conv && !pointwise) {
-                    /* dcol (C*KH*KW, P) = w^T (C*KH*KW, O) @ dy_n[:, panel]; dx_n += col2im */
-                    sgemm_rowmajor(true, false, ckk, np, s->o, 1.0f, w, ckk, dyp, opix, 0.0f,
-                                   col, np);
-                    col2im_rows(s, col, (size_t)np, dxn, oy0, oy1);
-                }
+                sgemm_rowmajor(false, true, s->o, ckk, np, 1.0f, dyp, opix, cols, np, 1.0f,
+                               dw_part, ckk);
             }
-        if (dx && pointwise) {
-            /* dx_n (C, H*W) += w^T (C, O) @ dy_n (O, H*W): the columns are dx_n itself */
-            sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 1.0f, dxn,
-                           opix);
+            if (dx && !dx_conv && !pointwise) {
+                /* dcol (C*KH*KW, P) = w^T (C*KH*KW, O) @ dy_n[:, panel]; dx_n += col2im */
+                sgemm_rowmajor(true, false, ckk, np, s->o, 1.0f, w, ckk, dyp, opix, 0.0f,
+                               col, np);
+                col2im_rows(s, col, (size_t)np, dxn, oy0, oy1);
+            }
         }
-        if (dx_conv)
-            for (int iy0 = 0; iy0 < s->h; iy0 += dx_rows) {
-                /* dx_n[:, panel] (C, P) += wt (C, O*KH*KW) @ im2col(dy_n)[:, panel] */
-                const int iy1 = iy0 + dx_rows < s->h ? iy0 + dx_rows : s->h;
-                const int np = (iy1 - iy0) * s->w;
-                im2col_rows(&ts, dyn, col, (size_t)np, iy0, iy1);
-                sgemm_rowmajor(false, false, s->c, np, okk, 1.0f, wt, okk, col, np, 1.0f,
-                               dxn + (size_t)iy0 * s->w, hw);
-            }
+    if (dx && pointwise) {
+        /* dx_n (C, H*W) += w^T (C, O) @ dy_n (O, H*W): the columns are dx_n itself */
+        sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 1.0f, dxn, opix);
     }
-    if (dw)
-        for (int t = 0; t < threads; t++) {
-            const float *part = iw.dw_parts + iw.dw_floats * t;
-            for (size_t i = 0; i < iw.dw_floats; i++) dw[i] += part[i];
+    if (dx_conv) {
+        const Conv2dShape ts = conv2d_dx_shape(s);
+        const int dx_rows = conv2d_panel_rows(okk, s->h, s->w);
+        for (int iy0 = 0; iy0 < s->h; iy0 += dx_rows) {
+            /* dx_n[:, panel] (C, P) += wt (C, O*KH*KW) @ im2col(dy_n)[:, panel] */
+            const int iy1 = iy0 + dx_rows < s->h ? iy0 + dx_rows : s->h;
+            const int np = (iy1 - iy0) * s->w;
+            im2col_rows(&ts, dyn, col, (size_t)np, iy0, iy1);
+            sgemm_rowmajor(false, false, s->c, np, okk, 1.0f, wt, okk, col, np, 1.0f,
+                           dxn + (size_t)iy0 * s->w, hw);
         }
+    }
+}
+
+/* Images in parallel as in the forward pass. dw is a sum over the images: the batch is
+ * cut into pieces fixed by its size (reduce.h), each piece's images add their dw in order
+ * into the piece's part, and the parts are added into dw in piece order, so that dw's
+ * bits do not depend on which thread took which image. */
+void conv2d_backward_per_image(const Conv2dShape *s, const float *x, const float *w,
+                               const float *dy, float *dx, float *dw, float *db, float *work)
+{
+    const int threads = conv2d_image_threads(s), pieces = reduce_pieces(s->n);
+    const ImageWork iw = conv2d_image_work(s, work);
+    if (dx && conv2d_dx_is_conv(s)) conv2d_flip_weight(s, w, iw.wt);
+    if (db) conv2d_bias_backward(s, dy, db);
+    if (dw) memset(iw.dw_parts, 0, iw.dw_floats * pieces * sizeof(float));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int piece = 0; piece < pieces; piece++) {
+        float *col = iw.cols + iw.col_floats * engine_thread_index();
+        float *dw_part = dw ? iw.dw_parts + iw.dw_floats * piece : NULL;
+        int n0, n1;
+        reduce_piece_range(s->n, pieces, piece, &n0, &n1);
+        for (int n = n0; n < n1; n++)
+            conv2d_backward_image(s, n, x, w, iw.wt, dy, dx, dw_part, col);
+    }
+    if (dw) reduce_parts(dw, iw.dw_parts, pieces, iw.dw_floats, iw.dw_floats, 1);
 }
 
 /* The batched twin of the above: dy gathered into DY (O, N*P); dw += DY @ col^T in one

@@ -4,6 +4,7 @@
 
 #include "blas.h"
 #include "polyphase.h"
+#include "reduce.h"
 #include "winograd.h"
 #include "winograd4.h"
 
@@ -94,6 +95,13 @@ static int panel_rows(const Conv2dShape *s)
     size_t r = tiles / row;
     if (r < 1) r = 1;
     return (int)(r < rows ? r : rows);
+}
+
+/* Panels of panel_rows() tile rows that cover the batch. */
+static int panel_count(const Conv2dShape *s)
+{
+    const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s);
+    return (all_rows + per_panel - 1) / per_panel;
 }
 
 /* A workspace slot per processor (engine_processors), not per current thread count:
@@ -409,7 +417,7 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
                             spare_row(s, thread_rowbuf(&ww)));
         return;
     }
-    const int panels = (all_rows + per_panel - 1) / per_panel;
+    const int panels = panel_count(s);
     const int threads = engine_loop_threads((size_t)panels);
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
     for (int p = 0; p < panels; p++) {
@@ -530,7 +538,7 @@ static WinogradWork winograd_dw_work(const Conv2dShape *s, float *work, float **
 {
     WinogradWork ww = winograd_work(s, work);   /* same panels and row buffers; u = M */
     const size_t m = 16 * pairs_stride(s);
-    const size_t part_slots = whole_batch(s) ? 0 : (size_t)winograd_slots();
+    const size_t part_slots = whole_batch(s) ? 0 : (size_t)reduce_pieces(panel_count(s));
     if (parts) *parts = work ? work + ww.total : NULL;
     ww.total += part_slots * m;
     return ww;
@@ -565,30 +573,32 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
             sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + k * us, np, v + k * vs, np,
                            0.0f, m + k * ms, s->c);
     } else {
-        const int panels = (all_rows + per_panel - 1) / per_panel;
-        const int threads = engine_loop_threads((size_t)panels);
-        memset(parts, 0, (size_t)threads * mfloats * sizeof(float));
+        /* M = the sum over the batch's panels, in pieces fixed by the panel count
+         * (reduce.h): each piece's panels accumulate in order into its own part, whichever
+         * thread takes it, and the parts are added in piece order */
+        const int panels = panel_count(s), pieces = reduce_pieces(panels);
+        const int threads = engine_loop_threads((size_t)pieces);
+        memset(parts, 0, (size_t)pieces * mfloats * sizeof(float));
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
-        for (int p = 0; p < panels; p++) {
-            const int r0 = p * per_panel;
-            const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
-            const int np = rows * tw, t = engine_thread_index();
-            const size_t vs = in_stride(s, np), us = out_stride(s, np);
-            float *v = ww.panels + ww.panel_floats * t, *u = v + 16 * vs;
-            float *rowbuf = thread_rowbuf(&ww), *part = parts + mfloats * t;
-            winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
-            winograd_dy(s, dy, r0, rows, 0, s->o, u, rowbuf);
-            for (int k = 0; k < 16; k++)
-                sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + k * us, np, v + k * vs,
-                               np, 1.0f, part + k * ms, s->c);
+        for (int piece = 0; piece < pieces; piece++) {
+            const int t = engine_thread_index();
+            float *rowbuf = thread_rowbuf(&ww), *part = parts + mfloats * piece;
+            int p0, p1;
+            reduce_piece_range(panels, pieces, piece, &p0, &p1);
+            for (int p = p0; p < p1; p++) {
+                const int r0 = p * per_panel;
+                const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
+                const int np = rows * tw;
+                const size_t vs = in_stride(s, np), us = out_stride(s, np);
+                float *v = ww.panels + ww.panel_floats * t, *u = v + 16 * vs;
+                winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
+                winograd_dy(s, dy, r0, rows, 0, s->o, u, rowbuf);
+                for (int k = 0; k < 16; k++)
+                    sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + k * us, np,
+                                   v + k * vs, np, 1.0f, part + k * ms, s->c);
+            }
         }
-        /* M = the threads' parts, added in thread order (the same for a given count) */
-#pragma omp parallel for schedule(static) if (mfloats > 65536)
-        for (size_t i = 0; i < mfloats; i++) {
-            float sum = 0.0f;
-            for (int t = 0; t < threads; t++) sum += parts[mfloats * t + i];
-            m[i] = sum;
-        }
+        reduce_parts(m, parts, pieces, mfloats, mfloats, 0);
     }
     winograd_dw_output(s, m, dw);
 }
