@@ -45,6 +45,9 @@ else
   CFLAGS   += -DUSE_OPENBLAS
   BLAS_LIB := -lopenblas
 endif
+# What the results' bits depend on (engine_build(), recorded in every run's config.json).
+BUILD_DESC := $(if $(filter 1,$(DEBUG)),-O1 sanitizers,-O3 -march=$(ARCH)) $(if $(filter 1,$(OMP)),OpenMP,no OpenMP)
+CFLAGS  += -DREUSENET_BUILD_FLAGS='"$(BUILD_DESC)"'
 BLAS_CFLAGS  := -isystem /usr/include/$(MULTIARCH)/$(BLAS_DIR)
 BLAS_LDFLAGS := -L/usr/lib/$(MULTIARCH)/$(BLAS_DIR) -Wl,-rpath,/usr/lib/$(MULTIARCH)/$(BLAS_DIR)
 CFLAGS  += $(BLAS_CFLAGS)

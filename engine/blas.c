@@ -135,10 +135,41 @@ bool blas_kernel_is_generic(void)
            !strcmp(k, "Nehalem") || !strcmp(k, "Barcelona");
 }
 
+#ifndef REUSENET_BUILD_FLAGS
+#define REUSENET_BUILD_FLAGS "unknown flags"
+#endif
+
+const char *engine_build(void)
+{
+#ifdef __clang__
+    return "clang " __clang_version__ ", " REUSENET_BUILD_FLAGS;
+#else
+    return "gcc " __VERSION__ ", " REUSENET_BUILD_FLAGS;
+#endif
+}
+
+const char *engine_cpu_name(void)
+{
+    static char name[128];
+    if (name[0]) return name;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        const char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon) continue;
+        snprintf(name, sizeof name, "%s", colon + 1 + (colon[1] == ' '));
+        name[strcspn(name, "\n")] = '\0';
+        break;
+    }
+    if (f) fclose(f);
+    return name;
+}
+
 void engine_print_config(FILE *out)
 {
     fprintf(out, "blas: %s, kernel %s (%s)\n", blas_library(), blas_kernel(),
             blas_kernel_origin());
+    fprintf(out, "build: %s\n", engine_build());
     fprintf(out, "threads: %d", engine_threads());
 #ifdef _OPENMP
     fprintf(out, " (OpenMP and BLAS)\n");

@@ -40,6 +40,13 @@ const char *blas_kernel_origin(void);
  * OPENBLAS_CORETYPE is unset, the kernel its instruction set features allow (blas.c says
  * why). Returns when nothing needed doing. */
 void engine_configure_process(char **argv);
+/* What a run's bits depend on besides its data, seed and configuration (README, "What the
+ * bits depend on"): the compiler and the flags the engine was built with (the instruction
+ * set decides the vector width of its reductions), and the processor's name as the
+ * operating system reports it ("" when unknown). The BLAS library and kernel are
+ * blas_library() and blas_kernel(); the thread count is not among them. */
+const char *engine_build(void);
+const char *engine_cpu_name(void);
 /* Library, kernel, threads, on stdout-style lines; warns when the kernel is generic. */
 void engine_print_config(FILE *out);
 

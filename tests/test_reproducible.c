@@ -8,7 +8,8 @@
  * threads. Then short training runs of both architectures, at sizes that reach those
  * paths, compared bitwise across repetitions and thread counts, and runs killed with
  * SIGKILL (mid-epoch, and while a checkpoint is being written) and resumed, at another
- * thread count, compared bitwise with the uninterrupted run. */
+ * thread count, compared bitwise with the uninterrupted run; evaluation and a swap scan at
+ * 1, 2 and 3 threads. */
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
@@ -244,6 +245,36 @@ static void test_training_same_bits_any_thread_count(void **state)
     }
 }
 
+/* Evaluation and a swap scan of a trained model (against a fresh one as the source) print
+ * and write the same bytes at 1, 2 and 3 threads. Needs the runs of the test above. */
+static void test_eval_and_swap_same_bits_any_thread_count(void **state)
+{
+    (void)state;
+    if (!test_may_use_threads()) skip();
+    char cmd[16384], out[3][8192];
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 8 --seed 9 -o %s/source.safetensors",
+             bin, root);
+    assert_int_equal(run_command(cmd, out[0], sizeof out[0]), 0);
+    for (int t = 1; t <= 3; t++) {
+        snprintf(cmd, sizeof cmd, "%s eval --weights %s --data %s --size 64 --threads %d",
+                 bin, path_in("unet-t1", "last.safetensors"), data, t);
+        assert_int_equal(run_command(cmd, out[t - 1], sizeof out[t - 1]), 0);
+        snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s/source.safetensors "
+                 "--data %s --size 64 --batch 5 --threads %d -o %s/scan%d.csv", bin,
+                 path_in("unet-t1", "last.safetensors"), root, data, t, root, t);
+        char log[8192];
+        assert_int_equal(run_command(cmd, log, sizeof log), 0);
+    }
+    assert_string_equal(out[0], out[1]);
+    assert_string_equal(out[0], out[2]);
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/scan1.csv", root);
+    for (int t = 2; t <= 3; t++) {
+        snprintf(b, sizeof b, "%s/scan%d.csv", root, t);
+        assert_true(same_file(a, b));
+    }
+}
+
 enum { KILL_EPOCHS = 6 };
 
 /* A temporary file of an atomic write by process pid in the run folder (atomic_file.c
@@ -317,6 +348,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_paths_same_bits),
         cmocka_unit_test(test_training_same_bits_any_thread_count),
+        cmocka_unit_test(test_eval_and_swap_same_bits_any_thread_count),
         cmocka_unit_test(test_killed_and_resumed_same_bits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

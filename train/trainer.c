@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "datasets/batch.h"
@@ -78,6 +79,13 @@ static int write_config_json(const TrainConfig *c, const char *path, const char 
     cJSON_AddStringToObject(j, "plan", c->plan ? c->plan : "");
     cJSON_AddBoolToObject(j, "freeze", c->freeze);
     cJSON_AddStringToObject(j, "init", origin);
+    /* what the results' bits depend on besides the above (README: "What the bits depend
+     * on"); the thread count is not among them */
+    cJSON *bits = cJSON_AddObjectToObject(j, "bits_depend_on");
+    cJSON_AddStringToObject(bits, "blas", blas_library());
+    cJSON_AddStringToObject(bits, "blas_kernel", blas_kernel());
+    cJSON_AddStringToObject(bits, "build", engine_build());
+    cJSON_AddStringToObject(bits, "cpu", engine_cpu_name());
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     size_t len = strlen(text);
@@ -213,16 +221,41 @@ static double score_of(const EvalResult *r, ModelTask task)
     return task == TASK_SEG ? r->mean_dice : -r->mse;     /* higher is better */
 }
 
-static void log_header(FILE *f, const Model *m, ModelTask task)
+/* log.csv's header line: the columns of an epoch's row. */
+static void log_header(char *buf, size_t len, const Model *m, ModelTask task)
 {
-    fprintf(f, "epoch,step,lr,train_loss,val_loss");
+    int at = snprintf(buf, len, "epoch,step,lr,train_loss,val_loss");
     if (task == TASK_SEG) {
-        for (int c = 0; c < m->cfg.classes; c++) fprintf(f, ",dice_%d", c);
-        fprintf(f, ",mean_dice,patient_mean_dice,patient_sd_dice");
+        for (int c = 0; c < m->cfg.classes; c++) at += snprintf(buf + at, len - at, ",dice_%d", c);
+        at += snprintf(buf + at, len - at, ",mean_dice,patient_mean_dice,patient_sd_dice");
     } else {
-        fprintf(f, ",val_mse,val_psnr");
+        at += snprintf(buf + at, len - at, ",val_mse,val_psnr");
     }
-    fprintf(f, ",seconds\n");
+    snprintf(buf + at, len - at, "\n");
+}
+
+/* log.csv holds results only, the same bits on every run of the same configuration;
+ * times.csv the wall time of each epoch's training and validation, which is not. */
+static const char TIMES_HEADER[] = "epoch,train_seconds,val_seconds,threads\n";
+
+/* Open RUN/NAME for appending after keeping its header and first `epochs` rows (a
+ * resumed run), or create it with `header` (a new one); NULL with the error set. */
+static FILE *open_epoch_file(const char *dir, const char *name, bool resuming, int epochs,
+                             const char *header)
+{
+    char *path = join(dir, name);
+    FILE *f = NULL;
+    if (resuming && access(path, F_OK) != 0) resuming = false;   /* written by an older version */
+    if (resuming) {
+        if (truncate_log(path, epochs) == 0 && !(f = fopen(path, "a")))
+            error_set("%s: cannot write (%s)", path, strerror(errno));
+    } else if ((f = fopen(path, "w"))) {
+        fputs(header, f);
+    } else {
+        error_set("%s: cannot write (%s)", path, strerror(errno));
+    }
+    free(path);
+    return f;
 }
 
 int train_run(const TrainConfig *c)
@@ -234,7 +267,6 @@ int train_run(const TrainConfig *c)
     char *resume_path = join(c->out_dir, "resume.safetensors");
     char *last_path = join(c->out_dir, "last.safetensors");
     char *best_path = join(c->out_dir, "best.safetensors");
-    char *log_path = join(c->out_dir, "log.csv");
     char *config_path = join(c->out_dir, "config.json");
     int rc = -1;
     RunData data = {0};
@@ -244,7 +276,7 @@ int train_run(const TrainConfig *c)
     float *images = NULL, *targets = NULL;
     int64_t *labels = NULL;
     BatchIterator it = {0};
-    FILE *log = NULL;
+    FILE *log = NULL, *times = NULL;
     char origin[512] = "";
 
     struct stat sb;
@@ -295,17 +327,14 @@ int train_run(const TrainConfig *c)
     if (resuming) {
         if (load_resume(&m, &opt, &rs, resume_path, origin, sizeof origin)) goto done;
         if (!c->quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, rs.epoch);
-        if (truncate_log(log_path, rs.epoch)) goto done;
-        log = fopen(log_path, "a");
-    } else {
-        if (write_config_json(c, config_path, origin)) goto done;
-        log = fopen(log_path, "w");
-        if (log) log_header(log, &m, c->model.task);
-    }
-    if (!log) {
-        error_set("%s: cannot write (%s)", log_path, strerror(errno));
+    } else if (write_config_json(c, config_path, origin)) {
         goto done;
     }
+    char header[1024];
+    log_header(header, sizeof header, &m, c->model.task);
+    if (!(log = open_epoch_file(c->out_dir, "log.csv", resuming, rs.epoch, header)) ||
+        !(times = open_epoch_file(c->out_dir, "times.csv", resuming, rs.epoch, TIMES_HEADER)))
+        goto done;
     MetaPair meta[] = {{"init", origin}};
 
     const int s = c->data.size;
@@ -355,8 +384,9 @@ int train_run(const TrainConfig *c)
             snprintf(detail, sizeof detail, "validating on %d slices", data.val.count);
             progress_update(&pr, step_in_epoch, detail);
         }
+        const double t_val = progress_now();
         evaluate_model(&m, &tape, &data.val, &eo, &er);
-        double seconds = progress_now() - t0;
+        const double t_end = progress_now();
         double score = score_of(&er, c->model.task);
         rs.epoch = epoch + 1;
         bool best = score > rs.best;
@@ -373,8 +403,10 @@ int train_run(const TrainConfig *c)
             snprintf(detail, sizeof detail, "train loss %.4f  val MSE %.4f  PSNR %.2f dB%s",
                      loss_sum / step_in_epoch, er.mse, er.psnr, best ? " *" : "");
         }
-        fprintf(log, ",%.1f\n", seconds);
+        fputc('\n', log);
         fflush(log);
+        fprintf(times, "%d,%.2f,%.2f,%d\n", rs.epoch, t_val - t0, t_end - t_val, engine_threads());
+        fflush(times);
         if (!c->quiet) progress_end(&pr, detail);
         /* Models first, the resume point last: a kill between them resumes from the
          * previous epoch and redoes this one, reaching the same weights. */
@@ -385,6 +417,7 @@ int train_run(const TrainConfig *c)
     rc = 0;
 done:
     if (log) fclose(log);
+    if (times) fclose(times);
     free(images);
     free(labels);
     free(targets);
@@ -396,7 +429,6 @@ done:
     free(resume_path);
     free(last_path);
     free(best_path);
-    free(log_path);
     free(config_path);
     return rc;
 }
