@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,11 @@ void sym_eigen(double *a, int n, double *w, double *v)
     for (int i = 0; i < n; i++) w[i] = a[(size_t)i * n + i];
 }
 
+/* Added to |m|^2 and |t - F m|^2 as the authors' code does: with features that say
+ * nothing about a class, alpha grows without bound (m -> 0) and the evidence approaches a
+ * finite limit that the 1e-5 keeps finite. */
+#define LOGME_EPS 1e-5
+
 /* The evidence of one class: z = V'F't (D), targets t (N). */
 static double class_evidence(const double *f, int n, int d, const double *s, const double *v,
                              const double *z, const double *t, double *m)
@@ -70,14 +76,11 @@ static double class_evidence(const double *f, int n, int d, const double *s, con
             for (int i = 0; i < d; i++) fm += f[(size_t)r * d + i] * m[i];
             res2 += (t[r] - fm) * (t[r] - fm);
         }
-        if (iter > 0 && fabs(alpha / beta - (gamma / m2) / ((n - gamma) / res2)) <=
-                            1e-12 * (alpha / beta)) {
-            alpha = gamma / m2;
-            beta = (n - gamma) / res2;
-            break;
-        }
-        alpha = gamma / m2;
-        beta = (n - gamma) / res2;
+        const double a_new = gamma / (m2 + LOGME_EPS), b_new = (n - gamma) / (res2 + LOGME_EPS);
+        const bool done = fabs(a_new / b_new - alpha / beta) <= 1e-12 * (alpha / beta);
+        alpha = a_new;
+        beta = b_new;
+        if (done) break;
     }
     /* the evidence at the final alpha, beta: m and the residual once more */
     for (int i = 0; i < d; i++) m[i] = 0;
@@ -95,8 +98,8 @@ static double class_evidence(const double *f, int n, int d, const double *s, con
     }
     double logdet = 0;
     for (int i = 0; i < d; i++) logdet += log(alpha + beta * s[i]);
-    return (d / 2.0 * log(alpha) + n / 2.0 * log(beta) - 0.5 * logdet - beta / 2 * res2 -
-            alpha / 2 * m2 - n / 2.0 * log(2 * M_PI)) / n;
+    return (d / 2.0 * log(alpha) + n / 2.0 * log(beta) - 0.5 * logdet - beta / 2 * (res2 + LOGME_EPS) -
+            alpha / 2 * (m2 + LOGME_EPS) - n / 2.0 * log(2 * M_PI)) / n;
 }
 
 double logme_score(const float *ff, int n, int d, const int64_t *y, int classes)

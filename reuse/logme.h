@@ -8,9 +8,10 @@
  * N and averaged over the classes:
  *   m      = beta V diag(1 / (alpha + beta s)) V' F' t       (F'F = V diag(s) V')
  *   gamma  = sum_i beta s_i / (alpha + beta s_i)
- *   alpha <- gamma / |m|^2,   beta <- (N - gamma) / |t - F m|^2
+ *   alpha <- gamma / (|m|^2 + e),   beta <- (N - gamma) / (|t - F m|^2 + e)
  *   L      = D/2 log alpha + N/2 log beta - 1/2 sum_i log(alpha + beta s_i)
- *            - beta/2 |t - F m|^2 - alpha/2 |m|^2 - N/2 log(2 pi)
+ *            - beta/2 (|t - F m|^2 + e) - alpha/2 (|m|^2 + e) - N/2 log(2 pi)
+ * with e = 1e-5 as in the authors' code (it keeps alpha finite for useless features)
  * The eigendecomposition of F'F is a cyclic Jacobi sweep (symmetric, D x D), so no LAPACK
  * is needed.
  *

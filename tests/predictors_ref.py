@@ -36,7 +36,9 @@ def cka(x, y):
 
 
 def logme(f, y):
-    """You et al. 2021 (Algorithm 1), the fixed point iterated to convergence."""
+    """You et al. 2021 (Algorithm 1, with the 1e-5 of their code in the denominators), the
+    fixed point iterated to convergence."""
+    eps = 1e-5
     f = f.astype(np.float64)
     n, d = f.shape
     s, v = np.linalg.eigh(f.T @ f)
@@ -49,15 +51,15 @@ def logme(f, y):
         for _ in range(1000):
             gamma = (beta * s / (alpha + beta * s)).sum()
             m = v @ (beta * z / (alpha + beta * s))
-            a_new = gamma / (m @ m)
-            b_new = (n - gamma) / ((t - f @ m) ** 2).sum()
+            a_new = gamma / (m @ m + eps)
+            b_new = (n - gamma) / (((t - f @ m) ** 2).sum() + eps)
             done = abs(a_new / b_new - alpha / beta) <= 1e-12 * (alpha / beta)
             alpha, beta = a_new, b_new
             if done:
                 break
         m = v @ (beta * z / (alpha + beta * s))
         ev = (d / 2 * np.log(alpha) + n / 2 * np.log(beta) - 0.5 * np.log(alpha + beta * s).sum()
-              - beta / 2 * ((t - f @ m) ** 2).sum() - alpha / 2 * (m @ m) - n / 2 * np.log(2 * np.pi))
+              - beta / 2 * (((t - f @ m) ** 2).sum() + eps) - alpha / 2 * (m @ m + eps) - n / 2 * np.log(2 * np.pi))
         evidences.append(ev / n)
     return float(np.mean(evidences))
 
