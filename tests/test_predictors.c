@@ -7,6 +7,9 @@
  *     1e-5; LEEP equals NumPy's (1e-9);
  *   - Kendall's tau-b equals scipy.stats.kendalltau with ties; the bootstrap interval
  *     holds the point estimate and is [1, 1] for noiseless runs;
+ *   - the report's verdict on a small synthetic study folder (Table 1, the runs behind it,
+ *     LogME and CKA files): tau-b as SciPy computes it from the same gains, an interval
+ *     from the runs, the unshared-initialisation mark, a scatter plot per predictor;
  *   - the activation points (after each BN+ReLU), class-balanced pixel draws, and the
  *     cka and transferability commands on a small synthetic dataset; bad input gives one
  *     line and a non-zero exit. */
@@ -23,6 +26,8 @@
 #include "reuse/features.h"
 #include "reuse/logme.h"
 #include "reuse/rankcorr.h"
+#include "reuse/report.h"
+#include "reuse/study.h"
 #include "train/data.h"
 #include "tests/testutil.h"
 
@@ -292,6 +297,79 @@ static void test_commands(void **state)
     assert_non_null(strstr(out, "none.safetensors"));
 }
 
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[2048], cmd[4096], out[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_report_verdict(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/study", test_dir());
+    /* n = 10: random init 0.50; sources A, B, C; three runs each around the table's mean */
+    static const char *const configs[7] = {"random init", "A freeze", "A fine-tune", "B freeze",
+                                           "B fine-tune", "C freeze", "C fine-tune"};
+    static const double means[7] = {0.50, 0.52, 0.60, 0.55, 0.65, 0.40, 0.70};
+    char table[4096] = "n,configuration,seeds,mean,mean_sd\n";
+    for (int c = 0; c < 7; c++) {
+        char line[256], run[256], prefix[128];
+        snprintf(line, sizeof line, "10,%s,3,%.4f,0.01\n", configs[c], means[c]);
+        strcat(table, line);
+        if (c == 0) snprintf(prefix, sizeof prefix, "n10-random");
+        else snprintf(prefix, sizeof prefix, "n10-%c-%s", configs[c][0],
+                      strstr(configs[c], "freeze") ? "freeze" : "finetune");
+        for (int seed = 1; seed <= 3; seed++) {
+            snprintf(run, sizeof run, "transfer/runs/%s-s%d/log.csv", prefix, seed);
+            snprintf(line, sizeof line, "epoch,mean_dice\n1,0.3\n2,%.4f\n", means[c] + 0.01 * (seed - 2));
+            write_text(dir, run, line);
+        }
+    }
+    write_text(dir, "transfer/table.csv", table);
+    write_text(dir, "transferability/scores.csv", "source,logme,leep\nA,-0.3,\nB,-0.2,\nC,-0.5,\n");
+    write_text(dir, "cka/t-vs-A.csv", "layer,cka,source,target,pixels,shared_init\n1,0.9,A,t,100,no\n"
+                                      "2,0.7,A,t,100,no\n");
+    Study s;
+    assert_int_equal(study_load(dir, &s), 0);
+    char html[1024], md[1024];
+    snprintf(html, sizeof html, "%s/r.html", test_dir());
+    snprintf(md, sizeof md, "%s/r.md", test_dir());
+    assert_int_equal(report_write_html(&s, html), 0);
+    assert_int_equal(report_write_md(&s, md), 0);
+    study_free(&s);
+    char *text = (char *)read_file_bytes(md, NULL);
+    const char *row = strstr(text, "| LogME | 6 | ");
+    assert_non_null(row);
+    const double tau = strtod(row + strlen("| LogME | 6 | "), NULL);
+    const char *interval = strchr(row + 14, '[');
+    assert_non_null(interval);
+    const double lo = strtod(interval + 1, NULL);
+    assert_true(lo <= tau);
+    assert_non_null(strstr(text, "| mean CKA | 2 | "));
+    assert_non_null(strstr(text, "no shared initialisation"));
+    assert_non_null(strstr(text, "| LEEP | 0 | — |"));
+    free(text);
+    text = (char *)read_file_bytes(html, NULL);
+    assert_non_null(strstr(text, "<circle"));
+    assert_non_null(strstr(text, "The verdict on question 3"));
+    free(text);
+    if (!have_scipy()) return;
+    /* the same gains and LogME values, tau-b by SciPy: points A fr, A ft, B fr, B ft, C fr, C ft */
+    double xy[12] = {-0.3, -0.3, -0.2, -0.2, -0.5, -0.5};
+    for (int i = 0; i < 6; i++) xy[6 + i] = means[1 + i] - means[0];
+    char path[1024];
+    snprintf(path, sizeof path, "%s/verdict.npy", test_dir());
+    assert_int_equal(npy_write(path, NPY_DTYPE_F64, 2, (int[]){2, 6}, xy), 0);
+    assert_close(tau, reference("kendall", "verdict.npy", NULL), 1e-3);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
@@ -303,6 +381,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_kendall),
         cmocka_unit_test(test_activation_points),
         cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_report_verdict),
     };
     return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }
