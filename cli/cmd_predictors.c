@@ -131,7 +131,7 @@ int cmd_cka(int argc, char **argv)
             printf("%-5d %-26s %8d %8.4f\n", layers[i], t.model.layers[layers[i] - 1].conv, ct[i], cka[i]);
         }
         printf("mean CKA over %d layers: %.4f%s\n", nv, sum / nv,
-               reuse_models_share_init(&t, &s) ? "" : " (the models share no recorded initialisation)");
+               reuse_models_share_init(&t, &s) ? "" : " (the models do not share a recorded initialisation)");
         rc = write_cka(out, &t.model, layers, cka, ct, nv, n, &t, &s);
         if (!rc) printf("wrote %s\n", out);
     }

@@ -294,7 +294,8 @@ int cmd_report(int argc, char **argv)
                              "swap scans, BN statistics, kernel RMSE (the paper's Figures 3-12 as "
                              "charts), the plans, Table 1 and prediction overlays. STUDY_DIR holds "
                              "scans/*.csv, bn/*.csv, rmse/*.csv, plans/*.json, transfer/table.csv, "
-                             "overlays/*.png (each optional).", "STUDY_DIR", 1, 1, opts,
+                             "overlays/*.png, cka/*.csv, transferability/*.csv (each optional); "
+                             "with Table 1, the predictors' verdict (Kendall's tau-b).", "STUDY_DIR", 1, 1, opts,
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, pos, NULL);
     if (rc) return rc == 1 ? 0 : rc;
