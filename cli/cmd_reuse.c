@@ -102,10 +102,15 @@ int cmd_rmse(int argc, char **argv)
     const char *names_list = NULL, *out = NULL;
     char *paths[MAX_MODELS];
     int n = 0;
+    bool align = false;
+    uint64_t seed = 0;
     const Option opts[] = {
         {"--names", OPT_STRING, &names_list, "a,b,...  a name per model (default: file names)", false},
+        {"--align", OPT_FLAG, &align, "also the RMSE after weight matching the second model of "
+         "each pair to the first (columns rmse_w_aligned, rmse_b_aligned; see reusenet align)", false},
+        {"--seed", OPT_U64, &seed, "S  with --align: order of the coordinate descent (default 0)", false},
         {"-o", OPT_STRING, &out, "FILE  CSV: pair,model_a,model_b,layer,conv,rmse_w,rmse_b,"
-         "init_a,init_b,shared_init", true},
+         "[rmse_w_aligned,rmse_b_aligned,]init_a,init_b,shared_init", true},
     };
     const OptionSpec spec = {"reusenet rmse", "Per-layer RMSE of the conv weights W and biases B "
                              "for every pair of the models (spec/reuse.md section 3; paper "
@@ -136,9 +141,10 @@ int cmd_rmse(int argc, char **argv)
     if (!rc) {
         RmseRow *rows;
         int count = rmse_compute(models, n, &rows);
+        if (align) rmse_compute_aligned(models, rows, count, seed);
         rmse_print(stdout, models, n, rows, count);
         rmse_warn_unshared(models, n);
-        if (rmse_write_csv(out, models, rows, count)) rc = 1;
+        if (rmse_write_csv(out, models, rows, count, align)) rc = 1;
         else printf("wrote %s\n", out);
         free(rows);
     }
@@ -288,7 +294,8 @@ int cmd_report(int argc, char **argv)
                              "swap scans, BN statistics, kernel RMSE (the paper's Figures 3-12 as "
                              "charts), the plans, Table 1 and prediction overlays. STUDY_DIR holds "
                              "scans/*.csv, bn/*.csv, rmse/*.csv, plans/*.json, transfer/table.csv, "
-                             "overlays/*.png (each optional).", "STUDY_DIR", 1, 1, opts,
+                             "overlays/*.png, cka/*.csv, transferability/*.csv (each optional); "
+                             "with Table 1, the predictors' verdict (Kendall's tau-b).", "STUDY_DIR", 1, 1, opts,
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, pos, NULL);
     if (rc) return rc == 1 ? 0 : rc;

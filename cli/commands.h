@@ -21,6 +21,11 @@ int cmd_rmse(int argc, char **argv);       /* per-layer kernel RMSE for every pa
 int cmd_plan(int argc, char **argv);       /* reusable tensors from a scan */
 int cmd_report(int argc, char **argv);     /* the study as one HTML page and a Markdown file */
 
+/* will a source help? (cli/cmd_align.c, cli/cmd_predictors.c) */
+int cmd_align(int argc, char **argv);      /* weight matching: S permuted to match T */
+int cmd_cka(int argc, char **argv);        /* per-layer linear CKA of T and S */
+int cmd_transferability(int argc, char **argv);   /* LogME and LEEP of sources on target data */
+
 int cmd_transfer(int argc, char **argv);   /* Table 1 (cli/cmd_transfer.c) */
 
 int cmd_bench(int argc, char **argv);      /* time one configuration (cli/cmd_bench.c) */

@@ -24,6 +24,9 @@ static const Command commands[] = {
     {"bnstats", cmd_bnstats, "MRM, MRV, MRW, MRB of a target against a source, per BN layer"},
     {"rmse", cmd_rmse, "per-layer RMSE of conv W and B for every pair of models"},
     {"transfer", cmd_transfer, "the transfer experiment: Table 1 (random / freeze / fine-tune)"},
+    {"align", cmd_align, "weight matching: permute a source's channels to match a target"},
+    {"cka", cmd_cka, "per-layer linear CKA of two models' activations on a dataset"},
+    {"transferability", cmd_transferability, "LogME (and LEEP) of source models on target data"},
     {"plan", cmd_plan, "reusable tensors and the verdict from a swap scan"},
     {"report", cmd_report, "the study as one self-contained HTML page (+ Markdown)"},
 };
@@ -35,7 +38,7 @@ static void print_help(FILE *out)
                  "Parameter-reuse analysis (PR-RMSE) for segmentation networks on CPU.\n\n"
                  "commands:\n");
     for (int i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\noptions:\n  --help     this text\n  --version  version, BLAS library and kernel, threads\n");
 }
 
