@@ -71,9 +71,8 @@ int cmd_bench(int argc, char **argv)
     Tape t;
     tape_init(&t, 0);
     double *ms = xmalloc(sizeof(double) * (size_t)iters);
-    printf("%s %s%s batch %d x 1 x %d x %d, %s, kernel %s, %d threads\n", pos[0], arch,
-           cfg.arch == ARCH_UNET ? "" : "", batch, size, size, blas_library(), blas_kernel(),
-           engine_threads());
+    printf("%s %s batch %d x 1 x %d x %d, %s, kernel %s, %d threads\n", pos[0], arch, batch,
+           size, size, blas_library(), blas_kernel(), engine_threads());
     for (int it = -warmup; it < iters; it++) {
         double t0 = progress_now();
         tape_reset(&t);

@@ -38,7 +38,7 @@ int cmd_info(int argc, char **argv)
         return fail("info");
     }
     printf("%s: %s", pos[0], model_arch_name(m.cfg.arch));
-    if (m.cfg.arch == ARCH_UNET) printf(" (width %d)", m.cfg.width);
+    if (model_arch_info(m.cfg.arch)->has_width) printf(" (width %d)", m.cfg.width);
     printf(", %d input channel%s, %d classes, task %s\n", m.cfg.in_channels,
            m.cfg.in_channels == 1 ? "" : "s", m.cfg.classes, model_task_name(m.cfg.task));
     printf("parameters: %zu trainable in %d tensors; %d numbered layers + head\n",

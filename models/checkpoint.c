@@ -22,7 +22,7 @@ int checkpoint_save(Model *m, const char *path, const MetaPair *extra, int n_ext
     safetensors_writer_set_meta(&w, "in_channels", num);
     snprintf(num, sizeof num, "%d", m->cfg.classes);
     safetensors_writer_set_meta(&w, "classes", num);
-    if (m->cfg.arch == ARCH_UNET) {
+    if (model_arch_info(m->cfg.arch)->has_width) {
         snprintf(num, sizeof num, "%d", m->cfg.width);
         safetensors_writer_set_meta(&w, "width", num);
     }
@@ -46,29 +46,42 @@ static int meta_int(const SafeTensors *st, const char *key, int *out)
 }
 
 /* Infer a configuration from the tensors, for files saved from a PyTorch state_dict
- * without our metadata: the first conv gives the input channels, the classifier the
- * classes, UNet's enc1.conv1 the width. */
+ * without our metadata: the architecture whose layer 1 and head weights the file holds;
+ * layer 1's weight gives the input channels (and the width where the architecture has
+ * one), the head's the classes (ModelArchInfo). */
 static int config_from_tensors(const SafeTensors *st, ModelConfig *cfg)
 {
-    const SafetensorsEntry *first, *last;
-    if ((first = safetensors_find(st, "enc1.conv1.weight"))) {
-        cfg->arch = ARCH_UNET;
-        last = safetensors_find(st, "head.weight");
-    } else if ((first = safetensors_find(st, "conv1.weight"))) {
-        cfg->arch = ARCH_PSPNET;
-        last = safetensors_find(st, "classifier.weight");
-    } else {
-        return error_set("%s: not a pspnet or unet checkpoint (no 'arch' metadata, and no "
-                         "'conv1.weight' or 'enc1.conv1.weight' tensor)", st->path);
+    char archs[64] = "", firsts[160] = "";     /* for the message: "pspnet or unet", ... */
+    for (int a = 0; a < ARCH_COUNT; a++) {
+        Model probe;     /* the architecture's names, from its table at a nominal size */
+        CHECK(!model_describe(&probe, &(ModelConfig){(ModelArch)a, 1, 1, 1, TASK_SEG}), "%s",
+              error_get());
+        char first_name[PARAM_NAME_MAX], last_name[PARAM_NAME_MAX];
+        snprintf(first_name, sizeof first_name, "%s.weight", model_layer(&probe, 1)->conv);
+        snprintf(last_name, sizeof last_name, "%s.weight", model_layer(&probe, 0)->conv);
+        model_free(&probe);
+        const SafetensorsEntry *first = safetensors_find(st, first_name);
+        if (!first) {
+            const char *sep = a ? " or " : "";
+            snprintf(archs + strlen(archs), sizeof archs - strlen(archs), "%s%s", sep,
+                     model_arch_name((ModelArch)a));
+            snprintf(firsts + strlen(firsts), sizeof firsts - strlen(firsts), "%s'%s'", sep,
+                     first_name);
+            continue;
+        }
+        const SafetensorsEntry *last = safetensors_find(st, last_name);
+        if (first->ndim != 4 || !last || last->ndim != 4)
+            return error_set("%s: cannot tell the model's shape (no 'arch' metadata and no "
+                             "usable first conv / classifier tensors)", st->path);
+        cfg->arch = (ModelArch)a;
+        cfg->in_channels = first->shape[1];
+        cfg->classes = last->shape[0];
+        cfg->width = model_arch_info(cfg->arch)->has_width ? first->shape[0] : 0;
+        cfg->task = TASK_SEG;
+        return 0;
     }
-    if (first->ndim != 4 || !last || last->ndim != 4)
-        return error_set("%s: cannot tell the model's shape (no 'arch' metadata and no "
-                         "usable first conv / classifier tensors)", st->path);
-    cfg->in_channels = first->shape[1];
-    cfg->classes = last->shape[0];
-    cfg->width = cfg->arch == ARCH_UNET ? first->shape[0] : 0;
-    cfg->task = TASK_SEG;
-    return 0;
+    return error_set("%s: not a %s checkpoint (no 'arch' metadata, and no %s tensor)", st->path,
+                     archs, firsts);
 }
 
 int checkpoint_config(const SafeTensors *st, ModelConfig *cfg)
@@ -82,9 +95,9 @@ int checkpoint_config(const SafeTensors *st, ModelConfig *cfg)
     if (rc) cfg->in_channels = 1;
     if ((rc = meta_int(st, "classes", &cfg->classes)) < 0) return -1;
     if (rc) cfg->classes = 4;
-    if (cfg->arch == ARCH_UNET) {
+    if (model_arch_info(cfg->arch)->has_width) {
         if ((rc = meta_int(st, "width", &cfg->width)) < 0) return -1;
-        if (rc) return error_set("%s: unet checkpoint without 'width' metadata", st->path);
+        if (rc) return error_set("%s: %s checkpoint without 'width' metadata", st->path, arch);
     }
     const char *task = safetensors_meta(st, "task");
     cfg->task = TASK_SEG;

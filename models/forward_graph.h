@@ -1,6 +1,7 @@
 /* The forward pass of a model as a flat program that can be resumed at any layer: the one
- * description of how each architecture wires its layers (models/unet.c and
- * models/pspnet.c write it with the graph_* builders below), run by model_forward().
+ * description of each architecture (models/pspnet.c and models/unet.c write it with the
+ * graph_* builders below, declaring each conv+BN row where they wire it; the layer table
+ * is what the builders record), run by model_forward().
  *
  * Why a program: the swap scan (spec/reuse.md, section 1) evaluates the target once per swapped
  * tensor. A swap at layer k changes nothing that is computed before layer k, so the
@@ -55,20 +56,47 @@ typedef struct ForwardGraph {
     int *layer_step;            /* [n_layers]: step of each table row (layers 1..L, head) */
     int n_layers;
     int *last_use;              /* [n_steps + 1]: the last step reading each value, -1 if none */
+    int *channels;              /* [n_steps + 1]: channels of each value (the shape pass) */
 } ForwardGraph;
 
-/* Build the program of m's architecture from its layer table. */
+#define GRAPH_INPUT 0           /* the value number of the input x */
+
+/* Build m's layer table (m->layers, n_layers, n_numbered; no tensors yet) and program by
+ * running its architecture's build function (model_arch_info(m->cfg.arch)->build), then
+ * check the result: one head, declared last; each row's step after the step of the row
+ * before it (the swap scan resumes at layer k's step with the baseline's values, which
+ * is exact only if no layer >= k runs before that step); layers 1..backbone_rows exist
+ * and have the ResNet initialisation. A broken architecture stops with file:line. */
 void forward_graph_build(ForwardGraph *g, Model *m);
+/* The same with a given build function, and without the backbone check (tests). */
+void forward_graph_build_with(ForwardGraph *g, Model *m, void (*build)(ForwardGraph *, Model *));
 void forward_graph_free(ForwardGraph *g);
 
-/* Builders, used by the architectures' *_graph functions: each appends one step reading
- * the given values and returns the number of the value it writes. */
-int graph_layer(ForwardGraph *g, Model *m, int k, int in, bool relu_after);
+/* One conv + BN row as an architecture declares it, where it wires it. The row's input
+ * channels are those of the value it reads; its number is the next in declaration order
+ * (spec/models.md: layer k is the k-th conv followed by a BN, in forward order). */
+typedef struct ConvRow {
+    const char *conv, *bn;      /* PyTorch module names: "layer1.0.conv1", "layer1.0.bn1";
+                                 * bn is NULL for the head */
+    int out_ch, kernel, stride, pad, dilation;
+    bool bias;                  /* the conv has a bias */
+    bool relu;                  /* ReLU after the BN (after the conv for the head) */
+    LayerInit init;
+} ConvRow;
+
+/* Builders, used by the architectures' build functions: each appends one step reading
+ * the given values and returns the number of the value it writes. graph_conv declares
+ * the next numbered row and applies it; graph_head declares the head (no BN), which
+ * comes last. */
+int graph_conv(ForwardGraph *g, Model *m, int in, const ConvRow *row);
+int graph_head(ForwardGraph *g, Model *m, int in, const ConvRow *row);
 int graph_maxpool(ForwardGraph *g, int in, int k, int stride, int pad);
 int graph_avgpool(ForwardGraph *g, int in, int bins);
 int graph_resize_like(ForwardGraph *g, int in, int like);   /* to the H, W of value like */
 int graph_concat(ForwardGraph *g, const int *ins, int n_in);  /* at ins[0]'s H, W */
-int graph_add_relu(ForwardGraph *g, int a, int b);
+int graph_add_relu(ForwardGraph *g, int a, int b);        /* a and b: equal channels */
+/* The channels of value v, from the shape pass as the graph is built. */
+int graph_channels(const ForwardGraph *g, int v);
 
 /* The step that applies layer k (1..L, 0 = head). */
 int forward_graph_layer_step(const ForwardGraph *g, int k);

@@ -16,7 +16,7 @@ void model_init_weights(Model *m, uint64_t seed)
         Rng r;
         Param *w = model_param(m, l, ROLE_W);
         rng_seed(&r, seed, (uint64_t)l->param[ROLE_W]);
-        if (l->torchvision_init) {
+        if (l->init == LAYER_INIT_RESNET) {
             /* torchvision ResNet: kaiming_normal_(mode='fan_out', nonlinearity='relu'),
              * std = sqrt(2 / fan_out). */
             const double std = sqrt(2.0 / fan_out);

@@ -6,21 +6,33 @@
 #include "engine/conv2d.h"
 #include "engine/error.h"
 #include "engine/relu.h"
+#include "models/forward_graph.h"
 #include "models/model.h"
 #include "models/model_arch.h"
 
 static const char *const role_names[ROLE_COUNT] = {"RM", "RV", "RW", "RB", "W", "B"};
 
-const char *model_arch_name(ModelArch a) { return a == ARCH_PSPNET ? "pspnet" : "unet"; }
+static const ModelArchInfo *const archs[ARCH_COUNT] = {[ARCH_PSPNET] = &pspnet_arch,
+                                                       [ARCH_UNET] = &unet_arch};
+
+const ModelArchInfo *model_arch_info(ModelArch a)
+{
+    CHECK(a >= 0 && a < ARCH_COUNT, "no architecture %d", (int)a);
+    return archs[a];
+}
+
+const char *model_arch_name(ModelArch a) { return model_arch_info(a)->name; }
 const char *model_task_name(ModelTask t) { return t == TASK_SEG ? "seg" : "auto"; }
 const char *param_role_name(ParamRole r) { return role_names[r]; }
 
 int model_arch_parse(const char *s, ModelArch *out)
 {
-    if (!strcmp(s, "pspnet")) *out = ARCH_PSPNET;
-    else if (!strcmp(s, "unet")) *out = ARCH_UNET;
-    else return error_set("unknown architecture '%s' (pspnet or unet)", s);
-    return 0;
+    for (int a = 0; a < ARCH_COUNT; a++)
+        if (!strcmp(s, archs[a]->name)) {
+            *out = (ModelArch)a;
+            return 0;
+        }
+    return error_set("unknown architecture '%s' (pspnet or unet)", s);
 }
 
 int model_task_parse(const char *s, ModelTask *out)
@@ -45,8 +57,6 @@ int param_role_parse(const char *s, ParamRole *out)
 static void declare_layer(ParamStore *ps, Layer *l)
 {
     char name[PARAM_NAME_MAX];
-    for (int r = 0; r < ROLE_COUNT; r++) l->param[r] = -1;
-    l->bn_count = -1;
     snprintf(name, sizeof name, "%s.weight", l->conv);
     l->param[ROLE_W] = params_add(ps, name, PARAM_TRAINABLE, 4,
                                   (int[]){l->out_ch, l->in_ch, l->kernel, l->kernel});
@@ -68,33 +78,31 @@ static void declare_layer(ParamStore *ps, Layer *l)
     l->bn_count = params_add(ps, name, PARAM_COUNTER, 0, NULL);
 }
 
-int model_create(Model *m, const ModelConfig *cfg)
+int model_describe(Model *m, const ModelConfig *cfg)
 {
     memset(m, 0, sizeof *m);
+    if (cfg->arch < 0 || cfg->arch >= ARCH_COUNT)
+        return error_set("no architecture %d", (int)cfg->arch);
+    const ModelArchInfo *a = model_arch_info(cfg->arch);
     if (cfg->in_channels < 1 || cfg->in_channels > 1024)
         return error_set("input channels must be 1..1024, got %d", cfg->in_channels);
     if (cfg->classes < 1 || cfg->classes > 1024)
         return error_set("classes must be 1..1024, got %d", cfg->classes);
-    if (cfg->arch == ARCH_UNET && (cfg->width < 1 || cfg->width > 1024))
-        return error_set("UNet width must be 1..1024, got %d", cfg->width);
+    if (a->has_width && (cfg->width < 1 || cfg->width > 1024))
+        return error_set("%s width must be 1..1024, got %d", a->name, cfg->width);
     m->cfg = *cfg;
-    if (cfg->arch != ARCH_UNET) m->cfg.width = 0;
-    m->n_numbered = cfg->arch == ARCH_PSPNET ? PSPNET_LAYERS : UNET_LAYERS;
-    m->n_layers = m->n_numbered + 1;
-    m->layers = xcalloc((size_t)m->n_layers, sizeof *m->layers);
-    if (cfg->arch == ARCH_PSPNET) pspnet_describe(&m->cfg, m->layers);
-    else unet_describe(&m->cfg, m->layers);
+    if (!a->has_width) m->cfg.width = 0;
     params_init(&m->params);
-    for (int i = 0; i < m->n_layers; i++) {
-        Layer *l = &m->layers[i];
-        l->number = i < m->n_numbered ? i + 1 : 0;
-        if (l->number) snprintf(l->label, sizeof l->label, "%d", l->number);
-        else snprintf(l->label, sizeof l->label, "head");
-        declare_layer(&m->params, l);
-    }
-    params_finalize(&m->params);
     m->graph = xmalloc(sizeof *m->graph);
     forward_graph_build(m->graph, m);
+    return 0;
+}
+
+int model_create(Model *m, const ModelConfig *cfg)
+{
+    if (model_describe(m, cfg)) return -1;
+    for (int i = 0; i < m->n_layers; i++) declare_layer(&m->params, &m->layers[i]);
+    params_finalize(&m->params);
     return 0;
 }
 
@@ -146,7 +154,7 @@ Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool rel
 
 int model_check_input(const Model *m, int n, int c, int h, int w)
 {
-    int multiple = m->cfg.arch == ARCH_PSPNET ? 8 : 16;
+    const int multiple = model_arch_info(m->cfg.arch)->input_multiple;
     if (n < 1) return error_set("empty batch");
     if (c != m->cfg.in_channels)
         return error_set("input has %d channels, the %s model takes %d", c,

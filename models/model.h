@@ -2,10 +2,11 @@
  *
  * A Model is a ParamStore (every tensor under its PyTorch state_dict name) plus the layer
  * table: the numbered conv+BN layers 1..L in forward order, then the head (the final
- * classifier, which has no BN). The table is the one place layers are looked up: the
- * forward pass (the architecture's program of steps, forward_graph.h) applies its rows by
- * number, and the reuse analysis addresses tensors through it (layer k, kind
- * RM/RV/RW/RB/W/B). */
+ * classifier, which has no BN). Each architecture is written once, as its forward pass
+ * (models/pspnet.c, models/unet.c, with the builders of forward_graph.h): every row is
+ * declared where it is wired, and the table is what the builder recorded. The table is
+ * the one place layers are looked up: the forward pass applies its rows by number, and
+ * the reuse analysis addresses tensors through it (layer k, kind RM/RV/RW/RB/W/B). */
 #ifndef REUSENET_MODEL_H
 #define REUSENET_MODEL_H
 
@@ -15,7 +16,7 @@
 #include "engine/params.h"
 #include "engine/tape.h"
 
-typedef enum ModelArch { ARCH_PSPNET, ARCH_UNET } ModelArch;
+typedef enum ModelArch { ARCH_PSPNET, ARCH_UNET, ARCH_COUNT } ModelArch;
 typedef enum ModelTask { TASK_SEG, TASK_AUTO } ModelTask;
 
 typedef struct ModelConfig {
@@ -35,6 +36,12 @@ typedef enum ParamRole {
 
 #define LAYER_NAME_MAX 48
 
+/* How a row's conv weight and bias are initialised (model_init_weights). */
+typedef enum LayerInit {
+    LAYER_INIT_CONV_DEFAULT,  /* nn.Conv2d's default: kaiming_uniform_(a=sqrt(5)) */
+    LAYER_INIT_RESNET,        /* torchvision ResNet: kaiming_normal_(fan_out, relu) */
+} LayerInit;
+
 /* One row of the layer table: a conv, its BN (none for the head), and their tensors. */
 typedef struct Layer {
     int number;                      /* 1..L; 0 for the head */
@@ -43,9 +50,10 @@ typedef struct Layer {
     char bn[LAYER_NAME_MAX];         /* "layer1.0.bn1", "" for the head */
     int in_ch, out_ch, kernel, stride, pad, dilation;
     bool conv_bias;
+    bool relu;                       /* ReLU after the BN (after the conv for the head) */
+    LayerInit init;
     int param[ROLE_COUNT];           /* ParamStore index per role, -1 where absent */
     int bn_count;                    /* index of num_batches_tracked, -1 for the head */
-    bool torchvision_init;           /* ResNet backbone conv: torchvision's Kaiming init */
     int out_h, out_w;                /* spatial size of its output in the last forward */
 } Layer;
 
@@ -60,19 +68,40 @@ typedef struct Model {
     struct ForwardGraph *graph;      /* the forward pass, steps over the table (forward_graph.h) */
 } Model;
 
+/* What the program knows about an architecture, one record each (models/pspnet.c,
+ * models/unet.c); everything else about it is in its build function. */
+typedef struct ModelArchInfo {
+    const char *name;               /* "pspnet": --arch and the checkpoint's 'arch' */
+    /* Declares and wires every row (forward_graph.h); called by forward_graph_build. */
+    void (*build)(struct ForwardGraph *g, Model *m);
+    int input_multiple;             /* H and W must be multiples of it (the output stride) */
+    int backbone_rows;              /* layers 1..backbone_rows are torchvision's ResNet-18
+                                     * (--init-from a torchvision file); 0: none */
+    /* The configuration off the tensors of a file without metadata (a PyTorch
+     * state_dict): in_channels is dim 1 of layer 1's conv weight, classes dim 0 of the
+     * head's, and, when has_width, the width (F) dim 0 of layer 1's. */
+    bool has_width;
+} ModelArchInfo;
+
+const ModelArchInfo *model_arch_info(ModelArch a);
+
 /* Declare every tensor and the layer table (values zero). -1 on a bad config. */
 int model_create(Model *m, const ModelConfig *cfg);
+/* The layer table and forward graph of cfg without the tensors (m->params empty): what
+ * an architecture looks like, cheaply. model_free() frees it. -1 on a bad config. */
+int model_describe(Model *m, const ModelConfig *cfg);
 void model_free(Model *m);
-/* Initialise as PyTorch/torchvision do, from a seed (same seed, same weights):
- * backbone convs kaiming_normal_(fan_out, relu), other convs PyTorch's Conv2d default
+/* Initialise as PyTorch/torchvision do, from a seed (same seed, same weights), each conv
+ * by its row's rule: LAYER_INIT_RESNET kaiming_normal_(fan_out, relu), else Conv2d's default
  * (kaiming_uniform_(a=sqrt(5)), bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))), BN weight 1,
  * bias 0, running mean 0, running var 1, num_batches_tracked 0. */
 void model_init_weights(Model *m, uint64_t seed);
 
 /* Forward pass: x (N, C_in, H, W) -> logits (N, K, H, W). Train-mode BN when t->training.
- * H and W must be multiples of 8 (pspnet) or 16 (unet); -1 with an error otherwise
- * (check with model_check_input first; forward CHECKs it). */
+ * H and W must be multiples of the architecture's input_multiple (8 for pspnet, 16 for
+ * unet): check with model_check_input first, forward stops with file:line otherwise. */
 Tensor *model_forward(Model *m, Tape *t, Tensor *x);
+/* 0 when x (n, c, h, w) fits m; else -1 with a message (empty batch, channels, size). */
 int model_check_input(const Model *m, int n, int c, int h, int w);
 
 /* The row for layer number k (1..L), or the head for k = 0. */

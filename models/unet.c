@@ -1,51 +1,50 @@
-/* UNet with base width F (spec/models.md): four encoder stages and a bottom stage of two
+/* UNet with base width F (spec/models.md), written once: each conv+BN row is declared where
+ * it is wired, and numbered in that order. Four encoder stages and a bottom stage of two
  * 3x3 conv+BN+ReLU each, max-pooled 2x2 between them; four decoder stages that join the
  * matching encoder output with the bilinear x2 of the stage below (concat [skip, up]); a
- * 1x1 head. Every 3x3 conv has a bias. Layers 1-2 enc1 ... 9-10 bottom ... 17-18 dec1. */
+ * 1x1 head. Every conv has a bias. Layers 1-2 enc1 ... 9-10 bottom ... 17-18 dec1. */
 #include <stdio.h>
 
 #include "models/forward_graph.h"
 #include "models/model_arch.h"
 
-static const char *const stage_names[9] = {"enc1", "enc2", "enc3", "enc4", "bottom",
-                                           "dec4", "dec3", "dec2", "dec1"};
-
-void unet_describe(const ModelConfig *cfg, Layer *layers)
+/* Stage "{name}": conv1 -> bn1 -> ReLU -> conv2 -> bn2 -> ReLU, 3x3, pad 1, `out` channels. */
+static int stage(ForwardGraph *g, Model *m, int x, const char *name, int out)
 {
-    const int f = cfg->width;
-    /* input channels of each stage's first conv, and the stage's output channels */
-    const int in_ch[9] = {cfg->in_channels, f, 2 * f, 4 * f, 8 * f,
-                          8 * f + 16 * f, 4 * f + 8 * f, 2 * f + 4 * f, f + 2 * f};
-    const int out_ch[9] = {f, 2 * f, 4 * f, 8 * f, 16 * f, 8 * f, 4 * f, 2 * f, f};
-    for (int s = 0; s < 9; s++)
-        for (int j = 1; j <= 2; j++) {
-            char conv[LAYER_NAME_MAX], bn[LAYER_NAME_MAX];
-            snprintf(conv, sizeof conv, "%s.conv%d", stage_names[s], j);
-            snprintf(bn, sizeof bn, "%s.bn%d", stage_names[s], j);
-            layer_describe(&layers[2 * s + j - 1], conv, bn, j == 1 ? in_ch[s] : out_ch[s],
-                           out_ch[s], 3, 1, 1, 1, true);
-        }
-    layer_describe(&layers[UNET_LAYERS], "head", "", f, cfg->classes, 1, 1, 0, 1, true);
+    for (int j = 1; j <= 2; j++) {
+        char conv[LAYER_NAME_MAX], bn[LAYER_NAME_MAX];
+        snprintf(conv, sizeof conv, "%s.conv%d", name, j);
+        snprintf(bn, sizeof bn, "%s.bn%d", name, j);
+        x = graph_conv(g, m, x, &(ConvRow){conv, bn, out, 3, 1, 1, 1, .bias = true, .relu = true});
+    }
+    return x;
 }
 
-/* Four encoder stages (rows 2s+1, 2s+2; their output is the skip), each followed by a
- * 2x2 max-pool; the bottom stage; four decoder stages on concat [skip, bilinear x2 of the
- * stage below to the skip's size]; the 1x1 head. */
-void unet_graph(ForwardGraph *g, Model *m)
+static void unet_build(ForwardGraph *g, Model *m)
 {
-    int skips[4], v = 0;
+    static const char *const enc[4] = {"enc1", "enc2", "enc3", "enc4"};
+    static const char *const dec[4] = {"dec1", "dec2", "dec3", "dec4"};
+    const int f = m->cfg.width;
+    /* encoder: stage s has F * 2^s channels; its output is the skip of decoder stage s */
+    int skips[4], x = GRAPH_INPUT;
     for (int s = 0; s < 4; s++) {
-        v = graph_layer(g, m, 2 * s + 1, v, true);
-        skips[s] = v = graph_layer(g, m, 2 * s + 2, v, true);
-        v = graph_maxpool(g, v, 2, 2, 0);
+        skips[s] = x = stage(g, m, x, enc[s], f << s);
+        x = graph_maxpool(g, x, 2, 2, 0);
     }
-    v = graph_layer(g, m, 9, v, true);
-    v = graph_layer(g, m, 10, v, true);
-    for (int s = 5; s < 9; s++) {
-        /* concat [skip, bilinear x2 of v to the skip's size], in one step */
-        v = graph_concat(g, (int[]){skips[8 - s], v}, 2);
-        v = graph_layer(g, m, 2 * s + 1, v, true);
-        v = graph_layer(g, m, 2 * s + 2, v, true);
+    x = stage(g, m, x, "bottom", f << 4);
+    /* decoder, from the bottom up: concat [skip, bilinear x2 of x to the skip's size] */
+    for (int s = 3; s >= 0; s--) {
+        x = graph_concat(g, (int[]){skips[s], x}, 2);
+        x = stage(g, m, x, dec[s], f << s);
     }
-    graph_layer(g, m, 0, v, false);
+    graph_head(g, m, x, &(ConvRow){"head", NULL, m->cfg.classes, 1, 1, 0, 1, .bias = true,
+                                   .relu = false});
 }
+
+const ModelArchInfo unet_arch = {
+    .name = "unet",
+    .build = unet_build,
+    .input_multiple = 16,     /* four 2x2 max-pools */
+    .backbone_rows = 0,
+    .has_width = true,        /* F = layer 1's output channels */
+};

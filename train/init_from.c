@@ -62,15 +62,44 @@ static char **read_names(const char *list, const char *plan, int *count)
     return names;
 }
 
-/* A torchvision ResNet-18 (ImageNet) state_dict: its backbone names are ours; conv1 takes 3
- * channels, which fold into the model's C_in by summing over them (for C_in = 1 this is
- * the response of the RGB filter to a gray image). */
+/* The architectures whose first layers are a torchvision ResNet-18, for a message. */
+static void backbone_archs(char *out, size_t len)
+{
+    out[0] = '\0';
+    for (int a = 0; a < ARCH_COUNT; a++)
+        if (model_arch_info((ModelArch)a)->backbone_rows)
+            snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " or " : "",
+                     model_arch_name((ModelArch)a));
+}
+
+/* Layer 1's weight from a file that has 3 input channels where the model has 1: the sum
+ * over the 3 (the response of the RGB filter to a gray image). */
+static int fold_rgb(SafeTensors *st, const Layer *l, Param *p)
+{
+    const int taps = l->kernel * l->kernel;
+    float *rgb = xmalloc_floats((size_t)l->out_ch * 3 * (size_t)taps);
+    int rc = safetensors_read_f32(st, p->name, 4, (int[]){l->out_ch, 3, l->kernel, l->kernel}, rgb);
+    for (int o = 0; !rc && o < l->out_ch; o++)
+        for (int q = 0; q < taps; q++)
+            p->t.data[o * taps + q] = rgb[(o * 3 + 0) * taps + q] + rgb[(o * 3 + 1) * taps + q] +
+                                      rgb[(o * 3 + 2) * taps + q];
+    free(rgb);
+    return rc;
+}
+
+/* A torchvision ResNet-18 (ImageNet) state_dict: its backbone names are ours (layers
+ * 1..backbone_rows); conv1 takes 3 channels, which fold into the model's C_in = 1 by
+ * summing over them. */
 static int load_torchvision(Model *m, SafeTensors *st, bool freeze)
 {
-    if (m->cfg.arch != ARCH_PSPNET)
-        return error_set("%s: a torchvision ResNet-18 state_dict fits only pspnet", st->path);
+    const int rows = model_arch_info(m->cfg.arch)->backbone_rows;
+    if (!rows) {
+        char fits[64];
+        backbone_archs(fits, sizeof fits);
+        return error_set("%s: a torchvision ResNet-18 state_dict fits only %s", st->path, fits);
+    }
     int loaded = 0;
-    for (int k = 1; k <= 20; k++) {
+    for (int k = 1; k <= rows; k++) {
         Layer *l = model_layer(m, k);
         for (int r = 0; r < ROLE_COUNT; r++) {
             Param *p = model_param(m, l, (ParamRole)r);
@@ -79,17 +108,7 @@ static int load_torchvision(Model *m, SafeTensors *st, bool freeze)
                 if (m->cfg.in_channels != 1)
                     return error_set("%s: conv1 folds 3 channels only into 1 or 3 inputs",
                                      st->path);
-                float *rgb = xmalloc(64 * 3 * 49 * sizeof(float));
-                if (safetensors_read_f32(st, "conv1.weight", 4, (int[]){64, 3, 7, 7}, rgb)) {
-                    free(rgb);
-                    return -1;
-                }
-                for (int o = 0; o < 64; o++)
-                    for (int q = 0; q < 49; q++)
-                        p->t.data[o * 49 + q] = rgb[(o * 3 + 0) * 49 + q] +
-                                                rgb[(o * 3 + 1) * 49 + q] +
-                                                rgb[(o * 3 + 2) * 49 + q];
-                free(rgb);
+                if (fold_rgb(st, l, p)) return -1;
             } else if (checkpoint_read_param(st, p)) {
                 return -1;
             }
