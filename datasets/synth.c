@@ -266,7 +266,7 @@ static int synth_patient(const char *dir, const Preset *p, const SynthOptions *o
         msk[f].data = xmalloc(plane * Z * sizeof(float));
     }
     bias_field(&r, S, p->bias, bias);
-    Layer layers[ANATOMY_MAX_LAYERS];
+    TissueLayer layers[ANATOMY_MAX_LAYERS];
     /* bSSFP: frames ED, ES each rendered; IR: one anatomy per slice, 11 contrasts of it. */
     int renders = p->inversion_recovery ? 1 : pl.frames;
     for (int z = 0; z < Z; z++) {

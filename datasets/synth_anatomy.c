@@ -105,16 +105,16 @@ static Shape ellipse(double cx, double cy, double a, double b, double rot)
     return s;
 }
 
-static Layer layer(Shape s, Tissue tissue, int label)
+static TissueLayer layer(Shape s, Tissue tissue, int label)
 {
-    Layer l = {s, tissue, (uint8_t)label};
+    TissueLayer l = {s, tissue, (uint8_t)label};
     return l;
 }
 
 /* sqrt(max(0, 1 - (t / end)^2)): the ellipsoid's radius profile from base to tip. */
 static double taper(double t, double end) { double q = t / end; return q < 1 ? sqrt(1 - q * q) : 0; }
 
-int anatomy_layers(const Anatomy *a, double t, int es, double dx, double dy, Layer *out)
+int anatomy_layers(const Anatomy *a, double t, int es, double dx, double dy, TissueLayer *out)
 {
     int n = 0;
     /* body: fat under the skin, then muscle and soft tissue */
@@ -233,7 +233,7 @@ static double shape_distance(const Shape *s, const Prepared *p, double x, double
     return (rho - R) * p->scale;
 }
 
-void anatomy_render(const Layer *layers, int count, int width, int height, double spacing,
+void anatomy_render(const TissueLayer *layers, int count, int width, int height, double spacing,
                     float *weights, uint8_t *labels)
 {
     CHECK(count <= ANATOMY_MAX_LAYERS, "anatomy_render: %d layers", count);

@@ -36,11 +36,11 @@ typedef struct Shape {
     double bump, bump_at, bump_width;
 } Shape;
 
-typedef struct Layer {
+typedef struct TissueLayer {
     Shape shape;
     Tissue tissue;
     uint8_t label;       /* 0 background, 1 RV, 2 myocardium, 3 LV */
-} Layer;
+} TissueLayer;
 
 enum { ANATOMY_MAX_LAYERS = 24 };
 
@@ -70,12 +70,12 @@ const char *pathology_name(Pathology p);
 void anatomy_random(Anatomy *a, Rng *r, int group);
 /* The layers of the slice at relative position t in phase es (0 ED, 1 ES), everything
  * moved by (dx, dy) mm, back to front. Returns their number. */
-int anatomy_layers(const Anatomy *a, double t, int es, double dx, double dy, Layer *out);
+int anatomy_layers(const Anatomy *a, double t, int es, double dx, double dy, TissueLayer *out);
 /* Rasterise on a width x height grid of `spacing` mm, centre of the grid at (0, 0):
  * weights[(y*width + x)*TISSUE_COUNT + k] the fraction of tissue k in the pixel (each
  * layer covers a fraction clamp(0.5 - dist/spacing, 0, 1) of what is below it), labels the
  * label of the front-most layer containing the pixel centre. */
-void anatomy_render(const Layer *layers, int count, int width, int height, double spacing,
+void anatomy_render(const TissueLayer *layers, int count, int width, int height, double spacing,
                     float *weights, uint8_t *labels);
 
 #endif
