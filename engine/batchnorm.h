@@ -20,6 +20,8 @@
 
 #include "tape.h"
 
+/* The one BN epsilon: the engine's normalisation and the BN statistics (reuse/bnstats.c).
+ * A float, added in double: the bits of every trained model depend on it. */
 #define BATCHNORM_EPS 1e-5f
 #define BATCHNORM_MOMENTUM 0.1f
 

@@ -3,11 +3,10 @@
 #include <string.h>
 
 #include "engine/atomic_file.h"
+#include "engine/batchnorm.h"
 #include "engine/error.h"
 #include "reuse/bnstats.h"
 #include "reuse/csv.h"
-
-#define BN_EPS 1e-5   /* BatchNorm2d's eps (spec/models.md) */
 
 /* The four statistics of one BN layer, in double precision. */
 static void layer_stats(Model *t, Model *s, const Layer *lt, const Layer *ls, BnStatsRow *r)
@@ -20,7 +19,9 @@ static void layer_stats(Model *t, Model *s, const Layer *lt, const Layer *ls, Bn
     double mrm = 0, mrv = 0, mrw = 0, mrb = 0;
     int skipped = 0;
     for (int j = 0; j < m; j++) {
-        double sd = sqrt((double)var[j] + BN_EPS), sd2 = sqrt((double)var2[j] + BN_EPS);
+        /* the sd the model normalises with: BatchNorm2d's eps, as the engine adds it */
+        double sd = sqrt((double)var[j] + BATCHNORM_EPS);
+        double sd2 = sqrt((double)var2[j] + BATCHNORM_EPS);
         mrm += (double)w[j] * fabs((double)mu[j] - mu2[j]) / sd;
         mrv += sd / sd2;
         if (w[j] == 0.0f) skipped++;

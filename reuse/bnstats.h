@@ -7,7 +7,8 @@
  *   MRW = (1/m') sum_j w'_j / w_j     over the m' channels with w_j != 0
  *   MRB = (1/m) sum_j |b_j - b'_j|
  *
- * eps = 1e-5 (BatchNorm2d's). Channels with w_j = 0 are skipped in MRW and counted; the
+ * eps = BATCHNORM_EPS (engine/batchnorm.h: BatchNorm2d's 1e-5, the one the engine
+ * normalises with). Channels with w_j = 0 are skipped in MRW and counted; the
  * mean is over the channels used, so T against itself gives MRW = 1 exactly (NAN when
  * every channel is skipped). T against itself: MRM = MRB = 0, MRV = MRW = 1. */
 #ifndef REUSENET_BNSTATS_H
