@@ -5,17 +5,22 @@
 #include "engine/error.h"
 #include "models/checkpoint.h"
 
+void checkpoint_add_tensors(SafetensorsWriter *w, const Model *m)
+{
+    for (int i = 0; i < m->params.count; i++) {
+        const Param *p = &m->params.items[i];
+        if (p->kind == PARAM_COUNTER)
+            safetensors_writer_add_i64(w, p->name, 0, NULL, &p->counter);
+        else
+            safetensors_writer_add_f32(w, p->name, p->t.ndim, p->t.shape, p->t.data);
+    }
+}
+
 int checkpoint_save(Model *m, const char *path, const MetaPair *extra, int n_extra)
 {
     SafetensorsWriter w;
     safetensors_writer_init(&w);
-    for (int i = 0; i < m->params.count; i++) {
-        Param *p = &m->params.items[i];
-        if (p->kind == PARAM_COUNTER)
-            safetensors_writer_add_i64(&w, p->name, 0, NULL, &p->counter);
-        else
-            safetensors_writer_add_f32(&w, p->name, p->t.ndim, p->t.shape, p->t.data);
-    }
+    checkpoint_add_tensors(&w, m);
     char num[32];
     safetensors_writer_set_meta(&w, "arch", model_arch_name(m->cfg.arch));
     snprintf(num, sizeof num, "%d", m->cfg.in_channels);

@@ -13,6 +13,9 @@ typedef struct MetaPair {
     const char *key, *value;
 } MetaPair;
 
+/* Add every tensor of m to w under its name: the tensors of a checkpoint (and of the
+ * trainer's resume file, which adds the optimizer's beside them). */
+void checkpoint_add_tensors(SafetensorsWriter *w, const Model *m);
 /* Write m atomically, with the standard metadata and `extra` pairs. 0 or -1. */
 int checkpoint_save(Model *m, const char *path, const MetaPair *extra, int n_extra);
 /* Create m from a file: configuration from its metadata (or tensors), then all tensors.

@@ -111,11 +111,7 @@ static int save_resume(Model *m, const Optimizer *o, const RunState *rs, const c
 {
     SafetensorsWriter w;
     safetensors_writer_init(&w);
-    for (int i = 0; i < m->params.count; i++) {
-        Param *p = &m->params.items[i];
-        if (p->kind == PARAM_COUNTER) safetensors_writer_add_i64(&w, p->name, 0, NULL, &p->counter);
-        else safetensors_writer_add_f32(&w, p->name, p->t.ndim, p->t.shape, p->t.data);
-    }
+    checkpoint_add_tensors(&w, m);
     if (o->m) safetensors_writer_add_f32(&w, "optimizer.m", 1, (int[]){(int)o->n_values}, o->m);
     if (o->v) safetensors_writer_add_f32(&w, "optimizer.v", 1, (int[]){(int)o->n_values}, o->v);
     safetensors_writer_add_i64(&w, "optimizer.steps", 1, (int[]){o->n_params}, o->steps);
