@@ -28,6 +28,7 @@
 #include "engine/engine.h"
 #include "engine/winograd.h"
 #include "engine/conv2d.h"
+#include "models/forward_graph.h"
 #include "models/model.h"
 
 #define MAX_MODELS 8
@@ -130,9 +131,8 @@ static bool layer_selected(const Layer *l, const char *filter)
     return !filter || !strcmp(l->label, filter) || strstr(l->conv, filter);
 }
 
-/* The conv shapes of m's layer table at batch N x C_in x S x S. One eval forward of a single
- * image fills each layer's output size (as model_print_table does); a layer's input is
- * its output times the stride (sizes are multiples of 8 or 16, so nothing is rounded). */
+/* The conv shapes of m's layer table at batch N x C_in x S x S: each layer's input is the
+ * shape of the value it reads, from the forward graph's shape pass. */
 static int model_layer_benches(const ModelSpec *ms, const Settings *st, LayerBench **out,
                                int *count)
 {
@@ -143,13 +143,8 @@ static int model_layer_benches(const ModelSpec *ms, const Settings *st, LayerBen
         model_free(&m);
         return -1;
     }
-    Tape t;
-    tape_init(&t, 0);
-    t.recording = t.training = false;
-    Tensor *x = tape_tensor4(&t, 1, cfg.in_channels, st->size, st->size);
-    memset(x->data, 0, x->size * sizeof(float));
-    model_forward(&m, &t, x);
-    tape_free(&t);
+    ValueShape *vs = xmalloc(sizeof *vs * (size_t)(m.graph->n_steps + 1));
+    forward_graph_shapes(m.graph, &m, st->size, st->size, vs);
 
     *out = xcalloc((size_t)m.n_layers, sizeof **out);
     *count = 0;
@@ -159,14 +154,13 @@ static int model_layer_benches(const ModelSpec *ms, const Settings *st, LayerBen
         LayerBench *lb = &(*out)[(*count)++];
         snprintf(lb->label, sizeof lb->label, "%s", l->label);
         snprintf(lb->conv, sizeof lb->conv, "%s", l->conv);
-        lb->s = conv2d_shape(st->batch, l->in_ch, l->out_h * l->stride, l->out_w * l->stride,
-                             l->out_ch, l->kernel, l->kernel, l->stride, l->pad, l->dilation);
-        CHECK(lb->s.oh == l->out_h && lb->s.ow == l->out_w,
-              "conv_bench: layer %s: input %dx%d gives %dx%d, the forward gave %dx%d", l->label,
-              lb->s.h, lb->s.w, lb->s.oh, lb->s.ow, l->out_h, l->out_w);
+        const ValueShape x = vs[m.graph->steps[m.graph->layer_step[i]].in[0]];
+        lb->s = conv2d_shape(st->batch, l->in_ch, x.h, x.w, l->out_ch, l->kernel, l->kernel,
+                             l->stride, l->pad, l->dilation);
         lb->has_bias = l->conv_bias;
         lb->wants_dx = l->number != 1;       /* layer 1 reads the image: no gradient */
     }
+    free(vs);
     model_free(&m);
     return 0;
 }

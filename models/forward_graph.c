@@ -231,6 +231,43 @@ Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **val
     return values[g->n_steps];
 }
 
+void forward_graph_shapes(const ForwardGraph *g, Model *m, int h, int w, ValueShape *shapes)
+{
+    shapes[GRAPH_INPUT] = (ValueShape){g->channels[GRAPH_INPUT], h, w};
+    for (int s = 0; s < g->n_steps; s++) {
+        const GraphStep *st = &g->steps[s];
+        const ValueShape x = shapes[st->in[0]];
+        ValueShape *y = &shapes[s + 1];
+        *y = (ValueShape){g->channels[s + 1], x.h, x.w};   /* concat, add: in[0]'s size */
+        switch (st->op) {
+        case GRAPH_LAYER: {
+            const Layer *l = model_layer(m, st->layer);
+            Conv2dShape cs = conv2d_shape(1, x.c, x.h, x.w, l->out_ch, l->kernel, l->kernel,
+                                          l->stride, l->pad, l->dilation);
+            y->h = cs.oh;
+            y->w = cs.ow;
+            break;
+        }
+        case GRAPH_MAXPOOL: {
+            MaxPool2dShape ps = maxpool2d_shape(1, x.c, x.h, x.w, st->k, st->stride, st->pad);
+            y->h = ps.oh;
+            y->w = ps.ow;
+            break;
+        }
+        case GRAPH_AVGPOOL:
+            y->h = y->w = st->k;
+            break;
+        case GRAPH_RESIZE_LIKE:
+            y->h = shapes[st->in[1]].h;
+            y->w = shapes[st->in[1]].w;
+            break;
+        case GRAPH_CONCAT:          /* at in[0]'s size, channels summed (g->channels) */
+        case GRAPH_ADD_RELU:
+            break;
+        }
+    }
+}
+
 double forward_graph_step_macs(const ForwardGraph *g, Model *m, Tensor *const *values, int s)
 {
     const GraphStep *st = &g->steps[s];

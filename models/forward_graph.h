@@ -113,6 +113,13 @@ bool forward_graph_live_in(const ForwardGraph *g, int j, int v);
 Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from,
                           bool free_dead);
 
+/* The shape pass: channels, height and width of every value for an h x w input, by each
+ * op's size rule, without running it. shapes[] has n_steps + 1 entries. */
+typedef struct ValueShape {
+    int c, h, w;
+} ValueShape;
+void forward_graph_shapes(const ForwardGraph *g, Model *m, int h, int w, ValueShape *shapes);
+
 /* Multiply-accumulates of step s given the shapes in values[] of a finished run (conv
  * layers; the other ops count their output elements, a small term). */
 double forward_graph_step_macs(const ForwardGraph *g, Model *m, Tensor *const *values, int s);

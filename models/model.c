@@ -131,9 +131,6 @@ Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool rel
     Param *b = model_param(m, l, ROLE_B);
     Tensor *y = conv2d(t, x, &model_param(m, l, ROLE_W)->t, b ? &b->t : NULL, l->stride,
                        l->pad, l->dilation);
-    Layer *row = &m->layers[l - m->layers];     /* the table notes where the layer ran */
-    row->out_h = y->shape[2];
-    row->out_w = y->shape[3];
     if (l->bn[0]) {
         Param *rm = model_param(m, l, ROLE_RM), *rv = model_param(m, l, ROLE_RV);
         BatchNorm2dArgs a = {
@@ -180,14 +177,10 @@ size_t model_parameter_count(const Model *m) { return params_trainable_count(&m-
 void model_print_table(Model *m, FILE *out, int in_h, int in_w)
 {
     bool shapes = in_h > 0 && in_w > 0 && !model_check_input(m, 1, m->cfg.in_channels, in_h, in_w);
+    ValueShape *vs = NULL;
     if (shapes) {
-        Tape t;
-        tape_init(&t, 0);
-        t.recording = t.training = false;
-        Tensor *x = tape_tensor4(&t, 1, m->cfg.in_channels, in_h, in_w);
-        for (size_t i = 0; i < x->size; i++) x->data[i] = 0.0f;
-        model_forward(m, &t, x);
-        tape_free(&t);
+        vs = xmalloc(sizeof *vs * (size_t)(m->graph->n_steps + 1));
+        forward_graph_shapes(m->graph, m, in_h, in_w, vs);
     }
     fprintf(out, "%-5s %-23s %-23s %-6s %5s %5s %2s %2s %2s %-4s %9s", "layer", "conv", "bn",
             "kernel", "in", "out", "s", "p", "d", "bias", "params");
@@ -206,10 +199,11 @@ void model_print_table(Model *m, FILE *out, int in_h, int in_w)
                 l->bn[0] ? l->bn : "-", kernel, l->in_ch, l->out_ch, l->stride, l->pad,
                 l->dilation, l->conv_bias ? "yes" : "no", count);
         if (shapes) {
+            const ValueShape *y = &vs[m->graph->layer_step[i] + 1];   /* the row's output */
             /* 2 FLOP per multiply-accumulate of the convolution */
-            double gflop = 2.0 * l->out_ch * l->in_ch * l->kernel * l->kernel * l->out_h * l->out_w / 1e9;
+            double gflop = 2.0 * l->out_ch * l->in_ch * l->kernel * l->kernel * y->h * y->w / 1e9;
             char size[24];
-            snprintf(size, sizeof size, "%dx%d", l->out_h, l->out_w);
+            snprintf(size, sizeof size, "%dx%d", y->h, y->w);
             fprintf(out, " %9s %7.3f", size, gflop);
             total += gflop;
         }
@@ -217,4 +211,5 @@ void model_print_table(Model *m, FILE *out, int in_h, int in_w)
     }
     if (shapes)
         fprintf(out, "convolutions: %.2f GFLOP per %dx%d image (forward)\n", total, in_h, in_w);
+    free(vs);
 }

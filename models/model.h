@@ -54,7 +54,6 @@ typedef struct Layer {
     LayerInit init;
     int param[ROLE_COUNT];           /* ParamStore index per role, -1 where absent */
     int bn_count;                    /* index of num_batches_tracked, -1 for the head */
-    int out_h, out_w;                /* spatial size of its output in the last forward */
 } Layer;
 
 struct ForwardGraph;
@@ -119,7 +118,7 @@ int param_role_parse(const char *s, ParamRole *out);
 
 /* The table, like darknet's: number, conv/BN names, kernel, channels, stride, padding,
  * dilation, bias, parameter count; with an input size (in_h > 0) also each layer's output
- * size and forward GFLOP per image, from one eval forward on zeros. */
+ * size and forward GFLOP per image, from the shape pass (forward_graph_shapes). */
 void model_print_table(Model *m, FILE *out, int in_h, int in_w);
 size_t model_parameter_count(const Model *m);   /* trainable scalars */
 

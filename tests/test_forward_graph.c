@@ -6,7 +6,8 @@
  *     exactly one step and the steps follow the table's order (the swap scan's restart);
  *   - the builder stops a broken architecture: a row after the head, no head, two heads,
  *     an add of values of different widths, a step reading a value not yet written;
- *   - each architecture's record: input multiple, backbone rows, width. */
+ *   - each architecture's record: input multiple, backbone rows, width;
+ *   - the shape pass gives each value the shape a forward pass gives it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,44 @@ static void test_unet_table(void **state)
     model_free(&m);
 }
 
+/* The shape pass gives every value the shape a forward pass gives it (non-square inputs,
+ * sizes where the pyramid's bins do not divide the features). */
+static void check_shape_pass(ModelArch arch, int h, int w)
+{
+    Model m;
+    assert_int_equal(model_create(&m, &(ModelConfig){arch, 2, 3, 2, TASK_SEG}), 0);
+    const ForwardGraph *g = m.graph;
+    ValueShape *vs = calloc((size_t)g->n_steps + 1, sizeof *vs);
+    forward_graph_shapes(g, &m, h, w, vs);
+    Tape t;
+    tape_init(&t, 0);
+    t.recording = t.training = false;
+    Tensor **values = calloc((size_t)g->n_steps + 1, sizeof *values);
+    values[0] = tape_tensor4(&t, 1, 2, h, w);
+    memset(values[0]->data, 0, values[0]->size * sizeof(float));
+    forward_graph_run(g, &m, &t, values, 0, false);
+    for (int v = 0; v <= g->n_steps; v++) {
+        const Tensor *x = values[v];
+        if (x->shape[1] != vs[v].c || x->shape[2] != vs[v].h || x->shape[3] != vs[v].w)
+            fail_msg("%s value %d: forward %dx%dx%d, shape pass %dx%dx%d", model_arch_name(arch),
+                     v, x->shape[1], x->shape[2], x->shape[3], vs[v].c, vs[v].h, vs[v].w);
+        assert_int_equal(vs[v].c, graph_channels(g, v));
+    }
+    assert_int_equal(vs[g->n_steps].h, h);          /* logits at the input's size */
+    assert_int_equal(vs[g->n_steps].w, w);
+    tape_free(&t);
+    free(values);
+    free(vs);
+    model_free(&m);
+}
+
+static void test_shape_pass(void **state)
+{
+    (void)state;
+    check_shape_pass(ARCH_PSPNET, 40, 56);
+    check_shape_pass(ARCH_UNET, 48, 32);
+}
+
 /* ---- a toy architecture and broken ones ------------------------------------------------ */
 
 static ConvRow row(const char *conv, const char *bn, int out)
@@ -259,6 +298,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pspnet_table),
         cmocka_unit_test(test_unet_table),
+        cmocka_unit_test(test_shape_pass),
         cmocka_unit_test(test_toy_numbering),
         cmocka_unit_test(test_broken_architectures_stop),
     };
