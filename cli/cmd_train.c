@@ -25,6 +25,7 @@ int cmd_train(int argc, char **argv)
     const char *arch = NULL, *task = "seg", *optimizer = "adam", *schedule = "poly";
     uint64_t split_seed = 0;
     bool no_augment = false;
+    double spacing = 0;
     const Option opts[] = {
         {"--arch", OPT_STRING, &arch, "pspnet|unet", true},
         {"--width", OPT_INT, &c.model.width, "F  UNet base width (default 32)", false},
@@ -35,6 +36,8 @@ int cmd_train(int argc, char **argv)
         {"--train-count", OPT_INT, &c.data.train_count, "N  training patients of the split (default: the preset's)", false},
         {"--val-count", OPT_INT, &c.data.val_count, "N  validation patients (default: the preset's)", false},
         {"--size", OPT_INT, &c.data.size, "S  crop/pad slices to SxS (default 128)", false},
+        {"--spacing", OPT_FLOAT, &spacing, "MM  resample slices to MM mm per pixel first (default: "
+         "their own spacing)", false},
         {"--epochs", OPT_INT, &c.epochs, "E  epochs", true},
         {"--batch", OPT_INT, &c.batch, "B  batch size", true},
         {"--lr", OPT_FLOAT, &c.lr, "LR  learning rate", true},
@@ -62,6 +65,11 @@ int cmd_train(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     c.data.split_seed = split_seed;
     c.augment = !no_augment;
+    if (!(spacing >= 0 && spacing < 1000)) {
+        fprintf(stderr, "reusenet train: --spacing must be a pixel size in mm, got %g\n", spacing);
+        return 2;
+    }
+    c.data.spacing_mm = (float)spacing;
     if (model_arch_parse(arch, &c.model.arch) || model_task_parse(task, &c.model.task) ||
         schedule_parse(schedule, &c.schedule))
         return fail("train");
