@@ -13,6 +13,7 @@ int cmd_grad(int argc, char **argv);       /* parameter gradients of a loss */
 
 int cmd_train(int argc, char **argv);      /* training runs (cli/cmd_train.c) */
 int cmd_eval(int argc, char **argv);       /* Dice table of a checkpoint, or of mask folders */
+int cmd_eval_masks(int argc, char **argv); /* eval --pred/--gt (cli/cmd_eval_masks.c) */
 int cmd_predict(int argc, char **argv);    /* label masks for new scans (cli/cmd_predict.c) */
 
 /* parameter-reuse analyses (cli/cmd_reuse.c) */

@@ -102,7 +102,7 @@ static int read_dataset_cfg(Dataset *d)
     return status;
 }
 
-int dataset_cfg_spacing(const char *dir, float *spacing)
+int dataset_cfg_describe(const char *dir, float *spacing, unsigned *classes)
 {
     Dataset d;
     memset(&d, 0, sizeof d);
@@ -111,6 +111,7 @@ int dataset_cfg_spacing(const char *dir, float *spacing)
     snprintf(d.preset, sizeof d.preset, "custom");
     if (read_dataset_cfg(&d) < 0) return -1;
     *spacing = d.png_spacing;
+    *classes = d.classes ? d.classes : dataset_preset_classes("custom");
     return 0;
 }
 
