@@ -76,7 +76,7 @@ int case_list(const char *dir, CaseRole role, CaseList *out)
     memset(out, 0, sizeof *out);
     if (!fs_is_dir(dir)) return error_set("%s: no such folder", dir);
     char *inner = fs_join(dir, role == CASE_IMAGES ? "images" : "masks");
-    out->root = fs_is_dir(inner) ? inner : fs_join(dir, "");
+    out->root = fs_is_dir(inner) ? inner : fs_join("", dir);
     if (out->root != inner) free(inner);
     int status = add_folder(out, "", role);
     char **subs;
