@@ -150,7 +150,10 @@ static int predict_file(PredictRun *r, const char *input, const char *out)
     if (!out_ext || png != !strcmp(out_ext, ".png"))
         return error_set("%s: the output of %s must end in %s", out, input,
                          png ? ".png" : ".nii or .nii.gz");
-    CaseFile f = {(char *)input, (char *)input, (char *)input, png};
+    const char *base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
+    char name[1024];                         /* the case name: file name without extension */
+    snprintf(name, sizeof name, "%.*s", (int)(strlen(base) - strlen(ext)), base);
+    CaseFile f = {(char *)input, name, (char *)input, png};
     return png ? predict_png(r, &f, out) : predict_nifti(r, &f, out, out_ext);
 }
 
