@@ -207,7 +207,6 @@ int swap_scan_donors(Model *target, const SwapDonors *donors, const SliceSet *se
         int start = b * batch, n = set->count - start < batch ? set->count - start : batch;
         scan_batch(&sc, b, start, n);
     }
-    out->stats.seconds_total = progress_now() - t_start;
     progress_show(&sc.progress, batches - 1, sc.n_rows - 1, 1, true);
 
     out->n_rows = sc.n_rows;
@@ -219,6 +218,8 @@ int swap_scan_donors(Model *target, const SwapDonors *donors, const SliceSet *se
     out->stats.cache_mb = sc.plan.bytes / 1048576.0;
     swap_scan_finish(out, sc.tallies, donors, o);
     scan_free(&sc);
+    if (o->recal_set) swap_scan_recalibrate(target, donors->model[DONOR_SOURCE], set, o, out);
+    out->stats.seconds_total = progress_now() - t_start;
     return 0;
 }
 
@@ -235,69 +236,3 @@ void swap_scan_free(SwapScan *s)
     memset(s, 0, sizeof *s);
 }
 
-int swap_write_csv(const char *path, const SwapScan *s)
-{
-    AtomicFile *af = atomic_open(path);
-    if (!af) return -1;
-    FILE *f = atomic_stream(af);
-    fprintf(f, "layer,kind,tensor");
-    for (int c = 0; c < s->classes; c++) fprintf(f, ",dice_%d", c);
-    fprintf(f, ",mean,delta,patient_mean,patient_sd\n");
-    for (int i = 0; i < s->n_rows; i++) {
-        const SwapRow *r = &s->rows[i];
-        csv_put_text(f, r->label, 1);
-        csv_put_text(f, r->role >= 0 ? param_role_name((ParamRole)r->role) : "", 0);
-        csv_put_text(f, r->tensor, 0);
-        for (int c = 0; c < s->classes; c++)
-            csv_put_number(f, (s->evaluated >> c) & 1 ? r->dice[c] : NAN, 0);
-        csv_put_number(f, r->mean, 0);
-        csv_put_number(f, r->delta, 0);
-        csv_put_number(f, r->patient_mean, 0);
-        csv_put_number(f, r->patient_sd, 0);
-        fputc('\n', f);
-    }
-    return atomic_commit(af);
-}
-
-static int by_delta(const void *a, const void *b)
-{
-    const SwapRow *x = *(const SwapRow *const *)a, *y = *(const SwapRow *const *)b;
-    if (x->delta != y->delta) return (x->delta > y->delta) - (x->delta < y->delta);
-    return (x > y) - (x < y);            /* ties in table order */
-}
-
-void swap_print_summary(FILE *out, const SwapScan *s)
-{
-    const SwapRow *base = &s->rows[0];
-    fprintf(out, "baseline: mean Dice %.4f (per patient %.4f +- %.4f); classes", base->mean,
-            base->patient_mean, base->patient_sd);
-    for (int c = 0; c < s->classes; c++)
-        if ((s->evaluated >> c) & 1) fprintf(out, " %d: %.4f", c, base->dice[c]);
-    fprintf(out, "\n");
-    const SwapRow **sorted = xmalloc(sizeof *sorted * (size_t)s->n_rows);
-    for (int i = 1; i < s->n_rows; i++) sorted[i - 1] = &s->rows[i];
-    qsort(sorted, (size_t)s->n_rows - 1, sizeof *sorted, by_delta);
-    int show = s->n_rows - 1 < 10 ? s->n_rows - 1 : 10;
-    fprintf(out, "largest drops:\n%-8s %-4s %-36s %8s %9s\n", "layer", "kind", "tensor", "mean",
-            "delta");
-    for (int i = 0; i < show; i++)
-        fprintf(out, "%-8s %-4s %-36s %8.4f %+9.4f\n", sorted[i]->label,
-                param_role_name((ParamRole)sorted[i]->role), sorted[i]->tensor, sorted[i]->mean,
-                sorted[i]->delta);
-    free(sorted);
-    const SwapStats *st = &s->stats;
-    double naive_seconds = st->seconds_baseline * (s->n_rows - 1);
-    if (!st->reuse) {
-        fprintf(out, "activation reuse off: every swapped pass from the input, %.3g GMAC in "
-                "%.2f s (total %.2f s)\n", st->gmacs, st->seconds_rows, st->seconds_total);
-        return;
-    }
-    fprintf(out, "activation reuse: %d of %d layers resume at themselves, %.1f MB of activations "
-            "kept per batch; swapped passes %.3g GMAC instead of %.3g (%.0f%% less work)\n",
-            st->resume_points, st->layers, st->cache_mb, st->gmacs, st->gmacs_naive,
-            st->gmacs_naive > 0 ? 100 * (1 - st->gmacs / st->gmacs_naive) : 0);
-    fprintf(out, "time: swapped passes %.2f s; recomputing each from the input would take about "
-            "%.2f s (%d rows x %.3f s per baseline pass): %.2f s saved; total %.2f s\n",
-            st->seconds_rows, naive_seconds, s->n_rows - 1, st->seconds_baseline,
-            naive_seconds - st->seconds_rows, st->seconds_total);
-}

@@ -46,7 +46,6 @@ int swap_scan_plain(Model *target, const SwapDonors *donors, const SliceSet *set
             out->stats.gmacs += pass;
         }
     out->stats.seconds_rows = progress_now() - t1;
-    out->stats.seconds_total = progress_now() - t0;
     out->stats.gmacs_naive = out->stats.gmacs;
     out->stats.layers = target->n_layers;
     const int batch = o->batch > 0 ? o->batch : 8;
@@ -56,5 +55,7 @@ int swap_scan_plain(Model *target, const SwapDonors *donors, const SliceSet *set
     tape_free(&tape);
     free(backup);
     free(row_layer);
+    if (o->recal_set) swap_scan_recalibrate(target, donors->model[DONOR_SOURCE], set, o, out);
+    out->stats.seconds_total = progress_now() - t0;
     return 0;
 }

@@ -29,4 +29,10 @@ void swap_tallies_free(DiceTally *t, int n_rows);
 void swap_scan_finish(SwapScan *out, const DiceTally *tallies, const SwapDonors *donors,
                       const SwapOptions *o);
 
+/* --recalibrate: fill mean_recal and delta_recal of out's rows (swap_recal.c), the
+ * source's tensor swapped in, BN statistics re-estimated on o->recal_set. target is
+ * restored exactly. */
+void swap_scan_recalibrate(Model *target, Model *source, const SliceSet *val,
+                           const SwapOptions *o, SwapScan *out);
+
 #endif

@@ -507,16 +507,20 @@ static void test_swap_command(void **state)
     CsvTable csv;
     assert_int_equal(csv_read(out, &csv), 0);
     const char *cols[] = {"layer", "kind", "tensor", "dice_0", "dice_1", "dice_2", "dice_3",
-                          "mean", "delta", "patient_mean", "patient_sd"};
-    assert_int_equal(csv.n_cols, 11);
-    for (int c = 0; c < 11; c++) assert_int_equal(csv_column(&csv, cols[c]), c);
+                          "mean", "delta", "patient_mean", "patient_sd", "delta_lo", "delta_hi",
+                          "delta_init", "delta_random", "delta_control", "trivial", "mean_recal",
+                          "delta_recal"};
+    assert_int_equal(csv.n_cols, 19);
+    for (int c = 0; c < 19; c++) assert_int_equal(csv_column(&csv, cols[c]), c);
     assert_int_equal(csv.n_rows, 111);
     assert_string_equal(csv.rows[0][0], "baseline");
     assert_string_equal(csv.rows[1][2], "enc1.bn1.running_mean");
     assert_string_equal(csv.rows[110][2], "head.bias");
-    for (int r = 1; r < csv.n_rows; r++) {
+    for (int r = 0; r < csv.n_rows; r++) {
         assert_true(csv_number(&csv, r, 8) == 0);
         assert_string_equal(csv.rows[r][7], csv.rows[0][7]);
+        /* swapping from the target itself: the interval is [0, 0] */
+        assert_true(csv_number(&csv, r, 11) == 0 && csv_number(&csv, r, 12) == 0);
     }
     csv_free(&csv);
 
