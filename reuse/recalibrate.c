@@ -91,7 +91,19 @@ void bn_recalibrate(Model *m, const SliceSet *set, int batch, int first_step, si
         b->kept = n_batches == 1 || (size_t)(i + 1) * per_batch <= budget;
         if (b->kept) batch_start(b, m, set);
     }
+    /* The BNs in front of first_step keep their statistics, but normalise with the biased
+     * variance during the passes, as they did when they were recalibrated themselves. */
     int64_t *count = xcalloc((size_t)m->n_layers, sizeof *count);
+    float *kept_var = xmalloc(sizeof *kept_var * (m->params.n_buffers ? m->params.n_buffers : 1));
+    memcpy(kept_var, m->params.buffers, sizeof *kept_var * m->params.n_buffers);
+    for (int s = 0; s < first_step; s++) {
+        if (g->steps[s].op != GRAPH_LAYER) continue;
+        const Layer *l = model_layer(m, g->steps[s].layer);
+        if (!l->bn[0]) continue;
+        const double n = (double)set->count * l->out_h * l->out_w;
+        float *rv = model_param(m, l, ROLE_RV)->t.data;
+        for (int j = 0; n > 1 && j < l->out_ch; j++) rv[j] = (float)(rv[j] * ((n - 1) / n));
+    }
     ChannelSums cs = {0};
     for (int s = first_step; s < g->n_steps; s++) {
         if (g->steps[s].op != GRAPH_LAYER) continue;
@@ -114,7 +126,15 @@ void bn_recalibrate(Model *m, const SliceSet *set, int batch, int first_step, si
         free(cs.s1);
         free(cs.s2);
     }
-    /* recorded: the unbiased variance, as PyTorch's running_var */
+    /* recorded: the unbiased variance, as PyTorch's running_var; the others as they were */
+    for (int s = 0; s < first_step; s++) {
+        if (g->steps[s].op != GRAPH_LAYER) continue;
+        const Layer *l = model_layer(m, g->steps[s].layer);
+        if (!l->bn[0]) continue;
+        Param *rv = model_param(m, l, ROLE_RV);
+        memcpy(rv->t.data, kept_var + rv->offset, sizeof(float) * rv->t.size);
+    }
+    free(kept_var);
     for (int r = 0; r < m->n_layers; r++) {
         if (count[r] < 2) continue;
         float *rv = model_param(m, &m->layers[r], ROLE_RV)->t.data;
