@@ -291,12 +291,14 @@ int cmd_swap(int argc, char **argv)
 
 int cmd_plan(int argc, char **argv)
 {
-    const char *scan = NULL, *rmse = NULL, *pair = NULL, *out = NULL;
+    const char *scan = NULL, *rmse = NULL, *pair = NULL, *out = NULL, *rule = "paper";
     PlanOptions po;
     plan_options_defaults(&po);
     const Option opts[] = {
         {"--scan", OPT_STRING, &scan, "SCAN.csv  a swap scan (reusenet swap)", true},
         {"--tau", OPT_FLOAT, &po.tau, "T  largest mean Dice drop of a reusable tensor (default 0.02)", false},
+        {"--rule", OPT_STRING, &rule, "paper|ci  reusable when delta >= -tau (paper, the "
+         "default) or when the 95% interval is: delta_lo >= -tau (ci)", false},
         {"--rho", OPT_FLOAT, &po.rho, "R  fraction of reusable W tensors for a reusable network "
          "(default 0.5)", false},
         {"--rmse", OPT_STRING, &rmse, "RMSE.csv  kernel RMSE (reusenet rmse) as evidence", false},
@@ -311,6 +313,10 @@ int cmd_plan(int argc, char **argv)
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
+    if (plan_rule_parse(rule, &po.rule)) {
+        fprintf(stderr, "reusenet plan: --rule must be paper or ci, got '%s'\n", rule);
+        return 2;
+    }
     if (po.tau < 0 || po.rho < 0 || po.rho > 1) {
         fprintf(stderr, "reusenet plan: --tau must be >= 0 and --rho within 0..1\n");
         return 2;
