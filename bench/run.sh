@@ -84,7 +84,7 @@ fi
 rm -rf "$WORK"
 mkdir -p "$WORK"
 : > "$RUNS"
-: > "$SWAPS"
+: > "$SWAPS"; : > "$WORK/swap-full.tsv"
 T_START=$(now)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 awk -v l="$LOAD_START" 'BEGIN { if (l + 0 > 0.5) printf "bench: warning: load average %s: other programs are using the CPU, the times will not be reliable\n", l }' >&2
@@ -224,8 +224,11 @@ if [ "${BENCH_SWAP:-1}" = 1 ]; then
         arch=$(arch_of "$c"); width=$(width_of "$c")
         "$BIN" init --arch "$arch" --width "$width" --seed 1 -o "$WORK/swap-$c-target.safetensors" > /dev/null
         "$BIN" init --arch "$arch" --width "$width" --seed 2 -o "$WORK/swap-$c-source.safetensors" > /dev/null
-        for how in reuse naive; do
-            flag=""; [ $how = naive ] && flag=--no-reuse
+        # reuse, naive: the plain scan (no controls); full: both controls (init, random) and
+        # --recalibrate (on the 1 training patient), with activation reuse
+        for how in reuse naive full; do
+            case $how in reuse) flag=--no-controls ;; naive) flag="--no-controls --no-reuse" ;;
+                         full) flag=--recalibrate ;; esac
             t0=$(now)
             "$BIN" swap --target "$WORK/swap-$c-target.safetensors" --source "$WORK/swap-$c-source.safetensors" \
                 --data "$data" --size "$SIZE" --batch 8 --threads "$(max_threads)" --quiet $flag \
@@ -240,6 +243,8 @@ if [ "${BENCH_SWAP:-1}" = 1 ]; then
         nt=$(sed -n 's/.*every swapped pass from the input, .* in \([0-9.]*\) s (total \([0-9.]*\) s)$/\1 \2/p' "$n")
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$slices" "$rows" "$r" "$rt" "$nt" \
             "$(cat "$WORK/swap-$c-reuse.wall")" "$(cat "$WORK/swap-$c-naive.wall")" >> "$SWAPS"
+        printf '%s\t%s\t%s\n' "$c" "$(cat "$WORK/swap-$c-reuse.wall")" \
+            "$(cat "$WORK/swap-$c-full.wall")" >> "$WORK/swap-full.tsv"
         printf '  %-7s %s\n' "$c" "$(tail -n 2 "$l" | head -n 1)" >&2
     done
 fi
@@ -319,6 +324,13 @@ tmp=$RESULTS.tmp
                 name, $2, $3 - 1, r[1], g[1], n[1], g[2], (r[1] > 0 ? n[1] / r[1] : 0), r[3], n[2], $7, $8, r[2] }' "$SWAPS"
         echo
         echo "Rows: swaps (the baseline pass is not counted). The estimate is the one the scan prints (rows x its own baseline pass); the naive column is measured."
+        echo
+        echo "### Controls and recalibration against the plain scan (aim: at most 4x)"
+        echo
+        echo "| model | plain scan (reuse, no controls) | controls init + random and --recalibrate | ratio |"
+        echo "|---|---:|---:|---:|"
+        awk -F'\t' '{ name = $1 == "unet" ? "unet32" : $1; sub(/^unet/, "unet F=", name)
+            printf "| %s | %s s | %s s | %.2fx |\n", name, $2, $3, ($2 > 0 ? $3 / $2 : 0) }' "$WORK/swap-full.tsv"
     fi
     if [ -s "$PREDS" ]; then
         echo

@@ -12,7 +12,9 @@ int cmd_forward(int argc, char **argv);    /* one forward pass on an .npy input 
 int cmd_grad(int argc, char **argv);       /* parameter gradients of a loss */
 
 int cmd_train(int argc, char **argv);      /* training runs (cli/cmd_train.c) */
-int cmd_eval(int argc, char **argv);       /* Dice table of a checkpoint */
+int cmd_eval(int argc, char **argv);       /* Dice table of a checkpoint, or of mask folders */
+int cmd_eval_masks(int argc, char **argv); /* eval --pred/--gt (cli/cmd_eval_masks.c) */
+int cmd_predict(int argc, char **argv);    /* label masks for new scans (cli/cmd_predict.c) */
 
 /* parameter-reuse analyses (cli/cmd_reuse.c) */
 int cmd_swap(int argc, char **argv);       /* swap scan: Dice with one tensor from the source */

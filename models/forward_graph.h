@@ -113,6 +113,13 @@ bool forward_graph_live_in(const ForwardGraph *g, int j, int v);
 Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from,
                           bool free_dead);
 
+/* Run steps from..to-1 only (to <= n_steps), the live-in values of `from` set on entry;
+ * returns values[to]. Each value v >= free_from is given back to the tape after its last
+ * reader among these steps (n_steps + 1: none). forward_graph_run is
+ * forward_graph_run_steps(.., from, n_steps, free_dead ? from + 1 : n_steps + 1). */
+Tensor *forward_graph_run_steps(const ForwardGraph *g, Model *m, Tape *t, Tensor **values,
+                                int from, int to, int free_from);
+
 /* The shape pass: channels, height and width of every value for an h x w input, by each
  * op's size rule, without running it. shapes[] has n_steps + 1 entries. */
 typedef struct ValueShape {

@@ -131,6 +131,9 @@ Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool rel
     Param *b = model_param(m, l, ROLE_B);
     Tensor *y = conv2d(t, x, &model_param(m, l, ROLE_W)->t, b ? &b->t : NULL, l->stride,
                        l->pad, l->dilation);
+    Layer *row = &m->layers[l - m->layers];     /* the table notes where the layer ran */
+    row->out_h = y->shape[2];
+    row->out_w = y->shape[3];
     if (l->bn[0]) {
         Param *rm = model_param(m, l, ROLE_RM), *rv = model_param(m, l, ROLE_RV);
         BatchNorm2dArgs a = {

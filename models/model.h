@@ -54,6 +54,8 @@ typedef struct Layer {
     LayerInit init;
     int param[ROLE_COUNT];           /* ParamStore index per role, -1 where absent */
     int bn_count;                    /* index of num_batches_tracked, -1 for the head */
+    int out_h, out_w;                /* spatial size of its output in the last forward (for
+                                      * sizes without a forward: forward_graph_shapes) */
 } Layer;
 
 struct ForwardGraph;
