@@ -68,17 +68,25 @@ static void test_pspnet_table(void **state)
     (void)state;
     static const SpecRow want[26] = {
         {"conv1", 3, 64, 7, 2, 3, 1, false},
-        {"layer1.0.conv1", 64, 64, 3, 1, 1, 1, false},   {"layer1.0.conv2", 64, 64, 3, 1, 1, 1, false},
-        {"layer1.1.conv1", 64, 64, 3, 1, 1, 1, false},   {"layer1.1.conv2", 64, 64, 3, 1, 1, 1, false},
-        {"layer2.0.conv1", 64, 128, 3, 2, 1, 1, false},  {"layer2.0.conv2", 128, 128, 3, 1, 1, 1, false},
+        {"layer1.0.conv1", 64, 64, 3, 1, 1, 1, false},
+        {"layer1.0.conv2", 64, 64, 3, 1, 1, 1, false},
+        {"layer1.1.conv1", 64, 64, 3, 1, 1, 1, false},
+        {"layer1.1.conv2", 64, 64, 3, 1, 1, 1, false},
+        {"layer2.0.conv1", 64, 128, 3, 2, 1, 1, false},
+        {"layer2.0.conv2", 128, 128, 3, 1, 1, 1, false},
         {"layer2.0.downsample.0", 64, 128, 1, 2, 0, 1, false},
-        {"layer2.1.conv1", 128, 128, 3, 1, 1, 1, false}, {"layer2.1.conv2", 128, 128, 3, 1, 1, 1, false},
-        {"layer3.0.conv1", 128, 256, 3, 1, 2, 2, false}, {"layer3.0.conv2", 256, 256, 3, 1, 2, 2, false},
+        {"layer2.1.conv1", 128, 128, 3, 1, 1, 1, false},
+        {"layer2.1.conv2", 128, 128, 3, 1, 1, 1, false},
+        {"layer3.0.conv1", 128, 256, 3, 1, 2, 2, false},
+        {"layer3.0.conv2", 256, 256, 3, 1, 2, 2, false},
         {"layer3.0.downsample.0", 128, 256, 1, 1, 0, 1, false},
-        {"layer3.1.conv1", 256, 256, 3, 1, 2, 2, false}, {"layer3.1.conv2", 256, 256, 3, 1, 2, 2, false},
-        {"layer4.0.conv1", 256, 512, 3, 1, 4, 4, false}, {"layer4.0.conv2", 512, 512, 3, 1, 4, 4, false},
+        {"layer3.1.conv1", 256, 256, 3, 1, 2, 2, false},
+        {"layer3.1.conv2", 256, 256, 3, 1, 2, 2, false},
+        {"layer4.0.conv1", 256, 512, 3, 1, 4, 4, false},
+        {"layer4.0.conv2", 512, 512, 3, 1, 4, 4, false},
         {"layer4.0.downsample.0", 256, 512, 1, 1, 0, 1, false},
-        {"layer4.1.conv1", 512, 512, 3, 1, 4, 4, false}, {"layer4.1.conv2", 512, 512, 3, 1, 4, 4, false},
+        {"layer4.1.conv1", 512, 512, 3, 1, 4, 4, false},
+        {"layer4.1.conv2", 512, 512, 3, 1, 4, 4, false},
         {"ppm.0.conv", 512, 128, 1, 1, 0, 1, true},      {"ppm.1.conv", 512, 128, 1, 1, 0, 1, true},
         {"ppm.2.conv", 512, 128, 1, 1, 0, 1, true},      {"ppm.3.conv", 512, 128, 1, 1, 0, 1, true},
         {"bottleneck.conv", 1024, 256, 3, 1, 1, 1, true},
@@ -123,14 +131,16 @@ static void test_unet_table(void **state)
     for (int s = 0; s < 9; s++)
         for (int j = 0; j < 2; j++) {
             snprintf(names[2 * s + j], LAYER_NAME_MAX, "%s.conv%d", stages[s], j + 1);
-            want[2 * s + j] = (SpecRow){names[2 * s + j], j ? out[s] : in[s], out[s], 3, 1, 1, 1, true};
+            want[2 * s + j] =
+                (SpecRow){names[2 * s + j], j ? out[s] : in[s], out[s], 3, 1, 1, 1, true};
         }
     want[18] = (SpecRow){"head", F, 4, 1, 1, 0, 1, true};
     Model m;
     assert_int_equal(model_describe(&m, &(ModelConfig){ARCH_UNET, 2, 4, F, TASK_SEG}), 0);
     check_table(&m, want, 18);
     check_steps(&m);
-    for (int i = 0; i < m.n_layers; i++) assert_int_equal(m.layers[i].init, LAYER_INIT_CONV_DEFAULT);
+    for (int i = 0; i < m.n_layers; i++)
+        assert_int_equal(m.layers[i].init, LAYER_INIT_CONV_DEFAULT);
     const ModelArchInfo *a = model_arch_info(ARCH_UNET);
     assert_string_equal(a->name, "unet");
     assert_int_equal(a->input_multiple, 16);
