@@ -63,7 +63,7 @@ static int pyramid_branch(ForwardGraph *g, Model *m, int f, int i, int bins)
 
 static void pspnet_build(ForwardGraph *g, Model *m)
 {
-    /* stem: H/4 */
+    /* stem: conv1 7x7/2 + BN + ReLU, max-pool 3x3/2: H/4 */
     int x = backbone_conv(g, m, GRAPH_INPUT, "", "conv1", "bn1", 64, 7, 2, 1, true);
     x = graph_maxpool(g, x, 3, 2, 1);
     /* dilated ResNet-18: layer2 halves the size (H/8); layer3 and 4 dilate instead */
@@ -79,7 +79,7 @@ static void pspnet_build(ForwardGraph *g, Model *m)
     int y = graph_concat(g, branches, 5);
     y = graph_conv(g, m, y, &(ConvRow){"bottleneck.conv", "bottleneck.bn", 256, 3, 1, 1, 1,
                                         .bias = true, .relu = true});
-    /* classifier, then bilinear to the input's size */
+    /* the classifier (no BN), then bilinear to the input's size */
     y = graph_head(g, m, y, &(ConvRow){"classifier", NULL, m->cfg.classes, 1, 1, 0, 1,
                                         .bias = true, .relu = false});
     graph_resize_like(g, y, GRAPH_INPUT);
