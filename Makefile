@@ -4,7 +4,10 @@
 #   OMP=0                build without OpenMP (single-threaded loops; the BLAS keeps its own threads)
 #   ARCH=native          the instruction set the C code is compiled for (-march): this machine's
 #                        by default; ARCH=x86-64-v2 for a binary that runs on any x86-64 since 2009
+#   MPI=1                the Open MPI build (mpicc, -DUSE_MPI) in build-mpi/: `mpirun -np R
+#                        build-mpi/reusenet train|transfer ...` (README "Past one machine")
 BLAS  ?= openblas
+MPI   ?= 0
 ARCH  ?= native
 DEBUG ?= 0
 OMP   ?= 1
@@ -12,9 +15,15 @@ OMP   ?= 1
 CC      ?= cc
 # Objects do not record the BLAS or instruction set they were compiled for, so each builds
 # in its own folder.
-BUILD   ?= build$(if $(filter blis,$(BLAS)),-blis)$(if $(filter-out native,$(ARCH)),-$(ARCH))
+BUILD   ?= build$(if $(filter blis,$(BLAS)),-blis)$(if $(filter-out native,$(ARCH)),-$(ARCH))$(if $(filter 1,$(MPI)),-mpi)
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iengine -I. -MMD -MP
 LDLIBS  := -lcjson -lpng -lz -lm
+# Open MPI's compiler wrapper adds its include and library flags; only engine/dist.c
+# looks at USE_MPI.
+ifeq ($(MPI),1)
+  CC      := mpicc
+  CFLAGS  += -DUSE_MPI
+endif
 
 ifeq ($(DEBUG),1)
   CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -66,7 +75,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test sanitize check-torch valgrind valgrind-tests demo reproduce bench clean fuzz fuzz-run report-check
+.PHONY: all deps test test-mpi sanitize check-torch valgrind valgrind-tests demo reproduce bench clean fuzz fuzz-run report-check
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -87,7 +96,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(CLI_CMD_OBJ) $(
 
 # Debian packages the build, tests and demo need; installed only when missing.
 DEB_PKGS := build-essential libopenblas-openmp-dev libblis-openmp-dev libpng-dev zlib1g-dev libstb-dev \
-            libcmocka-dev libcjson-dev
+            libcmocka-dev libcjson-dev $(if $(filter 1,$(MPI)),libopenmpi-dev openmpi-bin)
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
