@@ -137,6 +137,7 @@ check-torch: all
 	$(TORCH_PY) tests/torch/safetensors_io.py
 	$(TORCH_PY) tests/torch/check_roundtrip.py --reusenet $(BIN)
 	$(TORCH_PY) tests/torch/check_models.py --reusenet $(BIN)
+	$(TORCH_PY) tests/torch/check_recal.py --reusenet $(BIN)
 
 # libFuzzer targets (clang): each tests/fuzz/fuzz_*.c with the library sources, built with
 # the fuzzer and ASan/UBSan into build-fuzz/. `make fuzz-run FUZZ_TIME=60` runs each.

@@ -10,13 +10,15 @@
 #   3. the same in PyTorch (bench/torch_bench.py), oneDNN and im2col + BLAS, when
 #      `$TORCH_PY -c 'import torch'` works;
 #   4. the swap scan with activation reuse against the naive one, on a small synthetic
-#      dataset and two freshly initialised models (nothing is trained).
+#      dataset and two freshly initialised models (nothing is trained);
+#   5. the predictors of "will a source help?": weight matching of two PSPNets (align),
+#      per-layer CKA and LogME/LEEP (one forward pass per model over the data).
 #
 # Settings (environment): BENCH_QUICK=1 for a smoke test (1 iteration, 64x64, batch 2);
 # each can be set on its own: BENCH_ITERS, BENCH_ROUNDS (2), BENCH_WARMUP, BENCH_SIZE, BENCH_BATCH,
 # BENCH_THREADS ("1 2"), BENCH_CONFIGS ("pspnet unet32 unet64"), BENCH_SWAP_CONFIGS
 # ("pspnet unet32"), BENCH_SWAP_SLICES (slices per volume, 4), BENCH_REPEATS (conv
-# samples), BENCH_TORCH=0 / BENCH_SWAP=0 / BENCH_CONV=0 to skip a part, BENCH_RESULTS (the
+# samples), BENCH_TORCH=0 / BENCH_SWAP=0 / BENCH_CONV=0 / BENCH_PRED=0 to skip a part, BENCH_RESULTS (the
 # Markdown file), BENCH_DIR (logs and scratch, default build/bench), BENCH_BLAS (the BLAS
 # the build was asked for: checked against `reusenet --version`).
 set -eu
@@ -47,6 +49,7 @@ SWAP_CONFIGS=${BENCH_SWAP_CONFIGS:-${BENCH_CONFIGS:-"pspnet unet32"}}   # unet64
 WORK=$BENCH_DIR/work
 RUNS=$WORK/runs.tsv          # tool mode config threads median min max peak_rss baseline_rss
 SWAPS=$WORK/swap.tsv
+PREDS=$WORK/predictors.tsv
 
 say() { printf '\n== %s\n' "$*" >&2; }
 now() { date +%s.%N 2>/dev/null | sed 's/\.N$//'; }
@@ -81,7 +84,7 @@ fi
 rm -rf "$WORK"
 mkdir -p "$WORK"
 : > "$RUNS"
-: > "$SWAPS"
+: > "$SWAPS"; : > "$WORK/swap-full.tsv"
 T_START=$(now)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 awk -v l="$LOAD_START" 'BEGIN { if (l + 0 > 0.5) printf "bench: warning: load average %s: other programs are using the CPU, the times will not be reliable\n", l }' >&2
@@ -221,8 +224,11 @@ if [ "${BENCH_SWAP:-1}" = 1 ]; then
         arch=$(arch_of "$c"); width=$(width_of "$c")
         "$BIN" init --arch "$arch" --width "$width" --seed 1 -o "$WORK/swap-$c-target.safetensors" > /dev/null
         "$BIN" init --arch "$arch" --width "$width" --seed 2 -o "$WORK/swap-$c-source.safetensors" > /dev/null
-        for how in reuse naive; do
-            flag=""; [ $how = naive ] && flag=--no-reuse
+        # reuse, naive: the plain scan (no controls); full: both controls (init, random) and
+        # --recalibrate (on the 1 training patient), with activation reuse
+        for how in reuse naive full; do
+            case $how in reuse) flag=--no-controls ;; naive) flag="--no-controls --no-reuse" ;;
+                         full) flag=--recalibrate ;; esac
             t0=$(now)
             "$BIN" swap --target "$WORK/swap-$c-target.safetensors" --source "$WORK/swap-$c-source.safetensors" \
                 --data "$data" --size "$SIZE" --batch 8 --threads "$(max_threads)" --quiet $flag \
@@ -237,10 +243,40 @@ if [ "${BENCH_SWAP:-1}" = 1 ]; then
         nt=$(sed -n 's/.*every swapped pass from the input, .* in \([0-9.]*\) s (total \([0-9.]*\) s)$/\1 \2/p' "$n")
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$slices" "$rows" "$r" "$rt" "$nt" \
             "$(cat "$WORK/swap-$c-reuse.wall")" "$(cat "$WORK/swap-$c-naive.wall")" >> "$SWAPS"
+        printf '%s\t%s\t%s\n' "$c" "$(cat "$WORK/swap-$c-reuse.wall")" \
+            "$(cat "$WORK/swap-$c-full.wall")" >> "$WORK/swap-full.tsv"
         printf '  %-7s %s\n' "$c" "$(tail -n 2 "$l" | head -n 1)" >&2
     done
 fi
 S_SWAP=$(since "$T_SWAP")
+
+# ---- 5. predictors: align, cka, transferability ---------------------------------------------
+T_PRED=$(now)
+rm -f "$PREDS"
+if [ "${BENCH_PRED:-1}" = 1 ]; then
+    say "5/5 predictors: weight matching of two PSPNets, CKA and LogME (one forward per model)"
+    data=$WORK/pred-data
+    rm -rf "$data"
+    "$BIN" data synth --preset acdc --patients 2 --slices "${BENCH_SWAP_SLICES:-$d_slices}" \
+        --size "$SIZE" --seed 1 -o "$data" > "$WORK/pred-data.log"
+    t=$WORK/pred-target.safetensors; s=$WORK/pred-source.safetensors
+    "$BIN" init --arch pspnet --seed 1 -o "$t" > /dev/null
+    "$BIN" init --arch pspnet --seed 2 -o "$s" > /dev/null
+    for what in align cka transferability; do
+        case $what in
+            align) args="align --target $t --source $s -o $WORK/pred-aligned.safetensors" ;;
+            cka) args="cka --target $t --source $s --data $data --size $SIZE --pixels 1024 --threads $(max_threads) -o $WORK/pred-cka.csv" ;;
+            transferability) args="transferability --source $t $s --data $data --size $SIZE --pixels 4096 --threads $(max_threads) -o $WORK/pred-scores.csv" ;;
+        esac
+        t0=$(now)
+        # shellcheck disable=SC2086
+        OMP_NUM_THREADS=$(max_threads) "$BIN" $args > "$WORK/pred-$what.log"
+        el=$(since "$t0")
+        printf '%s\t%s\n' "$what" "$el" >> "$PREDS"
+        printf '  %-16s %s s\n' "$what" "$el" >&2
+    done
+fi
+S_PRED=$(since "$T_PRED")
 
 # ---- RESULTS.md ----------------------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
@@ -288,13 +324,30 @@ tmp=$RESULTS.tmp
                 name, $2, $3 - 1, r[1], g[1], n[1], g[2], (r[1] > 0 ? n[1] / r[1] : 0), r[3], n[2], $7, $8, r[2] }' "$SWAPS"
         echo
         echo "Rows: swaps (the baseline pass is not counted). The estimate is the one the scan prints (rows x its own baseline pass); the naive column is measured."
+        echo
+        echo "### Controls and recalibration against the plain scan (aim: at most 4x)"
+        echo
+        echo "| model | plain scan (reuse, no controls) | controls init + random and --recalibrate | ratio |"
+        echo "|---|---:|---:|---:|"
+        awk -F'\t' '{ name = $1 == "unet" ? "unet32" : $1; sub(/^unet/, "unet F=", name)
+            printf "| %s | %s s | %s s | %.2fx |\n", name, $2, $3, ($2 > 0 ? $3 / $2 : 0) }' "$WORK/swap-full.tsv"
+    fi
+    if [ -s "$PREDS" ]; then
+        echo
+        echo "## Predictors: will a source help?"
+        echo
+        echo "PSPNets from seeds 1 and 2, a synthetic acdc dataset of 2 patients, $SIZE x $SIZE, $(max_threads) threads. align: weight matching of the 17 permutation groups; cka: 1024 validation pixels, one forward pass per model; transferability: LogME and LEEP of both models on 4096 class-balanced training pixels."
+        echo
+        echo "| command | wall time |"
+        echo "|---|---:|"
+        awk -F'\t' '{ printf "| %s | %s s |\n", $1, $2 }' "$PREDS"
     fi
     echo
     cat "$WORK/conv.md"
     echo
     echo "## This run"
     echo
-    echo "Conv layers ${S_CONV} s, training steps and forwards ${S_STEPS} s, swap scans ${S_SWAP} s; total $(since "$T_START") s. Logs: \`$WORK/\`."
+    echo "Conv layers ${S_CONV} s, training steps and forwards ${S_STEPS} s, swap scans ${S_SWAP} s, predictors ${S_PRED} s; total $(since "$T_START") s. Logs: \`$WORK/\`."
 } > "$tmp"
 mv "$tmp" "$RESULTS"
 cat "$RESULTS"

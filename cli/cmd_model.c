@@ -9,6 +9,7 @@
 #include "engine/loss.h"
 #include "engine/npy.h"
 #include "models/checkpoint.h"
+#include "reuse/recalibrate.h"
 
 static int fail(const char *command)
 {
@@ -106,18 +107,41 @@ static int load_model_and_input(const char *command, const char *weights, const 
     return 0;
 }
 
+/* forward --recalibrate: BN statistics of m from the images of x (N, 1, H, W). */
+static int recalibrate_on(Model *m, const NpyArray *x, int batch)
+{
+    if (x->shape[1] != 1) {
+        fprintf(stderr, "reusenet forward: --recalibrate takes one-channel images, the input "
+                "has %d channels\n", x->shape[1]);
+        return 2;
+    }
+    SliceSet set = {0};
+    const int h = x->shape[2], w = x->shape[3];
+    for (int i = 0; i < x->shape[0]; i++) {
+        Slice s = slice_alloc(h, w);
+        memcpy(s.image, (const float *)x->data + (size_t)i * h * w, sizeof(float) * h * w);
+        sliceset_push(&set, s);
+    }
+    bn_recalibrate(m, &set, batch, 0, (size_t)1 << 30);
+    sliceset_free(&set);
+    return 0;
+}
+
 int cmd_forward(int argc, char **argv)
 {
     const char *weights = NULL, *input = NULL, *output = NULL, *save = NULL;
     bool train_mode = false;
-    int threads = 0;
+    int threads = 0, recal_batch = 0;
     const Option opts[] = {
         {"--weights", OPT_STRING, &weights, "FILE  checkpoint", true},
         {"--input", OPT_STRING, &input, "X.npy  float32 [N, C, H, W]", true},
         {"--output", OPT_STRING, &output, "Y.npy  logits [N, K, H, W]", true},
         {"--train-mode", OPT_FLAG, &train_mode, "BN normalises with batch statistics", false},
-        {"--save-weights", OPT_STRING, &save, "FILE  with --train-mode: the checkpoint with "
-         "its updated running statistics", false},
+        {"--recalibrate", OPT_INT, &recal_batch, "B  first set every BN's running mean and "
+         "unbiased variance to those of its input over all of X (AdaBN, in passes of B images; "
+         "C = 1)", false},
+        {"--save-weights", OPT_STRING, &save, "FILE  with --train-mode or --recalibrate: the "
+         "checkpoint with its updated running statistics", false},
         {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
     };
     const OptionSpec spec = {"reusenet forward", "Run one forward pass (eval mode unless "
@@ -128,6 +152,11 @@ int cmd_forward(int argc, char **argv)
     Model m;
     NpyArray x;
     if ((rc = load_model_and_input("forward", weights, input, &m, &x))) return rc;
+    if (recal_batch > 0 && (rc = recalibrate_on(&m, &x, recal_batch))) {
+        npy_free(&x);
+        model_free(&m);
+        return rc;
+    }
     Tape t;
     tape_init(&t, 0);
     t.recording = false;

@@ -15,6 +15,7 @@
 #include "reuse/reuse_model.h"
 #include "reuse/rmse.h"
 #include "reuse/swap.h"
+#include "reuse/swap_controls.h"
 #include "train/data.h"
 
 #define MAX_MODELS 16
@@ -102,10 +103,15 @@ int cmd_rmse(int argc, char **argv)
     const char *names_list = NULL, *out = NULL;
     char *paths[MAX_MODELS];
     int n = 0;
+    bool align = false;
+    uint64_t seed = 0;
     const Option opts[] = {
         {"--names", OPT_STRING, &names_list, "a,b,...  a name per model (default: file names)", false},
+        {"--align", OPT_FLAG, &align, "also the RMSE after weight matching the second model of "
+         "each pair to the first (columns rmse_w_aligned, rmse_b_aligned; see reusenet align)", false},
+        {"--seed", OPT_U64, &seed, "S  with --align: order of the coordinate descent (default 0)", false},
         {"-o", OPT_STRING, &out, "FILE  CSV: pair,model_a,model_b,layer,conv,rmse_w,rmse_b,"
-         "init_a,init_b,shared_init", true},
+         "[rmse_w_aligned,rmse_b_aligned,]init_a,init_b,shared_init", true},
     };
     const OptionSpec spec = {"reusenet rmse", "Per-layer RMSE of the conv weights W and biases B "
                              "for every pair of the models (spec/reuse.md section 3; paper "
@@ -136,9 +142,10 @@ int cmd_rmse(int argc, char **argv)
     if (!rc) {
         RmseRow *rows;
         int count = rmse_compute(models, n, &rows);
+        if (align) rmse_compute_aligned(models, rows, count, seed);
         rmse_print(stdout, models, n, rows, count);
         rmse_warn_unshared(models, n);
-        if (rmse_write_csv(out, models, rows, count)) rc = 1;
+        if (rmse_write_csv(out, models, rows, count, align)) rc = 1;
         else printf("wrote %s\n", out);
         free(rows);
     }
@@ -146,16 +153,52 @@ int cmd_rmse(int argc, char **argv)
     return rc ? fail("rmse") : 0;
 }
 
+/* The controls of a swap scan: init (from --init or the target's seed), random, and
+ * --control. 0, or 1 with the message printed. */
+static int load_controls(const ReuseModel *t, const char *init, const char *control,
+                         uint64_t seed, ReuseModel *ci, ReuseModel *cc, Model *random,
+                         SwapDonors *donors)
+{
+    if (init) {
+        if (reuse_model_load(ci, init, NULL) || reuse_models_compatible(t, ci)) return fail("swap");
+        donors->model[DONOR_INIT] = &ci->model;
+    } else {
+        char why[512];
+        int rc = swap_control_init_from_seed(t, &ci->model, why, sizeof why);
+        if (rc < 0) return fail("swap");
+        if (rc == 0) {
+            ci->path = xmalloc(1);
+            ci->path[0] = '\0';
+            donors->model[DONOR_INIT] = &ci->model;
+        } else {
+            printf("note: %s\n", why);
+        }
+    }
+    if (control) {
+        if (reuse_model_load(cc, control, NULL) || reuse_models_compatible(t, cc)) return fail("swap");
+        if (cc->model.cfg.task != TASK_SEG) {
+            error_set("%s: the control must be a segmentation model of the target's task", control);
+            return fail("swap");
+        }
+        donors->model[DONOR_CONTROL] = &cc->model;
+    }
+    /* a seed of its own, never the target's init seed */
+    swap_control_random(&t->model, seed ^ 0x52414e444f4dull, random);       /* "RANDOM" */
+    donors->model[DONOR_RANDOM] = random;
+    return 0;
+}
+
 int cmd_swap(int argc, char **argv)
 {
-    const char *target = NULL, *source = NULL, *split = "val", *out = NULL;
+    const char *target = NULL, *source = NULL, *split = "val", *out = NULL, *init = NULL,
+               *control = NULL;
     DataOptions d;
     data_options_defaults(&d);
     SwapOptions so;
     swap_options_defaults(&so);
     uint64_t split_seed = 0;
     int threads = 0;
-    bool no_reuse = false, quiet = false;
+    bool no_reuse = false, quiet = false, no_controls = false, recalibrate = false;
     const Option opts[] = {
         {"--target", OPT_STRING, &target, "T.safetensors  the segmentation model to modify", true},
         {"--source", OPT_STRING, &source, "S.safetensors  where the swapped tensors come from", true},
@@ -169,17 +212,30 @@ int cmd_swap(int argc, char **argv)
         {"--batch", OPT_INT, &so.batch, "B  slices per forward pass (default 8)", false},
         {"--memory-budget", OPT_FLOAT, &so.memory_budget_mb, "MB  for kept activations of one "
          "batch (default 1024)", false},
-        {"--no-reuse", OPT_FLAG, &no_reuse, "recompute every swapped pass from the input", false},
+        {"--no-reuse", OPT_FLAG, &no_reuse, "the plain scan: every swapped pass from the input", false},
+        {"--no-controls", OPT_FLAG, &no_controls, "no init and random controls (delta_init, "
+         "delta_random, trivial empty)", false},
+        {"--init", OPT_STRING, &init, "CKPT  the target's initial model for the init control "
+         "(default: re-created from its 'init' seed)", false},
+        {"--control", OPT_STRING, &control, "MODEL  a model of the target's task trained from "
+         "another seed (column delta_control)", false},
+        {"--resamples", OPT_INT, &so.resamples, "B  bootstrap resamples over patients for "
+         "delta_lo, delta_hi (default 1000; 0: none)", false},
+        {"--seed", OPT_U64, &so.seed, "S  seed of the bootstrap and the random control (default 0)", false},
+        {"--recalibrate", OPT_FLAG, &recalibrate, "also re-estimate every BN's statistics on the "
+         "training images after each swap (columns mean_recal, delta_recal)", false},
         {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
         {"--quiet", OPT_FLAG, &quiet, "no progress line", false},
         {"-o", OPT_STRING, &out, "FILE  CSV: layer,kind,tensor,dice_0..,mean,delta,"
-         "patient_mean,patient_sd", true},
+         "patient_mean,patient_sd,delta_lo,delta_hi,delta_init,delta_random,delta_control,"
+         "trivial,mean_recal,delta_recal", true},
     };
     const OptionSpec spec = {"reusenet swap", "The swap scan: for every layer and parameter kind "
                              "(RM RV RW RB W B), copy that one tensor from S into T, evaluate T "
                              "without training, record the Dice and its change from T's own "
-                             "(spec/reuse.md section 1; paper Figures 3, 4, 7, 8).", NULL, 0, 0,
-                             opts, sizeof opts / sizeof opts[0]};
+                             "(spec/reuse.md section 1; paper Figures 3, 4, 7, 8), with its 95% "
+                             "bootstrap interval and the controls init and random (section 6).",
+                             NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     int which = !strcmp(split, "val") ? RUN_DATA_VAL : !strcmp(split, "train") ? RUN_DATA_TRAIN : 0;
@@ -187,48 +243,68 @@ int cmd_swap(int argc, char **argv)
         fprintf(stderr, "reusenet swap: --split must be val or train, got '%s'\n", split);
         return 2;
     }
-    if (so.batch < 1 || so.memory_budget_mb < 0) {
-        fprintf(stderr, "reusenet swap: --batch must be >= 1 and --memory-budget >= 0\n");
+    if (so.batch < 1 || so.memory_budget_mb < 0 || so.resamples < 0) {
+        fprintf(stderr, "reusenet swap: --batch must be >= 1, --memory-budget and --resamples >= 0\n");
+        return 2;
+    }
+    if (no_controls && (init || control)) {
+        fprintf(stderr, "reusenet swap: --no-controls with --init or --control\n");
         return 2;
     }
     d.split_seed = split_seed;
     so.reuse = !no_reuse;
     so.progress = !quiet;
     engine_set_threads(threads);
-    ReuseModel t, s;
+    ReuseModel t, s, ci = {0}, cc = {0};
+    Model random = {0};
     if ((rc = load_pair("swap", target, source, &t, &s))) return rc;
-    RunData data;
-    if (run_data_load(&d, which, &data)) {
-        reuse_model_free(&t);
-        reuse_model_free(&s);
-        return fail("swap");
-    }
-    so.labelled = data.labelled;
-    SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
-    printf("swap scan: target %s, source %s, %d %s slices of %s (%dx%d)\n", t.name, s.name,
-           set->count, split, d.dir, d.size, d.size);
-    SwapScan scan;
-    rc = swap_scan(&t.model, &s.model, set, &so, &scan);
+    SwapDonors donors = {.model = {[DONOR_SOURCE] = &s.model}};
+    RunData data = {0};
+    if (!no_controls)
+        rc = load_controls(&t, init, control, so.seed, &ci, &cc, &random, &donors);
+    if (!rc && run_data_load(&d, which | (recalibrate ? RUN_DATA_TRAIN : 0), &data))
+        rc = fail("swap");
     if (!rc) {
-        swap_print_summary(stdout, &scan);
-        rc = swap_write_csv(out, &scan);
-        if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
-        swap_scan_free(&scan);
+        so.labelled = data.labelled;
+        so.recal_set = recalibrate ? &data.train : NULL;
+        if (recalibrate && !data.train.count) {
+            error_set("%s: no training slices to recalibrate on", d.dir);
+            rc = fail("swap");
+        }
+    }
+    if (!rc) {
+        SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
+        printf("swap scan: target %s, source %s, %d %s slices of %s (%dx%d)\n", t.name, s.name,
+               set->count, split, d.dir, d.size, d.size);
+        SwapScan scan;
+        rc = swap_scan_donors(&t.model, &donors, set, &so, &scan);
+        if (!rc) {
+            swap_print_summary(stdout, &scan);
+            rc = swap_write_csv(out, &scan);
+            if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
+            swap_scan_free(&scan);
+        }
+        if (rc) rc = fail("swap");
     }
     run_data_free(&data);
+    if (random.layers) model_free(&random);
+    reuse_model_free(&ci);
+    reuse_model_free(&cc);
     reuse_model_free(&t);
     reuse_model_free(&s);
-    return rc ? fail("swap") : 0;
+    return rc;
 }
 
 int cmd_plan(int argc, char **argv)
 {
-    const char *scan = NULL, *rmse = NULL, *pair = NULL, *out = NULL;
+    const char *scan = NULL, *rmse = NULL, *pair = NULL, *out = NULL, *rule = "paper";
     PlanOptions po;
     plan_options_defaults(&po);
     const Option opts[] = {
         {"--scan", OPT_STRING, &scan, "SCAN.csv  a swap scan (reusenet swap)", true},
         {"--tau", OPT_FLOAT, &po.tau, "T  largest mean Dice drop of a reusable tensor (default 0.02)", false},
+        {"--rule", OPT_STRING, &rule, "paper|ci  reusable when delta >= -tau (paper, the "
+         "default) or when the 95% interval is: delta_lo >= -tau (ci)", false},
         {"--rho", OPT_FLOAT, &po.rho, "R  fraction of reusable W tensors for a reusable network "
          "(default 0.5)", false},
         {"--rmse", OPT_STRING, &rmse, "RMSE.csv  kernel RMSE (reusenet rmse) as evidence", false},
@@ -243,6 +319,10 @@ int cmd_plan(int argc, char **argv)
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
+    if (plan_rule_parse(rule, &po.rule)) {
+        fprintf(stderr, "reusenet plan: --rule must be paper or ci, got '%s'\n", rule);
+        return 2;
+    }
     if (po.tau < 0 || po.rho < 0 || po.rho > 1) {
         fprintf(stderr, "reusenet plan: --tau must be >= 0 and --rho within 0..1\n");
         return 2;
@@ -288,7 +368,8 @@ int cmd_report(int argc, char **argv)
                              "swap scans, BN statistics, kernel RMSE (the paper's Figures 3-12 as "
                              "charts), the plans, Table 1 and prediction overlays. STUDY_DIR holds "
                              "scans/*.csv, bn/*.csv, rmse/*.csv, plans/*.json, transfer/table.csv, "
-                             "overlays/*.png (each optional).", "STUDY_DIR", 1, 1, opts,
+                             "overlays/*.png, cka/*.csv, transferability/*.csv (each optional); "
+                             "with Table 1, the predictors' verdict (Kendall's tau-b).", "STUDY_DIR", 1, 1, opts,
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, pos, NULL);
     if (rc) return rc == 1 ? 0 : rc;

@@ -27,6 +27,7 @@ int cmd_train(int argc, char **argv)
     const char *arch = NULL, *task = "seg", *optimizer = "adam", *schedule = "poly";
     uint64_t split_seed = 0;
     bool no_augment = false;
+    double spacing = 0;
     const Option opts[] = {
         {"--arch", OPT_STRING, &arch, "pspnet|unet", true},
         {"--width", OPT_INT, &c.model.width, "F  UNet base width (default 32)", false},
@@ -37,6 +38,8 @@ int cmd_train(int argc, char **argv)
         {"--train-count", OPT_INT, &c.data.train_count, "N  training patients of the split (default: the preset's)", false},
         {"--val-count", OPT_INT, &c.data.val_count, "N  validation patients (default: the preset's)", false},
         {"--size", OPT_INT, &c.data.size, "S  crop/pad slices to SxS (default 128)", false},
+        {"--spacing", OPT_FLOAT, &spacing, "MM  resample slices to MM mm per pixel first (default: "
+         "their own spacing)", false},
         {"--epochs", OPT_INT, &c.epochs, "E  epochs", true},
         {"--batch", OPT_INT, &c.batch, "B  batch size", true},
         {"--lr", OPT_FLOAT, &c.lr, "LR  learning rate", true},
@@ -66,6 +69,11 @@ int cmd_train(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     c.data.split_seed = split_seed;
     c.augment = !no_augment;
+    if (!(spacing >= 0 && spacing < 1000)) {
+        fprintf(stderr, "reusenet train: --spacing must be a pixel size in mm, got %g\n", spacing);
+        return 2;
+    }
+    c.data.spacing_mm = (float)spacing;
     if (model_arch_parse(arch, &c.model.arch) || model_task_parse(task, &c.model.task) ||
         schedule_parse(schedule, &c.schedule))
         return fail("train");
@@ -109,9 +117,12 @@ static void print_eval(const EvalResult *r, ModelTask task)
 
 int cmd_eval(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)          /* the second mode: folders of masks */
+        if (!strcmp(argv[i], "--pred") || !strcmp(argv[i], "--gt")) return cmd_eval_masks(argc, argv);
     const char *weights = NULL, *split = "val", *overlays = NULL;
     DataOptions d;
     data_options_defaults(&d);
+    d.size = 0;                             /* 0: the checkpoint's */
     uint64_t split_seed = 0;
     int threads = 0;
     const Option opts[] = {
@@ -119,12 +130,16 @@ int cmd_eval(int argc, char **argv)
         {"--data", OPT_STRING, &d.dir, "DIR  dataset", true},
         {"--split", OPT_STRING, &split, "val|train|all (default val)", false},
         {"--split-seed", OPT_U64, &split_seed, "S  seed of a random split (default 0)", false},
-        {"--size", OPT_INT, &d.size, "S  slice size (default 128)", false},
+        {"--size", OPT_INT, &d.size, "S  slice size (default: the checkpoint's training size, "
+         "else 128)", false},
         {"--overlays", OPT_STRING, &overlays, "DIR  write image | truth | prediction PNGs", false},
         {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
     };
     const OptionSpec spec = {"reusenet eval", "Per-class Dice (pooled, and per-patient mean ± "
-                             "sd) of a checkpoint on a dataset split.", NULL, 0, 0, opts,
+                             "sd) of a checkpoint on a dataset split, its slices preprocessed as "
+                             "in training (size and spacing from the checkpoint). Second mode: "
+                             "reusenet eval --pred DIR --gt DIR -o CSV (see --pred --help).",
+                             NULL, 0, 0, opts,
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
@@ -140,7 +155,10 @@ int cmd_eval(int argc, char **argv)
     engine_set_threads(threads);
     Model m;
     RunData data;
-    if (checkpoint_load(&m, weights)) return fail("eval");
+    CheckpointPreprocess pp;
+    if (checkpoint_load_preprocess(&m, weights, &pp)) return fail("eval");
+    if (d.size <= 0) d.size = pp.size > 0 ? pp.size : 128;
+    d.spacing_mm = pp.spacing_mm;
     if (run_data_load(&d, which, &data)) {
         model_free(&m);
         return fail("eval");

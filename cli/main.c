@@ -18,13 +18,17 @@ static const Command commands[] = {
     {"info", cmd_info, "architecture, metadata and layer table of a checkpoint"},
     {"forward", cmd_forward, "one forward pass: X.npy -> Y.npy"},
     {"train", cmd_train, "train a segmentation or auto-encoder model (resumable)"},
-    {"eval", cmd_eval, "per-class Dice of a checkpoint on a dataset"},
+    {"eval", cmd_eval, "per-class Dice of a checkpoint on a dataset, or of predicted masks"},
+    {"predict", cmd_predict, "label masks for new scans (NIfTI or PNG), on their own grid"},
     {"bench", cmd_bench, "time a training step or an eval forward on random data"},
     {"grad", cmd_grad, "gradients of a loss w.r.t. every trainable tensor"},
     {"swap", cmd_swap, "swap scan: Dice of a target with one tensor from a source"},
     {"bnstats", cmd_bnstats, "MRM, MRV, MRW, MRB of a target against a source, per BN layer"},
     {"rmse", cmd_rmse, "per-layer RMSE of conv W and B for every pair of models"},
     {"transfer", cmd_transfer, "the transfer experiment: Table 1 (random / freeze / fine-tune)"},
+    {"align", cmd_align, "weight matching: permute a source's channels to match a target"},
+    {"cka", cmd_cka, "per-layer linear CKA of two models' activations on a dataset"},
+    {"transferability", cmd_transferability, "LogME (and LEEP) of source models on target data"},
     {"plan", cmd_plan, "reusable tensors and the verdict from a swap scan"},
     {"report", cmd_report, "the study as one self-contained HTML page (+ Markdown)"},
 };
@@ -36,7 +40,7 @@ static void print_help(FILE *out)
                  "Parameter-reuse analysis (PR-RMSE) for segmentation networks on CPU.\n\n"
                  "commands:\n");
     for (int i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\noptions:\n  --help     this text\n  --version  version, BLAS library and kernel, threads\n");
 }
 

@@ -1,7 +1,6 @@
 /* Dataset folders: layout detection, dataset.cfg, and the list of patients and files.
  * Reading pixels is in dataset_load.c. */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,78 +10,12 @@
 #include "datasets/cfgfile.h"
 #include "datasets/dataset.h"
 #include "engine/error.h"
-
-/* ---- small path helpers */
-
-static char *path_join(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *p = xmalloc(la + lb + 2);
-    memcpy(p, a, la);
-    size_t n = la;
-    if (n > 0 && p[n - 1] != '/') p[n++] = '/';
-    memcpy(p + n, b, lb + 1);
-    return p;
-}
+#include "engine/fsutil.h"
 
 static char *copy_string(const char *s)
 {
     size_t n = strlen(s) + 1;
     return memcpy(xmalloc(n), s, n);
-}
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int compare_natural(const void *a, const void *b)
-{
-    return strverscmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_names(char **names, int count)
-{
-    for (int i = 0; i < count; i++) free(names[i]);
-    free(names);
-}
-
-/* Names in dir (no hidden entries), directories or regular files, in natural order.
- * Returns the count, or -1 with a message. */
-static int list_dir(const char *dir, int want_dirs, char ***out)
-{
-    *out = NULL;
-    DIR *dh = opendir(dir);
-    if (!dh) return error_set("%s: cannot open folder: %s", dir, strerror(errno));
-    char **names = NULL;
-    int count = 0;
-    struct dirent *e;
-    while ((e = readdir(dh))) {
-        if (e->d_name[0] == '.') continue;
-        char *full = path_join(dir, e->d_name);
-        int keep = want_dirs ? is_dir(full) : is_file(full);
-        free(full);
-        if (!keep) continue;
-        names = xrealloc(names, (size_t)(count + 1) * sizeof *names);
-        names[count++] = copy_string(e->d_name);
-    }
-    closedir(dh);
-    if (count) qsort(names, (size_t)count, sizeof *names, compare_natural);
-    *out = names;
-    return count;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
 }
 
 /* ---- classes */
@@ -133,8 +66,8 @@ int dataset_parse_classes(const char *text, unsigned *classes)
 
 static int read_dataset_cfg(Dataset *d)
 {
-    char *path = path_join(d->path, "dataset.cfg");
-    if (!is_file(path)) {
+    char *path = fs_join(d->path, "dataset.cfg");
+    if (!fs_is_file(path)) {
         free(path);
         return 0;
     }
@@ -169,6 +102,19 @@ static int read_dataset_cfg(Dataset *d)
     return status;
 }
 
+int dataset_cfg_describe(const char *dir, float *spacing, unsigned *classes)
+{
+    Dataset d;
+    memset(&d, 0, sizeof d);
+    d.path = (char *)dir;
+    d.png_spacing = 1.0f;
+    snprintf(d.preset, sizeof d.preset, "custom");
+    if (read_dataset_cfg(&d) < 0) return -1;
+    *spacing = d.png_spacing;
+    *classes = d.classes ? d.classes : dataset_preset_classes("custom");
+    return 0;
+}
+
 /* ---- ACDC layout */
 
 /* Is name "<id>_frame<digits>.nii[.gz]" (not a mask)? Returns the frame number or -1. */
@@ -185,10 +131,10 @@ static int acdc_frame_number(const char *name, const char *id)
 
 static void read_info_cfg(DatasetPatient *pat, const char *patient_dir)
 {
-    char *path = path_join(patient_dir, "Info.cfg");
+    char *path = fs_join(patient_dir, "Info.cfg");
     CfgFile cfg;
     /* Info.cfg is informational; an unreadable one is ignored rather than fatal. */
-    if (is_file(path) && cfgfile_read(path, &cfg) == 0) {
+    if (fs_is_file(path) && cfgfile_read(path, &cfg) == 0) {
         const char *group = cfgfile_get(&cfg, "Group");
         if (group) snprintf(pat->group, sizeof pat->group, "%s", group);
         cfgfile_free(&cfg);
@@ -200,9 +146,9 @@ static void read_info_cfg(DatasetPatient *pat, const char *patient_dir)
 /* Add patient folder `id` if it holds frame files. Returns 1 added, 0 not a patient, -1 error. */
 static int acdc_add_patient(Dataset *d, const char *id)
 {
-    char *dir = path_join(d->path, id);
+    char *dir = fs_join(d->path, id);
     char **files;
-    int count = list_dir(dir, 0, &files);
+    int count = fs_list(dir, 0, &files);
     if (count < 0) {
         free(dir);
         return -1;
@@ -213,18 +159,18 @@ static int acdc_add_patient(Dataset *d, const char *id)
     for (int i = 0; i < count && !status; i++) {
         if (acdc_frame_number(files[i], id) < 0) continue;
         /* patient001_frame01.nii.gz -> patient001_frame01_gt.nii.gz (either extension) */
-        size_t stem = strlen(files[i]) - (ends_with(files[i], ".gz") ? 7 : 4);
+        size_t stem = strlen(files[i]) - (fs_has_suffix(files[i], ".gz") ? 7 : 4);
         char mask_name[1024];
         char *mask = NULL;
-        const char *ext[2] = {ends_with(files[i], ".gz") ? ".nii.gz" : ".nii",
-                              ends_with(files[i], ".gz") ? ".nii" : ".nii.gz"};
+        const char *ext[2] = {fs_has_suffix(files[i], ".gz") ? ".nii.gz" : ".nii",
+                              fs_has_suffix(files[i], ".gz") ? ".nii" : ".nii.gz"};
         for (int e = 0; e < 2 && !mask; e++) {
             snprintf(mask_name, sizeof mask_name, "%.*s_gt%s", (int)stem, files[i], ext[e]);
-            char *candidate = path_join(dir, mask_name);
-            if (is_file(candidate)) mask = candidate;
+            char *candidate = fs_join(dir, mask_name);
+            if (fs_is_file(candidate)) mask = candidate;
             else free(candidate);
         }
-        char *image = path_join(dir, files[i]);
+        char *image = fs_join(dir, files[i]);
         if (!mask) {
             snprintf(mask_name, sizeof mask_name, "%.*s_gt%s", (int)stem, files[i], ext[0]);
             status = error_set("%s: its mask %s/%s is missing", image, dir, mask_name);
@@ -234,7 +180,7 @@ static int acdc_add_patient(Dataset *d, const char *id)
         pat.items = xrealloc(pat.items, (size_t)(pat.item_count + 1) * sizeof *pat.items);
         pat.items[pat.item_count++] = (DatasetItem){image, mask};
     }
-    free_names(files, count);
+    fs_free_names(files, count);
     if (status || pat.item_count == 0) {
         for (int i = 0; i < pat.item_count; i++) {
             free(pat.items[i].image);
@@ -255,12 +201,12 @@ static int acdc_add_patient(Dataset *d, const char *id)
 static int acdc_list(Dataset *d)
 {
     char **dirs;
-    int count = list_dir(d->path, 1, &dirs);
+    int count = fs_list(d->path, 1, &dirs);
     if (count < 0) return -1;
     int status = 0;
     for (int i = 0; i < count && !status; i++)
         if (acdc_add_patient(d, dirs[i]) < 0) status = -1;
-    free_names(dirs, count);
+    fs_free_names(dirs, count);
     return status;
 }
 
@@ -268,20 +214,20 @@ static int acdc_list(Dataset *d)
 
 static int png_list(Dataset *d)
 {
-    char *images = path_join(d->path, "images"), *masks = path_join(d->path, "masks");
+    char *images = fs_join(d->path, "images"), *masks = fs_join(d->path, "masks");
     char **pids;
-    int count = list_dir(images, 1, &pids), status = count < 0 ? -1 : 0;
+    int count = fs_list(images, 1, &pids), status = count < 0 ? -1 : 0;
     for (int i = 0; i < count && !status; i++) {
-        char *idir = path_join(images, pids[i]), *mdir = path_join(masks, pids[i]);
+        char *idir = fs_join(images, pids[i]), *mdir = fs_join(masks, pids[i]);
         char **files;
-        int nfiles = list_dir(idir, 0, &files);
+        int nfiles = fs_list(idir, 0, &files);
         DatasetPatient pat;
         memset(&pat, 0, sizeof pat);
         pat.id = copy_string(pids[i]);
         for (int f = 0; f < nfiles && !status; f++) {
-            if (!ends_with(files[f], ".png")) continue;
-            char *image = path_join(idir, files[f]), *mask = path_join(mdir, files[f]);
-            if (!is_file(mask)) {
+            if (!fs_has_suffix(files[f], ".png")) continue;
+            char *image = fs_join(idir, files[f]), *mask = fs_join(mdir, files[f]);
+            if (!fs_is_file(mask)) {
                 status = error_set("%s: its mask %s is missing", image, mask);
                 free(image);
                 free(mask);
@@ -293,13 +239,13 @@ static int png_list(Dataset *d)
         if (nfiles < 0) status = -1;
         else if (!status && pat.item_count == 0)
             status = error_set("%s: no .png slices in this patient folder", idir);
-        free_names(files, nfiles);
+        fs_free_names(files, nfiles);
         d->patients = xrealloc(d->patients, (size_t)(d->patient_count + 1) * sizeof *d->patients);
         d->patients[d->patient_count++] = pat;   /* added even on error, so close frees it */
         free(idir);
         free(mdir);
     }
-    free_names(pids, count);
+    fs_free_names(pids, count);
     free(images);
     free(masks);
     return status;
@@ -309,16 +255,16 @@ static int png_list(Dataset *d)
 
 Dataset *dataset_open(const char *dir)
 {
-    if (!is_dir(dir)) {
+    if (!fs_is_dir(dir)) {
         error_set("%s: %s", dir, errno == ENOENT ? "no such folder" : "not a folder");
         return NULL;
     }
     Dataset *d = xcalloc(1, sizeof *d);
     d->path = copy_string(dir);
     d->png_spacing = 1.0f;
-    char *images = path_join(dir, "images"), *masks = path_join(dir, "masks");
-    int png = is_dir(images);
-    if (png && !is_dir(masks)) {
+    char *images = fs_join(dir, "images"), *masks = fs_join(dir, "masks");
+    int png = fs_is_dir(images);
+    if (png && !fs_is_dir(masks)) {
         error_set("%s: has images/ but no masks/ folder (PNG layout needs both)", dir);
         free(images);
         free(masks);

@@ -62,6 +62,11 @@ int dataset_load_patient(const Dataset *d, int p, SliceSet *set);
 int dataset_load(const Dataset *d, const int *patients, int count, const PreprocessOptions *pp,
                  SliceSet *set);
 
+/* What DIR/dataset.cfg says of a folder of masks or images: spacing (mm per pixel of PNG
+ * slices; 1.0 without the file or the key) and the labelled classes (without the file:
+ * 1, 2 and 3). 0, or -1 with a message when the file is bad. */
+int dataset_cfg_describe(const char *dir, float *spacing, unsigned *classes);
+
 /* Index of the patient with this id, or -1. */
 int dataset_find_patient(const Dataset *d, const char *id);
 

@@ -14,16 +14,26 @@
 /* Byte offsets of the header fields used here (nifti1.h, struct nifti_1_header). */
 enum {
     OFF_SIZEOF_HDR = 0,
+    OFF_DIM_INFO = 39,
     OFF_DIM = 40,          /* short dim[8] */
+    OFF_INTENT_CODE = 68,
     OFF_DATATYPE = 70,
     OFF_BITPIX = 72,
+    OFF_SLICE_START = 74,
     OFF_PIXDIM = 76,       /* float pixdim[8] */
     OFF_VOX_OFFSET = 108,
     OFF_SCL_SLOPE = 112,
     OFF_SCL_INTER = 116,
+    OFF_SLICE_END = 120,
+    OFF_SLICE_CODE = 122,
     OFF_XYZT_UNITS = 123,
+    OFF_SLICE_DURATION = 132,
+    OFF_TOFFSET = 136,
     OFF_DESCRIP = 148,
     OFF_QFORM_CODE = 252,
+    OFF_SFORM_CODE = 254,
+    OFF_QUATERN_B = 256,   /* quatern_b, c, d, qoffset_x, y, z, then srow_x, y, z [4] */
+    OFF_SROW_END = 328,
     OFF_MAGIC = 344,
 };
 
@@ -271,9 +281,11 @@ int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *
     return 0;
 }
 
-int nifti_read(const char *path, NiftiVolume *v)
+/* The whole (decompressed) file into *out, *size bytes. 0, or -1 with a message. */
+static int read_all(const char *path, unsigned char **out, size_t *out_size)
 {
-    memset(v, 0, sizeof *v);
+    *out = NULL;
+    *out_size = 0;
     gzFile gz = gzopen(path, "rb");    /* reads plain files too ("transparent" mode) */
     if (!gz) return error_set("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     gzbuffer(gz, 1 << 17);
@@ -314,9 +326,29 @@ int nifti_read(const char *path, NiftiVolume *v)
         free(buf);
         return error_set("%s: damaged gzip data (%s)", path, what[0] ? what : "gzclose failed");
     }
+    *out = buf;
+    *out_size = size;
+    return 0;
+}
+
+int nifti_read_with_header(const char *path, NiftiVolume *v, NiftiHeader *hdr)
+{
+    memset(v, 0, sizeof *v);
+    unsigned char *buf;
+    size_t size;
+    if (read_all(path, &buf, &size)) return -1;
     int status = nifti_decode(buf, size, path, v);
+    if (!status && hdr) {      /* decode checked that the file holds a whole header */
+        memcpy(hdr->raw, buf, NIFTI_HEADER_SIZE);
+        hdr->big_endian = v->big_endian;
+    }
     free(buf);
     return status;
+}
+
+int nifti_read(const char *path, NiftiVolume *v)
+{
+    return nifti_read_with_header(path, v, NULL);
 }
 
 /* ---- writing */
@@ -371,12 +403,38 @@ static void build_header(unsigned char *h, const NiftiVolume *v, int datatype)
     /* bytes 348..351: extension flag 0 (no extensions) */
 }
 
-int nifti_write(const char *path, const NiftiVolume *v, int datatype, int atomic)
+/* Overwrite the geometry fields of h (little-endian, built above) with those of `like`
+ * (in its byte order): everything that places the voxels in space and time. */
+static void copy_geometry(unsigned char *h, const NiftiHeader *like, int components)
+{
+    const unsigned char *g = like->raw;
+    int big = like->big_endian;
+    h[OFF_DIM_INFO] = g[OFF_DIM_INFO];
+    h[OFF_XYZT_UNITS] = g[OFF_XYZT_UNITS];
+    h[OFF_SLICE_CODE] = g[OFF_SLICE_CODE];
+    put_u16(h + OFF_DIM, get_u16(g + OFF_DIM, big));
+    put_u16(h + OFF_SLICE_START, get_u16(g + OFF_SLICE_START, big));
+    put_u16(h + OFF_SLICE_END, get_u16(g + OFF_SLICE_END, big));
+    put_u16(h + OFF_QFORM_CODE, get_u16(g + OFF_QFORM_CODE, big));
+    put_u16(h + OFF_SFORM_CODE, get_u16(g + OFF_SFORM_CODE, big));
+    for (int i = 0; i < 5; i++)             /* qfac and the spacings of dims 1..4 */
+        put_f32(h + OFF_PIXDIM + 4 * i, get_f32(g + OFF_PIXDIM + 4 * i, big));
+    put_f32(h + OFF_SLICE_DURATION, get_f32(g + OFF_SLICE_DURATION, big));
+    put_f32(h + OFF_TOFFSET, get_f32(g + OFF_TOFFSET, big));
+    for (int off = OFF_QUATERN_B; off < OFF_SROW_END; off += 4)
+        put_f32(h + off, get_f32(g + off, big));
+    if (components > 1) {                   /* nifti1.h: values per voxel go in dim[5] */
+        put_u16(h + OFF_DIM, 5);
+        put_u16(h + OFF_DIM + 2 * 5, (uint16_t)components);
+        put_u16(h + OFF_INTENT_CODE, 1007);  /* NIFTI_INTENT_VECTOR */
+    }
+}
+
+/* Header, then count values of v->data as datatype; with atomic through atomic_file.h. */
+static int write_file(const char *path, const NiftiVolume *v, size_t count, int datatype,
+                      int atomic, const unsigned char *header)
 {
     int bpv = datatype_bytes(datatype);
-    CHECK(bpv > 0, "nifti_write: unsupported datatype %d", datatype);
-    for (int i = 0; i < 4; i++)
-        CHECK(v->dim[i] >= 1 && v->dim[i] <= 32767, "nifti_write: dim[%d] = %d", i, v->dim[i]);
     size_t n = strlen(path);
     const char *mode = n > 3 && !strcmp(path + n - 3, ".gz") ? NIFTI_GZIP_MODE : "wbT";
 
@@ -398,19 +456,15 @@ int nifti_write(const char *path, const NiftiVolume *v, int datatype, int atomic
         return error_set("cannot write %s: %s", path, errno ? strerror(errno) : "out of memory");
     }
     gzbuffer(gz, 1 << 17);
-
-    unsigned char header[NIFTI_DATA_OFFSET];
-    build_header(header, v, datatype);
-    int ok = gzwrite(gz, header, sizeof header) == (int)sizeof header;
+    int ok = gzwrite(gz, header, NIFTI_DATA_OFFSET) == NIFTI_DATA_OFFSET;
 
     /* Convert in chunks so a large volume needs no second full-size buffer. */
     enum { CHUNK = 16384 };
     unsigned char *chunk = xmalloc((size_t)CHUNK * (size_t)bpv);
-    size_t nvox = nifti_voxel_count(v);
-    for (size_t start = 0; ok && start < nvox; start += CHUNK) {
-        size_t count = nvox - start < CHUNK ? nvox - start : CHUNK;
-        for (size_t i = 0; i < count; i++) put_value(chunk + i * (size_t)bpv, datatype, v->data[start + i]);
-        unsigned len = (unsigned)(count * (size_t)bpv);
+    for (size_t start = 0; ok && start < count; start += CHUNK) {
+        size_t m = count - start < CHUNK ? count - start : CHUNK;
+        for (size_t i = 0; i < m; i++) put_value(chunk + i * (size_t)bpv, datatype, v->data[start + i]);
+        unsigned len = (unsigned)(m * (size_t)bpv);
         ok = gzwrite(gz, chunk, len) == (int)len;
     }
     free(chunk);
@@ -423,4 +477,30 @@ int nifti_write(const char *path, const NiftiVolume *v, int datatype, int atomic
         return error_set("cannot write %s: %s", path, e ? strerror(e) : "compression error");
     }
     return atomic ? atomic_commit(af) : 0;
+}
+
+static void check_writable(const NiftiVolume *v, int datatype)
+{
+    CHECK(datatype_bytes(datatype) > 0, "nifti_write: unsupported datatype %d", datatype);
+    for (int i = 0; i < 4; i++)
+        CHECK(v->dim[i] >= 1 && v->dim[i] <= 32767, "nifti_write: dim[%d] = %d", i, v->dim[i]);
+}
+
+int nifti_write(const char *path, const NiftiVolume *v, int datatype, int atomic)
+{
+    check_writable(v, datatype);
+    unsigned char header[NIFTI_DATA_OFFSET];
+    build_header(header, v, datatype);
+    return write_file(path, v, nifti_voxel_count(v), datatype, atomic, header);
+}
+
+int nifti_write_like(const char *path, const NiftiVolume *v, int components, int datatype,
+                     const NiftiHeader *like)
+{
+    check_writable(v, datatype);
+    CHECK(components >= 1 && components <= 32767, "nifti_write_like: %d components", components);
+    unsigned char header[NIFTI_DATA_OFFSET];
+    build_header(header, v, datatype);
+    copy_geometry(header, like, components);
+    return write_file(path, v, nifti_voxel_count(v) * (size_t)components, datatype, 1, header);
 }

@@ -39,8 +39,17 @@ typedef struct NiftiVolume {
     float *data;         /* nx*ny*nz*nt values, x fastest, then y, z, t; scaling applied */
 } NiftiVolume;
 
+/* The 348 header bytes of a file as read (in its own byte order), kept so that a volume
+ * derived from it (a mask, class probabilities) is written on the same grid. */
+typedef struct NiftiHeader {
+    unsigned char raw[NIFTI_HEADER_SIZE];
+    int big_endian;
+} NiftiHeader;
+
 /* Read a .nii or .nii.gz file (gzip is detected from the content, not the name). */
 int nifti_read(const char *path, NiftiVolume *v);
+/* nifti_read, and the file's header into hdr. */
+int nifti_read_with_header(const char *path, NiftiVolume *v, NiftiHeader *hdr);
 /* Parse an uncompressed NIfTI-1 file held in memory; name is used in messages. */
 int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *v);
 /* Write v as `datatype` (any code above; integer types are rounded and clamped), little-
@@ -49,6 +58,14 @@ int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *
  * for a caller that fills a fresh folder and publishes the whole folder atomically (the
  * generator). Returns 0 or -1 with a message naming path. */
 int nifti_write(const char *path, const NiftiVolume *v, int datatype, int atomic);
+/* Write v on the grid of `like` (atomically; gzip when path ends in ".gz"): dims from v, and
+ * from like: dim[0], pixdim (with qfac), xyzt_units, dim_info, slice timing fields, toffset,
+ * qform and sform with their codes, quaternion, offsets and srow rows, so that a viewer
+ * lays the result over the image it came from. components > 1: v->data holds that many
+ * volumes one after the other, stored as dim[5] (dim[0] = 5, intent NIFTI_INTENT_VECTOR,
+ * the NIfTI-1 place for several values per voxel). Little-endian, unscaled. 0 or -1. */
+int nifti_write_like(const char *path, const NiftiVolume *v, int components, int datatype,
+                     const NiftiHeader *like);
 /* "int16", "float32", ...; NULL for a code the reader does not support. */
 const char *nifti_datatype_name(int datatype);
 size_t nifti_voxel_count(const NiftiVolume *v);

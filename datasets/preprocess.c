@@ -59,6 +59,17 @@ Slice preprocess_resample(const Slice *in, float spacing_mm)
     return out;
 }
 
+void preprocess_zscore(float *img, size_t n)
+{
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) sum += img[i];
+    double mean = sum / n;
+    for (size_t i = 0; i < n; i++) sq += (img[i] - mean) * (img[i] - mean);
+    double sd = sqrt(sq / n);
+    if (sd < 1e-6) sd = 1;
+    for (size_t i = 0; i < n; i++) img[i] = (float)((img[i] - mean) / sd);
+}
+
 /* floor(a / 2) for any sign: where a centre crop (a >= 0) or pad (a < 0) starts. */
 static int half_floor(int a) { return a >= 0 ? a / 2 : -((1 - a) / 2); }
 
@@ -90,16 +101,7 @@ Slice preprocess_slice(const Slice *in, const PreprocessOptions *o)
             lab[(size_t)y * S + x] = src->label[(size_t)sy * src->width + sx];
         }
     }
-    if (o->zscore) {
-        size_t n = (size_t)S * S;
-        double sum = 0, sq = 0;
-        for (size_t i = 0; i < n; i++) sum += img[i];
-        double mean = sum / n;
-        for (size_t i = 0; i < n; i++) sq += (img[i] - mean) * (img[i] - mean);
-        double sd = sqrt(sq / n);
-        if (sd < 1e-6) sd = 1;
-        for (size_t i = 0; i < n; i++) img[i] = (float)((img[i] - mean) / sd);
-    }
+    if (o->zscore) preprocess_zscore(img, (size_t)S * S);
     if (src == &resampled) slice_free(&resampled);
     return out;
 }

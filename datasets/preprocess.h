@@ -8,6 +8,8 @@
 #ifndef REUSENET_PREPROCESS_H
 #define REUSENET_PREPROCESS_H
 
+#include <stddef.h>
+
 #include "datasets/slice.h"
 
 typedef struct PreprocessOptions {
@@ -19,6 +21,8 @@ typedef struct PreprocessOptions {
 void preprocess_defaults(PreprocessOptions *o);
 /* A new S x S slice made from in (metadata copied, spacing updated). */
 Slice preprocess_slice(const Slice *in, const PreprocessOptions *o);
+/* Step 3 alone, in place on n intensities. */
+void preprocess_zscore(float *img, size_t n);
 /* Resampling alone (step 1): a new slice of the size that spacing_mm gives. */
 Slice preprocess_resample(const Slice *in, float spacing_mm);
 

@@ -1,5 +1,7 @@
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -24,4 +26,68 @@ int make_dirs(const char *path)
         if (!saved) break;
     }
     return 0;
+}
+
+char *fs_join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *p = xmalloc(la + lb + 2);
+    memcpy(p, a, la);
+    size_t n = la;
+    if (n > 0 && p[n - 1] != '/') p[n++] = '/';
+    memcpy(p + n, b, lb + 1);
+    return p;
+}
+
+int fs_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int fs_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int fs_has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int compare_natural(const void *a, const void *b)
+{
+    return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+void fs_free_names(char **names, int count)
+{
+    for (int i = 0; i < count; i++) free(names[i]);
+    free(names);
+}
+
+int fs_list(const char *dir, int want_dirs, char ***out)
+{
+    *out = NULL;
+    DIR *dh = opendir(dir);
+    if (!dh) return error_set("%s: cannot open folder: %s", dir, strerror(errno));
+    char **names = NULL;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(dh))) {
+        if (e->d_name[0] == '.') continue;
+        char *full = fs_join(dir, e->d_name);
+        int keep = want_dirs ? fs_is_dir(full) : fs_is_file(full);
+        free(full);
+        if (!keep) continue;
+        names = xrealloc(names, (size_t)(count + 1) * sizeof *names);
+        size_t n = strlen(e->d_name) + 1;
+        names[count++] = memcpy(xmalloc(n), e->d_name, n);
+    }
+    closedir(dh);
+    if (count) qsort(names, (size_t)count, sizeof *names, compare_natural);
+    *out = names;
+    return count;
 }

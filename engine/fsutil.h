@@ -5,4 +5,15 @@
 /* mkdir -p: create path and any missing parents. 0, or -1 with a message naming path. */
 int make_dirs(const char *path);
 
+/* "a/b" from a and b (no doubled '/'); caller frees. */
+char *fs_join(const char *a, const char *b);
+int fs_is_dir(const char *path);
+int fs_is_file(const char *path);       /* a regular file */
+int fs_has_suffix(const char *s, const char *suffix);
+/* Names in dir (no hidden entries), directories (want_dirs) or regular files, in natural
+ * order ("P2" before "P10"). Returns the count, or -1 with a message; free with
+ * fs_free_names. */
+int fs_list(const char *dir, int want_dirs, char ***out);
+void fs_free_names(char **names, int count);
+
 #endif

@@ -117,16 +117,37 @@ int checkpoint_read_tensors(Model *m, SafeTensors *st)
     return safetensors_check_all_used(st);
 }
 
-int checkpoint_load(Model *m, const char *path)
+static int read_preprocess(const SafeTensors *st, CheckpointPreprocess *pp)
+{
+    memset(pp, 0, sizeof *pp);
+    if (meta_int(st, "size", &pp->size) < 0) return -1;
+    const char *v = safetensors_meta(st, "spacing");
+    if (v) {
+        char *end;
+        double s = strtod(v, &end);
+        if (end == v || *end || !(s > 0 && s < 1000))
+            return error_set("%s: metadata spacing='%s' is not a pixel size in mm", st->path, v);
+        pp->spacing_mm = (float)s;
+    }
+    return 0;
+}
+
+int checkpoint_load_preprocess(Model *m, const char *path, CheckpointPreprocess *pp)
 {
     SafeTensors st;
     ModelConfig cfg;
     if (safetensors_read(path, &st)) return -1;
     int rc = checkpoint_config(&st, &cfg);
+    if (!rc && pp) rc = read_preprocess(&st, pp);
     if (!rc && model_create(m, &cfg)) rc = error_prefix("%s", path);
     else if (!rc && (rc = checkpoint_read_tensors(m, &st))) model_free(m);
     safetensors_free(&st);
     return rc;
+}
+
+int checkpoint_load(Model *m, const char *path)
+{
+    return checkpoint_load_preprocess(m, path, NULL);
 }
 
 int checkpoint_load_into(Model *m, const char *path)

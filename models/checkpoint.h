@@ -1,6 +1,8 @@
 /* Model checkpoints as safetensors files (spec/models.md, "Checkpoints"): every tensor
  * under its PyTorch state_dict name (F32; num_batches_tracked I64 of shape []) and string
- * metadata: arch, in_channels, classes, width (unet), task, plus any extra pairs.
+ * metadata: arch, in_channels, classes, width (unet), task, plus any extra pairs; a
+ * training run adds the preprocessing its slices had: size (the S x S crop/pad) and, when
+ * slices were resampled, spacing (mm per pixel), which `reusenet predict` repeats.
  * Files written by PyTorch from the same module load unchanged: without metadata, the
  * configuration is read off the tensors' names and shapes. */
 #ifndef REUSENET_CHECKPOINT_H
@@ -18,6 +20,15 @@ int checkpoint_save(Model *m, const char *path, const MetaPair *extra, int n_ext
 /* Create m from a file: configuration from its metadata (or tensors), then all tensors.
  * 0, or -1 with a message naming the file and the problem. */
 int checkpoint_load(Model *m, const char *path);
+/* The training preprocessing a checkpoint records: size 0 and spacing_mm 0 when absent
+ * (spacing absent: the slices were used at their own spacing). */
+typedef struct CheckpointPreprocess {
+    int size;
+    float spacing_mm;
+} CheckpointPreprocess;
+
+/* checkpoint_load, and the recorded preprocessing into pp (a bad value is an error). */
+int checkpoint_load_preprocess(Model *m, const char *path, CheckpointPreprocess *pp);
 /* Load a file's tensors into an existing model of the same configuration. */
 int checkpoint_load_into(Model *m, const char *path);
 /* The configuration a file describes (metadata, or inferred from tensor names/shapes). */

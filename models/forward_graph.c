@@ -94,11 +94,19 @@ bool forward_graph_live_in(const ForwardGraph *g, int j, int v)
 Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from,
                           bool free_dead)
 {
+    return forward_graph_run_steps(g, m, t, values, from, g->n_steps,
+                                   free_dead ? from + 1 : g->n_steps + 1);
+}
+
+Tensor *forward_graph_run_steps(const ForwardGraph *g, Model *m, Tape *t, Tensor **values,
+                                int from, int to, int free_from)
+{
     CHECK(from >= 0 && from < g->n_steps, "forward graph: cannot resume at step %d", from);
+    CHECK(to > from && to <= g->n_steps, "forward graph: cannot stop at step %d", to);
     for (int v = 0; v <= from; v++)
         CHECK(!forward_graph_live_in(g, from, v) || values[v],
               "forward graph: resuming at step %d needs value %d", from, v);
-    for (int s = from; s < g->n_steps; s++) {
+    for (int s = from; s < to; s++) {
         const GraphStep *st = &g->steps[s];
         Tensor *x = values[st->in[0]], *y = NULL;
         switch (st->op) {
@@ -127,13 +135,13 @@ Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **val
             break;
         }
         values[s + 1] = y;
-        if (free_dead)
-            for (int i = 0; i < st->n_in; i++) {
-                const int v = st->in[i];    /* not the input x, which is the caller's */
-                if (v > from && g->last_use[v] == s && values[v]->data) tape_release(t, values[v]);
-            }
+        for (int i = 0; i < st->n_in; i++) {
+            const int v = st->in[i];        /* not the input x, which is the caller's */
+            if (v >= free_from && v > 0 && g->last_use[v] == s && values[v]->data)
+                tape_release(t, values[v]);
+        }
     }
-    return values[g->n_steps];
+    return values[to];
 }
 
 double forward_graph_step_macs(const ForwardGraph *g, Model *m, Tensor *const *values, int s)

@@ -85,6 +85,13 @@ bool forward_graph_live_in(const ForwardGraph *g, int j, int v);
 Tensor *forward_graph_run(const ForwardGraph *g, Model *m, Tape *t, Tensor **values, int from,
                           bool free_dead);
 
+/* Run steps from..to-1 only (to <= n_steps), the live-in values of `from` set on entry;
+ * returns values[to]. Each value v >= free_from is given back to the tape after its last
+ * reader among these steps (n_steps + 1: none). forward_graph_run is
+ * forward_graph_run_steps(.., from, n_steps, free_dead ? from + 1 : n_steps + 1). */
+Tensor *forward_graph_run_steps(const ForwardGraph *g, Model *m, Tape *t, Tensor **values,
+                                int from, int to, int free_from);
+
 /* Multiply-accumulates of step s given the shapes in values[] of a finished run (conv
  * layers; the other ops count their output elements, a small term). */
 double forward_graph_step_macs(const ForwardGraph *g, Model *m, Tensor *const *values, int s);

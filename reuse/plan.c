@@ -18,6 +18,19 @@ void plan_options_defaults(PlanOptions *o)
     o->rmse_max = NAN;
 }
 
+int plan_rule_parse(const char *s, PlanRule *rule)
+{
+    if (!strcmp(s, "paper")) *rule = PLAN_RULE_PAPER;
+    else if (!strcmp(s, "ci")) *rule = PLAN_RULE_CI;
+    else return -1;
+    return 0;
+}
+
+const char *plan_rule_text(PlanRule rule)
+{
+    return rule == PLAN_RULE_CI ? "ci: delta_lo >= -tau" : "paper: delta >= -tau";
+}
+
 /* Columns a CSV must have; -1 naming the first one missing. */
 static int need_columns(const CsvTable *t, const char *const *names, int n, int *cols)
 {
@@ -78,6 +91,7 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->scan, sizeof p->scan, "%s", scan_csv);
+    p->rule = o->rule;
     p->tau = o->tau;
     p->rho = o->rho;
     p->rmse_max = o->rmse_max;
@@ -88,6 +102,13 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
     if (need_columns(&t, names, 5, c)) {
         csv_free(&t);
         return -1;
+    }
+    const int c_lo = csv_column(&t, "delta_lo"), c_hi = csv_column(&t, "delta_hi"),
+              c_trivial = csv_column(&t, "trivial");
+    if (o->rule == PLAN_RULE_CI && c_lo < 0) {
+        csv_free(&t);
+        return error_set("%s: no 'delta_lo' column for --rule ci (a scan from an older "
+                         "reusenet swap?)", scan_csv);
     }
     bool have_baseline = false;
     p->entries = xcalloc((size_t)t.n_rows + 1, sizeof *p->entries);
@@ -115,6 +136,17 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
         snprintf(e->tensor, sizeof e->tensor, "%s", row[c[2]]);
         e->mean = csv_number(&t, r, c[3]);
         e->delta = delta;
+        e->delta_lo = csv_number(&t, r, c_lo);
+        e->delta_hi = csv_number(&t, r, c_hi);
+        double trivial = csv_number(&t, r, c_trivial);
+        e->trivial = isnan(trivial) ? -1 : trivial != 0;
+        if (o->rule == PLAN_RULE_CI && isnan(e->delta_lo)) {
+            int rc = error_set("%s: row %d (layer '%s') has no delta_lo for --rule ci", scan_csv,
+                               r + 2, row[c[0]]);
+            csv_free(&t);
+            plan_free(p);
+            return rc;
+        }
         e->rmse = NAN;
         p->n++;
     }
@@ -134,11 +166,15 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
     /* the decisions; the scan writes 6 significant digits, hence the small slack */
     for (int i = 0; i < p->n; i++) {
         PlanEntry *e = &p->entries[i];
-        bool dice_ok = e->delta >= -o->tau - 1e-9;
+        const double judged = o->rule == PLAN_RULE_CI ? e->delta_lo : e->delta;
+        bool dice_ok = judged >= -o->tau - 1e-9;
         bool conv = !strcmp(e->kind, "W") || !strcmp(e->kind, "B");
         bool rmse_ok = !conv || isnan(o->rmse_max) || isnan(e->rmse) || e->rmse <= o->rmse_max;
         e->reusable = dice_ok && rmse_ok;
-        if (!dice_ok)
+        if (!dice_ok && o->rule == PLAN_RULE_CI)
+            snprintf(e->reason, sizeof e->reason, "interval reaches a drop of %.4f > tau %.4g",
+                     -e->delta_lo, o->tau);
+        else if (!dice_ok)
             snprintf(e->reason, sizeof e->reason, "mean Dice drops by %.4f > tau %.4g", -e->delta, o->tau);
         else if (!rmse_ok)
             snprintf(e->reason, sizeof e->reason, "RMSE %.4g > %.4g", e->rmse, o->rmse_max);
@@ -146,6 +182,7 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
             snprintf(e->reason, sizeof e->reason, "Dice change %+.4f within tau %.4g%s", e->delta,
                      o->tau, conv && !isnan(o->rmse_max) && isnan(e->rmse) ? " (no RMSE)" : "");
         p->reusable += e->reusable;
+        p->trivial += e->reusable && e->trivial == 1;
         if (!strcmp(e->kind, "W")) {
             p->w_total++;
             p->w_reusable += e->reusable;
@@ -188,6 +225,11 @@ int plan_write_json(const char *path, const Plan *p)
         if (p->entries[i].reusable) cJSON_AddItemToArray(tensors, cJSON_CreateString(p->entries[i].tensor));
     cJSON_AddStringToObject(root, "verdict", p->reusable_network ? "reusable network"
                                                                  : "not a reusable network");
+    cJSON_AddStringToObject(root, "rule", plan_rule_text(p->rule));
+    cJSON *trivial = cJSON_AddArrayToObject(root, "trivial");
+    for (int i = 0; i < p->n; i++)
+        if (p->entries[i].reusable && p->entries[i].trivial == 1)
+            cJSON_AddItemToArray(trivial, cJSON_CreateString(p->entries[i].tensor));
     cJSON_AddNumberToObject(root, "tau", p->tau);
     cJSON_AddNumberToObject(root, "rho", p->rho);
     cJSON_AddItemToObject(root, "rmse_max", number_or_null(p->rmse_max));
@@ -217,6 +259,9 @@ int plan_write_json(const char *path, const Plan *p)
         cJSON_AddStringToObject(o, "kind", e->kind);
         cJSON_AddItemToObject(o, "mean", number_or_null(e->mean));
         cJSON_AddItemToObject(o, "delta", number_or_null(e->delta));
+        cJSON_AddItemToObject(o, "delta_lo", number_or_null(e->delta_lo));
+        cJSON_AddItemToObject(o, "delta_hi", number_or_null(e->delta_hi));
+        if (e->trivial >= 0) cJSON_AddBoolToObject(o, "trivial", e->trivial == 1);
         cJSON_AddItemToObject(o, "rmse", number_or_null(e->rmse));
         cJSON_AddBoolToObject(o, "reusable", e->reusable);
         cJSON_AddStringToObject(o, "reason", e->reason);
@@ -254,7 +299,11 @@ void plan_print(FILE *out, const Plan *p)
             any = true;
         }
     fprintf(out, "%s\n", any ? "" : " none");
-    fprintf(out, "verdict: %s (%.0f%% of the W tensors reusable, rho = %.4g, tau = %.4g)\n",
-            p->reusable_network ? "reusable network" : "not a reusable network",
-            p->w_total ? 100.0 * p->w_reusable / p->w_total : 0, p->rho, p->tau);
+    if (p->trivial)
+        fprintf(out, "trivial (reusable, but the random control does as well): %d of the %d "
+                "reusable tensors\n", p->trivial, p->reusable);
+    fprintf(out, "verdict: %s (%.0f%% of the W tensors reusable, rho = %.4g, tau = %.4g, rule "
+            "%s)\n", p->reusable_network ? "reusable network" : "not a reusable network",
+            p->w_total ? 100.0 * p->w_reusable / p->w_total : 0, p->rho, p->tau,
+            plan_rule_text(p->rule));
 }

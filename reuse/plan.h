@@ -1,8 +1,11 @@
 /* Reuse plans (spec/reuse.md, section 4): from a swap scan (and optionally a kernel RMSE
  * bound), the parameter tensors judged reusable, with the evidence for each.
  *
- *   reusable tensor   its swap lowers the mean Dice by at most tau (delta >= -tau), and,
- *                     with an RMSE bound, its conv W/B RMSE against the source is <= max
+ *   reusable tensor   its swap lowers the mean Dice by at most tau (the paper's rule:
+ *                     delta >= -tau; rule "ci": the whole 95 % interval, delta_lo >= -tau),
+ *                     and, with an RMSE bound, its conv W/B RMSE against the source is <= max
+ *   trivial tensor    reusable, but the scan's random control does as well (column
+ *                     `trivial`): reusing it tells nothing about the source; listed apart
  *   reusable network  at least a fraction rho of the conv weight (W) tensors are reusable
  *                     (numbered layers and the head)
  *
@@ -15,7 +18,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+typedef enum PlanRule { PLAN_RULE_PAPER, PLAN_RULE_CI } PlanRule;
+
 typedef struct PlanOptions {
+    PlanRule rule;               /* default: the paper's */
     double tau;                  /* largest allowed mean Dice drop (default 0.02) */
     double rho;                  /* reusable-network threshold on W tensors (default 0.5) */
     const char *rmse_path;       /* rmse.csv, or NULL */
@@ -28,6 +34,8 @@ typedef struct PlanEntry {
     char kind[4];                /* RM RV RW RB W B */
     char tensor[96];
     double mean, delta;          /* from the scan */
+    double delta_lo, delta_hi;   /* its 95 % interval (NAN when the scan has none) */
+    int trivial;                 /* 1, 0, or -1 when the scan has no random control */
     double rmse;                 /* NAN when not W/B or no RMSE given */
     bool reusable;
     char reason[96];             /* why (not) */
@@ -37,16 +45,22 @@ typedef struct Plan {
     char scan[512];
     char rmse[512];              /* "" without */
     char pair[160];              /* "a vs b" of the rmse file */
+    PlanRule rule;
     double tau, rho, rmse_max;
     double baseline_mean;
     int n;
     PlanEntry *entries;          /* in scan order */
     int reusable;                /* entries reusable */
+    int trivial;                 /* of those, trivial */
     int w_total, w_reusable;     /* conv weight tensors */
     bool reusable_network;
 } Plan;
 
 void plan_options_defaults(PlanOptions *o);
+/* "paper" or "ci" -> rule; -1 on another name. */
+int plan_rule_parse(const char *s, PlanRule *rule);
+/* "paper: delta >= -tau" / "ci: delta_lo >= -tau" */
+const char *plan_rule_text(PlanRule rule);
 /* Build a plan from a scan CSV (reusenet swap) and options. 0, or -1 naming the file and
  * the problem (missing columns, no baseline row, a pair not in the RMSE file, ...). */
 int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p);

@@ -263,18 +263,26 @@ static void section_rmse(Page *pg, const Study *s)
         /* per pair: W and B side by side (the paper's Figures 6 and 10 show one pair) */
         figure_open(pg, "fig-rmse-layers-", s->rmse[i].name);
         for (int p = 0; p < w.n_series; p++) {
-            const char *cols[] = {"rmse_w", "rmse_b"}, *names[] = {"W", "B"};
+            const char *cols[] = {"rmse_w", "rmse_b", "rmse_w_aligned", "rmse_b_aligned"},
+                       *names[] = {"W", "B", "W aligned", "B aligned"};
             Grid g;
-            grid_from_columns(t, "layer", cols, names, 2, "pair", w.names[p], &g);
-            int series[2] = {0, 1};
+            grid_from_columns(t, "layer", cols, names, 4, "pair", w.names[p], &g);
+            int series[4] = {0, 1, 2, 3};
             grid_chart(pg, &g, series, g.n_series, NULL, w.names[p], "RMSE", NAN, NAN, true, false);
             grid_free(&g);
         }
         snprintf(caption, sizeof caption, "RMSE of the convolution weights W and biases B per "
-                 "layer, for each pair of models.%s", paper_ref(fig ? fig + 3 : 0, ref, sizeof ref));
+                 "layer, for each pair of models (W aligned, B aligned: after weight matching the "
+                 "second model's channels to the first's, reusenet rmse --align).%s", paper_ref(fig ? fig + 3 : 0, ref, sizeof ref));
         figure_close(pg, caption);
         grid_table(pg, &w, "layer", "RMSE of W per layer and pair");
         grid_table(pg, &b, "layer", "RMSE of B per layer and pair");
+        if (csv_column(t, "rmse_w_aligned") >= 0) {
+            Grid wa;
+            grid_pivot(t, "layer", "pair", "rmse_w_aligned", &wa);
+            grid_table(pg, &wa, "layer", "RMSE of W after alignment, per layer and pair");
+            grid_free(&wa);
+        }
         fputs("</figure>\n", pg->out);
         if (w.n_series > 1) {                         /* every pair in one chart */
             figure_open(pg, "fig-rmse-pairs-", s->rmse[i].name);
@@ -469,7 +477,8 @@ int report_write_html(const Study *s, const char *path)
             "%d overlay%s. Made by reusenet %s.</p>\n<nav><a href=\"#scans\">Swap scans</a> "
             "&middot; <a href=\"#bn\">BN statistics</a> &middot; <a href=\"#rmse\">Kernel RMSE</a> "
             "&middot; <a href=\"#plans\">Plans</a> &middot; <a href=\"#transfer\">Table 1</a> "
-            "&middot; <a href=\"#overlays\">Predictions</a></nav>\n", s->n_scans,
+            "&middot; <a href=\"#predictors\">Will a source help?</a> &middot; <a href=\"#overlays\">"
+            "Predictions</a></nav>\n", s->n_scans,
             s->n_scans == 1 ? "" : "s", s->n_bn, s->n_rmse, s->n_rmse == 1 ? "" : "s", s->n_plans,
             s->n_plans == 1 ? "" : "s", s->has_table ? "Table 1" : "no Table 1", s->n_overlays,
             s->n_overlays == 1 ? "" : "s", REUSENET_VERSION);
@@ -478,6 +487,7 @@ int report_write_html(const Study *s, const char *path)
     section_rmse(&pg, s);
     section_plans(&pg, s);
     section_transfer(&pg, s);
+    report_predictors_html(pg.out, s);
     section_overlays(&pg, s);
     fputs("</body></html>\n", pg.out);
     return atomic_commit(af);

@@ -15,6 +15,13 @@
 
 #include "reuse/study.h"
 
+/* "Will a source help?" (reuse/report_predictors.c): per-layer CKA charts, and with Table 1
+ * the verdict: Kendall's tau-b of each predictor against the measured gains, its bootstrap
+ * interval, a scatter plot per predictor. Written into an open page / Markdown file. */
+#include <stdio.h>
+void report_predictors_html(FILE *out, const Study *s);
+void report_predictors_md(FILE *out, const Study *s);
+
 /* Both write atomically; 0, or -1 with the error set. */
 int report_write_html(const Study *s, const char *path);
 int report_write_md(const Study *s, const char *path);

@@ -187,6 +187,7 @@ int report_write_md(const Study *s, const char *path)
     rmse_md(out, s);
     plans_md(out, s);
     table_md(out, s);
+    report_predictors_md(out, s);
     fprintf(out, "## Predictions\n\n");
     if (!s->n_overlays) fprintf(out, "No overlays (overlays/*.png).\n");
     for (int i = 0; i < s->n_overlays; i++)

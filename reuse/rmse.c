@@ -4,6 +4,7 @@
 
 #include "engine/atomic_file.h"
 #include "engine/error.h"
+#include "reuse/align.h"
 #include "reuse/csv.h"
 #include "reuse/rmse.h"
 
@@ -45,17 +46,43 @@ int rmse_compute(ReuseModel *models, int n, RmseRow **rows)
                 snprintf(row->conv, sizeof row->conv, "%s", lx->conv);
                 row->rmse_w = param_rmse(x, y, lx, ly, ROLE_W);
                 row->rmse_b = param_rmse(x, y, lx, ly, ROLE_B);
+                row->rmse_w_aligned = row->rmse_b_aligned = NAN;
             }
         }
     return count;
 }
 
-int rmse_write_csv(const char *path, const ReuseModel *models, const RmseRow *rows, int n)
+void rmse_compute_aligned(ReuseModel *models, RmseRow *rows, int n, uint64_t seed)
+{
+    for (int start = 0; start < n;) {
+        const RmseRow *first = &rows[start];
+        Model *a = &models[first->a].model, *b = &models[first->b].model, copy;
+        CHECK(model_create(&copy, &b->cfg) == 0, "rmse: cannot copy %s", models[first->b].name);
+        params_copy(&copy.params, &b->params);
+        AlignGroups g;
+        align_groups_build(a, &g);
+        AlignResult res;
+        align_weights(a, &copy, &g, seed, 100, NULL, &res);
+        int end = start;
+        for (; end < n && rows[end].a == first->a && rows[end].b == first->b; end++) {
+            const Layer *la = model_layer(a, rows[end].layer), *lc = model_layer(&copy, rows[end].layer);
+            rows[end].rmse_w_aligned = param_rmse(a, &copy, la, lc, ROLE_W);
+            rows[end].rmse_b_aligned = param_rmse(a, &copy, la, lc, ROLE_B);
+        }
+        align_groups_free(&g);
+        model_free(&copy);
+        start = end;
+    }
+}
+
+int rmse_write_csv(const char *path, const ReuseModel *models, const RmseRow *rows, int n,
+                   bool aligned)
 {
     AtomicFile *af = atomic_open(path);
     if (!af) return -1;
     FILE *f = atomic_stream(af);
-    fprintf(f, "pair,model_a,model_b,layer,conv,rmse_w,rmse_b,init_a,init_b,shared_init\n");
+    fprintf(f, "pair,model_a,model_b,layer,conv,rmse_w,rmse_b%s,init_a,init_b,shared_init\n",
+            aligned ? ",rmse_w_aligned,rmse_b_aligned" : "");
     for (int i = 0; i < n; i++) {
         const RmseRow *r = &rows[i];
         const ReuseModel *a = &models[r->a], *b = &models[r->b];
@@ -68,6 +95,10 @@ int rmse_write_csv(const char *path, const ReuseModel *models, const RmseRow *ro
         csv_put_text(f, r->conv, 0);
         csv_put_number(f, r->rmse_w, 0);
         csv_put_number(f, r->rmse_b, 0);
+        if (aligned) {
+            csv_put_number(f, r->rmse_w_aligned, 0);
+            csv_put_number(f, r->rmse_b_aligned, 0);
+        }
         csv_put_text(f, a->init, 0);
         csv_put_text(f, b->init, 0);
         csv_put_text(f, reuse_models_share_init(a, b) ? "yes" : "no", 0);
@@ -80,18 +111,23 @@ void rmse_print(FILE *out, const ReuseModel *models, int n_models, const RmseRow
 {
     if (!n) return;
     int per_pair = models[0].model.n_layers, pairs = n / per_pair;
+    const bool aligned = !isnan(rows[0].rmse_w_aligned);
     for (int p = 0; p < pairs; p++) {
         const RmseRow *first = &rows[p * per_pair];
         const ReuseModel *a = &models[first->a], *b = &models[first->b];
         fprintf(out, "%s%s vs %s (init: %s / %s%s)\n", p ? "\n" : "", a->name, b->name,
                 a->init[0] ? a->init : "unknown", b->init[0] ? b->init : "unknown",
                 reuse_models_share_init(a, b) ? ", shared" : ", NOT shared");
-        fprintf(out, "%-5s %-26s %12s %12s\n", "layer", "conv", "RMSE W", "RMSE B");
+        fprintf(out, "%-5s %-26s %12s %12s%s\n", "layer", "conv", "RMSE W", "RMSE B",
+                aligned ? "    aligned W    aligned B" : "");
         for (int i = 0; i < per_pair; i++) {
             const RmseRow *r = &first[i];
-            char bias[32] = "-";
+            char bias[32] = "-", bias_al[32] = "-";
             if (!isnan(r->rmse_b)) snprintf(bias, sizeof bias, "%12.4g", r->rmse_b);
-            fprintf(out, "%-5s %-26s %12.4g %12s\n", r->label, r->conv, r->rmse_w, bias);
+            if (!isnan(r->rmse_b_aligned)) snprintf(bias_al, sizeof bias_al, "%12.4g", r->rmse_b_aligned);
+            fprintf(out, "%-5s %-26s %12.4g %12s", r->label, r->conv, r->rmse_w, bias);
+            if (aligned) fprintf(out, " %12.4g %12s", r->rmse_w_aligned, bias_al);
+            fputc('\n', out);
         }
     }
     (void)n_models;

@@ -9,6 +9,7 @@
 #define REUSENET_RMSE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "reuse/reuse_model.h"
@@ -22,6 +23,7 @@ typedef struct RmseRow {
     char label[12];               /* "1".."L", "head" (as the layer table) */
     char conv[LAYER_NAME_MAX];
     double rmse_w, rmse_b;        /* rmse_b NAN when the conv has no bias */
+    double rmse_w_aligned, rmse_b_aligned;   /* after weight matching (NAN: not aligned) */
 } RmseRow;
 
 /* All pairs (i < j) of models[0..n-1], each over every conv layer in table order
@@ -29,11 +31,18 @@ typedef struct RmseRow {
  * the caller). Returns the row count; *rows is malloc'ed. */
 int rmse_compute(ReuseModel *models, int n, RmseRow **rows);
 
+/* The same RMSE after permuting model b's hidden channels to match model a (weight
+ * matching, reuse/align.h; model b itself is left unchanged): fills rmse_w_aligned and
+ * rmse_b_aligned of every row. Seeded (the order of the coordinate descent). */
+void rmse_compute_aligned(ReuseModel *models, RmseRow *rows, int n, uint64_t seed);
+
 /* CSV, long format, one line per pair and layer:
- *   pair,model_a,model_b,layer,conv,rmse_w,rmse_b,init_a,init_b,shared_init
- * pair is "a vs b"; rmse_b is empty where the conv has no bias; shared_init is yes/no.
- * 0 or -1 (error set). Atomic. */
-int rmse_write_csv(const char *path, const ReuseModel *models, const RmseRow *rows, int n);
+ *   pair,model_a,model_b,layer,conv,rmse_w,rmse_b[,rmse_w_aligned,rmse_b_aligned],
+ *   init_a,init_b,shared_init
+ * pair is "a vs b"; rmse_b is empty where the conv has no bias; shared_init is yes/no;
+ * the aligned columns when `aligned`. 0 or -1 (error set). Atomic. */
+int rmse_write_csv(const char *path, const ReuseModel *models, const RmseRow *rows, int n,
+                   bool aligned);
 /* A readable table: one column pair (W, B) per model pair, one line per layer, then the
  * starting point of every pair. */
 void rmse_print(FILE *out, const ReuseModel *models, int n_models, const RmseRow *rows, int n);

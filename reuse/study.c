@@ -176,9 +176,13 @@ int study_load(const char *dir, Study *s)
     static const char *const scan_cols[] = {"layer", "kind", "tensor", "mean", "delta", NULL};
     static const char *const bn_cols[] = {"layer", "bn", "MRM", "MRV", "MRW", "MRB", NULL};
     static const char *const rmse_cols[] = {"pair", "layer", "rmse_w", "rmse_b", NULL};
+    static const char *const cka_cols[] = {"layer", "cka", "source", "shared_init", NULL};
+    static const char *const score_cols[] = {"source", "logme", "leep", NULL};
     if (load_tables(dir, "scans", scan_cols, &s->scans, &s->n_scans) ||
         load_tables(dir, "bn", bn_cols, &s->bn, &s->n_bn) ||
-        load_tables(dir, "rmse", rmse_cols, &s->rmse, &s->n_rmse) || load_plans(s) ||
+        load_tables(dir, "rmse", rmse_cols, &s->rmse, &s->n_rmse) ||
+        load_tables(dir, "cka", cka_cols, &s->cka, &s->n_cka) ||
+        load_tables(dir, "transferability", score_cols, &s->scores, &s->n_scores) || load_plans(s) ||
         load_overlays(s)) {
         study_free(s);
         return -1;
@@ -194,9 +198,11 @@ int study_load(const char *dir, Study *s)
         s->has_table = true;
     }
     free(table);
-    if (!s->n_scans && !s->n_bn && !s->n_rmse && !s->n_plans && !s->has_table && !s->n_overlays) {
+    if (!s->n_scans && !s->n_bn && !s->n_rmse && !s->n_plans && !s->has_table && !s->n_overlays &&
+        !s->n_cka && !s->n_scores) {
         int rc = error_set("%s: no study results in it (looked for scans/*.csv, bn/*.csv, "
-                           "rmse/*.csv, plans/*.json, transfer/table.csv, overlays/*.png)", dir);
+                           "rmse/*.csv, plans/*.json, transfer/table.csv, overlays/*.png, "
+                           "cka/*.csv, transferability/*.csv)", dir);
         study_free(s);
         return rc;
     }
@@ -217,6 +223,8 @@ void study_free(Study *s)
     free_tables(s->scans, s->n_scans);
     free_tables(s->bn, s->n_bn);
     free_tables(s->rmse, s->n_rmse);
+    free_tables(s->cka, s->n_cka);
+    free_tables(s->scores, s->n_scores);
     for (int i = 0; i < s->n_plans; i++) {
         free(s->plans[i].name);
         cJSON_Delete(s->plans[i].json);

@@ -6,6 +6,10 @@
  *   STUDY_DIR/plans/NAME.json       reuse plans (reusenet plan)
  *   STUDY_DIR/transfer/table.csv    the transfer experiment          Table 1
  *   STUDY_DIR/overlays/NAME.png     prediction overlays
+ *   STUDY_DIR/cka/NAME.csv          per-layer CKA (reusenet cka)
+ *   STUDY_DIR/transferability/NAME.csv   LogME, LEEP (reusenet transferability)
+ *   STUDY_DIR/transfer/runs/RUN/log.csv  the runs behind Table 1 (their final mean Dice
+ *                                   gives the bootstrap of the predictors' verdict)
  *
  * Every part is optional; NAME (the file name without extension) titles the figures.
  * Files are read in name order. */
@@ -37,8 +41,8 @@ typedef struct StudyImage {
 
 typedef struct Study {
     char *dir;
-    StudyTable *scans, *bn, *rmse;
-    int n_scans, n_bn, n_rmse;
+    StudyTable *scans, *bn, *rmse, *cka, *scores;
+    int n_scans, n_bn, n_rmse, n_cka, n_scores;
     StudyPlan *plans;
     int n_plans;
     bool has_table;

@@ -262,3 +262,80 @@ void svg_chart_write(FILE *out, const SvgChart *c)
     legend(out, c, plot_height + 4, width, true);
     fputs("</svg>\n", out);
 }
+
+/* ---- scatter plots ------------------------------------------------------------------- */
+
+/* Padded range of the finite values, its tick step; [0, 1] when there are none. */
+static void scatter_range(const double *v, const double *other, int n, double *lo, double *hi,
+                          double *step)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i]) && isfinite(other[i])) {
+            *lo = fmin(*lo, v[i]);
+            *hi = fmax(*hi, v[i]);
+        }
+    if (!isfinite(*lo)) *lo = 0, *hi = 1;
+    if (*hi - *lo < 1e-12) {
+        double pad = fabs(*hi) > 1e-12 ? 0.1 * fabs(*hi) : 1;
+        *lo -= pad;
+        *hi += pad;
+    }
+    *step = nice_step(*hi - *lo, 5);
+    *lo = floor(*lo / *step + 1e-9) * *step;
+    *hi = ceil(*hi / *step - 1e-9) * *step;
+}
+
+void svg_scatter_write(FILE *out, const SvgScatter *c)
+{
+    const double width = c->width > 0 ? c->width : 360, height = c->height > 0 ? c->height : 300;
+    const double left = 58, top = 28, pw = width - left - 14, ph = height - top - 62;
+    double xlo, xhi, xs, ylo, yhi, ys;
+    scatter_range(c->x, c->y, c->n, &xlo, &xhi, &xs);
+    scatter_range(c->y, c->x, c->n, &ylo, &yhi, &ys);
+    fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", width, height, width, height);
+    fprintf(out, "<text x=\"%.1f\" y=\"16\" text-anchor=\"middle\" font-size=\"12\" "
+            "font-weight=\"bold\">", width / 2);
+    svg_escape(out, c->title);
+    fputs("</text>\n", out);
+    for (double v = ylo; v <= yhi + ys * 1e-6; v += ys) {
+        const double y = top + ph * (1 - (v - ylo) / (yhi - ylo));
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\">%.4g</text>\n",
+                left, y, left + pw, y, left - 5, y + 3.5, fabs(v) < 1e-12 ? 0 : v);
+    }
+    for (double v = xlo; v <= xhi + xs * 1e-6; v += xs) {
+        const double x = left + pw * (v - xlo) / (xhi - xlo);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%.4g</text>\n",
+                x, top, x, top + ph, x, top + ph + 14, fabs(v) < 1e-12 ? 0 : v);
+    }
+    fprintf(out, "<path d=\"M%.1f %.1fV%.1fH%.1f\" fill=\"none\" stroke=\"#333\"/>\n", left, top,
+            top + ph, left + pw);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">",
+            left + pw / 2, top + ph + 30);
+    svg_escape(out, c->x_label);
+    fprintf(out, "</text>\n<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" "
+            "transform=\"rotate(-90 14 %.1f)\">", top + ph / 2, top + ph / 2);
+    svg_escape(out, c->y_label);
+    fputs("</text>\n", out);
+    for (int i = 0; i < c->n; i++) {
+        if (!isfinite(c->x[i]) || !isfinite(c->y[i])) continue;
+        const int g = c->group ? c->group[i] : 0;
+        fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" fill-opacity=\"0.8\">"
+                "<title>", left + pw * (c->x[i] - xlo) / (xhi - xlo),
+                top + ph * (1 - (c->y[i] - ylo) / (yhi - ylo)), palette[g % PALETTE]);
+        if (c->labels) svg_escape(out, c->labels[i]);
+        fprintf(out, ": %.4g, %.4g</title></circle>\n", c->x[i], c->y[i]);
+    }
+    for (int g = 0; g < c->n_groups; g++) {            /* legend under the x label */
+        const double x = left + g * 110, y = height - 10;
+        fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text x=\"%.1f\" "
+                "y=\"%.1f\" font-size=\"10\">", x, y - 3, palette[g % PALETTE], x + 8, y);
+        svg_escape(out, c->group_names[g]);
+        fputs("</text>\n", out);
+    }
+    fputs("</svg>\n", out);
+}

@@ -35,6 +35,20 @@ typedef struct SvgChart {
 SvgChart svg_chart_defaults(void);
 void svg_chart_write(FILE *out, const SvgChart *c);
 
+/* A scatter plot: one circle per point with finite x and y (hover: its label and values),
+ * coloured by group (legend from group_names), linear axes from the data. */
+typedef struct SvgScatter {
+    const char *title, *x_label, *y_label;
+    int n;
+    const double *x, *y;
+    const char *const *labels;   /* [n] or NULL */
+    const int *group;            /* [n] colour index or NULL */
+    const char *const *group_names;
+    int n_groups;
+    int width, height;           /* pixels (0: 360 x 300) */
+} SvgScatter;
+void svg_scatter_write(FILE *out, const SvgScatter *c);
+
 /* Write s with &, <, >, " and ' escaped (for HTML and SVG text and attributes). */
 void svg_escape(FILE *out, const char *s);
 

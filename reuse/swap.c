@@ -7,8 +7,10 @@
 #include "engine/error.h"
 #include "reuse/csv.h"
 #include "models/forward_graph.h"
+#include "reuse/bootstrap.h"
 #include "reuse/resume_plan.h"
 #include "reuse/swap.h"
+#include "reuse/swap_rows.h"
 #include "train/progress.h"
 
 void swap_options_defaults(SwapOptions *o)
@@ -18,37 +20,7 @@ void swap_options_defaults(SwapOptions *o)
     o->batch = 8;
     o->memory_budget_mb = 1024;
     o->reuse = true;
-}
-
-/* ---- rows ---------------------------------------------------------------------------- */
-
-/* The baseline, then every (layer, kind) present, layers in table order (1..L, head). */
-static int list_rows(Model *m, SwapRow **rows, int **row_layer)
-{
-    int n = 1;
-    for (int r = 0; r < m->n_layers; r++)
-        for (int k = 0; k < ROLE_COUNT; k++) n += m->layers[r].param[k] >= 0;
-    *rows = xcalloc((size_t)n, sizeof **rows);
-    *row_layer = xcalloc((size_t)n, sizeof **row_layer);
-    SwapRow *b = &(*rows)[0];
-    b->layer = -1;
-    b->role = -1;
-    snprintf(b->label, sizeof b->label, "baseline");
-    (*row_layer)[0] = -1;
-    int i = 1;
-    for (int r = 0; r < m->n_layers; r++) {
-        const Layer *l = &m->layers[r];
-        for (int k = 0; k < ROLE_COUNT; k++) {
-            if (l->param[k] < 0) continue;
-            SwapRow *row = &(*rows)[i];
-            row->layer = l->number;
-            row->role = k;
-            snprintf(row->label, sizeof row->label, "%s", l->label);
-            snprintf(row->tensor, sizeof row->tensor, "%s", params_get(&m->params, l->param[k])->name);
-            (*row_layer)[i++] = r;
-        }
-    }
-    return n;
+    o->resamples = 1000;
 }
 
 /* ---- progress -------------------------------------------------------------------------- */
@@ -78,61 +50,22 @@ static void progress_show(ScanProgress *p, int batch, int row, double fraction, 
     fflush(stderr);
 }
 
-/* ---- Dice ------------------------------------------------------------------------------ */
-
-static void mean_sd(const double *x, int n, double *mean, double *sd)
-{
-    double s = 0, ss = 0;
-    for (int i = 0; i < n; i++) s += x[i];
-    *mean = n ? s / n : 0;
-    for (int i = 0; i < n; i++) ss += (x[i] - *mean) * (x[i] - *mean);
-    *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
-}
-
-/* Pooled and per-patient counts of one batch's logits (N, K, S*S). */
-static void count_batch(const Tensor *y, const SliceSet *set, int start, DiceCounts *total,
-                        DiceCounts *per_patient)
-{
-    const int n = y->shape[0], k = y->shape[1], hw = y->shape[2] * y->shape[3];
-    for (int i = 0; i < n; i++) {
-        const Slice *s = &set->slices[start + i];
-        const uint8_t *labels[1] = {s->label};
-        const float *z = y->data + (size_t)i * k * hw;
-        dice_accumulate(z, 1, k, hw, labels, total);
-        dice_accumulate(z, 1, k, hw, labels, &per_patient[s->patient]);
-    }
-}
-
-static void finish_row(SwapRow *row, const DiceCounts *total, const DiceCounts *per_patient,
-                       int patients, int k, unsigned evaluated)
-{
-    row->mean = dice_from_counts(total, k, evaluated, row->dice);
-    double *means = xmalloc(sizeof *means * (size_t)(patients + 1));
-    int np = 0;
-    for (int p = 0; p < patients; p++) {
-        int64_t pixels = 0;
-        for (int c = 0; c < k; c++) pixels += per_patient[p].truth[c];
-        if (pixels) means[np++] = dice_from_counts(&per_patient[p], k, evaluated, NULL);
-    }
-    mean_sd(means, np, &row->patient_mean, &row->patient_sd);
-    free(means);
-}
-
 /* ---- the scan -------------------------------------------------------------------------- */
 
 typedef struct Scan {
-    Model *target, *source;
+    Model *target;
+    const SwapDonors *donors;
     const SliceSet *set;
     const SwapOptions *o;
     const ForwardGraph *g;                  /* the target's forward pass, as steps */
     ResumePlan plan;
     bool planned;
     SwapRow *rows;
-    int n_rows, *row_layer, patients;
+    int n_rows, *row_layer, n_donors;
     SwapStats *stats;
     double *suffix;                         /* [n_steps + 1]: work of steps j..end, this batch */
     double work_done, work_total;           /* for the progress line (multiply-accumulates) */
-    DiceCounts *totals, *per_patient;       /* [n_rows], [n_rows * patients] */
+    DiceTally *tallies;                     /* [n_rows * DONOR_COUNT] */
     Tape tape;
     Arena cache;                            /* the kept activations of the current batch */
     Tensor *kept;                           /* [n_steps + 1] copies (data in `cache`) */
@@ -144,18 +77,13 @@ typedef struct Scan {
 /* The input batch (N, C_in, S, S) in the cache arena: it outlives the tape's resets. */
 static Tensor *load_batch(Scan *sc, int start, int n)
 {
-    const SliceSet *set = sc->set;
-    const int c = sc->target->cfg.in_channels, h = set->slices[start].height,
-              w = set->slices[start].width;
+    const Slice *s = &sc->set->slices[start];
     Tensor *x = &sc->kept[0];
-    tensor_set_shape(x, 4, (int[]){n, c, h, w});
+    tensor_set_shape(x, 4, (int[]){n, sc->target->cfg.in_channels, s->height, s->width});
     x->data = arena_floats(&sc->cache, x->size);
     x->grad = NULL;
     x->requires_grad = false;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < c; j++)
-            memcpy(x->data + ((size_t)i * c + j) * h * w, set->slices[start + i].image,
-                   sizeof(float) * (size_t)h * w);
+    eval_fill_input(x, sc->set, start, n);
     return x;
 }
 
@@ -169,8 +97,8 @@ static void choose_plan(Scan *sc, int n_batch)
     for (int s = 0; s < g->n_steps; s++)
         macs[s] = forward_graph_step_macs(g, sc->target, sc->values, s) / n_batch;
     for (int v = 0; v <= g->n_steps; v++) bytes[v] = sc->values[v]->size * sizeof(float);
-    for (int i = 1; i < sc->n_rows; i++) rows[sc->row_layer[i]]++;
-    size_t budget = sc->o->reuse ? (size_t)(sc->o->memory_budget_mb * 1048576.0) : 0;
+    for (int i = 1; i < sc->n_rows; i++) rows[sc->row_layer[i]] += sc->n_donors;
+    size_t budget = (size_t)(sc->o->memory_budget_mb * 1048576.0);
     resume_plan_choose(g, macs, bytes, rows, budget, &sc->plan);
     sc->planned = true;
     double full = 0;
@@ -181,34 +109,40 @@ static void choose_plan(Scan *sc, int n_batch)
     free(rows);
 }
 
-/* Copy row's tensor from the source into the target (in), or put the target's back. */
-static void swap_tensor(Scan *sc, int row, bool in)
+/* Row i with donor d's tensor, resumed at the row's layer from the kept values. */
+static void scan_row(Scan *sc, int b, int start, int i, int d)
 {
-    const int r = sc->row_layer[row], role = sc->rows[row].role;
-    Param *t = params_get(&sc->target->params, sc->target->layers[r].param[role]);
-    Param *s = params_get(&sc->source->params, sc->source->layers[r].param[role]);
-    CHECK(t->t.size == s->t.size, "swap: %s differs in size between target and source", t->name);
-    if (in) {
-        memcpy(sc->backup, t->t.data, sizeof(float) * t->t.size);
-        memcpy(t->t.data, s->t.data, sizeof(float) * t->t.size);
-    } else {
-        memcpy(t->t.data, sc->backup, sizeof(float) * t->t.size);
-    }
+    const ForwardGraph *g = sc->g;
+    const int from = sc->plan.resume[sc->row_layer[i]];
+    swap_row_in(sc->target, sc->donors->model[d], sc->row_layer[i], sc->rows[i].role, sc->backup);
+    tape_reset(&sc->tape);
+    for (int v = 0; v <= g->n_steps; v++)
+        sc->values[v] = v <= from && forward_graph_live_in(g, from, v) && sc->plan.keep[v]
+                            ? &sc->kept[v] : NULL;
+    double t0 = progress_now();
+    Tensor *y = forward_graph_run(g, sc->target, &sc->tape, sc->values, from, false);
+    sc->stats->seconds_rows += progress_now() - t0;
+    swap_row_out(sc->target, sc->row_layer[i], sc->rows[i].role, sc->backup);
+    dice_tally_add(&sc->tallies[(size_t)i * DONOR_COUNT + d], y->data, sc->set, start,
+                   y->shape[0]);
+    sc->stats->gmacs += sc->suffix[from] * 1e-9;
+    sc->stats->gmacs_naive += sc->suffix[0] * 1e-9;
+    sc->work_done += sc->suffix[from];
+    progress_show(&sc->progress, b, i, fmin(sc->work_done / sc->work_total, 0.999), false);
 }
 
-/* One batch: the baseline pass, then every swap row resumed at its layer. */
+/* One batch: the baseline pass, then every swap row and donor resumed at its layer. */
 static void scan_batch(Scan *sc, int b, int start, int n)
 {
     const ForwardGraph *g = sc->g;
-    SwapStats *st = sc->stats;
     arena_reset(&sc->cache);
     tape_reset(&sc->tape);
     for (int v = 0; v <= g->n_steps; v++) sc->values[v] = NULL;
     sc->values[0] = load_batch(sc, start, n);
     double t0 = progress_now();
     Tensor *y = forward_graph_run(g, sc->target, &sc->tape, sc->values, 0, false);
-    st->seconds_baseline += progress_now() - t0;
-    count_batch(y, sc->set, start, &sc->totals[0], &sc->per_patient[0]);
+    sc->stats->seconds_baseline += progress_now() - t0;
+    dice_tally_add(&sc->tallies[0], y->data, sc->set, start, n);
     if (!sc->planned) choose_plan(sc, n);
     sc->suffix[g->n_steps] = 0;
     for (int s = g->n_steps - 1; s >= 0; s--)
@@ -224,61 +158,39 @@ static void scan_batch(Scan *sc, int b, int start, int n)
         dst->data = arena_floats(&sc->cache, src->size);
         memcpy(dst->data, src->data, sizeof(float) * src->size);
     }
-    for (int i = 1; i < sc->n_rows; i++) {
-        const int from = sc->plan.resume[sc->row_layer[i]];
-        swap_tensor(sc, i, true);
-        tape_reset(&sc->tape);
-        for (int v = 0; v <= g->n_steps; v++)
-            sc->values[v] = v <= from && forward_graph_live_in(g, from, v) && sc->plan.keep[v]
-                                ? &sc->kept[v] : NULL;
-        t0 = progress_now();
-        y = forward_graph_run(g, sc->target, &sc->tape, sc->values, from, false);
-        st->seconds_rows += progress_now() - t0;
-        swap_tensor(sc, i, false);
-        count_batch(y, sc->set, start, &sc->totals[i], &sc->per_patient[(size_t)i * sc->patients]);
-        st->gmacs += sc->suffix[from] * 1e-9;
-        st->gmacs_naive += sc->suffix[0] * 1e-9;
-        sc->work_done += sc->suffix[from];
-        progress_show(&sc->progress, b, i, fmin(sc->work_done / sc->work_total, 0.999), false);
-    }
+    for (int i = 1; i < sc->n_rows; i++)
+        for (int d = 0; d < DONOR_COUNT; d++)
+            if (sc->donors->model[d]) scan_row(sc, b, start, i, d);
 }
 
-int swap_scan(Model *target, Model *source, const SliceSet *set, const SwapOptions *o,
-              SwapScan *out)
+static void scan_free(Scan *sc)
 {
-    memset(out, 0, sizeof *out);
-    const int k = target->cfg.classes;
-    if (target->cfg.task != TASK_SEG)
-        return error_set("the swap scan's target must be a segmentation model (task seg), "
-                         "this one is an auto-encoder");
-    if (k > EVAL_MAX_CLASSES)
-        return error_set("the swap scan handles at most %d classes, the model has %d",
-                         EVAL_MAX_CLASSES, k);
-    if (!set->count) return error_set("no validation slices to evaluate on");
-    for (int i = 0; i < set->count; i++)
-        if (set->slices[i].height != set->slices[0].height ||
-            set->slices[i].width != set->slices[0].width)
-            return error_set("slices of different sizes (%dx%d and %dx%d)",
-                             set->slices[0].height, set->slices[0].width,
-                             set->slices[i].height, set->slices[i].width);
-    if (model_check_input(target, 1, target->cfg.in_channels, set->slices[0].height,
-                          set->slices[0].width))
-        return -1;
+    resume_plan_free(&sc->plan);
+    tape_free(&sc->tape);
+    arena_free(&sc->cache);
+    swap_tallies_free(sc->tallies, sc->n_rows);
+    free(sc->row_layer);
+    free(sc->suffix);
+    free(sc->kept);
+    free(sc->values);
+    free(sc->backup);
+}
 
-    Scan sc = {.target = target, .source = source, .set = set, .o = o, .stats = &out->stats,
+int swap_scan_donors(Model *target, const SwapDonors *donors, const SliceSet *set,
+                     const SwapOptions *o, SwapScan *out)
+{
+    if (!o->reuse) return swap_scan_plain(target, donors, set, o, out);
+    memset(out, 0, sizeof *out);
+    if (swap_check_input(target, donors, set)) return -1;
+    Scan sc = {.target = target, .donors = donors, .set = set, .o = o, .stats = &out->stats,
                .g = target->graph};
+    for (int d = 0; d < DONOR_COUNT; d++) sc.n_donors += donors->model[d] != NULL;
     sc.suffix = xcalloc((size_t)sc.g->n_steps + 1, sizeof *sc.suffix);
-    sc.n_rows = list_rows(target, &sc.rows, &sc.row_layer);
-    for (int i = 0; i < set->count; i++)
-        if (set->slices[i].patient + 1 > sc.patients) sc.patients = set->slices[i].patient + 1;
-    sc.totals = xcalloc((size_t)sc.n_rows, sizeof *sc.totals);
-    sc.per_patient = xcalloc((size_t)sc.n_rows * sc.patients, sizeof *sc.per_patient);
+    sc.n_rows = swap_rows_list(target, &sc.rows, &sc.row_layer);
+    sc.tallies = swap_tallies_alloc(target, donors, sc.n_rows, set);
     sc.kept = xcalloc((size_t)sc.g->n_steps + 1, sizeof *sc.kept);
     sc.values = xcalloc((size_t)sc.g->n_steps + 1, sizeof *sc.values);
-    size_t largest = 0;
-    for (int i = 0; i < target->params.count; i++)
-        if (target->params.items[i].t.size > largest) largest = target->params.items[i].t.size;
-    sc.backup = xmalloc(sizeof(float) * (largest ? largest : 1));
+    sc.backup = swap_backup_alloc(target);
     tape_init(&sc.tape, 0);
     sc.tape.recording = false;
     sc.tape.training = false;
@@ -295,35 +207,27 @@ int swap_scan(Model *target, Model *source, const SliceSet *set, const SwapOptio
         int start = b * batch, n = set->count - start < batch ? set->count - start : batch;
         scan_batch(&sc, b, start, n);
     }
-    out->stats.seconds_total = progress_now() - t_start;
     progress_show(&sc.progress, batches - 1, sc.n_rows - 1, 1, true);
 
-    out->classes = k;
-    out->evaluated = eval_classes(o->labelled, k);
     out->n_rows = sc.n_rows;
     out->rows = sc.rows;
-    for (int i = 0; i < sc.n_rows; i++) {
-        finish_row(&out->rows[i], &sc.totals[i], &sc.per_patient[(size_t)i * sc.patients],
-                   sc.patients, k, out->evaluated);
-        out->rows[i].delta = out->rows[i].mean - out->rows[0].mean;
-    }
-    out->stats.reuse = o->reuse;
+    out->stats.reuse = true;
     out->stats.batches = batches;
     out->stats.layers = target->n_layers;
     out->stats.resume_points = sc.plan.points;
     out->stats.cache_mb = sc.plan.bytes / 1048576.0;
-
-    resume_plan_free(&sc.plan);
-    tape_free(&sc.tape);
-    arena_free(&sc.cache);
-    free(sc.row_layer);
-    free(sc.suffix);
-    free(sc.totals);
-    free(sc.per_patient);
-    free(sc.kept);
-    free(sc.values);
-    free(sc.backup);
+    swap_scan_finish(out, sc.tallies, donors, o);
+    scan_free(&sc);
+    if (o->recal_set) swap_scan_recalibrate(target, donors->model[DONOR_SOURCE], set, o, out);
+    out->stats.seconds_total = progress_now() - t_start;
     return 0;
+}
+
+int swap_scan(Model *target, Model *source, const SliceSet *set, const SwapOptions *o,
+              SwapScan *out)
+{
+    SwapDonors donors = {.model = {[DONOR_SOURCE] = source}};
+    return swap_scan_donors(target, &donors, set, o, out);
 }
 
 void swap_scan_free(SwapScan *s)
@@ -332,69 +236,3 @@ void swap_scan_free(SwapScan *s)
     memset(s, 0, sizeof *s);
 }
 
-int swap_write_csv(const char *path, const SwapScan *s)
-{
-    AtomicFile *af = atomic_open(path);
-    if (!af) return -1;
-    FILE *f = atomic_stream(af);
-    fprintf(f, "layer,kind,tensor");
-    for (int c = 0; c < s->classes; c++) fprintf(f, ",dice_%d", c);
-    fprintf(f, ",mean,delta,patient_mean,patient_sd\n");
-    for (int i = 0; i < s->n_rows; i++) {
-        const SwapRow *r = &s->rows[i];
-        csv_put_text(f, r->label, 1);
-        csv_put_text(f, r->role >= 0 ? param_role_name((ParamRole)r->role) : "", 0);
-        csv_put_text(f, r->tensor, 0);
-        for (int c = 0; c < s->classes; c++)
-            csv_put_number(f, (s->evaluated >> c) & 1 ? r->dice[c] : NAN, 0);
-        csv_put_number(f, r->mean, 0);
-        csv_put_number(f, r->delta, 0);
-        csv_put_number(f, r->patient_mean, 0);
-        csv_put_number(f, r->patient_sd, 0);
-        fputc('\n', f);
-    }
-    return atomic_commit(af);
-}
-
-static int by_delta(const void *a, const void *b)
-{
-    const SwapRow *x = *(const SwapRow *const *)a, *y = *(const SwapRow *const *)b;
-    if (x->delta != y->delta) return (x->delta > y->delta) - (x->delta < y->delta);
-    return (x > y) - (x < y);            /* ties in table order */
-}
-
-void swap_print_summary(FILE *out, const SwapScan *s)
-{
-    const SwapRow *base = &s->rows[0];
-    fprintf(out, "baseline: mean Dice %.4f (per patient %.4f +- %.4f); classes", base->mean,
-            base->patient_mean, base->patient_sd);
-    for (int c = 0; c < s->classes; c++)
-        if ((s->evaluated >> c) & 1) fprintf(out, " %d: %.4f", c, base->dice[c]);
-    fprintf(out, "\n");
-    const SwapRow **sorted = xmalloc(sizeof *sorted * (size_t)s->n_rows);
-    for (int i = 1; i < s->n_rows; i++) sorted[i - 1] = &s->rows[i];
-    qsort(sorted, (size_t)s->n_rows - 1, sizeof *sorted, by_delta);
-    int show = s->n_rows - 1 < 10 ? s->n_rows - 1 : 10;
-    fprintf(out, "largest drops:\n%-8s %-4s %-36s %8s %9s\n", "layer", "kind", "tensor", "mean",
-            "delta");
-    for (int i = 0; i < show; i++)
-        fprintf(out, "%-8s %-4s %-36s %8.4f %+9.4f\n", sorted[i]->label,
-                param_role_name((ParamRole)sorted[i]->role), sorted[i]->tensor, sorted[i]->mean,
-                sorted[i]->delta);
-    free(sorted);
-    const SwapStats *st = &s->stats;
-    double naive_seconds = st->seconds_baseline * (s->n_rows - 1);
-    if (!st->reuse) {
-        fprintf(out, "activation reuse off: every swapped pass from the input, %.3g GMAC in "
-                "%.2f s (total %.2f s)\n", st->gmacs, st->seconds_rows, st->seconds_total);
-        return;
-    }
-    fprintf(out, "activation reuse: %d of %d layers resume at themselves, %.1f MB of activations "
-            "kept per batch; swapped passes %.3g GMAC instead of %.3g (%.0f%% less work)\n",
-            st->resume_points, st->layers, st->cache_mb, st->gmacs, st->gmacs_naive,
-            st->gmacs_naive > 0 ? 100 * (1 - st->gmacs / st->gmacs_naive) : 0);
-    fprintf(out, "time: swapped passes %.2f s; recomputing each from the input would take about "
-            "%.2f s (%d rows x %.3f s per baseline pass): %.2f s saved; total %.2f s\n",
-            st->seconds_rows, naive_seconds, s->n_rows - 1, st->seconds_baseline,
-            naive_seconds - st->seconds_rows, st->seconds_total);
-}

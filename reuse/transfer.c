@@ -12,6 +12,7 @@
 #include "engine/fsutil.h"
 #include "engine/safetensors.h"
 #include "reuse/transfer.h"
+#include "train/stats.h"
 #include "train/trainer.h"
 
 #define MAX_SOURCES 16
@@ -165,15 +166,6 @@ static int read_final_dice(const char *dir, int classes, double *dice, double *m
     return 0;
 }
 
-static void mean_sd(const double *x, int n, double *m, double *sd)
-{
-    double s = 0, ss = 0;
-    for (int i = 0; i < n; i++) s += x[i];
-    *m = s / n;
-    for (int i = 0; i < n; i++) ss += (x[i] - *m) * (x[i] - *m);
-    *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
-}
-
 /* Run i of the grid (n-major, then configuration, then seed): its name and settings. */
 static void grid_run(const Study *st, int i, int threads, const char *runs_dir, char *name,
                      size_t name_len, char *run_dir, size_t dir_len, TrainConfig *tc)
@@ -313,7 +305,7 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
                         double x[MAX_LIST], m, sd;
                         for (int r = 0; r < st.seed_count; r++)
                             x[r] = dice[((size_t)(a * n_configs + c) * st.seed_count + r) * (k + 1) + j];
-                        mean_sd(x, st.seed_count, &m, &sd);
+                        stats_mean_sd(x, st.seed_count, &m, &sd);
                         fprintf(c_out, ",%.4f,%.4f", m, sd);
                         fprintf(m_out, " %.2f ± %.2f |", m, sd);
                     }

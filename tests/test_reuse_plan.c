@@ -56,6 +56,65 @@ static void write_scan(const char *path)
     fclose(f);
 }
 
+/* A scan with intervals: W of layer k has delta -0.001 k and the interval
+ * [-0.001 k - 0.004 k, -0.001 k + 0.004 k]: with tau = 0.02 the paper's rule keeps all
+ * ten (drops <= 0.01), the interval rule only k <= 4 (0.005 k <= 0.02). Odd layers are
+ * trivial (the random control does as well). */
+static void write_scan_ci(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "layer,kind,tensor,dice_0,dice_1,mean,delta,patient_mean,patient_sd,delta_lo,"
+            "delta_hi,delta_init,delta_random,delta_control,trivial,mean_recal,delta_recal\n");
+    fprintf(f, "baseline,,,0.99,0.8,0.895,0,0.89,0.01,0,0,,,,,,\n");
+    for (int k = 1; k <= 10; k++)
+        fprintf(f, "%d,W,l%d.conv.weight,0.99,0.8,%.6g,%.6g,0.89,0.01,%.6g,%.6g,-0.3,-0.2,,%d,,\n",
+                k, k, 0.895 - 0.001 * k, -0.001 * k, -0.005 * k, 0.003 * k, k % 2);
+    fclose(f);
+}
+
+static void test_plan_rule_ci(void **state)
+{
+    (void)state;
+    char scan[4200], json[4200];
+    snprintf(scan, sizeof scan, "%s/scan-ci.csv", dir);
+    write_scan_ci(scan);
+    PlanOptions o;
+    plan_options_defaults(&o);
+    Plan paper, ci;
+    assert_int_equal(plan_from_scan(scan, &o, &paper), 0);
+    o.rule = PLAN_RULE_CI;
+    assert_int_equal(plan_from_scan(scan, &o, &ci), 0);
+    assert_int_equal(paper.reusable, 10);
+    assert_int_equal(ci.reusable, 4);
+    for (int i = 0; i < ci.n; i++) {
+        assert_true(ci.entries[i].reusable == (i + 1 <= 4));
+        assert_true(paper.entries[i].reusable);
+        assert_int_equal(ci.entries[i].trivial, (i + 1) % 2);
+    }
+    assert_int_equal(paper.trivial, 5);
+    assert_int_equal(ci.trivial, 2);                 /* layers 1 and 3 */
+    assert_true(paper.reusable_network);           /* 10 of 10 W */
+    assert_false(ci.reusable_network);             /* 4 of 10 W < rho = 0.5 */
+    snprintf(json, sizeof json, "%s/ci.json", dir);
+    assert_int_equal(plan_write_json(json, &ci), 0);
+    size_t len;
+    char *text = (char *)read_file_bytes(json, &len);
+    cJSON *root = cJSON_Parse(text);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(root, "rule")->valuestring,
+                        "ci: delta_lo >= -tau");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "trivial")), 2);
+    cJSON_Delete(root);
+    free(text);
+    plan_free(&paper);
+    plan_free(&ci);
+    /* the interval rule on a scan without intervals: one clear message */
+    snprintf(scan, sizeof scan, "%s/scan.csv", dir);
+    write_scan(scan);
+    assert_int_equal(plan_from_scan(scan, &o, &paper), -1);
+    assert_non_null(strstr(error_get(), "delta_lo"));
+}
+
 static const PlanEntry *find(const Plan *p, const char *tensor)
 {
     for (int i = 0; i < p->n; i++)
@@ -233,6 +292,7 @@ int main(int argc, char **argv)
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_respects_tau),
+        cmocka_unit_test(test_plan_rule_ci),
         cmocka_unit_test(test_plan_respects_rho),
         cmocka_unit_test(test_plan_json),
         cmocka_unit_test(test_plan_rmse_bound),

@@ -112,7 +112,7 @@ static int setup(void **state)
     RmseRow *rows;
     n = rmse_compute(rm, 3, &rows);
     path_in(q, sizeof q, "rmse/unet.csv");
-    assert_int_equal(rmse_write_csv(q, rm, rows, n), 0);
+    assert_int_equal(rmse_write_csv(q, rm, rows, n, false), 0);
     free(rows);
     PlanOptions po;
     plan_options_defaults(&po);

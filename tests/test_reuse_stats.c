@@ -172,7 +172,7 @@ static void test_rmse_files(void **state)
     }
     /* the CSV: columns, a row per pair and layer, shared_init per pair */
     snprintf(csv, sizeof csv, "%s/rmse.csv", dir);
-    assert_int_equal(rmse_write_csv(csv, rm, rows, n), 0);
+    assert_int_equal(rmse_write_csv(csv, rm, rows, n, false), 0);
     CsvTable t;
     assert_int_equal(csv_read(csv, &t), 0);
     assert_int_equal(t.n_rows, n);

@@ -28,95 +28,7 @@
 #include "tests/testutil.h"
 #include "train/evaluate.h"
 
-#define SIZE 32
-
-/* A toy cardiac slice: a bright disk (LV, 3) inside a dark ring (myocardium, 2), a medium
- * blob to its left (RV, 1), on a noisy background. Positions and sizes vary with the rng. */
-static Slice toy_slice(Rng *r, int patient)
-{
-    Slice s = slice_alloc(SIZE, SIZE);
-    s.patient = patient;
-    float cx = 14 + 6 * rng_uniform(r), cy = 12 + 8 * rng_uniform(r);
-    float rad = 4 + 3 * rng_uniform(r), ring = rad + 2.5f;
-    for (int y = 0; y < SIZE; y++)
-        for (int x = 0; x < SIZE; x++) {
-            float d = hypotf(x - cx, y - cy), drv = hypotf(x - (cx - ring - 3), y - cy);
-            uint8_t l = 0;
-            float v = 0.1f;
-            if (d < rad) l = 3, v = 1.0f;
-            else if (d < ring) l = 2, v = -0.6f;
-            else if (drv < 3.5f) l = 1, v = 0.5f;
-            s.label[y * SIZE + x] = l;
-            s.image[y * SIZE + x] = v + 0.15f * (float)rng_normal(r);
-        }
-    return s;
-}
-
-static void toy_set(SliceSet *set, int patients, int per_patient, uint64_t seed)
-{
-    memset(set, 0, sizeof *set);
-    Rng r;
-    rng_seed(&r, seed, 3);
-    for (int p = 0; p < patients; p++)
-        for (int i = 0; i < per_patient; i++) sliceset_push(set, toy_slice(&r, p));
-}
-
-static void make_model(Model *m, ModelArch arch, int width, uint64_t seed)
-{
-    ModelConfig cfg = {.arch = arch, .in_channels = 1, .classes = 4, .width = width,
-                       .task = TASK_SEG};
-    assert_int_equal(model_create(m, &cfg), 0);
-    model_init_weights(m, seed);
-}
-
-/* Give every BN tensor non-trivial values (a fresh model has weight 1, bias 0, mean 0,
- * variance 1 everywhere), so that swapping one between two models changes something. */
-static void perturb_bn(Model *m, uint64_t seed)
-{
-    Rng r;
-    rng_seed(&r, seed, 11);
-    for (int k = 1; k <= m->n_numbered; k++) {
-        const Layer *l = model_layer(m, k);
-        for (int role = ROLE_RM; role <= ROLE_RB; role++) {
-            Param *p = model_param(m, l, (ParamRole)role);
-            for (size_t j = 0; j < p->t.size; j++) {
-                float u = rng_uniform(&r);
-                p->t.data[j] = role == ROLE_RV || role == ROLE_RW ? 0.5f + u : 0.4f * (u - 0.5f);
-            }
-        }
-    }
-}
-
-/* A few Adam steps of cross-entropy training on the set (train-mode BN). */
-static void train_briefly(Model *m, const SliceSet *set, int steps)
-{
-    Optimizer opt;
-    optimizer_init_adam(&opt, &m->params, 0.01, 0.9, 0.999, 1e-8, 0);
-    Tape t;
-    tape_init(&t, 0);
-    const int batch = 8, hw = SIZE * SIZE;
-    int64_t *labels = xmalloc(sizeof *labels * (size_t)batch * hw);
-    for (int step = 0; step < steps; step++) {
-        tape_reset(&t);
-        t.training = true;
-        t.recording = true;
-        Tensor *x = tape_tensor4(&t, batch, 1, SIZE, SIZE);
-        for (int i = 0; i < batch; i++) {
-            const Slice *s = &set->slices[(step * batch + i) % set->count];
-            memcpy(x->data + (size_t)i * hw, s->image, sizeof(float) * hw);
-            for (int p = 0; p < hw; p++) labels[(size_t)i * hw + p] = s->label[p];
-        }
-        Tensor *y = model_forward(m, &t, x);
-        LabelMap lm = {labels, batch, SIZE, SIZE};
-        Tensor *loss = loss_cross_entropy(&t, y, &lm);
-        params_zero_grad(&m->params);
-        tape_backward(&t, loss);
-        optimizer_step(&opt, &m->params);
-    }
-    free(labels);
-    tape_free(&t);
-    optimizer_free(&opt);
-}
+#define SIZE TOY_SIZE
 
 /* Under valgrind (make valgrind) everything runs ~300 times slower: the tests then skip
  * PSPNet and training and check fewer rows; the code paths stay the same. */
@@ -136,8 +48,8 @@ static Model *trained_unet(void)
     if (!trained_ready) {
         SliceSet train;
         toy_set(&train, 4, 8, 31);
-        make_model(&trained, ARCH_UNET, 4, 1);
-        train_briefly(&trained, &train, 150);
+        toy_model(&trained, ARCH_UNET, 4, 1);
+        toy_train(&trained, &train, 150);
         sliceset_free(&train);
         trained_ready = true;
     }
@@ -166,10 +78,10 @@ static Tensor *input_batch(Tape *t, const SliceSet *set, int n)
 static void check_resume_is_exact(ModelArch arch, int n, bool every_kind)
 {
     Model t, s;
-    make_model(&t, arch, 4, 1);
-    make_model(&s, arch, 4, 2);
-    perturb_bn(&t, 3);
-    perturb_bn(&s, 4);
+    toy_model(&t, arch, 4, 1);
+    toy_model(&s, arch, 4, 2);
+    toy_perturb_bn(&t, 3);
+    toy_perturb_bn(&s, 4);
     SliceSet set;
     toy_set(&set, 1, n, 9);
     const ForwardGraph *g = t.graph;
@@ -237,8 +149,8 @@ static void check_resume_is_exact(ModelArch arch, int n, bool every_kind)
 static void check_inference_frees_dead_values(ModelArch arch)
 {
     Model m;
-    make_model(&m, arch, 4, 1);
-    perturb_bn(&m, 3);
+    toy_model(&m, arch, 4, 1);
+    toy_perturb_bn(&m, 3);
     SliceSet set;
     toy_set(&set, 1, 2, 9);
     const ForwardGraph *g = m.graph;
@@ -317,13 +229,13 @@ static void test_scan_reuse_equals_naive(void **state)
     Model t, s;
     const bool light = under_valgrind();
     if (light) {                  /* no training: an untrained target with random BN */
-        make_model(&t, ARCH_UNET, 4, 1);
-        perturb_bn(&t, 3);
+        toy_model(&t, ARCH_UNET, 4, 1);
+        toy_perturb_bn(&t, 3);
     } else {
         copy_trained(&t);
     }
-    make_model(&s, ARCH_UNET, 4, 2);
-    perturb_bn(&s, 4);
+    toy_model(&s, ARCH_UNET, 4, 2);
+    toy_perturb_bn(&s, 4);
     SliceSet set;
     if (light) toy_set(&set, 1, 5, 21);   /* 5 slices: batches of 4 and 1 */
     else toy_set(&set, 3, 3, 21);         /* 9 slices: batches of 4, 4 and 1 */
@@ -370,9 +282,9 @@ static void test_scan_self_is_baseline(void **state)
 {
     (void)state;
     Model t, s;
-    make_model(&t, ARCH_UNET, 4, 1);
-    perturb_bn(&t, 3);
-    make_model(&s, ARCH_UNET, 4, 99);
+    toy_model(&t, ARCH_UNET, 4, 1);
+    toy_perturb_bn(&t, 3);
+    toy_model(&s, ARCH_UNET, 4, 99);
     params_copy(&s.params, &t.params);           /* S = T, a separate copy */
     SliceSet set;
     if (under_valgrind()) toy_set(&set, 2, 1, 5);
@@ -412,7 +324,7 @@ static void test_random_weights_lower_dice(void **state)
     if (under_valgrind()) skip();
     Model t, s;
     copy_trained(&t);
-    make_model(&s, ARCH_UNET, 4, 77);            /* an untrained source */
+    toy_model(&s, ARCH_UNET, 4, 77);            /* an untrained source */
     SliceSet val;
     toy_set(&val, 2, 6, 32);
     SwapOptions o;
@@ -452,7 +364,7 @@ static void test_scan_rejects_bad_input(void **state)
 {
     (void)state;
     Model t;
-    make_model(&t, ARCH_UNET, 4, 1);
+    toy_model(&t, ARCH_UNET, 4, 1);
     SliceSet empty = {0};
     SwapOptions o;
     swap_options_defaults(&o);
@@ -485,12 +397,12 @@ static void test_swap_command(void **state)
     so.slices = 3;                   /* 2 validation patients x 2 frames x 3 slices */
     assert_int_equal(synth_write(data, &so), 0);
     Model m;
-    make_model(&m, ARCH_UNET, 4, 1);
-    perturb_bn(&m, 2);
+    toy_model(&m, ARCH_UNET, 4, 1);
+    toy_perturb_bn(&m, 2);
     snprintf(t, sizeof t, "%s/t.safetensors", dir);
     assert_int_equal(checkpoint_save(&m, t, NULL, 0), 0);
     model_free(&m);
-    make_model(&m, ARCH_UNET, 4, 3);
+    toy_model(&m, ARCH_UNET, 4, 3);
     m.cfg.task = TASK_AUTO;
     snprintf(a, sizeof a, "%s/a.safetensors", dir);
     assert_int_equal(checkpoint_save(&m, a, NULL, 0), 0);
@@ -507,16 +419,20 @@ static void test_swap_command(void **state)
     CsvTable csv;
     assert_int_equal(csv_read(out, &csv), 0);
     const char *cols[] = {"layer", "kind", "tensor", "dice_0", "dice_1", "dice_2", "dice_3",
-                          "mean", "delta", "patient_mean", "patient_sd"};
-    assert_int_equal(csv.n_cols, 11);
-    for (int c = 0; c < 11; c++) assert_int_equal(csv_column(&csv, cols[c]), c);
+                          "mean", "delta", "patient_mean", "patient_sd", "delta_lo", "delta_hi",
+                          "delta_init", "delta_random", "delta_control", "trivial", "mean_recal",
+                          "delta_recal"};
+    assert_int_equal(csv.n_cols, 19);
+    for (int c = 0; c < 19; c++) assert_int_equal(csv_column(&csv, cols[c]), c);
     assert_int_equal(csv.n_rows, 111);
     assert_string_equal(csv.rows[0][0], "baseline");
     assert_string_equal(csv.rows[1][2], "enc1.bn1.running_mean");
     assert_string_equal(csv.rows[110][2], "head.bias");
-    for (int r = 1; r < csv.n_rows; r++) {
+    for (int r = 0; r < csv.n_rows; r++) {
         assert_true(csv_number(&csv, r, 8) == 0);
         assert_string_equal(csv.rows[r][7], csv.rows[0][7]);
+        /* swapping from the target itself: the interval is [0, 0] */
+        assert_true(csv_number(&csv, r, 11) == 0 && csv_number(&csv, r, 12) == 0);
     }
     csv_free(&csv);
 
@@ -540,7 +456,7 @@ static void test_swap_command(void **state)
              reusenet_program(), a, t, data, dir);
     assert_int_equal(run_command(cmd, log, sizeof log), 1);
     assert_non_null(strstr(log, "segmentation model"));
-    make_model(&m, ARCH_UNET, 8, 3);
+    toy_model(&m, ARCH_UNET, 8, 3);
     snprintf(a, sizeof a, "%s/wide.safetensors", dir);
     assert_int_equal(checkpoint_save(&m, a, NULL, 0), 0);
     model_free(&m);

@@ -13,6 +13,9 @@
 #include "engine/rng.h"
 #include "engine/tensor.h"
 #include "tests/testutil.h"
+#include "models/model.h"
+#include "engine/loss.h"
+#include "engine/optimizer.h"
 
 /* Every test program runs under the process settings that reusenet runs with (the BLAS
  * kernel, OpenMP waiting: engine_configure_process), so that the convolution tests check
@@ -308,3 +311,95 @@ void conv_direct_backward(const Conv2dShape *s, const float *x, const float *w,
                             }
                 }
 }
+
+/* ---- toy segmentation data and models (the swap scan's tests) ---- */
+
+/* A toy cardiac slice: a bright disk (LV, 3) inside a dark ring (myocardium, 2), a medium
+ * blob to its left (RV, 1), on a noisy background. Positions and sizes vary with the rng. */
+static Slice toy_slice(Rng *r, int patient)
+{
+    Slice s = slice_alloc(TOY_SIZE, TOY_SIZE);
+    s.patient = patient;
+    float cx = 14 + 6 * rng_uniform(r), cy = 12 + 8 * rng_uniform(r);
+    float rad = 4 + 3 * rng_uniform(r), ring = rad + 2.5f;
+    for (int y = 0; y < TOY_SIZE; y++)
+        for (int x = 0; x < TOY_SIZE; x++) {
+            float d = hypotf(x - cx, y - cy), drv = hypotf(x - (cx - ring - 3), y - cy);
+            uint8_t l = 0;
+            float v = 0.1f;
+            if (d < rad) l = 3, v = 1.0f;
+            else if (d < ring) l = 2, v = -0.6f;
+            else if (drv < 3.5f) l = 1, v = 0.5f;
+            s.label[y * TOY_SIZE + x] = l;
+            s.image[y * TOY_SIZE + x] = v + 0.15f * (float)rng_normal(r);
+        }
+    return s;
+}
+
+void toy_set(SliceSet *set, int patients, int per_patient, uint64_t seed)
+{
+    memset(set, 0, sizeof *set);
+    Rng r;
+    rng_seed(&r, seed, 3);
+    for (int p = 0; p < patients; p++)
+        for (int i = 0; i < per_patient; i++) sliceset_push(set, toy_slice(&r, p));
+}
+
+void toy_model(Model *m, ModelArch arch, int width, uint64_t seed)
+{
+    ModelConfig cfg = {.arch = arch, .in_channels = 1, .classes = 4, .width = width,
+                       .task = TASK_SEG};
+    assert_int_equal(model_create(m, &cfg), 0);
+    model_init_weights(m, seed);
+}
+
+/* Give every BN tensor non-trivial values (a fresh model has weight 1, bias 0, mean 0,
+ * variance 1 everywhere), so that swapping one between two models changes something. */
+void toy_perturb_bn(Model *m, uint64_t seed)
+{
+    Rng r;
+    rng_seed(&r, seed, 11);
+    for (int k = 1; k <= m->n_numbered; k++) {
+        const Layer *l = model_layer(m, k);
+        for (int role = ROLE_RM; role <= ROLE_RB; role++) {
+            Param *p = model_param(m, l, (ParamRole)role);
+            for (size_t j = 0; j < p->t.size; j++) {
+                float u = rng_uniform(&r);
+                p->t.data[j] = role == ROLE_RV || role == ROLE_RW ? 0.5f + u : 0.4f * (u - 0.5f);
+            }
+        }
+    }
+}
+
+
+/* A few Adam steps of cross-entropy training on the set (train-mode BN). */
+void toy_train(Model *m, const SliceSet *set, int steps)
+{
+    Optimizer opt;
+    optimizer_init_adam(&opt, &m->params, 0.01, 0.9, 0.999, 1e-8, 0);
+    Tape t;
+    tape_init(&t, 0);
+    const int batch = 8, hw = TOY_SIZE * TOY_SIZE;
+    int64_t *labels = xmalloc(sizeof *labels * (size_t)batch * hw);
+    for (int step = 0; step < steps; step++) {
+        tape_reset(&t);
+        t.training = true;
+        t.recording = true;
+        Tensor *x = tape_tensor4(&t, batch, 1, TOY_SIZE, TOY_SIZE);
+        for (int i = 0; i < batch; i++) {
+            const Slice *s = &set->slices[(step * batch + i) % set->count];
+            memcpy(x->data + (size_t)i * hw, s->image, sizeof(float) * hw);
+            for (int p = 0; p < hw; p++) labels[(size_t)i * hw + p] = s->label[p];
+        }
+        Tensor *y = model_forward(m, &t, x);
+        LabelMap lm = {labels, batch, TOY_SIZE, TOY_SIZE};
+        Tensor *loss = loss_cross_entropy(&t, y, &lm);
+        params_zero_grad(&m->params);
+        tape_backward(&t, loss);
+        optimizer_step(&opt, &m->params);
+    }
+    free(labels);
+    tape_free(&t);
+    optimizer_free(&opt);
+}
+

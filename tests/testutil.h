@@ -10,6 +10,8 @@
 
 #include "engine/conv2d.h"
 #include "engine/tape.h"
+#include "datasets/slice.h"
+#include "models/model.h"
 
 /* Fill with uniform values in [lo, hi) from a fixed seed. */
 void fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed);
@@ -22,6 +24,18 @@ void assert_exits_with_message(void (*fn)(void *arg), void *arg, const char *exp
 char *make_temp_dir(const char *tag);
 /* Run a shell command, return its exit status (0..255) and put its stderr+stdout in out. */
 int run_command(const char *cmd, char *out, size_t out_len);
+
+/* Toy cardiac slices of TOY_SIZE x TOY_SIZE: a bright disk (LV, 3) in a dark ring
+ * (myocardium, 2), a blob to its left (RV, 1), on a noisy background; positions and sizes
+ * from the seed. per_patient slices for each of `patients` patients. */
+#define TOY_SIZE 32
+void toy_set(SliceSet *set, int patients, int per_patient, uint64_t seed);
+/* A segmentation model (1 input channel, 4 classes) initialised from seed. */
+void toy_model(Model *m, ModelArch arch, int width, uint64_t seed);
+/* Non-trivial values for every BN tensor (a fresh model has 1, 0, 0, 1 everywhere). */
+void toy_perturb_bn(Model *m, uint64_t seed);
+/* A few Adam steps (lr 0.01) of cross-entropy training on the set, batches of 8. */
+void toy_train(Model *m, const SliceSet *set, int steps);
 
 #endif
 

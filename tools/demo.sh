@@ -52,9 +52,11 @@ done
 step "5/8 swap scans, BN statistics, kernel RMSE (target acdc-seg, source acdc-auto)"
 for arch in unet pspnet; do
     T="$OUT/runs/$arch-acdc-seg/best.safetensors"; S="$OUT/runs/$arch-acdc-auto/best.safetensors"
-    # three of the six validation patients keep the scans short
-    "$BIN" swap --target "$T" --source "$S" --data "$OUT/data/acdc" --size "$SIZE" --val-count 3 \
-        -o "$OUT/scans/$arch-auto-to-seg.csv"
+    # two of the six validation patients keep the scans short: each row also runs the init and
+    # random controls; the UNet scan recalibrates BN statistics after every swap too
+    recal=""; [ $arch = unet ] && recal=--recalibrate
+    "$BIN" swap --target "$T" --source "$S" --data "$OUT/data/acdc" --size "$SIZE" --val-count 2 \
+        $recal -o "$OUT/scans/$arch-auto-to-seg.csv"
     "$BIN" bnstats --target "$T" --source "$S" -o "$OUT/bn/$arch-auto-to-seg.csv" > /dev/null
 done
 R="$OUT/runs"
@@ -68,6 +70,8 @@ step "6/8 reuse plans"
 for arch in unet pspnet; do
     "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" -o "$OUT/plans/$arch-auto-to-seg.json"
 done
+# the interval rule: reusable only when the whole 95% interval of the drop is within tau
+"$BIN" plan --scan "$OUT/scans/unet-auto-to-seg.csv" --rule ci -o "$OUT/plans/unet-auto-to-seg-ci.json"
 
 step "7/8 transfer experiment (Table 1, reduced: n = 4, one seed)"
 # As in the paper, one plan (PSPNet, auto-encoder -> segmentation on acdc) selects the

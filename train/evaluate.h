@@ -5,6 +5,7 @@
  * a class absent from both counts as 1. The mean is over the evaluated classes:
  * background plus the classes the dataset labels (all four for ACDC: the paper's mean).
  * Also the per-patient Dice (pooled within each patient), as mean and sd over patients.
+ * The counting is train/dice.h's; the loss is engine/loss.h's cross-entropy.
  * Auto-encoder: every output channel should reproduce the input image; reported are the
  * MSE over all outputs and the PSNR 10 log10(range^2 / MSE) with range the max - min of
  * each slice, averaged over slices. */
@@ -15,12 +16,7 @@
 
 #include "datasets/slice.h"
 #include "models/model.h"
-
-#define EVAL_MAX_CLASSES 8
-
-typedef struct DiceCounts {
-    int64_t inter[EVAL_MAX_CLASSES], pred[EVAL_MAX_CLASSES], truth[EVAL_MAX_CLASSES];
-} DiceCounts;
+#include "train/dice.h"
 
 typedef struct EvalResult {
     int classes;                        /* K */
@@ -44,15 +40,18 @@ typedef struct EvalOptions {
 void evaluate_model(Model *m, Tape *tape, const SliceSet *set, const EvalOptions *o,
                     EvalResult *out);
 
-/* Building blocks, also used by the swap scan:
- * add a batch's argmax prediction of logits (N, K, HW) against labels to counts (and to
- * per-patient counts when patient_counts is not NULL). */
-void dice_accumulate(const float *logits, int n, int k, int hw, const uint8_t *const *labels,
-                     DiceCounts *counts);
-/* Dice per class and the mean over `evaluated` classes from counts. */
-double dice_from_counts(const DiceCounts *c, int k, unsigned evaluated, double *dice);
-/* Bit mask of the classes that count: background and the labelled ones, below k. */
-unsigned eval_classes(unsigned labelled, int k);
+/* x (n, C, S, S): slices start..start+n-1 of set, each image copied into every one of
+ * x's C input channels. The input of every evaluation pass (eval, validation, swap). */
+void eval_fill_input(Tensor *x, const SliceSet *set, int start, int n);
+
+/* The evaluation loop: every batch of `batch` slices of set through m in eval mode, each
+ * batch's logits y (n, K, S, S) handed to visit(y, start, ctx). Uses (and resets) tape;
+ * restores its recording and training flags. */
+typedef void (*EvalVisit)(const Tensor *y, int start, void *ctx);
+void eval_batches(Model *m, Tape *tape, const SliceSet *set, int batch, EvalVisit visit,
+                  void *ctx);
+/* eval_batches into a Dice tally (dice_tally_init'ed for m's classes). */
+void eval_dice(Model *m, Tape *tape, const SliceSet *set, int batch, DiceTally *d);
 
 /* For every slice of set, DIR/slice_NNNN_<patient>.png: the image, the image with the
  * ground truth overlaid, and with the prediction overlaid, side by side (RV blue,

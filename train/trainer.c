@@ -66,6 +66,7 @@ static cJSON *config_json(const TrainConfig *c, const char *origin, bool with_th
     cJSON_AddStringToObject(j, "task", model_task_name(c->model.task));
     cJSON_AddStringToObject(j, "data", c->data.dir);
     cJSON_AddNumberToObject(j, "size", c->data.size);
+    cJSON_AddNumberToObject(j, "spacing", c->data.spacing_mm);
     cJSON_AddNumberToObject(j, "n_train", c->data.n_train);
     cJSON_AddNumberToObject(j, "split_seed", (double)c->data.split_seed);
     cJSON_AddNumberToObject(j, "epochs", c->epochs);
@@ -411,7 +412,12 @@ int train_run(const TrainConfig *c)
          !(times = open_epoch_file(c->out_dir, "times.csv", resuming, rs.epoch, TIMES_HEADER))))
         goto setup_failed;
     if (dp && dist_agree(0)) goto done;
-    MetaPair meta[] = {{"init", origin}};
+    /* What predict must repeat on new scans: the crop/pad size and the resampling. */
+    char size_text[16], spacing_text[32];
+    snprintf(size_text, sizeof size_text, "%d", c->data.size);
+    snprintf(spacing_text, sizeof spacing_text, "%.9g", (double)c->data.spacing_mm);
+    MetaPair meta[] = {{"init", origin}, {"size", size_text}, {"spacing", spacing_text}};
+    const int n_meta = c->data.spacing_mm > 0 ? 3 : 2;
 
     const int s = c->data.size;
     images = xmalloc_floats((size_t)c->batch * s * s);
@@ -485,8 +491,8 @@ int train_run(const TrainConfig *c)
             if (!quiet) progress_end(&pr, detail);
             /* Models first, the resume point last: a kill between them resumes from the
              * previous epoch and redoes this one, reaching the same weights. */
-            written = checkpoint_save(&m, last_path, meta, 1) ||
-                      (best && checkpoint_save(&m, best_path, meta, 1)) ||
+            written = checkpoint_save(&m, last_path, meta, n_meta) ||
+                      (best && checkpoint_save(&m, best_path, meta, n_meta)) ||
                       save_resume(&m, &opt, &rs, resume_path, origin) ? -1 : 0;
         }
         if (dp ? dist_agree(written) : written) goto done;
