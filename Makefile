@@ -75,7 +75,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test test-mpi sanitize check-torch valgrind valgrind-tests demo reproduce bench clean fuzz fuzz-run report-check
+.PHONY: all deps test test-mpi mpi-tests sanitize check-torch valgrind valgrind-tests demo reproduce bench clean fuzz fuzz-run report-check
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -111,6 +111,19 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} REUSENET_BIN=$(BIN) $$t; done; echo "all test programs passed"
+
+# The Open MPI tests (tests/mpi/): test_dist_*.c run under mpirun with 3 ranks (on one
+# machine: --oversubscribe; as root Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 and
+# OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1); test_mpi_*.c start mpirun themselves ($$MPIRUN).
+MPIRUN    ?= mpirun --oversubscribe
+MPI_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/mpi/test_*.c))
+test-mpi:
+	@$(MAKE) --no-print-directory MPI=1 deps
+	@$(MAKE) --no-print-directory MPI=1 mpi-tests
+mpi-tests: all $(MPI_TESTS)
+	@set -e; for t in $(MPI_TESTS); do echo "== $$t"; export OMP_WAIT_POLICY=PASSIVE; \
+	  case $$t in */test_dist_*) $(MPIRUN) -np 3 $$t;; \
+	  *) MPIRUN="$(MPIRUN)" REUSENET_BIN=$(BIN) $$t;; esac; done; echo "all MPI test programs passed"
 
 sanitize: deps
 	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
@@ -186,4 +199,4 @@ bench: deps
 clean:
 	rm -rf build build-*
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tests/testutil.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(MPI_TESTS:=.d) $(BUILD)/tests/testutil.d
