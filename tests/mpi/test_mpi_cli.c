@@ -188,7 +188,8 @@ static void test_resume_on_other_ranks(void **state)
     train(3, "killed", resumed);
     assert_int_equal(read_losses("killed", after, 10), 10);
     assert_int_equal(read_losses("adam2", whole, 10), 10);
-    for (int i = 0; i < 2 * kept; i++) assert_true(after[i] == whole[i]);   /* 2-rank epochs */
+    /* the first 2 epochs were the 2-rank run's (a row past the resume point is redone) */
+    for (int i = 0; i < 2 * 2; i++) assert_true(after[i] == whole[i]);
     for (int i = 0; i < 20; i++) assert_true(fabs(after[i] - whole[i]) <= 1e-4);
 }
 
