@@ -177,10 +177,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/demo.sh
 
-# The paper-sized study (hours; resumable: run it again after an interruption).
+# The paper-sized study (hours; resumable: run it again after an interruption). On a
+# cluster: make reproduce MPI=1 MPIRUN="mpirun -np R" (README "Past one machine").
 reproduce: deps
 	@$(MAKE) --no-print-directory all
-	sh tools/reproduce.sh
+	BIN=$(BIN) sh tools/reproduce.sh
 
 # `make bench` (bench/run.sh; see README "Benchmarks"): conv layers against the sgemm ceiling,
 # reusenet bench and PyTorch for every configuration, the swap scan against the naive one;
