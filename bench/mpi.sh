@@ -19,6 +19,7 @@ BATCH=${MPI_BATCH:-8}
 EPOCHS=${MPI_EPOCHS:-2}
 WORK=${MPI_WORK:-build/bench/mpi}
 SVG=${MPI_SVG:-bench/mpi-scaling.svg}
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 rm -rf "$WORK"
 mkdir -p "$WORK"
 # 3 patients: 2 train (2 x 2 frames x 4 slices = 16 slices: 2 steps of 8), 1 validation
@@ -33,8 +34,10 @@ for cfg in $CONFIGS; do
         set -- $mode
         run=$WORK/run-$cfg-$1x$2
         echo "== $cfg: $1 rank(s) x $2 thread(s)" >&2
+        # --bind-to none: Open MPI binds each of 1 or 2 ranks to one core by default, which
+        # would put a rank's 2 threads on one core
         # shellcheck disable=SC2086
-        OMP_NUM_THREADS=$2 $MPIRUN -np "$1" "$BIN" train $arch --data "$WORK/data" --size "$SIZE" \
+        OMP_NUM_THREADS=$2 $MPIRUN --bind-to none -np "$1" "$BIN" train $arch --data "$WORK/data" --size "$SIZE" \
             --batch "$BATCH" --epochs "$EPOCHS" --lr 0.001 --train-count 2 --val-count 1 \
             --threads "$2" --quiet -o "$run" >&2
         # the last epoch (the first includes warm-up): 2 steps
@@ -45,7 +48,7 @@ done
 
 echo "## Past one machine: Open MPI"
 echo
-echo "On this machine ($(nproc) cores, shared with other programs while measured: the times are indicative), batch $BATCH x 1 x $SIZE x $SIZE split over the ranks, a training step from the last of $EPOCHS epochs of 2 steps (data preparation included), run $(date -u '+%Y-%m-%d %H:%M UTC')."
+echo "On this machine ($(nproc) cores, shared with other programs while measured: load average $LOAD_START at the start, so the times are indicative only), batch $BATCH x 1 x $SIZE x $SIZE split over the ranks, a training step from the last of $EPOCHS epochs of 2 steps (data preparation included), run $(date -u '+%Y-%m-%d %H:%M UTC')."
 echo
 echo "| model | ranks x threads | step | gradient sum per step | gradient bytes |"
 echo "|---|---|---:|---:|---:|"
