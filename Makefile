@@ -4,7 +4,10 @@
 #   OMP=0                build without OpenMP (single-threaded loops; the BLAS keeps its own threads)
 #   ARCH=native          the instruction set the C code is compiled for (-march): this machine's
 #                        by default; ARCH=x86-64-v2 for a binary that runs on any x86-64 since 2009
+#   MPI=1                the Open MPI build (mpicc, -DUSE_MPI) in build-mpi/: `mpirun -np R
+#                        build-mpi/reusenet train|transfer ...` (README "Past one machine")
 BLAS  ?= openblas
+MPI   ?= 0
 ARCH  ?= native
 DEBUG ?= 0
 OMP   ?= 1
@@ -12,9 +15,15 @@ OMP   ?= 1
 CC      ?= cc
 # Objects do not record the BLAS or instruction set they were compiled for, so each builds
 # in its own folder.
-BUILD   ?= build$(if $(filter blis,$(BLAS)),-blis)$(if $(filter-out native,$(ARCH)),-$(ARCH))
+BUILD   ?= build$(if $(filter blis,$(BLAS)),-blis)$(if $(filter-out native,$(ARCH)),-$(ARCH))$(if $(filter 1,$(MPI)),-mpi)
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iengine -I. -MMD -MP
 LDLIBS  := -lcjson -lpng -lz -lm
+# Open MPI's compiler wrapper adds its include and library flags; only engine/dist.c
+# looks at USE_MPI.
+ifeq ($(MPI),1)
+  CC      := mpicc
+  CFLAGS  += -DUSE_MPI
+endif
 
 ifeq ($(DEBUG),1)
   CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -66,7 +75,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test sanitize check-torch valgrind valgrind-tests demo reproduce bench clean fuzz fuzz-run report-check
+.PHONY: all deps test test-mpi mpi-tests sanitize check-torch valgrind valgrind-tests demo reproduce bench clean fuzz fuzz-run report-check
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -87,7 +96,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(CLI_CMD_OBJ) $(
 
 # Debian packages the build, tests and demo need; installed only when missing.
 DEB_PKGS := build-essential libopenblas-openmp-dev libblis-openmp-dev libpng-dev zlib1g-dev libstb-dev \
-            libcmocka-dev libcjson-dev
+            libcmocka-dev libcjson-dev $(if $(filter 1,$(MPI)),libopenmpi-dev openmpi-bin)
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -102,6 +111,19 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} REUSENET_BIN=$(BIN) $$t; done; echo "all test programs passed"
+
+# The Open MPI tests (tests/mpi/): test_dist_*.c run under mpirun with 3 ranks (on one
+# machine: --oversubscribe; as root Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 and
+# OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1); test_mpi_*.c start mpirun themselves ($$MPIRUN).
+MPIRUN    ?= mpirun --oversubscribe
+MPI_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/mpi/test_*.c))
+test-mpi:
+	@$(MAKE) --no-print-directory MPI=1 deps
+	@$(MAKE) --no-print-directory MPI=1 mpi-tests
+mpi-tests: all $(MPI_TESTS)
+	@set -e; for t in $(MPI_TESTS); do echo "== $$t"; export OMP_WAIT_POLICY=PASSIVE; \
+	  case $$t in */test_dist_*) $(MPIRUN) -np 3 $$t;; \
+	  *) MPIRUN="$(MPIRUN)" REUSENET_BIN=$(BIN) $$t;; esac; done; echo "all MPI test programs passed"
 
 sanitize: deps
 	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
@@ -155,10 +177,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/demo.sh
 
-# The paper-sized study (hours; resumable: run it again after an interruption).
+# The paper-sized study (hours; resumable: run it again after an interruption). On a
+# cluster: make reproduce MPI=1 MPIRUN="mpirun -np R" (README "Past one machine").
 reproduce: deps
 	@$(MAKE) --no-print-directory all
-	sh tools/reproduce.sh
+	BIN=$(BIN) sh tools/reproduce.sh
 
 # `make bench` (bench/run.sh; see README "Benchmarks"): conv layers against the sgemm ceiling,
 # reusenet bench and PyTorch for every configuration, the swap scan against the naive one;
@@ -177,4 +200,4 @@ bench: deps
 clean:
 	rm -rf build build-*
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tests/testutil.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(MPI_TESTS:=.d) $(BUILD)/tests/testutil.d

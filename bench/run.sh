@@ -12,7 +12,9 @@
 #   4. the swap scan with activation reuse against the naive one, on a small synthetic
 #      dataset and two freshly initialised models (nothing is trained);
 #   5. the predictors of "will a source help?": weight matching of two PSPNets (align),
-#      per-layer CKA and LogME/LEEP (one forward pass per model over the data).
+#      per-layer CKA and LogME/LEEP (one forward pass per model over the data);
+#   6. when the MPI=1 build exists (build-mpi/reusenet; BENCH_MPI=0 skips it): 2 ranks x 1
+#      thread against 1 rank x 2 threads and the projection to N nodes (bench/mpi.sh).
 #
 # Settings (environment): BENCH_QUICK=1 for a smoke test (1 iteration, 64x64, batch 2);
 # each can be set on its own: BENCH_ITERS, BENCH_ROUNDS (2), BENCH_WARMUP, BENCH_SIZE, BENCH_BATCH,
@@ -278,6 +280,14 @@ if [ "${BENCH_PRED:-1}" = 1 ]; then
 fi
 S_PRED=$(since "$T_PRED")
 
+# ---- Open MPI: only when the MPI=1 build exists (bench/mpi.sh) ----------------------------------
+MPI_MD=$WORK/mpi.md
+rm -f "$MPI_MD"
+if [ "${BENCH_MPI:-1}" != 0 ] && [ -x "${MPI_BIN:-build-mpi/reusenet}" ]; then
+    say "Open MPI: 2 ranks x 1 thread against 1 rank x 2 threads, and the projection to N nodes"
+    MPI_WORK=$WORK/mpi sh "$HERE/mpi.sh" > "$MPI_MD"
+fi
+
 # ---- RESULTS.md ----------------------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 tmp=$RESULTS.tmp
@@ -342,6 +352,7 @@ tmp=$RESULTS.tmp
         echo "|---|---:|"
         awk -F'\t' '{ printf "| %s | %s s |\n", $1, $2 }' "$PREDS"
     fi
+    [ -s "$MPI_MD" ] && { echo; cat "$MPI_MD"; }
     echo
     cat "$WORK/conv.md"
     echo

@@ -6,15 +6,17 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/blas.h"
+#include "engine/dist.h"
 #include "engine/error.h"
 #include "models/checkpoint.h"
 #include "train/data.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
+/* Under mpirun every rank fails with the same (agreed) message: rank 0 prints it. */
 static int fail(const char *command)
 {
-    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
+    if (dist_rank() == 0) fprintf(stderr, "reusenet %s: %s\n", command, error_get());
     return 1;
 }
 
@@ -59,7 +61,9 @@ int cmd_train(int argc, char **argv)
         {"--quiet", OPT_FLAG, &c.quiet, "no progress output", false},
     };
     const OptionSpec spec = {"reusenet train", "Train a segmentation or auto-encoder model; "
-                             "writes RUN_DIR/{config.json,log.csv,last,best,resume}.",
+                             "writes RUN_DIR/{config.json,log.csv,last,best,resume}. Under "
+                             "`mpirun -np R` (the MPI=1 build) each batch of B is split over "
+                             "the R ranks (data-parallel; rank 0 writes RUN_DIR).",
                              NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
@@ -87,6 +91,7 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "reusenet train: give --params or --plan, not both\n");
         return 2;
     }
+    c.data_parallel = true;           /* under mpirun -np R: the batch spread over R ranks */
     return train_run(&c) ? fail("train") : 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "engine/dist.h"
 #include "engine/error.h"
 #include "reuse/transfer.h"
 
@@ -19,12 +20,14 @@ int cmd_transfer(int argc, char **argv)
     };
     const OptionSpec spec = {"reusenet transfer", "The transfer experiment (paper Table 1): random "
                              "init, and per source the plan's tensors frozen or fine-tuned, for each "
-                             "n and seed. Rerunning skips finished runs and resumes interrupted ones.",
+                             "n and seed. Rerunning skips finished runs and resumes interrupted ones. Under "
+                             "`mpirun -np R` (the MPI=1 build) the runs are spread over the R "
+                             "ranks, each an ordinary single-process run.",
                              NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     if (transfer_run(config, out, threads, quiet)) {
-        fprintf(stderr, "reusenet transfer: %s\n", error_get());
+        if (dist_rank() == 0) fprintf(stderr, "reusenet transfer: %s\n", error_get());
         return 1;
     }
     return 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "engine/dist.h"
 #include "engine/engine.h"
 
 typedef struct Command {
@@ -43,6 +44,25 @@ static void print_help(FILE *out)
     fprintf(out, "\noptions:\n  --help     this text\n  --version  version, BLAS library and kernel, threads\n");
 }
 
+/* Under mpirun (the MPI=1 build) every rank runs the command: train splits its batches
+ * over the ranks and transfer its runs; any other command would only do the same work R
+ * times and race to write the same files, so it refuses to start on more than one. */
+static int run_command(const Command *c, int argc, char **argv)
+{
+    dist_init(&argc, &argv);
+    int rc;
+    if (dist_size() > 1 && strcmp(c->name, "train") && strcmp(c->name, "transfer")) {
+        if (dist_rank() == 0)
+            fprintf(stderr, "reusenet %s: runs on one rank, started on %d (only train and "
+                    "transfer spread over ranks)\n", c->name, dist_size());
+        rc = 2;
+    } else {
+        rc = c->run(argc, argv);
+    }
+    dist_finalize();
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     engine_configure_process(argv);
@@ -60,7 +80,7 @@ int main(int argc, char **argv)
         return 0;
     }
     for (int i = 0; i < COMMAND_COUNT; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) return run_command(&commands[i], argc - 1, argv + 1);
     fprintf(stderr, "reusenet: unknown command '%s' (see reusenet --help)\n", argv[1]);
     return 2;
 }

@@ -52,17 +52,16 @@ int batch_count(const BatchIterator *it)
     return it->opt.drop_last ? n / b : (n + b - 1) / b;
 }
 
-int batch_next(BatchIterator *it, float *images, int64_t *labels)
+/* Slices [from, to) of the batch starting at it->position into images and labels. */
+static void fill_range(BatchIterator *it, int from, int to, float *images, int64_t *labels)
 {
-    int left = it->set->count - it->position;
-    int n = left < it->opt.batch_size ? left : it->opt.batch_size;
-    if (n <= 0 || (it->opt.drop_last && n < it->opt.batch_size)) return 0;
     size_t plane = (size_t)it->size * it->size;
     uint8_t *aug_label = it->opt.augment && labels ? xmalloc(plane) : NULL;
-    for (int b = 0; b < n; b++) {
+    for (int b = from; b < to; b++) {
         int k = it->position + b;
         const Slice *s = &it->set->slices[it->order[k]];
-        float *img = images + (size_t)b * plane;
+        float *img = images + (size_t)(b - from) * plane;
+        int64_t *lab_out = labels ? labels + (size_t)(b - from) * plane : NULL;
         const uint8_t *lab = s->label;
         if (it->opt.augment) {
             Rng r;
@@ -72,12 +71,39 @@ int batch_next(BatchIterator *it, float *images, int64_t *labels)
         } else {
             memcpy(img, s->image, plane * sizeof *img);
         }
-        if (labels)
-            for (size_t i = 0; i < plane; i++) labels[(size_t)b * plane + i] = lab[i];
+        if (lab_out)
+            for (size_t i = 0; i < plane; i++) lab_out[i] = lab[i];
     }
     free(aug_label);
+}
+
+/* The size of the next batch, 0 at the end of the epoch. */
+static int next_size(const BatchIterator *it)
+{
+    int left = it->set->count - it->position;
+    int n = left < it->opt.batch_size ? left : it->opt.batch_size;
+    return n <= 0 || (it->opt.drop_last && n < it->opt.batch_size) ? 0 : n;
+}
+
+int batch_next(BatchIterator *it, float *images, int64_t *labels)
+{
+    int n = next_size(it);
+    if (n) fill_range(it, 0, n, images, labels);
     it->position += n;
     return n;
+}
+
+int batch_next_share(BatchIterator *it, int part, int parts, float *images, int64_t *labels,
+                     int *batch_n)
+{
+    CHECK(parts >= 1 && part >= 0 && part < parts, "batch_next_share: part %d of %d", part, parts);
+    int n = next_size(it);
+    *batch_n = n;
+    if (!n) return 0;
+    const int from = (int)((int64_t)n * part / parts), to = (int)((int64_t)n * (part + 1) / parts);
+    fill_range(it, from, to, images, labels);
+    it->position += n;
+    return to - from;
 }
 
 void batch_free(BatchIterator *it)

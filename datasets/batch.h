@@ -47,6 +47,12 @@ void batch_seek(BatchIterator *it, int epoch, int position);
 /* Fill the next batch: images N*S*S floats, labels N*S*S (NULL to skip). Returns N for
  * this batch (the last one may be smaller), 0 when the epoch is over. */
 int batch_next(BatchIterator *it, float *images, int64_t *labels);
+/* Data-parallel training: part `part` of `parts` of the next batch, the slices
+ * [part*N/parts, (part+1)*N/parts) of it with the augmentation draws they have in the
+ * whole batch (the parts together are exactly batch_next's batch). Sets *batch_n to the
+ * whole batch's N (0 when the epoch is over) and returns the part's slice count. */
+int batch_next_share(BatchIterator *it, int part, int parts, float *images, int64_t *labels,
+                     int *batch_n);
 /* Batches in one epoch. */
 int batch_count(const BatchIterator *it);
 void batch_free(BatchIterator *it);

@@ -1,6 +1,9 @@
 #include <math.h>
 
+#include <stdlib.h>
+
 #include "batchnorm.h"
+#include "dist.h"
 #include "error.h"
 
 void batchnorm2d_invstd(int c, const float *var, float *invstd)
@@ -43,22 +46,55 @@ static double chunked_sum_sq(const float *xp, int len, float mu)
     return total;
 }
 
+static double channel_sum(int n, int c, int hw, const float *x, int j)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += chunked_sum(x + ((size_t)i * c + j) * hw, hw);
+    return sum;
+}
+
+static double channel_sum_sq(int n, int c, int hw, const float *x, int j, float mu)
+{
+    double sq = 0;
+    for (int i = 0; i < n; i++) sq += chunked_sum_sq(x + ((size_t)i * c + j) * hw, hw, mu);
+    return sq;
+}
+
+/* The batch statistics of x (N,C,HW) in two passes: the mean, then the centred sum of
+ * squares. Alone, both passes over a channel run back to back (its values still in
+ * cache). With sync (data-parallel training) each pass's per-channel sums are summed over
+ * the ranks (dist.h) before use, and count is the values per channel over all ranks. */
+static void batch_stats_of(int n, int c, int hw, const float *x, bool sync, double count,
+                           float *mean, float *invstd, float *var)
+{
+    double *sq = xmalloc(sizeof(double) * 2 * (size_t)c), *sum = sq + c;
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < c; j++) {
+        sum[j] = channel_sum(n, c, hw, x, j);
+        if (sync) continue;
+        mean[j] = (float)(sum[j] / count);
+        sq[j] = channel_sum_sq(n, c, hw, x, j, mean[j]);
+    }
+    if (sync) {
+        dist_sum_doubles(sum, (size_t)c);
+        for (int j = 0; j < c; j++) mean[j] = (float)(sum[j] / count);
+#pragma omp parallel for schedule(static)
+        for (int j = 0; j < c; j++) sq[j] = channel_sum_sq(n, c, hw, x, j, mean[j]);
+        dist_sum_doubles(sq, (size_t)c);
+    }
+    for (int j = 0; j < c; j++) {
+        const double v = sq[j] / count;
+        var[j] = (float)v;
+        invstd[j] = (float)(1.0 / sqrt(v + BATCHNORM_EPS));
+    }
+    free(sq);
+}
+
 void batchnorm2d_forward_train(int n, int c, int hw, const float *x, const float *w,
                                const float *b, bool relu, float *y, float *mean,
                                float *invstd, float *var)
 {
-    const double m = (double)n * hw;
-#pragma omp parallel for schedule(static)
-    for (int j = 0; j < c; j++) {
-        double sum = 0, sq = 0;
-        for (int i = 0; i < n; i++) sum += chunked_sum(x + ((size_t)i * c + j) * hw, hw);
-        const float mu = (float)(sum / m);
-        for (int i = 0; i < n; i++) sq += chunked_sum_sq(x + ((size_t)i * c + j) * hw, hw, mu);
-        double v = sq / m;
-        mean[j] = mu;
-        var[j] = (float)v;
-        invstd[j] = (float)(1.0 / sqrt(v + BATCHNORM_EPS));
-    }
+    batch_stats_of(n, c, hw, x, false, (double)n * hw, mean, invstd, var);
     batchnorm2d_forward_fixed(n, c, hw, x, w, b, mean, invstd, relu, y);
 }
 
@@ -115,52 +151,91 @@ static void chunked_grad_sums(const float *xp, const float *dy, const float *rel
     }
 }
 
+/* sums[0] = sum g, sums[1] = sum g * (x - mean) over channel j's values on this rank (g
+ * as in chunked_grad_sums). */
+static void channel_grad_sums(int n, int c, int hw, const float *x, float mu,
+                              const float *relu_y, const float *dy, int j, double *sums)
+{
+    double sum_dy = 0, sum_dy_xc = 0;
+    for (int i = 0; i < n; i++) {
+        const size_t base = ((size_t)i * c + j) * hw;
+        chunked_grad_sums(x + base, dy + base, relu_y ? relu_y + base : NULL, hw, mu,
+                          &sum_dy, &sum_dy_xc);
+    }
+    sums[0] = sum_dy;
+    sums[1] = sum_dy_xc;
+}
+
+/* dx of channel j from its sums over the whole batch of `count` values per channel. */
+static void channel_grad_input(int n, int c, int hw, const float *x, const float *w,
+                               const float *mean, const float *invstd, bool batch_stats,
+                               const float *relu_y, const float *dy, int j,
+                               const double *sums, double count, float *dx)
+{
+    const float mu = mean[j];
+    const double is = invstd[j], sum_dy = sums[0], sum_dy_xh = sums[1] * is;
+    /* train: dx = w*invstd/M * (M dy - sum dy - xh * sum(dy xh))
+     *           = k dy - k_x (x - mean) - k_0,  k = w*invstd,
+     *        k_x = k * invstd * sum(dy xh) / M,  k_0 = k * sum(dy) / M
+     * eval:  dx = k dy */
+    const double k = w[j] * is;
+    const float kf = (float)k;
+    const float kx = batch_stats ? (float)(k * is * sum_dy_xh / count) : 0.0f;
+    const float k0 = batch_stats ? (float)(k * sum_dy / count) : 0.0f;
+    for (int i = 0; i < n; i++) {
+        const size_t base = ((size_t)i * c + j) * hw;
+        const float *xp = x + base, *dyp = dy + base;
+        const float *ry = relu_y ? relu_y + base : NULL;
+        float *dp = dx + base;
+        if (ry) {
+#pragma omp simd
+            for (int p = 0; p < hw; p++) {
+                const float d = dyp[p], g = ry[p] > 0.0f ? d : 0.0f;
+                dp[p] += kf * g - kx * (xp[p] - mu) - k0;
+            }
+        } else {
+#pragma omp simd
+            for (int p = 0; p < hw; p++) dp[p] += kf * dyp[p] - kx * (xp[p] - mu) - k0;
+        }
+    }
+}
+
+/* Backward. Alone, a channel's sums and its dx run back to back (its values still in
+ * cache); with sync (data-parallel batch statistics) the sums are summed over the ranks
+ * first. dw and db receive this rank's part either way (the gradient sum over the ranks
+ * adds the rest); dx needs the whole batch's sums. */
+static void backward(int n, int c, int hw, const float *x, const float *w, const float *mean,
+                     const float *invstd, bool batch_stats, bool sync, double count,
+                     const float *relu_y, const float *dy, float *dx, float *dw, float *db)
+{
+    double *sums = xmalloc(sizeof(double) * 2 * (size_t)c);
+    const bool fused = dx && !sync;
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < c; j++) {
+        channel_grad_sums(n, c, hw, x, mean[j], relu_y, dy, j, sums + 2 * j);
+        if (db) db[j] += (float)sums[2 * j];
+        if (dw) dw[j] += (float)(sums[2 * j + 1] * (double)invstd[j]);
+        if (fused)
+            channel_grad_input(n, c, hw, x, w, mean, invstd, batch_stats, relu_y, dy, j,
+                               sums + 2 * j, count, dx);
+    }
+    if (dx && sync) {
+        dist_sum_doubles(sums, 2 * (size_t)c);
+#pragma omp parallel for schedule(static)
+        for (int j = 0; j < c; j++)
+            channel_grad_input(n, c, hw, x, w, mean, invstd, batch_stats, relu_y, dy, j,
+                               sums + 2 * j, count, dx);
+    }
+    free(sums);
+}
+
 void batchnorm2d_backward(int n, int c, int hw, const float *x, const float *w,
                           const float *mean, const float *invstd, bool batch_stats,
                           const float *relu_y, const float *dy, float *dx, float *dw,
                           float *db)
 {
-    const double m = (double)n * hw;
-#pragma omp parallel for schedule(static)
-    for (int j = 0; j < c; j++) {
-        /* sum dy and sum dy * xh over the channel, xh = (x - mean) * invstd */
-        double sum_dy = 0, sum_dy_xc = 0;
-        const float mu = mean[j];
-        const double is = invstd[j];
-        for (int i = 0; i < n; i++) {
-            const size_t base = ((size_t)i * c + j) * hw;
-            chunked_grad_sums(x + base, dy + base, relu_y ? relu_y + base : NULL, hw, mu,
-                              &sum_dy, &sum_dy_xc);
-        }
-        const double sum_dy_xh = sum_dy_xc * is;
-        if (db) db[j] += (float)sum_dy;
-        if (dw) dw[j] += (float)sum_dy_xh;
-        if (!dx) continue;
-        /* train: dx = w*invstd/M * (M dy - sum dy - xh * sum(dy xh))
-         *           = k dy - k_x (x - mean) - k_0,  k = w*invstd,
-         *        k_x = k * invstd * sum(dy xh) / M,  k_0 = k * sum(dy) / M
-         * eval:  dx = k dy */
-        const double k = w[j] * is;
-        const float kf = (float)k;
-        const float kx = batch_stats ? (float)(k * is * sum_dy_xh / m) : 0.0f;
-        const float k0 = batch_stats ? (float)(k * sum_dy / m) : 0.0f;
-        for (int i = 0; i < n; i++) {
-            const size_t base = ((size_t)i * c + j) * hw;
-            const float *xp = x + base, *dyp = dy + base;
-            const float *ry = relu_y ? relu_y + base : NULL;
-            float *dp = dx + base;
-            if (ry) {
-#pragma omp simd
-                for (int p = 0; p < hw; p++) {
-                    const float d = dyp[p], g = ry[p] > 0.0f ? d : 0.0f;
-                    dp[p] += kf * g - kx * (xp[p] - mu) - k0;
-                }
-            } else {
-#pragma omp simd
-                for (int p = 0; p < hw; p++) dp[p] += kf * dyp[p] - kx * (xp[p] - mu) - k0;
-            }
-        }
-    }
+    backward(n, c, hw, x, w, mean, invstd, batch_stats, false, (double)n * hw, relu_y, dy, dx,
+             dw, db);
 }
 
 /* ---- taped op ------------------------------------------------------------------------ */
@@ -169,6 +244,8 @@ typedef struct BatchNormCtx {
     Tensor *x, *y, *weight, *bias;
     float *mean, *invstd;
     bool batch_stats;
+    bool sync;               /* statistics over the batch on all ranks (tape.global_batch) */
+    double count;            /* values per channel in those statistics */
     bool relu;               /* fused: y = relu(bn(x)) */
 } BatchNormCtx;
 
@@ -177,10 +254,10 @@ static void batchnorm2d_tape_backward(Tape *t, void *ctx_)
     BatchNormCtx *ctx = ctx_;
     if (!ctx->y->grad) return;
     Tensor *x = ctx->x;
-    batchnorm2d_backward(x->shape[0], x->shape[1], x->shape[2] * x->shape[3], x->data,
-                         ctx->weight->data, ctx->mean, ctx->invstd, ctx->batch_stats,
-                         ctx->relu ? ctx->y->data : NULL, ctx->y->grad, tape_grad(t, x),
-                         tape_grad(t, ctx->weight), tape_grad(t, ctx->bias));
+    backward(x->shape[0], x->shape[1], x->shape[2] * x->shape[3], x->data, ctx->weight->data,
+             ctx->mean, ctx->invstd, ctx->batch_stats, ctx->sync, ctx->count,
+             ctx->relu ? ctx->y->data : NULL, ctx->y->grad, tape_grad(t, x),
+             tape_grad(t, ctx->weight), tape_grad(t, ctx->bias));
 }
 
 static Tensor *batchnorm2d_op(Tape *t, Tensor *x, const BatchNorm2dArgs *a, bool relu)
@@ -194,7 +271,8 @@ static Tensor *batchnorm2d_op(Tape *t, Tensor *x, const BatchNorm2dArgs *a, bool
               "batchnorm2d: input %s does not fit parameter %s",
               tensor_shape_str(x, sx, sizeof sx), tensor_shape_str(per_channel[i], sp, sizeof sp));
     const bool batch_stats = t->training && (a->update_mean || a->update_var);
-    const double m = (double)n * hw;
+    const bool sync = batch_stats && t->global_batch > 0;
+    const double m = (double)(sync ? t->global_batch : n) * hw;
     CHECK(!batch_stats || m > 1, "batchnorm2d: training needs more than one value per channel, "
           "got input %s", tensor_shape_str(x, sx, sizeof sx));
 
@@ -202,8 +280,9 @@ static Tensor *batchnorm2d_op(Tape *t, Tensor *x, const BatchNorm2dArgs *a, bool
     float *mean = arena_floats(&t->arena, (size_t)c), *invstd = arena_floats(&t->arena, (size_t)c);
     if (batch_stats) {
         float *var = arena_floats(&t->arena, (size_t)c);
-        batchnorm2d_forward_train(n, c, hw, x->data, a->weight->data, a->bias->data, relu,
-                                  y->data, mean, invstd, var);
+        batch_stats_of(n, c, hw, x->data, sync, m, mean, invstd, var);
+        batchnorm2d_forward_fixed(n, c, hw, x->data, a->weight->data, a->bias->data, mean,
+                                  invstd, relu, y->data);
         float *rm = a->running_mean->data, *rv = a->running_var->data;
         for (int j = 0; j < c; j++) {
             if (a->update_mean) rm[j] = (1 - BATCHNORM_MOMENTUM) * rm[j] + BATCHNORM_MOMENTUM * mean[j];
@@ -220,7 +299,7 @@ static Tensor *batchnorm2d_op(Tape *t, Tensor *x, const BatchNorm2dArgs *a, bool
     }
     if (tape_needs_grad(t, y, (Tensor *[]){x, a->weight, a->bias}, 3)) {
         BatchNormCtx *ctx = tape_alloc(t, sizeof *ctx);
-        *ctx = (BatchNormCtx){x, y, a->weight, a->bias, mean, invstd, batch_stats, relu};
+        *ctx = (BatchNormCtx){x, y, a->weight, a->bias, mean, invstd, batch_stats, sync, m, relu};
         tape_record(t, relu ? "batchnorm2d_relu" : "batchnorm2d", batchnorm2d_tape_backward, ctx,
                     y);
     }

@@ -1,5 +1,6 @@
 #include <math.h>
 
+#include "dist.h"
 #include "error.h"
 #include "loss.h"
 
@@ -104,6 +105,17 @@ void mse_backward(size_t count, const float *pred, const float *target, float dl
 /* Rows of the (3, K) sums array. */
 enum { DICE_I = 0, DICE_P = 1, DICE_G = 2 };
 
+/* L from the (3, K) sums I, P, G. */
+static double dice_from_sums(const double *sums, int k, float eps, bool include_background)
+{
+    const int first = include_background ? 0 : 1;
+    double score = 0;
+    for (int c = first; c < k; c++)
+        score += (2 * sums[DICE_I * k + c] + eps) /
+                 (sums[DICE_P * k + c] + sums[DICE_G * k + c] + eps);
+    return 1.0 - score / (k - first);
+}
+
 double dice_forward(int n, int k, int hw, const float *logits, const int64_t *labels,
                     float eps, bool include_background, double *sums, double *partial)
 {
@@ -125,12 +137,7 @@ double dice_forward(int n, int k, int hw, const float *logits, const int64_t *la
     for (int j = 0; j < 3 * k; j++) sums[j] = 0;
     for (size_t b = 0; b < blocks; b++)
         for (int j = 0; j < 3 * k; j++) sums[j] += partial[b * 3 * k + j];
-    const int first = include_background ? 0 : 1;
-    double score = 0;
-    for (int c = first; c < k; c++)
-        score += (2 * sums[DICE_I * k + c] + eps) /
-                 (sums[DICE_P * k + c] + sums[DICE_G * k + c] + eps);
-    return 1.0 - score / (k - first);
+    return dice_from_sums(sums, k, eps, include_background);
 }
 
 /* dL/dp_c at a pixel whose label is `label` (see loss.h): 0 outside the scored classes,
@@ -197,8 +204,18 @@ static Tensor *loss_scalar(Tape *t, double value)
     return l;
 }
 
+/* Data-parallel training (tape.h, global_batch): this rank's share n / G of the whole
+ * batch's loss; 1 when the batch is all here. A mean over the batch's pixels is the
+ * shares' sum, and its gradient with respect to this rank's logits is share times the
+ * gradient of this rank's own mean. */
+static double batch_share(const Tape *t, int n)
+{
+    return t->global_batch > 0 ? (double)n / t->global_batch : 1.0;
+}
+
 typedef struct ClassLossCtx {
     Tensor *logits, *loss;
+    double share;            /* batch_share: scales a mean's gradient */
     const int64_t *labels;
     double *sums;            /* Dice: the (3, K) sums of the forward pass */
     float eps;
@@ -211,7 +228,8 @@ static void cross_entropy_tape_backward(Tape *t, void *ctx_)
     const Tensor *z = ctx->logits;
     if (!ctx->loss->grad) return;           /* nothing flowed back to this op */
     cross_entropy_backward(z->shape[0], z->shape[1], z->shape[2] * z->shape[3], z->data,
-                           ctx->labels, ctx->loss->grad[0], tape_grad(t, ctx->logits));
+                           ctx->labels, (float)(ctx->loss->grad[0] * ctx->share),
+                           tape_grad(t, ctx->logits));
 }
 
 Tensor *loss_cross_entropy(Tape *t, Tensor *logits, const LabelMap *labels)
@@ -220,12 +238,14 @@ Tensor *loss_cross_entropy(Tape *t, Tensor *logits, const LabelMap *labels)
     const int n = logits->shape[0], k = logits->shape[1], hw = logits->shape[2] * logits->shape[3];
     ArenaMark mark = arena_mark(&t->arena);
     double *partial = arena_alloc(&t->arena, loss_block_count((size_t)n * hw) * sizeof(double));
+    const double share = batch_share(t, n);
     double value = cross_entropy_forward(n, k, hw, logits->data, labels->data, partial);
     arena_release(&t->arena, mark);
-    Tensor *loss = loss_scalar(t, value);
+    Tensor *loss = loss_scalar(t, t->global_batch > 0 ? value * share : value);
     if (tape_needs_grad(t, loss, (Tensor *[]){logits}, 1)) {
         ClassLossCtx *ctx = tape_alloc(t, sizeof *ctx);
-        *ctx = (ClassLossCtx){.logits = logits, .loss = loss, .labels = labels->data};
+        *ctx = (ClassLossCtx){.logits = logits, .loss = loss, .share = share,
+                              .labels = labels->data};
         tape_record(t, "cross_entropy", cross_entropy_tape_backward, ctx, loss);
     }
     return loss;
@@ -257,10 +277,16 @@ Tensor *loss_dice(Tape *t, Tensor *logits, const LabelMap *labels, float eps,
     double value = dice_forward(n, k, hw, logits->data, labels->data, eps, include_background,
                                 sums, partial);
     arena_release(&t->arena, mark);
+    if (t->global_batch > 0) {
+        /* the whole batch's I, P, G; this rank's gradient is that of the whole batch's
+         * Dice (no share: the sums are already the batch's), its value a share of it */
+        dist_sum_doubles(sums, 3 * (size_t)k);
+        value = dice_from_sums(sums, k, eps, include_background) * batch_share(t, n);
+    }
     Tensor *loss = loss_scalar(t, value);
     if (tape_needs_grad(t, loss, (Tensor *[]){logits}, 1)) {
         ClassLossCtx *ctx = tape_alloc(t, sizeof *ctx);
-        *ctx = (ClassLossCtx){logits, loss, labels->data, sums, eps, include_background};
+        *ctx = (ClassLossCtx){logits, loss, 1.0, labels->data, sums, eps, include_background};
         tape_record(t, "dice_loss", dice_tape_backward, ctx, loss);
     }
     return loss;
@@ -268,6 +294,7 @@ Tensor *loss_dice(Tape *t, Tensor *logits, const LabelMap *labels, float eps,
 
 typedef struct MseCtx {
     Tensor *pred, *target, *loss;
+    double share;            /* batch_share */
 } MseCtx;
 
 static void mse_tape_backward(Tape *t, void *ctx_)
@@ -275,8 +302,8 @@ static void mse_tape_backward(Tape *t, void *ctx_)
     MseCtx *ctx = ctx_;
     if (!ctx->loss->grad) return;           /* nothing flowed back to this op */
     float *dpred = tape_grad(t, ctx->pred), *dtarget = tape_grad(t, ctx->target);
-    mse_backward(ctx->pred->size, ctx->pred->data, ctx->target->data, ctx->loss->grad[0],
-                 dpred, dtarget);
+    mse_backward(ctx->pred->size, ctx->pred->data, ctx->target->data,
+                 (float)(ctx->loss->grad[0] * ctx->share), dpred, dtarget);
 }
 
 Tensor *loss_mse(Tape *t, Tensor *pred, Tensor *target)
@@ -285,12 +312,13 @@ Tensor *loss_mse(Tape *t, Tensor *pred, Tensor *target)
     CHECK(pred->size > 0, "mse_loss: empty tensors");
     ArenaMark mark = arena_mark(&t->arena);
     double *partial = arena_alloc(&t->arena, loss_block_count(pred->size) * sizeof(double));
+    const double share = batch_share(t, pred->shape[0]);
     double value = mse_forward(pred->size, pred->data, target->data, partial);
     arena_release(&t->arena, mark);
-    Tensor *loss = loss_scalar(t, value);
+    Tensor *loss = loss_scalar(t, t->global_batch > 0 ? value * share : value);
     if (tape_needs_grad(t, loss, (Tensor *[]){pred, target}, 2)) {
         MseCtx *ctx = tape_alloc(t, sizeof *ctx);
-        *ctx = (MseCtx){pred, target, loss};
+        *ctx = (MseCtx){pred, target, loss, share};
         tape_record(t, "mse_loss", mse_tape_backward, ctx, loss);
     }
     return loss;

@@ -8,7 +8,12 @@
  *
  * All sums are taken in double over fixed blocks of LOSS_BLOCK pixels, the blocks in
  * parallel and their partial sums then added in order, so the loss does not depend on
- * the number of threads. Softmax subtracts the per-pixel maximum before exp. */
+ * the number of threads. Softmax subtracts the per-pixel maximum before exp.
+ *
+ * In data-parallel training (tape.global_batch > 0, see tape.h) a taped loss returns this
+ * rank's share n/G of the global batch's loss and records the gradient of the global loss
+ * with respect to this rank's inputs: the means divide by the global count, the soft Dice
+ * sums I, P, G over the ranks (engine/dist.h). The kernels below are unchanged. */
 #ifndef REUSENET_LOSS_H
 #define REUSENET_LOSS_H
 

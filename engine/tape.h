@@ -18,7 +18,16 @@
  * pass holds only its live activations, as PyTorch's does under no_grad.
  *
  *   tape.recording = false  -> inference: nothing is recorded, no gradients exist.
- *   tape.training  = true   -> BN uses batch statistics and updates running statistics. */
+ *   tape.training  = true   -> BN uses batch statistics and updates running statistics.
+ *   tape.global_batch = G   -> data-parallel training (dist.h): this rank holds a share of
+ *                              a batch of G images spread over the ranks. Batch norm then
+ *                              normalises with the statistics of the whole batch (summed
+ *                              over the ranks, as PyTorch's SyncBatchNorm), and each loss
+ *                              returns this rank's share of the whole batch's loss (the
+ *                              shares sum to it) and the gradient of the whole batch's loss
+ *                              with respect to this rank's outputs, so that the sum of the
+ *                              ranks' parameter gradients is the single-process gradient.
+ *                              0 (the default): the batch is all here. */
 #ifndef REUSENET_TAPE_H
 #define REUSENET_TAPE_H
 
@@ -50,6 +59,7 @@ struct Tape {
     int free_count, free_cap;
     bool recording;
     bool training;
+    int global_batch;        /* 0, or the images of the batch over all ranks (above) */
 };
 
 void tape_init(Tape *t, size_t arena_bytes);

@@ -7,6 +7,7 @@
 
 #include "datasets/cfgfile.h"
 #include "engine/atomic_file.h"
+#include "engine/dist.h"
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "engine/safetensors.h"
@@ -165,62 +166,113 @@ static int read_final_dice(const char *dir, int classes, double *dice, double *m
     return 0;
 }
 
+/* Run i of the grid (n-major, then configuration, then seed): its name and settings. */
+static void grid_run(const Study *st, int i, int threads, const char *runs_dir, char *name,
+                     size_t name_len, char *run_dir, size_t dir_len, TrainConfig *tc)
+{
+    const int n_configs = 1 + 2 * st->source_count;
+    const int r = i % st->seed_count, c = i / st->seed_count % n_configs;
+    const int a = i / st->seed_count / n_configs;
+    *tc = st->base;
+    tc->threads = threads;
+    tc->data.n_train = st->n[a];
+    tc->seed = (uint64_t)st->seeds[r];
+    if (c == 0) {
+        snprintf(name, name_len, "n%d-random-s%d", st->n[a], st->seeds[r]);
+    } else {
+        const Source *s = &st->sources[(c - 1) / 2];
+        bool freeze = (c - 1) % 2 == 0;
+        snprintf(name, name_len, "n%d-%s-%s-s%d", st->n[a], s->name,
+                 freeze ? "freeze" : "finetune", st->seeds[r]);
+        for (char *q = name; *q; q++)
+            if (*q == ' ' || *q == '/') *q = '_';
+        tc->init_from = s->checkpoint;
+        tc->plan = s->plan;
+        tc->freeze = freeze;
+    }
+    snprintf(run_dir, dir_len, "%s/%s", runs_dir, name);
+    tc->out_dir = run_dir;
+}
+
+/* Train (or resume) run i unless it is finished; 0, or -1 with the message set. */
+static int grid_train(const Study *st, int i, int total, int threads, const char *runs_dir,
+                      bool quiet)
+{
+    char name[256], run_dir[2400], who[32] = "";
+    TrainConfig tc;
+    grid_run(st, i, threads, runs_dir, name, sizeof name, run_dir, sizeof run_dir, &tc);
+    if (dist_size() > 1) snprintf(who, sizeof who, "rank %d: ", dist_rank());
+    if (run_finished(run_dir, tc.epochs)) {
+        if (!quiet) fprintf(stderr, "[%d/%d] %s%s: finished, skipped\n", i + 1, total, who, name);
+        return 0;
+    }
+    struct stat sb;
+    char resume[2500];
+    snprintf(resume, sizeof resume, "%s/resume.safetensors", run_dir);
+    tc.resume = stat(resume, &sb) == 0;
+    if (!quiet) fprintf(stderr, "[%d/%d] %s%s%s\n", i + 1, total, who, name, tc.resume ? " (resuming)" : "");
+    return train_run(&tc) ? error_prefix("%s", name) : 0;
+}
+
+/* Every run of the grid, spread over the ranks: each rank takes the next unstarted run
+ * from a shared counter when it has finished one (dist.h), so a slow run holds up no
+ * other. A rank whose run fails pushes the counter past the end, so that no rank starts
+ * another, and the ranks agree on the failure (dist_agree). */
+static int grid_train_all(const Study *st, int total, int threads, const char *runs_dir,
+                          bool quiet)
+{
+    DistCounter *next = dist_counter_open();
+    int rc = 0;
+    for (int64_t i; !rc && (i = dist_counter_add(next, 1)) < total;)
+        if ((rc = grid_train(st, (int)i, total, threads, runs_dir, quiet)))
+            dist_counter_add(next, total);
+    dist_counter_close(next);
+    return dist_agree(rc);
+}
+
+/* Ranks started on another study file, study folder or thread count refuse to start. */
+static uint64_t study_fingerprint(const char *config_path, const char *study_dir, int threads)
+{
+    uint64_t h = dist_hash(DIST_HASH_INIT, study_dir, strlen(study_dir) + 1);
+    h = dist_hash(h, &threads, sizeof threads);
+    FILE *f = fopen(config_path, "rb");
+    if (!f) return h;                       /* study_parse has already read it */
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) h = dist_hash(h, buf, got);
+    fclose(f);
+    return h;
+}
+
 int transfer_run(const char *config_path, const char *study_dir, int threads, bool quiet)
 {
     Study st;
-    if (study_parse(config_path, &st)) return -1;
+    const bool writer = dist_rank() == 0;
+    const int parsed = study_parse(config_path, &st);
+    if (dist_agree(parsed)) {
+        if (parsed == 0) free((char *)st.base.data.dir);
+        return -1;
+    }
     const int k = st.base.model.classes;
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/transfer/runs", study_dir);
-    if (make_dirs(dir)) {
-        free((char *)st.base.data.dir);
-        return -1;
-    }
+    int rc = dist_same(study_fingerprint(config_path, study_dir, threads),
+                       "study (file, folder or --threads)");
+    if (!rc) rc = dist_agree(writer ? make_dirs(dir) : 0);
     /* configurations: random, then freeze / fine-tune per source */
     const int n_configs = 1 + 2 * st.source_count;
     const int total = st.n_count * n_configs * st.seed_count;
+    if (!rc) rc = grid_train_all(&st, total, threads, dir, quiet);
+    /* rank 0 reads every run's final Dice and writes the table, once */
     double *dice = calloc((size_t)total * (k + 1), sizeof(double));
-    int done = 0, rc = 0;
-    for (int a = 0; a < st.n_count && !rc; a++)
-        for (int c = 0; c < n_configs && !rc; c++)
-            for (int r = 0; r < st.seed_count && !rc; r++) {
-                TrainConfig tc = st.base;
-                tc.threads = threads;
-                tc.data.n_train = st.n[a];
-                tc.seed = (uint64_t)st.seeds[r];
-                char name[256], run_dir[2400];
-                if (c == 0) {
-                    snprintf(name, sizeof name, "n%d-random-s%d", st.n[a], st.seeds[r]);
-                } else {
-                    const Source *s = &st.sources[(c - 1) / 2];
-                    bool freeze = (c - 1) % 2 == 0;
-                    snprintf(name, sizeof name, "n%d-%s-%s-s%d", st.n[a], s->name,
-                             freeze ? "freeze" : "finetune", st.seeds[r]);
-                    for (char *q = name; *q; q++)
-                        if (*q == ' ' || *q == '/') *q = '_';
-                    tc.init_from = s->checkpoint;
-                    tc.plan = s->plan;
-                    tc.freeze = freeze;
-                }
-                snprintf(run_dir, sizeof run_dir, "%s/%s", dir, name);
-                tc.out_dir = run_dir;
-                done++;
-                if (!run_finished(run_dir, tc.epochs)) {
-                    struct stat sb;
-                    char resume[2500];
-                    snprintf(resume, sizeof resume, "%s/resume.safetensors", run_dir);
-                    tc.resume = stat(resume, &sb) == 0;
-                    if (!quiet)
-                        fprintf(stderr, "[%d/%d] %s%s\n", done, total, name, tc.resume ? " (resuming)" : "");
-                    rc = train_run(&tc);
-                    if (rc) error_prefix("%s", name);
-                } else if (!quiet) {
-                    fprintf(stderr, "[%d/%d] %s: finished, skipped\n", done, total, name);
-                }
-                double *row = dice + (size_t)(done - 1) * (k + 1);
-                if (!rc) rc = read_final_dice(run_dir, k, row, row + k);
-            }
-    if (!rc) {
+    for (int i = 0; writer && !rc && i < total; i++) {
+        char name[256], run_dir[2400];
+        TrainConfig tc;
+        grid_run(&st, i, threads, dir, name, sizeof name, run_dir, sizeof run_dir, &tc);
+        double *row = dice + (size_t)i * (k + 1);
+        rc = read_final_dice(run_dir, k, row, row + k);
+    }
+    if (writer && !rc) {
         /* table.csv and table.md: one row per (n, configuration), mean ± sd over seeds */
         char csv_path[2100], md_path[2100];
         snprintf(csv_path, sizeof csv_path, "%s/transfer/table.csv", study_dir);
@@ -268,5 +320,5 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
     }
     free(dice);
     free((char *)st.base.data.dir);
-    return rc;
+    return dist_agree(rc);
 }

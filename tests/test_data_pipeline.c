@@ -374,6 +374,57 @@ static void test_batches_resume_exactly(void **state)
     sliceset_free(&set);
 }
 
+/* Data-parallel training: the parts of a batch over 1..4 ranks are, laid end to end, the
+ * whole batch, augmentation included (batch_next_share). */
+static void test_batch_parts_make_the_batch(void **state)
+{
+    (void)state;
+    enum { S = 16, N = 7 };
+    SliceSet set = {0};
+    for (int k = 0; k < 15; k++) {
+        Slice s = slice_alloc(S, S);
+        fill_uniform(s.image, (size_t)S * S, -1, 1, (uint64_t)k + 20);
+        for (int i = 0; i < S * S; i++) s.label[i] = (uint8_t)((i / S + k) % 4);
+        sliceset_push(&set, s);
+    }
+    BatchOptions o;
+    batch_defaults(&o);
+    o.batch_size = N;
+    o.seed = 3;
+    o.augment = 1;
+    static float whole[N * 256], part[N * 256];
+    static int64_t lab_whole[N * 256], lab_part[N * 256];
+    for (int parts = 1; parts <= 4; parts++) {
+        BatchIterator it, shares[4];
+        batch_init(&it, &set, &o);
+        for (int r = 0; r < parts; r++) batch_init(&shares[r], &set, &o);
+        int n, batches = 0;
+        while ((n = batch_next(&it, whole, lab_whole)) > 0) {
+            int at = 0, batch_n;
+            for (int r = 0; r < parts; r++) {
+                int got = batch_next_share(&shares[r], r, parts, part, lab_part, &batch_n);
+                assert_int_equal(batch_n, n);
+                assert_int_equal(got, n * (r + 1) / parts - n * r / parts);
+                assert_memory_equal(part, whole + (size_t)at * 256, (size_t)got * 256 * sizeof(float));
+                assert_memory_equal(lab_part, lab_whole + (size_t)at * 256,
+                                    (size_t)got * 256 * sizeof(int64_t));
+                at += got;
+            }
+            assert_int_equal(at, n);
+            batches++;
+        }
+        assert_int_equal(batches, 3);                    /* 7 + 7 + 1 */
+        int batch_n;
+        for (int r = 0; r < parts; r++) {
+            assert_int_equal(batch_next_share(&shares[r], r, parts, part, lab_part, &batch_n), 0);
+            assert_int_equal(batch_n, 0);
+            batch_free(&shares[r]);
+        }
+        batch_free(&it);
+    }
+    sliceset_free(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_augment_is_seeded),
         cmocka_unit_test(test_batches_shuffle_per_epoch),
         cmocka_unit_test(test_batches_resume_exactly),
+        cmocka_unit_test(test_batch_parts_make_the_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,12 @@
 # the plan, the transfer experiment (n = 10 and 50, 3 seeds) and the report, in
 # $STUDY_DIR (default build/study). Every step is skipped when its output exists and
 # training resumes where it stopped, so the command can be interrupted and run again.
+# With MPIRUN="mpirun -np R" (and the MPI=1 build: `make reproduce MPI=1 MPIRUN=...`) each
+# training runs data-parallel on R ranks and the transfer experiment spreads its runs over
+# them (README "Past one machine: Open MPI"); the scans and the rest run on one.
 set -eu
 BIN=${BIN:-build/reusenet}
+MPIRUN=${MPIRUN:-}
 OUT=${STUDY_DIR:-build/study}
 EPOCHS=${EPOCHS:-40}
 SEEDS=${SEEDS:-3}
@@ -29,7 +33,7 @@ train() {  # name arch task dataset
     if [ -f "$d/last.safetensors" ] && [ "$(($(wc -l < "$d/log.csv") - 1))" -ge "$EPOCHS" ]; then return; fi
     resume=""
     [ -f "$d/resume.safetensors" ] && resume="--resume"
-    "$BIN" train --arch "$2" --width 64 --task "$3" --data "$OUT/data/$4" --epochs "$EPOCHS" \
+    $MPIRUN "$BIN" train --arch "$2" --width 64 --task "$3" --data "$OUT/data/$4" --epochs "$EPOCHS" \
         --init-from "$OUT/init/$2.safetensors" $COMMON $resume -o "$d"
 }
 step "training"
@@ -71,7 +75,7 @@ source: T1 seg | $R/pspnet-t1-seg/best.safetensors | $PLAN
 source: T1 auto | $R/pspnet-t1-auto/best.safetensors | $PLAN
 source: RVSC seg | $R/pspnet-rvsc-seg/best.safetensors | $PLAN
 CFG
-"$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
+$MPIRUN "$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
 
 step "report"
 for arch in unet pspnet; do

@@ -12,12 +12,14 @@
 #include "engine/add.h"
 #include "engine/atomic_file.h"
 #include "engine/blas.h"
+#include "engine/dist.h"
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "engine/loss.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/parallel.h"
 #include "train/progress.h"
 #include "train/trainer.h"
 
@@ -51,7 +53,10 @@ static int write_text_atomic(const char *path, const char *text)
     return atomic_commit(af);
 }
 
-static int write_config_json(const TrainConfig *c, const char *path, const char *origin)
+/* The run's configuration as config.json records it, without what may differ between the
+ * nodes of a job (build, processor), and without the thread count unless with_threads
+ * (the bits do not depend on it). */
+static cJSON *config_json(const TrainConfig *c, const char *origin, bool with_threads)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "arch", model_arch_name(c->model.arch));
@@ -74,12 +79,32 @@ static int write_config_json(const TrainConfig *c, const char *path, const char 
     cJSON_AddBoolToObject(j, "dice_loss", c->dice_loss);
     cJSON_AddBoolToObject(j, "augment", c->augment);
     cJSON_AddNumberToObject(j, "seed", (double)c->seed);
-    cJSON_AddNumberToObject(j, "threads", engine_threads());
+    if (with_threads) cJSON_AddNumberToObject(j, "threads", engine_threads());
     cJSON_AddStringToObject(j, "init_from", c->init_from ? c->init_from : "");
     cJSON_AddStringToObject(j, "params", c->params_list ? c->params_list : "");
     cJSON_AddStringToObject(j, "plan", c->plan ? c->plan : "");
     cJSON_AddBoolToObject(j, "freeze", c->freeze);
     cJSON_AddStringToObject(j, "init", origin);
+    return j;
+}
+
+/* Ranks of a data-parallel job must agree on this: the configuration, the run directory
+ * and whether to resume. */
+static uint64_t config_fingerprint(const TrainConfig *c)
+{
+    cJSON *j = config_json(c, "", false);
+    cJSON_AddStringToObject(j, "out_dir", c->out_dir);
+    cJSON_AddBoolToObject(j, "resume", c->resume);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    uint64_t h = dist_hash(DIST_HASH_INIT, text, strlen(text));
+    free(text);
+    return h;
+}
+
+static int write_config_json(const TrainConfig *c, const char *path, const char *origin)
+{
+    cJSON *j = config_json(c, origin, true);
     /* what the results' bits depend on besides the above (README: "What the bits depend
      * on"); the thread count is not among them */
     cJSON *bits = cJSON_AddObjectToObject(j, "bits_depend_on");
@@ -87,6 +112,8 @@ static int write_config_json(const TrainConfig *c, const char *path, const char 
     cJSON_AddStringToObject(bits, "blas_kernel", blas_kernel());
     cJSON_AddStringToObject(bits, "build", engine_build());
     cJSON_AddStringToObject(bits, "cpu", engine_cpu_name());
+    /* a data-parallel run's sums are in rank order: the same bits for the same R only */
+    if (c->data_parallel && dist_size() > 1) cJSON_AddNumberToObject(bits, "ranks", dist_size());
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     size_t len = strlen(text);
@@ -232,8 +259,10 @@ static void log_header(char *buf, size_t len, const Model *m, ModelTask task)
 }
 
 /* log.csv holds results only, the same bits on every run of the same configuration;
- * times.csv the wall time of each epoch's training and validation, which is not. */
-static const char TIMES_HEADER[] = "epoch,train_seconds,val_seconds,threads\n";
+ * times.csv the wall time of each epoch's training and validation, which is not, and in
+ * a data-parallel run the ranks and the time spent summing gradients across them. */
+static const char TIMES_HEADER[] =
+    "epoch,train_seconds,val_seconds,threads,ranks,gradient_sum_seconds\n";
 
 /* Open RUN/NAME for appending after keeping its header and first `epochs` rows (a
  * resumed run), or create it with `header` (a new one); NULL with the error set. */
@@ -255,12 +284,51 @@ static FILE *open_epoch_file(const char *dir, const char *name, bool resuming, i
     return f;
 }
 
+/* The row of one finished epoch in log.csv and times.csv, and its progress line. */
+static void log_epoch(FILE *log, FILE *times, const Model *m, const TrainConfig *c,
+                      const RunState *rs, double lr, double train_loss, const EvalResult *er,
+                      bool best, const double seconds[3], char *detail, size_t detail_len)
+{
+    fprintf(log, "%d,%lld,%.6g,%.6f,%.6f", rs->epoch, (long long)rs->step, lr, train_loss, er->loss);
+    if (c->model.task == TASK_SEG) {
+        for (int k = 0; k < m->cfg.classes; k++) fprintf(log, ",%.4f", er->dice[k]);
+        fprintf(log, ",%.4f,%.4f,%.4f", er->mean_dice, er->patient_mean_mean, er->patient_mean_sd);
+        snprintf(detail, detail_len, "train loss %.4f  val loss %.4f  mean Dice %.4f%s",
+                 train_loss, er->loss, er->mean_dice, best ? " *" : "");
+    } else {
+        fprintf(log, ",%.6f,%.3f", er->mse, er->psnr);
+        snprintf(detail, detail_len, "train loss %.4f  val MSE %.4f  PSNR %.2f dB%s",
+                 train_loss, er->mse, er->psnr, best ? " *" : "");
+    }
+    fputc('\n', log);
+    fflush(log);
+    fprintf(times, "%d,%.2f,%.2f,%d,%d,%.3f\n", rs->epoch, seconds[0], seconds[1],
+            engine_threads(), c->data_parallel ? dist_size() : 1, seconds[2]);
+    fflush(times);
+}
+
+/* A data-parallel run's ranks must have the same configuration and data; R must not
+ * exceed the batch. 0, or -1 (all ranks) with the message set. */
+static int check_ranks(const TrainConfig *c)
+{
+    if (dist_same(config_fingerprint(c), "configuration (options, run directory, --resume)"))
+        return -1;
+    return dist_agree(c->batch < dist_size()
+                          ? error_set("a batch of %d cannot be split over %d ranks", c->batch,
+                                      dist_size())
+                          : 0);
+}
+
 int train_run(const TrainConfig *c)
 {
     engine_set_threads(c->threads);
     if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
         return error_set("epochs, batch and lr must be positive");
-    if (make_dirs(c->out_dir)) return -1;
+    /* data-parallel: rank `rank` of `ranks` takes its part of every batch; rank 0 writes */
+    const bool dp = c->data_parallel && dist_size() > 1;
+    const int rank = dp ? dist_rank() : 0, ranks = dp ? dist_size() : 1;
+    const bool writer = rank == 0, quiet = c->quiet || !writer;
+    if (dp && check_ranks(c)) return -1;
     char *resume_path = join(c->out_dir, "resume.safetensors");
     char *last_path = join(c->out_dir, "last.safetensors");
     char *best_path = join(c->out_dir, "best.safetensors");
@@ -276,26 +344,32 @@ int train_run(const TrainConfig *c)
     FILE *log = NULL, *times = NULL;
     char origin[512] = "";
 
+    /* Setup. In a data-parallel run a rank that fails goes to setup_failed, which meets
+     * the others at their next dist_agree: every rank then stops, and rank 0 reports. */
     struct stat sb;
     bool resuming = c->resume && stat(resume_path, &sb) == 0;
     if (!c->resume && stat(resume_path, &sb) == 0) {
         error_set("%s already holds a run (use --resume to continue it, or another -o)", c->out_dir);
-        goto done;
+        goto setup_failed;
     }
-    if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &data)) goto done;
+    if (writer && make_dirs(c->out_dir)) goto setup_failed;
+    if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &data)) goto setup_failed;
     if (!data.train.count || !data.val.count) {
         error_set("%s: no training or validation slices", c->data.dir);
-        goto done;
+        goto setup_failed;
     }
-    if (model_create(&m, &c->model)) goto done;
-    if (model_check_input(&m, c->batch, 1, c->data.size, c->data.size)) goto done;
+    if (dp && (dist_agree(0) || dist_same(parallel_data_fingerprint(&data),
+                                          "data (training and validation slices)")))
+        goto done;
+    if (model_create(&m, &c->model)) goto setup_failed;
+    if (model_check_input(&m, c->batch, 1, c->data.size, c->data.size)) goto setup_failed;
     model_init_weights(&m, c->seed);
     snprintf(origin, sizeof origin, "seed %llu", (unsigned long long)c->seed);
     if (c->init_from) {
         int loaded = init_from_checkpoint(&m, c->init_from, c->params_list, c->plan, c->freeze,
                                           origin, sizeof origin);
-        if (loaded < 0) goto done;
-        if (!c->quiet)
+        if (loaded < 0) goto setup_failed;
+        if (!quiet)
             fprintf(stderr, "loaded %d tensors from %s%s\n", loaded, c->init_from,
                     c->freeze ? " (frozen)" : "");
     }
@@ -315,23 +389,25 @@ int train_run(const TrainConfig *c)
     if (steps_per_epoch < 1) {
         error_set("%s: %d training slices make no full batch of %d", c->data.dir,
                   data.train.count, c->batch);
-        goto done;
+        goto setup_failed;
     }
     Schedule sched = {c->schedule, c->lr, 0, SCHEDULE_POLY_POWER,
                       (int64_t)steps_per_epoch * c->epochs};
 
     RunState rs = {0, 0, -INFINITY};
     if (resuming) {
-        if (load_resume(&m, &opt, &rs, resume_path, origin, sizeof origin)) goto done;
-        if (!c->quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, rs.epoch);
-    } else if (write_config_json(c, config_path, origin)) {
-        goto done;
+        if (load_resume(&m, &opt, &rs, resume_path, origin, sizeof origin)) goto setup_failed;
+        if (!quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, rs.epoch);
+    } else if (writer && write_config_json(c, config_path, origin)) {
+        goto setup_failed;
     }
     char header[1024];
     log_header(header, sizeof header, &m, c->model.task);
-    if (!(log = open_epoch_file(c->out_dir, "log.csv", resuming, rs.epoch, header)) ||
-        !(times = open_epoch_file(c->out_dir, "times.csv", resuming, rs.epoch, TIMES_HEADER)))
-        goto done;
+    if (writer &&
+        (!(log = open_epoch_file(c->out_dir, "log.csv", resuming, rs.epoch, header)) ||
+         !(times = open_epoch_file(c->out_dir, "times.csv", resuming, rs.epoch, TIMES_HEADER))))
+        goto setup_failed;
+    if (dp && dist_agree(0)) goto done;
     /* What predict must repeat on new scans: the crop/pad size and the resampling. */
     char size_text[16], spacing_text[32];
     snprintf(size_text, sizeof size_text, "%d", c->data.size);
@@ -345,25 +421,33 @@ int train_run(const TrainConfig *c)
     targets = xmalloc(sizeof(float) * (size_t)c->batch * m.cfg.classes * s * s);
     tape_init(&tape, 0);
     EvalOptions eo = {c->model.task, data.labelled, c->batch};
-    if (!c->quiet)
+    if (!quiet) {
         fprintf(stderr, "training %s on %s: %d train / %d val slices, %d epochs x %d steps, "
-                "%d threads\n", model_arch_name(m.cfg.arch), c->data.dir, data.train.count,
+                "%d threads", model_arch_name(m.cfg.arch), c->data.dir, data.train.count,
                 data.val.count, c->epochs, steps_per_epoch, engine_threads());
+        if (dp) fprintf(stderr, " x %d ranks", ranks);
+        fputc('\n', stderr);
+    }
 
     for (int epoch = rs.epoch; epoch < c->epochs; epoch++) {
         double t0 = progress_now(), loss_sum = 0;
         char label[48], detail[96];
         snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, c->epochs);
         Progress pr;
-        progress_begin(&pr, label, steps_per_epoch);
+        if (!quiet) progress_begin(&pr, label, steps_per_epoch);
         batch_seek(&it, epoch, 0);
-        int n, step_in_epoch = 0;
-        while ((n = batch_next(&it, images, labels)) > 0) {
+        dist_sum_seconds_take();
+        int n, batch_n, step_in_epoch = 0;
+        while ((n = dp ? batch_next_share(&it, rank, ranks, images, labels, &batch_n)
+                       : (batch_n = batch_next(&it, images, labels))) > 0) {
             opt.lr = schedule_lr(&sched, rs.step);
+            tape.global_batch = dp ? batch_n : 0;
             double loss = train_step(&m, &tape, c, images, labels, n, targets);
+            if (dp) parallel_sum_step(&m.params, &loss);
+            /* the same on every rank: the loss and gradients are the summed ones */
             const char *bad = !isfinite(loss) ? "the loss" : nonfinite_gradient(&m.params);
             if (bad) {
-                if (!c->quiet) fputc('\n', stderr);
+                if (!quiet) fputc('\n', stderr);
                 error_set("step %lld (epoch %d): %s%s is not finite (lr %g); stopped, the last "
                           "good checkpoint is %s", (long long)rs.step + 1, epoch + 1,
                           isfinite(loss) ? "the gradient of " : "", bad, opt.lr,
@@ -374,49 +458,45 @@ int train_run(const TrainConfig *c)
             rs.step++;
             step_in_epoch++;
             loss_sum += loss;
-            if (!c->quiet) {
+            if (!quiet) {
                 double el = progress_now() - t0;
                 snprintf(detail, sizeof detail, "loss %.4f  %.1f img/s", loss,
                          el > 0 ? step_in_epoch * c->batch / el : 0.0);
                 progress_update(&pr, step_in_epoch, detail);
             }
         }
+        const double sum_seconds = dist_sum_seconds_take();
         EvalResult er;
-        if (!c->quiet) {
+        if (!quiet) {
             snprintf(detail, sizeof detail, "validating on %d slices", data.val.count);
             progress_update(&pr, step_in_epoch, detail);
         }
         const double t_val = progress_now();
+        /* every rank evaluates the whole validation set: the same numbers everywhere */
         evaluate_model(&m, &tape, &data.val, &eo, &er);
         const double t_end = progress_now();
         double score = score_of(&er, c->model.task);
         rs.epoch = epoch + 1;
         bool best = score > rs.best;
         if (best) rs.best = score;
-        fprintf(log, "%d,%lld,%.6g,%.6f,%.6f", rs.epoch, (long long)rs.step, opt.lr,
-                loss_sum / step_in_epoch, er.loss);
-        if (c->model.task == TASK_SEG) {
-            for (int k = 0; k < m.cfg.classes; k++) fprintf(log, ",%.4f", er.dice[k]);
-            fprintf(log, ",%.4f,%.4f,%.4f", er.mean_dice, er.patient_mean_mean, er.patient_mean_sd);
-            snprintf(detail, sizeof detail, "train loss %.4f  val loss %.4f  mean Dice %.4f%s",
-                     loss_sum / step_in_epoch, er.loss, er.mean_dice, best ? " *" : "");
-        } else {
-            fprintf(log, ",%.6f,%.3f", er.mse, er.psnr);
-            snprintf(detail, sizeof detail, "train loss %.4f  val MSE %.4f  PSNR %.2f dB%s",
-                     loss_sum / step_in_epoch, er.mse, er.psnr, best ? " *" : "");
+        int written = 0;
+        if (writer) {
+            const double seconds[3] = {t_val - t0, t_end - t_val, sum_seconds};
+            log_epoch(log, times, &m, c, &rs, opt.lr, loss_sum / step_in_epoch, &er, best,
+                      seconds, detail, sizeof detail);
+            if (!quiet) progress_end(&pr, detail);
+            /* Models first, the resume point last: a kill between them resumes from the
+             * previous epoch and redoes this one, reaching the same weights. */
+            written = checkpoint_save(&m, last_path, meta, n_meta) ||
+                      (best && checkpoint_save(&m, best_path, meta, n_meta)) ||
+                      save_resume(&m, &opt, &rs, resume_path, origin) ? -1 : 0;
         }
-        fputc('\n', log);
-        fflush(log);
-        fprintf(times, "%d,%.2f,%.2f,%d\n", rs.epoch, t_val - t0, t_end - t_val, engine_threads());
-        fflush(times);
-        if (!c->quiet) progress_end(&pr, detail);
-        /* Models first, the resume point last: a kill between them resumes from the
-         * previous epoch and redoes this one, reaching the same weights. */
-        if (checkpoint_save(&m, last_path, meta, n_meta)) goto done;
-        if (best && checkpoint_save(&m, best_path, meta, n_meta)) goto done;
-        if (save_resume(&m, &opt, &rs, resume_path, origin)) goto done;
+        if (dp ? dist_agree(written) : written) goto done;
     }
     rc = 0;
+    goto done;
+setup_failed:
+    if (dp) dist_agree(-1);
 done:
     if (log) fclose(log);
     if (times) fclose(times);

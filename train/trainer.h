@@ -38,6 +38,8 @@ typedef struct TrainConfig {
     bool freeze;                  /* keep every loaded tensor fixed */
     bool resume;
     bool quiet;                   /* no progress line */
+    bool data_parallel;           /* spread each batch over the ranks of the MPI job
+                                     (train/parallel.h); rank 0 writes RUN_DIR */
 } TrainConfig;
 
 void train_config_defaults(TrainConfig *c);
