@@ -114,14 +114,16 @@ test: deps
 
 # The Open MPI tests (tests/mpi/): test_dist_*.c run under mpirun with 3 ranks (on one
 # machine: --oversubscribe; as root Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 and
-# OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1); test_mpi_*.c start mpirun themselves ($$MPIRUN).
+# OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1, which the recipe sets when run as root); test_mpi_*.c
+# start mpirun themselves ($$MPIRUN).
 MPIRUN    ?= mpirun --oversubscribe
 MPI_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/mpi/test_*.c))
 test-mpi:
 	@$(MAKE) --no-print-directory MPI=1 deps
 	@$(MAKE) --no-print-directory MPI=1 mpi-tests
 mpi-tests: all $(MPI_TESTS)
-	@set -e; for t in $(MPI_TESTS); do echo "== $$t"; export OMP_WAIT_POLICY=PASSIVE; \
+	@set -e; if [ "$$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi; \
+	for t in $(MPI_TESTS); do echo "== $$t"; export OMP_WAIT_POLICY=PASSIVE; \
 	  case $$t in */test_dist_*) $(MPIRUN) -np 3 $$t;; \
 	  *) MPIRUN="$(MPIRUN)" REUSENET_BIN=$(BIN) $$t;; esac; done; echo "all MPI test programs passed"
 

@@ -172,7 +172,7 @@ int cmd_eval(int argc, char **argv)
         }
     Tape t;
     tape_init(&t, 0);
-    EvalOptions eo = {m.cfg.task, data.labelled, 8};
+    EvalOptions eo = {.task = m.cfg.task, .labelled = data.labelled, .batch = 8};
     EvalResult r;
     evaluate_model(&m, &t, set, &eo, &r);
     printf("%s on %s (%s split, %d slices)\n", weights, d.dir, split, set->count);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/dist.h"
 #include "engine/error.h"
 #include "engine/loss.h"
 #include "engine/tape.h"
@@ -59,16 +60,17 @@ static void reconstruction_sums(const Tensor *y, const SliceSet *set, int start,
     }
 }
 
-void eval_batches(Model *m, Tape *tape, const SliceSet *set, int batch, EvalVisit visit,
-                  void *ctx)
+/* eval_batches over the slices [first, end) of the set. */
+static void eval_batches_range(Model *m, Tape *tape, const SliceSet *set, int first, int end,
+                               int batch, EvalVisit visit, void *ctx)
 {
     if (batch < 1) batch = 8;
     bool saved_recording = tape->recording, saved_training = tape->training;
     tape->recording = false;
     tape->training = false;
-    for (int start = 0; start < set->count; start += batch) {
+    for (int start = first; start < end; start += batch) {
         const Slice *s = &set->slices[start];
-        int n = set->count - start < batch ? set->count - start : batch;
+        int n = end - start < batch ? end - start : batch;
         tape_reset(tape);
         Tensor *x = tape_tensor4(tape, n, m->cfg.in_channels, s->height, s->width);
         eval_fill_input(x, set, start, n);
@@ -77,6 +79,12 @@ void eval_batches(Model *m, Tape *tape, const SliceSet *set, int batch, EvalVisi
     tape_reset(tape);
     tape->recording = saved_recording;
     tape->training = saved_training;
+}
+
+void eval_batches(Model *m, Tape *tape, const SliceSet *set, int batch, EvalVisit visit,
+                  void *ctx)
+{
+    eval_batches_range(m, tape, set, 0, set->count, batch, visit, ctx);
 }
 
 typedef struct DiceVisit {
@@ -115,6 +123,40 @@ static void visit_eval(const Tensor *y, int start, void *ctx)
     }
 }
 
+/* The ranks' sums added over the ranks (split_over_ranks): the Dice counts, pooled and
+ * per patient, travel as doubles, exact below 2^53 pixels; then the loss and PSNR sums. */
+static void eval_sums_over_ranks(EvalSums *e)
+{
+    DiceTally *t = &e->tally;
+    const bool seg = e->task == TASK_SEG;
+    const size_t per = 3 * EVAL_MAX_CLASSES, counts = seg ? per * (size_t)(1 + t->patients) : 0;
+    double *x = xmalloc(sizeof *x * (counts + 2));
+    for (int p = -1; seg && p < t->patients; p++) {
+        const DiceCounts *c = p < 0 ? &t->total : &t->per_patient[p];
+        double *row = x + per * (size_t)(p + 1);
+        for (int j = 0; j < EVAL_MAX_CLASSES; j++) {
+            row[j] = (double)c->inter[j];
+            row[EVAL_MAX_CLASSES + j] = (double)c->pred[j];
+            row[2 * EVAL_MAX_CLASSES + j] = (double)c->truth[j];
+        }
+    }
+    x[counts] = e->loss;
+    x[counts + 1] = e->psnr;
+    dist_sum_doubles(x, counts + 2);
+    for (int p = -1; seg && p < t->patients; p++) {
+        DiceCounts *c = p < 0 ? &t->total : &t->per_patient[p];
+        const double *row = x + per * (size_t)(p + 1);
+        for (int j = 0; j < EVAL_MAX_CLASSES; j++) {
+            c->inter[j] = llround(row[j]);
+            c->pred[j] = llround(row[EVAL_MAX_CLASSES + j]);
+            c->truth[j] = llround(row[2 * EVAL_MAX_CLASSES + j]);
+        }
+    }
+    e->loss = x[counts];
+    e->psnr = x[counts + 1];
+    free(x);
+}
+
 void evaluate_model(Model *m, Tape *tape, const SliceSet *set, const EvalOptions *o,
                     EvalResult *out)
 {
@@ -126,7 +168,12 @@ void evaluate_model(Model *m, Tape *tape, const SliceSet *set, const EvalOptions
     const int hw = set->slices[0].height * set->slices[0].width;
     EvalSums e = {.set = set, .task = o->task};
     if (o->task == TASK_SEG) dice_tally_init(&e.tally, k, sliceset_patients(set));
-    eval_batches(m, tape, set, o->batch, visit_eval, &e);
+    const bool split = o->split_over_ranks && dist_size() > 1;
+    const int r = dist_rank(), ranks = dist_size();
+    const int first = split ? (int)((long long)r * set->count / ranks) : 0;
+    const int end = split ? (int)((long long)(r + 1) * set->count / ranks) : set->count;
+    eval_batches_range(m, tape, set, first, end, o->batch, visit_eval, &e);
+    if (split) eval_sums_over_ranks(&e);
     if (o->task == TASK_SEG) {
         out->loss = e.loss / ((double)set->count * hw);
         DiceSummary sum;

@@ -34,6 +34,11 @@ typedef struct EvalOptions {
     ModelTask task;
     unsigned labelled;                  /* bit c set for labelled classes 1..3 */
     int batch;                          /* slices per forward pass (default 8) */
+    /* Under MPI (engine/dist.h, more than one rank): each rank evaluates its share of the
+     * slices, [r*S/R, (r+1)*S/R), and the sums behind the result (integer Dice counts,
+     * loss and PSNR sums) are added over the ranks, so every rank returns the whole set's
+     * result. Counts are exact; the loss differs from one process's by rounding. */
+    bool split_over_ranks;
 } EvalOptions;
 
 /* Evaluate m (eval-mode BN) on every slice of set (all S x S). Uses (and resets) tape. */

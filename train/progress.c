@@ -36,7 +36,7 @@ void progress_update(Progress *p, long done, const char *detail)
     /* a terminal: at most 10 refreshes a second; a log: a line every 5 seconds */
     if (now - p->last_print < (p->tty ? 0.1 : 5.0) && done < p->total) return;
     p->last_print = now;
-    char eta[16] = "?";
+    char eta[32] = "?";
     if (done > 0) format_duration((now - p->start) / done * (p->total - done), eta, sizeof eta);
     fprintf(stderr, "%s%s %ld/%ld  %s  ETA %s%s", p->tty ? "\r\033[K" : "", p->label, done,
             p->total, detail ? detail : "", eta, p->tty ? "" : "\n");
@@ -45,7 +45,7 @@ void progress_update(Progress *p, long done, const char *detail)
 
 void progress_end(Progress *p, const char *detail)
 {
-    char took[16];
+    char took[32];
     format_duration(progress_now() - p->start, took, sizeof took);
     fprintf(stderr, "%s%s %ld/%ld  %s  (%s)\n", p->tty ? "\r\033[K" : "", p->label, p->total,
             p->total, detail ? detail : "", took);

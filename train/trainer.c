@@ -420,7 +420,8 @@ int train_run(const TrainConfig *c)
     labels = xmalloc(sizeof(int64_t) * (size_t)c->batch * s * s);
     targets = xmalloc(sizeof(float) * (size_t)c->batch * m.cfg.classes * s * s);
     tape_init(&tape, 0);
-    EvalOptions eo = {c->model.task, data.labelled, c->batch};
+    EvalOptions eo = {.task = c->model.task, .labelled = data.labelled, .batch = c->batch,
+                      .split_over_ranks = dp};
     if (!quiet) {
         fprintf(stderr, "training %s on %s: %d train / %d val slices, %d epochs x %d steps, "
                 "%d threads", model_arch_name(m.cfg.arch), c->data.dir, data.train.count,
@@ -472,7 +473,7 @@ int train_run(const TrainConfig *c)
             progress_update(&pr, step_in_epoch, detail);
         }
         const double t_val = progress_now();
-        /* every rank evaluates the whole validation set: the same numbers everywhere */
+        /* with ranks, each evaluates its share and every rank gets the whole set's numbers */
         evaluate_model(&m, &tape, &data.val, &eo, &er);
         const double t_end = progress_now();
         double score = score_of(&er, c->model.task);

@@ -15,6 +15,7 @@
 #include "engine/dist.h"
 #include "engine/error.h"
 #include "engine/loss.h"
+#include "train/evaluate.h"
 #include "tests/testutil.h"
 
 /* Rank r's input for the sum tests: a value whose rounding depends on the order. */
@@ -161,6 +162,44 @@ static void test_sync_batchnorm_and_losses_match_one_process(void **state)
     free(part);
 }
 
+/* Validation split over the ranks (EvalOptions.split_over_ranks): every rank gets the
+ * whole set's result. Dice (pooled and per patient) comes from integer counts, the same
+ * as one process's whatever R; the loss and PSNR sums agree to rounding. 7 patients of 3
+ * slices: the ranks' shares cut through patients. */
+static void test_validation_split_over_ranks(void **state)
+{
+    (void)state;
+    SliceSet set;
+    Model m;
+    Tape tape;
+    toy_set(&set, 7, 3, 5);
+    toy_model(&m, ARCH_UNET, 4, 6);
+    toy_perturb_bn(&m, 7);
+    tape_init(&tape, 0);
+    for (int task = 0; task < 2; task++) {
+        EvalOptions o = {.task = task ? TASK_AUTO : TASK_SEG, .labelled = 0xe, .batch = 2};
+        EvalResult whole, split;
+        evaluate_model(&m, &tape, &set, &o, &whole);
+        o.split_over_ranks = true;
+        evaluate_model(&m, &tape, &set, &o, &split);
+        assert_memory_equal(whole.dice, split.dice, sizeof whole.dice);
+        assert_true(whole.mean_dice == split.mean_dice);
+        assert_memory_equal(whole.patient_dice_mean, split.patient_dice_mean,
+                            sizeof whole.patient_dice_mean);
+        assert_true(whole.patient_mean_sd == split.patient_mean_sd);
+        assert_int_equal(whole.patients, split.patients);
+        assert_true(fabs(whole.loss - split.loss) <= 1e-12 * fabs(whole.loss));
+        assert_true(fabs(whole.psnr - split.psnr) <= 1e-12 * fabs(whole.psnr) + 1e-300);
+        /* and every rank holds it: rank 0's mean Dice summed over the ranks */
+        double mean = split.mean_dice * dist_size(), sum = split.mean_dice;
+        dist_sum_doubles(&sum, 1);
+        assert_true(sum == mean);
+    }
+    tape_free(&tape);
+    model_free(&m);
+    sliceset_free(&set);
+}
+
 int main(int argc, char **argv)
 {
     dist_init(&argc, &argv);
@@ -174,6 +213,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_same_refuses_other_fingerprints),
         cmocka_unit_test(test_counter_hands_out_each_item_once),
         cmocka_unit_test(test_sync_batchnorm_and_losses_match_one_process),
+        cmocka_unit_test(test_validation_split_over_ranks),
     };
     int failed = dist_size() < 2 ? 1 : cmocka_run_group_tests(tests, NULL, NULL);
     double all = failed;
