@@ -39,15 +39,6 @@ void toy_train(Model *m, const SliceSet *set, int steps);
 
 #endif
 
-/* The definition of a convolution, summed in double, to check every conv path against:
- * y[n,o,oy,ox] = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] * x[n,c,oy*s-p+ki*d, ox*s-p+kj*d]
- * (b may be NULL); and its gradients, accumulated: dx += ..., dw += ..., db += ... for
- * dy (NULL: not wanted; w may be NULL when dx is). */
-void conv_direct(const Conv2dShape *s, const float *x, const float *w, const float *b,
-                 double *y);
-void conv_direct_backward(const Conv2dShape *s, const float *x, const float *w,
-                          const float *dy, double *dx, double *dw, double *db);
-
 /* ---- finite-difference gradient check --------------------------------------------------
  * build(tape, inputs, arg) runs an op (or several) on the inputs and returns its output.
  * gradcheck() compares the tape's gradient of L = sum(out * r), r fixed random in [-1, 1),
