@@ -11,21 +11,6 @@
 #include "engine/npy.h"
 #include "tests/testutil.h"
 
-static const char *python(void)
-{
-    const char *p = getenv("REUSENET_PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
-static bool have_numpy(void)
-{
-    char cmd[512], out[1024];
-    snprintf(cmd, sizeof cmd, "%s -c 'import numpy'", python());
-    if (run_command(cmd, out, sizeof out) == 0) return true;
-    print_message("skipped: needs %s with numpy\n", python());
-    return false;
-}
-
 static char *path_in(const char *dir, const char *name)
 {
     char *p = malloc(strlen(dir) + strlen(name) + 2);
@@ -36,7 +21,7 @@ static char *path_in(const char *dir, const char *name)
 static void run_python(const char *dir, const char *script)
 {
     char cmd[8192], out[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && %s -c \"%s\"", dir, python(), script);
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s -c \"%s\"", dir, test_python(), script);
     int rc = run_command(cmd, out, sizeof out);
     if (rc) print_error("python failed: %s\n", out);
     assert_int_equal(rc, 0);
@@ -53,7 +38,7 @@ static void remove_dir(char *dir)
 static void test_reads_numpy_files(void **state)
 {
     (void)state;
-    if (!have_numpy()) skip();
+    if (!test_python_has("numpy")) skip();
     char *dir = make_temp_dir("npy-read");
     /* Element i of every array is i * 0.5 (floats) or i - 3 (integers) or i % 256 (u1). */
     run_python(dir,
@@ -190,7 +175,7 @@ static void test_reads_numpy_files(void **state)
 static void test_writes_like_numpy(void **state)
 {
     (void)state;
-    if (!have_numpy()) skip();
+    if (!test_python_has("numpy")) skip();
     char *dir = make_temp_dir("npy-write");
     static const struct {
         int ndim;

@@ -54,12 +54,6 @@ static char *path_in(const char *dir, const char *name)
     return p;
 }
 
-static const char *python(void)
-{
-    const char *p = getenv("REUSENET_PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
 /* ---- round trips and canonical layout ---- */
 
 static void test_round_trip(void **state)
@@ -198,12 +192,11 @@ static void test_python_written_file(void **state)
 {
     (void)state;
     char cmd[4096], out[4096];
-    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy'", python());
-    if (access("tests/torch/safetensors_io.py", R_OK) != 0 || run_command(cmd, out, sizeof out)) {
-        print_message("skipped: needs %s with torch and numpy, run from the source root\n",
-                      python());
+    if (access("tests/torch/safetensors_io.py", R_OK) != 0) {
+        print_message("skipped: run from the source root (needs tests/torch/safetensors_io.py)\n");
         skip();
     }
+    if (!test_python_has("torch, numpy")) skip();
     char *dir = make_temp_dir("safetensors-py");
     char *path = path_in(dir, "py.safetensors");
     snprintf(cmd, sizeof cmd,
@@ -214,7 +207,7 @@ static void test_python_written_file(void **state)
              "\"bn1.running_var\": torch.tensor([0.5, 1.25, 2.0]), "
              "\"classifier.bias\": torch.tensor([-1.5, 2.25])}; "
              "s.save_file(sd, sys.argv[1], {\"arch\": \"pspnet\", \"classes\": \"2\"})' %s",
-             python(), path);
+             test_python(), path);
     int rc = run_command(cmd, out, sizeof out);
     if (rc) print_error("%s\n", out);
     assert_int_equal(rc, 0);

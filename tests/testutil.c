@@ -198,6 +198,21 @@ bool test_may_use_threads(void)
     return !(env && atoi(env) == 1);
 }
 
+const char *test_python(void)
+{
+    const char *p = getenv("REUSENET_PYTHON");
+    return p && *p ? p : "/usr/bin/python3";
+}
+
+bool test_python_has(const char *modules)
+{
+    char cmd[1024], out[1024];
+    snprintf(cmd, sizeof cmd, "%s -c 'import %s'", test_python(), modules);
+    if (run_command(cmd, out, sizeof out) == 0) return true;
+    print_message("skipped: needs %s with %s\n", test_python(), modules);
+    return false;
+}
+
 const char *reusenet_program(void)
 {
     const char *b = getenv("REUSENET_BIN");

@@ -58,6 +58,14 @@ Tensor test_tensor(int ndim, const int *shape, uint64_t seed, bool requires_grad
  * compare results across thread counts skip() then. */
 bool test_may_use_threads(void);
 
+/* The Python that runs the reference scripts (NumPy, SciPy, PyTorch, nibabel):
+ * $REUSENET_PYTHON, else /usr/bin/python3. */
+const char *test_python(void);
+/* True when test_python() imports every module of a comma-separated list
+ * ("numpy, scipy.stats"); otherwise prints "skipped: needs PYTHON with MODULES" and returns
+ * false, and the caller calls skip(). */
+bool test_python_has(const char *modules);
+
 /* The reusenet program of the build under test: $REUSENET_BIN (set by `make test` and
  * `make sanitize`), else build/reusenet. */
 const char *reusenet_program(void);
