@@ -22,12 +22,6 @@
 #define MAX_SOURCES 16
 #define LABELS 4                   /* background, RV, myocardium, LV */
 
-static int fail(const char *command)
-{
-    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
-    return 1;
-}
-
 /* The data options every predictor command shares. */
 #define DATA_OPTIONS(d, split_seed)                                                           \
     {"--data", OPT_STRING, &(d).dir, "DIR  the target dataset", false},                     \
@@ -96,17 +90,17 @@ int cmd_cka(int argc, char **argv)
     d.split_seed = split_seed;
     engine_set_threads(threads);
     ReuseModel t, s;
-    if (reuse_model_load(&t, target, NULL)) return fail("cka");
+    if (reuse_model_load(&t, target, NULL)) return cli_fail("cka");
     if (reuse_model_load(&s, source, NULL) || reuse_models_compatible(&t, &s)) {
         reuse_model_free(&t);
         reuse_model_free(&s);
-        return fail("cka");
+        return cli_fail("cka");
     }
     RunData data;
     if (run_data_load(&d, which, &data)) {
         reuse_model_free(&t);
         reuse_model_free(&s);
-        return fail("cka");
+        return cli_fail("cka");
     }
     const SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
     PixelSample *samples;
@@ -150,7 +144,7 @@ int cmd_cka(int argc, char **argv)
     run_data_free(&data);
     reuse_model_free(&t);
     reuse_model_free(&s);
-    return rc ? fail("cka") : 0;
+    return rc ? cli_fail("cka") : 0;
 }
 
 /* ---- transferability ----------------------------------------------------------------- */
@@ -159,10 +153,10 @@ int cmd_cka(int argc, char **argv)
 static int score_files(const char *features, const char *labels)
 {
     NpyArray f, y;
-    if (npy_read_f32(features, &f)) return fail("transferability");
+    if (npy_read_f32(features, &f)) return cli_fail("transferability");
     if (npy_read_i64(labels, &y)) {
         npy_free(&f);
-        return fail("transferability");
+        return cli_fail("transferability");
     }
     int rc = 0, classes = 0;
     if (f.ndim != 2 || y.ndim != 1 || y.shape[0] != f.shape[0] || f.shape[0] < 2 || f.shape[1] < 1)
@@ -180,7 +174,7 @@ static int score_files(const char *features, const char *labels)
     if (!rc) printf("logme: %.9g\n", logme_score(f.data, f.shape[0], f.shape[1], lab, classes));
     npy_free(&f);
     npy_free(&y);
-    return rc ? fail("transferability") : 0;
+    return rc ? cli_fail("transferability") : 0;
 }
 
 /* softmax of each row of logits (n x k), in place */
@@ -252,7 +246,7 @@ static int score_sources(char **paths, int n_paths, DataOptions *d, int pixels, 
                          int batch, const char *out)
 {
     RunData data;
-    if (run_data_load(d, RUN_DATA_TRAIN, &data)) return fail("transferability");
+    if (run_data_load(d, RUN_DATA_TRAIN, &data)) return cli_fail("transferability");
     PixelSample *samples;
     int per_class[LABELS];
     const int n = pixels_balanced(&data.train, LABELS, pixels, seed, &samples, per_class);
@@ -282,7 +276,7 @@ static int score_sources(char **paths, int n_paths, DataOptions *d, int pixels, 
     free(labels);
     free(samples);
     run_data_free(&data);
-    return rc ? fail("transferability") : 0;
+    return rc ? cli_fail("transferability") : 0;
 }
 
 int cmd_transferability(int argc, char **argv)

@@ -20,21 +20,15 @@
 
 #define MAX_MODELS 16
 
-static int fail(const char *command)
-{
-    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
-    return 1;
-}
-
 /* Load target and source and check that they can be compared. */
 static int load_pair(const char *command, const char *target, const char *source,
                      ReuseModel *t, ReuseModel *s)
 {
-    if (reuse_model_load(t, target, NULL)) return fail(command);
+    if (reuse_model_load(t, target, NULL)) return cli_fail(command);
     if (reuse_model_load(s, source, NULL) || reuse_models_compatible(t, s)) {
         reuse_model_free(t);
         reuse_model_free(s);
-        return fail(command);
+        return cli_fail(command);
     }
     return 0;
 }
@@ -62,7 +56,7 @@ int cmd_bnstats(int argc, char **argv)
     free(rows);
     reuse_model_free(&t);
     reuse_model_free(&s);
-    if (rc) return fail("bnstats");
+    if (rc) return cli_fail("bnstats");
     printf("wrote %s\n", out);
     return 0;
 }
@@ -150,7 +144,7 @@ int cmd_rmse(int argc, char **argv)
         free(rows);
     }
     for (int i = 0; i < loaded; i++) reuse_model_free(&models[i]);
-    return rc ? fail("rmse") : 0;
+    return rc ? cli_fail("rmse") : 0;
 }
 
 /* The controls of a swap scan: init (from --init or the target's seed), random, and
@@ -160,12 +154,12 @@ static int load_controls(const ReuseModel *t, const char *init, const char *cont
                          SwapDonors *donors)
 {
     if (init) {
-        if (reuse_model_load(ci, init, NULL) || reuse_models_compatible(t, ci)) return fail("swap");
+        if (reuse_model_load(ci, init, NULL) || reuse_models_compatible(t, ci)) return cli_fail("swap");
         donors->model[DONOR_INIT] = &ci->model;
     } else {
         char why[512];
         int rc = swap_control_init_from_seed(t, &ci->model, why, sizeof why);
-        if (rc < 0) return fail("swap");
+        if (rc < 0) return cli_fail("swap");
         if (rc == 0) {
             ci->path = xmalloc(1);
             ci->path[0] = '\0';
@@ -175,10 +169,10 @@ static int load_controls(const ReuseModel *t, const char *init, const char *cont
         }
     }
     if (control) {
-        if (reuse_model_load(cc, control, NULL) || reuse_models_compatible(t, cc)) return fail("swap");
+        if (reuse_model_load(cc, control, NULL) || reuse_models_compatible(t, cc)) return cli_fail("swap");
         if (cc->model.cfg.task != TASK_SEG) {
             error_set("%s: the control must be a segmentation model of the target's task", control);
-            return fail("swap");
+            return cli_fail("swap");
         }
         donors->model[DONOR_CONTROL] = &cc->model;
     }
@@ -263,13 +257,13 @@ int cmd_swap(int argc, char **argv)
     if (!no_controls)
         rc = load_controls(&t, init, control, so.seed, &ci, &cc, &random, &donors);
     if (!rc && run_data_load(&d, which | (recalibrate ? RUN_DATA_TRAIN : 0), &data))
-        rc = fail("swap");
+        rc = cli_fail("swap");
     if (!rc) {
         so.labelled = data.labelled;
         so.recal_set = recalibrate ? &data.train : NULL;
         if (recalibrate && !data.train.count) {
             error_set("%s: no training slices to recalibrate on", d.dir);
-            rc = fail("swap");
+            rc = cli_fail("swap");
         }
     }
     if (!rc) {
@@ -284,7 +278,7 @@ int cmd_swap(int argc, char **argv)
             if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
             swap_scan_free(&scan);
         }
-        if (rc) rc = fail("swap");
+        if (rc) rc = cli_fail("swap");
     }
     run_data_free(&data);
     if (random.layers) model_free(&random);
@@ -347,11 +341,11 @@ int cmd_plan(int argc, char **argv)
     }
     po.rmse_path = rmse;
     Plan p;
-    if (plan_from_scan(scan, &po, &p)) return fail("plan");
+    if (plan_from_scan(scan, &po, &p)) return cli_fail("plan");
     plan_print(stdout, &p);
     rc = plan_write_json(out, &p);
     plan_free(&p);
-    if (rc) return fail("plan");
+    if (rc) return cli_fail("plan");
     printf("wrote %s\n", out);
     return 0;
 }
@@ -386,12 +380,12 @@ int cmd_report(int argc, char **argv)
         snprintf(md_path, sizeof md_path, "%.*s.md", (int)len, out);
     }
     Study s;
-    if (study_load(pos[0], &s)) return fail("report");
+    if (study_load(pos[0], &s)) return cli_fail("report");
     rc = report_write_html(&s, out) || report_write_md(&s, md_path);
     if (!rc)
         printf("wrote %s and %s: %d scan(s), %d BN table(s), %d RMSE table(s), %d plan(s), %s, "
                "%d overlay(s)\n", out, md_path, s.n_scans, s.n_bn, s.n_rmse, s.n_plans,
                s.has_table ? "Table 1" : "no Table 1", s.n_overlays);
     study_free(&s);
-    return rc ? fail("report") : 0;
+    return rc ? cli_fail("report") : 0;
 }

@@ -12,12 +12,6 @@
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
-static int fail(const char *command)
-{
-    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
-    return 1;
-}
-
 int cmd_train(int argc, char **argv)
 {
     TrainConfig c;
@@ -72,7 +66,7 @@ int cmd_train(int argc, char **argv)
     c.data.spacing_mm = (float)spacing;
     if (model_arch_parse(arch, &c.model.arch) || model_task_parse(task, &c.model.task) ||
         schedule_parse(schedule, &c.schedule))
-        return fail("train");
+        return cli_fail("train");
     if (!strcmp(optimizer, "adam")) c.optimizer = OPTIMIZER_ADAM;
     else if (!strcmp(optimizer, "sgd")) c.optimizer = OPTIMIZER_SGD;
     else {
@@ -87,7 +81,7 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "reusenet train: give --params or --plan, not both\n");
         return 2;
     }
-    return train_run(&c) ? fail("train") : 0;
+    return train_run(&c) ? cli_fail("train") : 0;
 }
 
 static void print_eval(const EvalResult *r, ModelTask task)
@@ -151,12 +145,12 @@ int cmd_eval(int argc, char **argv)
     Model m;
     RunData data;
     CheckpointPreprocess pp;
-    if (checkpoint_load_preprocess(&m, weights, &pp)) return fail("eval");
+    if (checkpoint_load_preprocess(&m, weights, &pp)) return cli_fail("eval");
     if (d.size <= 0) d.size = pp.size > 0 ? pp.size : 128;
     d.spacing_mm = pp.spacing_mm;
     if (run_data_load(&d, which, &data)) {
         model_free(&m);
-        return fail("eval");
+        return cli_fail("eval");
     }
     SliceSet *set = which == RUN_DATA_TRAIN ? &data.train : &data.val;
     if (which == (RUN_DATA_TRAIN | RUN_DATA_VAL))
@@ -172,7 +166,7 @@ int cmd_eval(int argc, char **argv)
     evaluate_model(&m, &t, set, &eo, &r);
     printf("%s on %s (%s split, %d slices)\n", weights, d.dir, split, set->count);
     print_eval(&r, m.cfg.task);
-    if (overlays) rc = eval_write_overlays(&m, &t, set, overlays) ? fail("eval") : 0;
+    if (overlays) rc = eval_write_overlays(&m, &t, set, overlays) ? cli_fail("eval") : 0;
     tape_free(&t);
     run_data_free(&data);
     model_free(&m);

@@ -24,8 +24,7 @@ int cmd_transfer(int argc, char **argv)
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     if (transfer_run(config, out, threads, quiet)) {
-        fprintf(stderr, "reusenet transfer: %s\n", error_get());
-        return 1;
+        return cli_fail("transfer");
     }
     return 0;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/atomic_file.h"
+#include "engine/fsutil.h"
 #include "engine/error.h"
 #include "reuse/csv.h"
 #include "reuse/plan.h"
@@ -269,15 +269,9 @@ int plan_write_json(const char *path, const Plan *p)
     }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    AtomicFile *af = atomic_open(path);
-    if (!af) {
-        free(text);
-        return -1;
-    }
-    fputs(text, atomic_stream(af));
-    fputc('\n', atomic_stream(af));
+    int rc = fs_write_text(path, text, 1);
     free(text);
-    return atomic_commit(af);
+    return rc;
 }
 
 void plan_print(FILE *out, const Plan *p)

@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "engine/rng.h"
 #include "engine/safetensors.h"
+#include "engine/fsutil.h"
 #include "tests/testutil.h"
 
 /* ---- helpers ---- */
@@ -47,20 +48,13 @@ static void expect_header_rejected(const char *header, size_t buffer, const char
     free(b);
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
-}
-
 /* ---- round trips and canonical layout ---- */
 
 static void test_round_trip(void **state)
 {
     (void)state;
     char *dir = make_temp_dir("safetensors");
-    char *path = path_in(dir, "w.safetensors");
+    char *path = fs_join(dir, "w.safetensors");
     float w[2 * 3 * 2 * 2], v[5], empty[1];
     fill_uniform(w, 24, -1, 1, 1);
     fill_uniform(v, 5, -1, 1, 2);
@@ -198,7 +192,7 @@ static void test_python_written_file(void **state)
     }
     if (!test_python_has("torch, numpy")) skip();
     char *dir = make_temp_dir("safetensors-py");
-    char *path = path_in(dir, "py.safetensors");
+    char *path = fs_join(dir, "py.safetensors");
     snprintf(cmd, sizeof cmd,
              "%s -c 'import sys, torch; sys.path.insert(0, \"tests/torch\"); "
              "import safetensors_io as s; "
@@ -407,7 +401,7 @@ static void test_file_errors(void **state)
     (void)state;
     SafeTensors st;
     char *dir = make_temp_dir("safetensors-files");
-    char *missing = path_in(dir, "missing.safetensors");
+    char *missing = fs_join(dir, "missing.safetensors");
     assert_int_equal(safetensors_read(missing, &st), -1);
     assert_non_null(strstr(error_get(), "cannot open"));
     assert_non_null(strstr(error_get(), "missing.safetensors"));
@@ -419,7 +413,7 @@ static void test_file_errors(void **state)
     SafetensorsWriter wr;
     safetensors_writer_init(&wr);
     safetensors_writer_add_f32(&wr, "head.weight", 2, (int[]){4, 4}, w);
-    char *path = path_in(dir, "cut.safetensors");
+    char *path = fs_join(dir, "cut.safetensors");
     assert_int_equal(safetensors_write(&wr, path), 0);
     safetensors_writer_free(&wr);
     assert_int_equal(truncate(path, 80), 0);
