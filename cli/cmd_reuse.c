@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/data_args.h"
 #include "cli/options.h"
 #include "engine/engine.h"
 #include "reuse/bnstats.h"
@@ -190,19 +191,13 @@ int cmd_swap(int argc, char **argv)
     data_options_defaults(&d);
     SwapOptions so;
     swap_options_defaults(&so);
-    uint64_t split_seed = 0;
     int threads = 0;
     bool no_reuse = false, quiet = false, no_controls = false, recalibrate = false;
     const Option opts[] = {
         {"--target", OPT_STRING, &target, "T.safetensors  the segmentation model to modify", true},
         {"--source", OPT_STRING, &source, "S.safetensors  where the swapped tensors come from", true},
-        {"--data", OPT_STRING, &d.dir, "DIR  dataset to evaluate on", true},
-        {"--split", OPT_STRING, &split, "val|train  which patients (default val)", false},
-        {"--split-seed", OPT_U64, &split_seed, "S  seed of a random split, as in training (default 0)", false},
-        {"--train-count", OPT_INT, &d.train_count, "N  training patients of the split (default: "
-         "the preset's), as in training", false},
-        {"--val-count", OPT_INT, &d.val_count, "N  validation patients (default: the preset's)", false},
-        {"--size", OPT_INT, &d.size, "S  slice size (default 128)", false},
+        DATA_OPTION_ROWS(d, true, "S  slice size (default 128)"),
+        DATA_SPLIT_ROW(split, false),
         {"--batch", OPT_INT, &so.batch, "B  slices per forward pass (default 8)", false},
         {"--memory-budget", OPT_FLOAT, &so.memory_budget_mb, "MB  for kept activations of one "
          "batch (default 1024)", false},
@@ -232,11 +227,8 @@ int cmd_swap(int argc, char **argv)
                              NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    int which = !strcmp(split, "val") ? RUN_DATA_VAL : !strcmp(split, "train") ? RUN_DATA_TRAIN : 0;
-    if (!which) {
-        fprintf(stderr, "reusenet swap: --split must be val or train, got '%s'\n", split);
-        return 2;
-    }
+    int which = data_split_parse(split, false, "swap");
+    if (!which) return 2;
     if (so.batch < 1 || so.memory_budget_mb < 0 || so.resamples < 0) {
         fprintf(stderr, "reusenet swap: --batch must be >= 1, --memory-budget and --resamples >= 0\n");
         return 2;
@@ -245,7 +237,6 @@ int cmd_swap(int argc, char **argv)
         fprintf(stderr, "reusenet swap: --no-controls with --init or --control\n");
         return 2;
     }
-    d.split_seed = split_seed;
     so.reuse = !no_reuse;
     so.progress = !quiet;
     engine_set_threads(threads);
