@@ -183,6 +183,34 @@ static int load_controls(const ReuseModel *t, const char *init, const char *cont
     return 0;
 }
 
+/* Values the options cannot take together; true after printing which. */
+static bool swap_usage_error(const SwapOptions *so, bool controls_and_no_controls)
+{
+    if (so->batch < 1 || so->memory_budget_mb < 0 || so->resamples < 0)
+        fprintf(stderr, "reusenet swap: --batch must be >= 1, --memory-budget and --resamples >= 0\n");
+    else if (controls_and_no_controls)
+        fprintf(stderr, "reusenet swap: --no-controls with --init or --control\n");
+    else
+        return false;
+    return true;
+}
+
+/* The scan of the target against its donors on set, its summary on stdout and its CSV;
+ * 0, or 1 after printing the error. */
+static int scan_and_write(ReuseModel *t, const SwapDonors *donors, SliceSet *set,
+                          const SwapOptions *so, const char *out)
+{
+    SwapScan scan;
+    int rc = swap_scan_donors(&t->model, donors, set, so, &scan);
+    if (!rc) {
+        swap_print_summary(stdout, &scan);
+        rc = swap_write_csv(out, &scan);
+        if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
+        swap_scan_free(&scan);
+    }
+    return rc ? cli_fail("swap") : 0;
+}
+
 int cmd_swap(int argc, char **argv)
 {
     const char *target = NULL, *source = NULL, *split = "val", *out = NULL, *init = NULL,
@@ -229,14 +257,7 @@ int cmd_swap(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     int which = data_split_parse(split, false, "swap");
     if (!which) return 2;
-    if (so.batch < 1 || so.memory_budget_mb < 0 || so.resamples < 0) {
-        fprintf(stderr, "reusenet swap: --batch must be >= 1, --memory-budget and --resamples >= 0\n");
-        return 2;
-    }
-    if (no_controls && (init || control)) {
-        fprintf(stderr, "reusenet swap: --no-controls with --init or --control\n");
-        return 2;
-    }
+    if (swap_usage_error(&so, no_controls && (init || control))) return 2;
     so.reuse = !no_reuse;
     so.progress = !quiet;
     engine_set_threads(threads);
@@ -261,15 +282,7 @@ int cmd_swap(int argc, char **argv)
         SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
         printf("swap scan: target %s, source %s, %d %s slices of %s (%dx%d)\n", t.name, s.name,
                set->count, split, d.dir, d.size, d.size);
-        SwapScan scan;
-        rc = swap_scan_donors(&t.model, &donors, set, &so, &scan);
-        if (!rc) {
-            swap_print_summary(stdout, &scan);
-            rc = swap_write_csv(out, &scan);
-            if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
-            swap_scan_free(&scan);
-        }
-        if (rc) rc = cli_fail("swap");
+        rc = scan_and_write(&t, &donors, set, &so, out);
     }
     run_data_free(&data);
     if (random.layers) model_free(&random);
