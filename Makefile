@@ -145,7 +145,8 @@ valgrind-tests: all $(TESTS)
 	  OMP_NUM_THREADS=1 REUSENET_BIN=$(BIN) valgrind -q --error-exitcode=1 --leak-check=full $(VALGRIND_FLAGS) $$t; done
 
 # PyTorch equality proof (needs Debian's python3-torch): forward and gradients of both
-# models against a PyTorch implementation written from the spec, fresh random weights.
+# models against a PyTorch implementation written from the spec, fresh random weights;
+# then ten Adam steps of `reusenet train` against torch.optim.Adam (check_training.py).
 TORCH_PY ?= /usr/bin/python3
 check-torch: all
 	$(TORCH_PY) tests/torch/models.py > /dev/null
@@ -153,6 +154,7 @@ check-torch: all
 	$(TORCH_PY) tests/torch/check_roundtrip.py --reusenet $(BIN)
 	$(TORCH_PY) tests/torch/check_models.py --reusenet $(BIN)
 	$(TORCH_PY) tests/torch/check_recal.py --reusenet $(BIN)
+	OMP_NUM_THREADS=1 $(TORCH_PY) tests/torch/check_training.py --reusenet $(BIN)
 
 # libFuzzer targets (clang): each tests/fuzz/fuzz_*.c with the library sources, built with
 # the fuzzer and ASan/UBSan into build-fuzz/. `make fuzz-run FUZZ_TIME=60` runs each.

@@ -1,14 +1,7 @@
 /* Spot checks of conv2d_forward / conv2d_backward against the definition, done before a
  * layer is timed (a benchmark of a wrong result measures nothing). A few elements chosen at
- * random are recomputed as double sums:
- *
- *   y[n,o,oy,ox]  = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] x[n,c,iy,ix]
- *   dw[o,c,ki,kj] = sum_{n,oy,ox} dy[n,o,oy,ox] x[n,c,iy,ix]
- *   dx[n,c,iy,ix] = sum_{o,ki,kj} dy[n,o,oy,ox] w[o,c,ki,kj]
- *   db[o]         = sum_{n,oy,ox} dy[n,o,oy,ox]
- *   with iy = oy*stride - pad + ki*dilation, ix = ox*stride - pad + kj*dilation
- *
- * and must agree to 1e-4 of the sum of |terms|. The gradients must have been zero before
+ * random are recomputed by engine/conv2d_direct.h (double sums of the formula there) and
+ * must agree to 1e-4 of the sum of |terms|. The gradients must have been zero before
  * the backward call (the kernels accumulate). dx, db may be NULL when not computed.
  * 0, or -1 with error_set() naming the tensor, the element and both values. */
 #ifndef REUSENET_CONV_CHECK_H

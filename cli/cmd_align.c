@@ -36,15 +36,11 @@ int cmd_align(int argc, char **argv)
         return 2;
     }
     ReuseModel t, s;
-    if (reuse_model_load(&t, target, NULL)) {
-        fprintf(stderr, "reusenet align: %s\n", error_get());
-        return 1;
-    }
+    if (reuse_model_load(&t, target, NULL)) return cli_fail("align");
     if (reuse_model_load(&s, source, NULL) || reuse_models_compatible(&t, &s)) {
-        fprintf(stderr, "reusenet align: %s\n", error_get());
         reuse_model_free(&t);
         reuse_model_free(&s);
-        return 1;
+        return cli_fail("align");
     }
     AlignGroups g;
     align_groups_build(&t.model, &g);
@@ -74,7 +70,7 @@ int cmd_align(int argc, char **argv)
     snprintf(init, sizeof init, "%s, permuted", s.init[0] ? s.init : "unknown");
     const MetaPair extra[] = {{"init", init}, {"aligned_to", t.name}};
     rc = checkpoint_save(&s.model, out, extra, 2);
-    if (rc) fprintf(stderr, "reusenet align: %s\n", error_get());
+    if (rc) cli_fail("align");
     else printf("wrote %s\n", out);
     align_groups_free(&g);
     reuse_model_free(&t);

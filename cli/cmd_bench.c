@@ -54,8 +54,7 @@ int cmd_bench(int argc, char **argv)
     Model m;
     if (model_arch_parse(arch, &cfg.arch) || model_create(&m, &cfg) ||
         model_check_input(&m, batch, 1, size, size)) {
-        fprintf(stderr, "reusenet bench: %s\n", error_get());
-        return 1;
+        return cli_fail("bench");
     }
     model_init_weights(&m, 1);
     Optimizer opt;

@@ -80,8 +80,7 @@ static int data_synth(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (synth_write(out, &o) < 0) {
-        fprintf(stderr, "reusenet: %s\n", error_get());
-        return 1;
+        return cli_fail(NULL);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("wrote %s: preset %s, %d patients, seed %llu, %dx%d (%.1f s)\n", out, o.preset,
@@ -140,8 +139,7 @@ static int data_info(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     Dataset *d = dataset_open(dir);
     if (!d) {
-        fprintf(stderr, "reusenet: %s\n", error_get());
-        return 1;
+        return cli_fail(NULL);
     }
     InfoStats st;
     memset(&st, 0, sizeof st);
@@ -154,9 +152,8 @@ static int data_info(int argc, char **argv)
         sliceset_free(&set);
     }
     if (status) {
-        fprintf(stderr, "reusenet: %s\n", error_get());
         dataset_close(d);
-        return 1;
+        return cli_fail(NULL);
     }
     char classes[64];
     printf("dataset   %s\n", d->path);
@@ -249,9 +246,8 @@ static int data_preview(int argc, char **argv)
     if (po.crop < 0 || po.crop > 8192) return out_of_range(spec.command, "--crop", po.crop, 0, 8192);
     Dataset *d = dataset_open(dir);
     if (!d || preview_write(d, out, &po) < 0) {
-        fprintf(stderr, "reusenet: %s\n", error_get());
         dataset_close(d);
-        return 1;
+        return cli_fail(NULL);
     }
     printf("wrote %s (%d x %d tiles of %s)\n", out, po.columns, po.rows, d->path);
     dataset_close(d);

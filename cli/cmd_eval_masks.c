@@ -32,8 +32,7 @@ int cmd_eval_masks(int argc, char **argv)
         return 2;
     }
     if (eval_masks(&o, stdout)) {
-        fprintf(stderr, "reusenet eval: %s\n", error_get());
-        return 1;
+        return cli_fail("eval");
     }
     return 0;
 }

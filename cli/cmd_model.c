@@ -11,12 +11,6 @@
 #include "models/checkpoint.h"
 #include "reuse/recalibrate.h"
 
-static int fail(const char *command)
-{
-    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
-    return 1;
-}
-
 int cmd_info(int argc, char **argv)
 {
     char *pos[1];
@@ -31,12 +25,12 @@ int cmd_info(int argc, char **argv)
     SafeTensors st;
     ModelConfig cfg;
     Model m = {0};
-    if (safetensors_read(pos[0], &st)) return fail("info");
+    if (safetensors_read(pos[0], &st)) return cli_fail("info");
     if (checkpoint_config(&st, &cfg) || model_create(&m, &cfg) ||
         checkpoint_read_tensors(&m, &st)) {
         if (m.layers) model_free(&m);
         safetensors_free(&st);
-        return fail("info");
+        return cli_fail("info");
     }
     printf("%s: %s", pos[0], model_arch_name(m.cfg.arch));
     if (model_arch_info(m.cfg.arch)->has_width) printf(" (width %d)", m.cfg.width);
@@ -76,14 +70,14 @@ int cmd_init(int argc, char **argv)
     Model m;
     if (model_arch_parse(arch, &cfg.arch) || model_task_parse(task, &cfg.task) ||
         model_create(&m, &cfg))
-        return fail("init");
+        return cli_fail("init");
     model_init_weights(&m, seed);
     char init[64];
     snprintf(init, sizeof init, "seed %llu", (unsigned long long)seed);
     MetaPair meta[] = {{"init", init}};
     rc = checkpoint_save(&m, out, meta, 1);
     model_free(&m);
-    if (rc) return fail("init");
+    if (rc) return cli_fail("init");
     return 0;
 }
 
@@ -91,10 +85,10 @@ int cmd_init(int argc, char **argv)
 static int load_model_and_input(const char *command, const char *weights, const char *input,
                                 Model *m, NpyArray *x)
 {
-    if (checkpoint_load(m, weights)) return fail(command);
+    if (checkpoint_load(m, weights)) return cli_fail(command);
     if (npy_read_f32(input, x)) {
         model_free(m);
-        return fail(command);
+        return cli_fail(command);
     }
     if (x->ndim != 4 ||
         model_check_input(m, x->shape[0], x->shape[1], x->shape[2], x->shape[3])) {
@@ -102,7 +96,7 @@ static int load_model_and_input(const char *command, const char *weights, const 
         error_prefix("%s", input);
         npy_free(x);
         model_free(m);
-        return fail(command);
+        return cli_fail(command);
     }
     return 0;
 }
@@ -167,7 +161,7 @@ int cmd_forward(int argc, char **argv)
     tape_free(&t);
     npy_free(&x);
     model_free(&m);
-    return rc ? fail("forward") : 0;
+    return rc ? cli_fail("forward") : 0;
 }
 
 int cmd_grad(int argc, char **argv)
@@ -244,5 +238,5 @@ int cmd_grad(int argc, char **argv)
     npy_free(&x);
     if (tgt.data) npy_free(&tgt);
     model_free(&m);
-    return rc ? fail("grad") : 0;
+    return rc ? cli_fail("grad") : 0;
 }

@@ -222,8 +222,7 @@ int cmd_predict(int argc, char **argv)
     Model m;
     CheckpointPreprocess pp;
     if (checkpoint_load_preprocess(&m, weights, &pp)) {
-        fprintf(stderr, "reusenet predict: %s\n", error_get());
-        return 1;
+        return cli_fail("predict");
     }
     PredictRun r = {.probabilities = probabilities, .quiet = quiet, .overlays = overlays,
                     .png_spacing = 1.0f};
@@ -235,7 +234,7 @@ int cmd_predict(int argc, char **argv)
     unsigned classes;
     if (!rc && dir) rc = dataset_cfg_describe(input, &r.png_spacing, &classes);
     if (!rc) rc = dir ? predict_folder(&r, input, out) : predict_file(&r, input, out);
-    if (rc) fprintf(stderr, "reusenet predict: %s\n", error_get());
+    if (rc) cli_fail("predict");
     predictor_free(&r.pred);
     model_free(&m);
     return rc ? 1 : 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/data_args.h"
 #include "cli/options.h"
 #include "engine/atomic_file.h"
 #include "engine/engine.h"
@@ -21,22 +22,6 @@
 
 #define MAX_SOURCES 16
 #define LABELS 4                   /* background, RV, myocardium, LV */
-
-static int fail(const char *command)
-{
-    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
-    return 1;
-}
-
-/* The data options every predictor command shares. */
-#define DATA_OPTIONS(d, split_seed)                                                           \
-    {"--data", OPT_STRING, &(d).dir, "DIR  the target dataset", false},                     \
-    {"--split-seed", OPT_U64, &(split_seed), "S  seed of a random split, as in training "   \
-     "(default 0)", false},                                                                   \
-    {"--train-count", OPT_INT, &(d).train_count, "N  training patients of the split "      \
-     "(default: the preset's)", false},                                                       \
-    {"--val-count", OPT_INT, &(d).val_count, "N  validation patients (default: the preset's)", false}, \
-    {"--size", OPT_INT, &(d).size, "S  slice size (default 128)", false}
 
 /* ---- cka --------------------------------------------------------------------------------- */
 
@@ -68,13 +53,13 @@ int cmd_cka(int argc, char **argv)
     const char *target = NULL, *source = NULL, *split = "val", *out = NULL;
     DataOptions d;
     data_options_defaults(&d);
-    uint64_t split_seed = 0, seed = 0;
+    uint64_t seed = 0;
     int pixels = 1024, batch = 8, threads = 0;
     const Option opts[] = {
         {"--target", OPT_STRING, &target, "T.safetensors  the target model", true},
         {"--source", OPT_STRING, &source, "S.safetensors  the source model (same architecture)", true},
-        DATA_OPTIONS(d, split_seed),
-        {"--split", OPT_STRING, &split, "val|train  which patients' images (default val)", false},
+        DATA_OPTION_ROWS(d, false, "S  slice size (default 128)"),
+        DATA_SPLIT_ROW(split, false),
         {"--pixels", OPT_INT, &pixels, "N  pixels drawn uniformly from the images (default 1024)", false},
         {"--seed", OPT_U64, &seed, "S  seed of the pixel draw (default 0)", false},
         {"--batch", OPT_INT, &batch, "B  slices per forward pass (default 8)", false},
@@ -87,26 +72,25 @@ int cmd_cka(int argc, char **argv)
                              opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    const int which = !strcmp(split, "val") ? RUN_DATA_VAL : !strcmp(split, "train") ? RUN_DATA_TRAIN : 0;
-    if (!d.dir || !which || pixels < 4 || batch < 1) {
-        fprintf(stderr, "reusenet cka: needs --data DIR, --split val|train, --pixels >= 4 and "
-                "--batch >= 1\n");
+    const int which = data_split_parse(split, false, "cka");
+    if (!which) return 2;
+    if (!d.dir || pixels < 4 || batch < 1) {
+        fprintf(stderr, "reusenet cka: needs --data DIR, --pixels >= 4 and --batch >= 1\n");
         return 2;
     }
-    d.split_seed = split_seed;
     engine_set_threads(threads);
     ReuseModel t, s;
-    if (reuse_model_load(&t, target, NULL)) return fail("cka");
+    if (reuse_model_load(&t, target, NULL)) return cli_fail("cka");
     if (reuse_model_load(&s, source, NULL) || reuse_models_compatible(&t, &s)) {
         reuse_model_free(&t);
         reuse_model_free(&s);
-        return fail("cka");
+        return cli_fail("cka");
     }
     RunData data;
     if (run_data_load(&d, which, &data)) {
         reuse_model_free(&t);
         reuse_model_free(&s);
-        return fail("cka");
+        return cli_fail("cka");
     }
     const SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
     PixelSample *samples;
@@ -150,7 +134,7 @@ int cmd_cka(int argc, char **argv)
     run_data_free(&data);
     reuse_model_free(&t);
     reuse_model_free(&s);
-    return rc ? fail("cka") : 0;
+    return rc ? cli_fail("cka") : 0;
 }
 
 /* ---- transferability ----------------------------------------------------------------- */
@@ -159,10 +143,10 @@ int cmd_cka(int argc, char **argv)
 static int score_files(const char *features, const char *labels)
 {
     NpyArray f, y;
-    if (npy_read_f32(features, &f)) return fail("transferability");
+    if (npy_read_f32(features, &f)) return cli_fail("transferability");
     if (npy_read_i64(labels, &y)) {
         npy_free(&f);
-        return fail("transferability");
+        return cli_fail("transferability");
     }
     int rc = 0, classes = 0;
     if (f.ndim != 2 || y.ndim != 1 || y.shape[0] != f.shape[0] || f.shape[0] < 2 || f.shape[1] < 1)
@@ -180,7 +164,7 @@ static int score_files(const char *features, const char *labels)
     if (!rc) printf("logme: %.9g\n", logme_score(f.data, f.shape[0], f.shape[1], lab, classes));
     npy_free(&f);
     npy_free(&y);
-    return rc ? fail("transferability") : 0;
+    return rc ? cli_fail("transferability") : 0;
 }
 
 /* softmax of each row of logits (n x k), in place */
@@ -252,7 +236,7 @@ static int score_sources(char **paths, int n_paths, DataOptions *d, int pixels, 
                          int batch, const char *out)
 {
     RunData data;
-    if (run_data_load(d, RUN_DATA_TRAIN, &data)) return fail("transferability");
+    if (run_data_load(d, RUN_DATA_TRAIN, &data)) return cli_fail("transferability");
     PixelSample *samples;
     int per_class[LABELS];
     const int n = pixels_balanced(&data.train, LABELS, pixels, seed, &samples, per_class);
@@ -282,7 +266,7 @@ static int score_sources(char **paths, int n_paths, DataOptions *d, int pixels, 
     free(labels);
     free(samples);
     run_data_free(&data);
-    return rc ? fail("transferability") : 0;
+    return rc ? cli_fail("transferability") : 0;
 }
 
 int cmd_transferability(int argc, char **argv)
@@ -290,12 +274,12 @@ int cmd_transferability(int argc, char **argv)
     const char *source = NULL, *out = NULL, *features = NULL, *labels = NULL;
     DataOptions d;
     data_options_defaults(&d);
-    uint64_t split_seed = 0, seed = 0;
+    uint64_t seed = 0;
     int pixels = 4096, batch = 8, threads = 0, n_more = 0;
     char *paths[MAX_SOURCES];
     const Option opts[] = {
         {"--source", OPT_STRING, &source, "S.safetensors [S2 ...]  source models (any architecture)", false},
-        DATA_OPTIONS(d, split_seed),
+        DATA_OPTION_ROWS(d, false, "S  slice size (default 128)"),
         {"--pixels", OPT_INT, &pixels, "N  training pixels, N/4 per class where a class has "
          "that many (default 4096)", false},
         {"--seed", OPT_U64, &seed, "S  seed of the pixel draw (default 0)", false},
@@ -328,7 +312,6 @@ int cmd_transferability(int argc, char **argv)
         return 2;
     }
     paths[0] = (char *)source;
-    d.split_seed = split_seed;
     engine_set_threads(threads);
     return score_sources(paths, n_more + 1, &d, pixels, seed, batch, out);
 }

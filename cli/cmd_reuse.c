@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/data_args.h"
 #include "cli/options.h"
 #include "engine/engine.h"
 #include "reuse/bnstats.h"
@@ -20,21 +21,15 @@
 
 #define MAX_MODELS 16
 
-static int fail(const char *command)
-{
-    fprintf(stderr, "reusenet %s: %s\n", command, error_get());
-    return 1;
-}
-
 /* Load target and source and check that they can be compared. */
 static int load_pair(const char *command, const char *target, const char *source,
                      ReuseModel *t, ReuseModel *s)
 {
-    if (reuse_model_load(t, target, NULL)) return fail(command);
+    if (reuse_model_load(t, target, NULL)) return cli_fail(command);
     if (reuse_model_load(s, source, NULL) || reuse_models_compatible(t, s)) {
         reuse_model_free(t);
         reuse_model_free(s);
-        return fail(command);
+        return cli_fail(command);
     }
     return 0;
 }
@@ -62,7 +57,7 @@ int cmd_bnstats(int argc, char **argv)
     free(rows);
     reuse_model_free(&t);
     reuse_model_free(&s);
-    if (rc) return fail("bnstats");
+    if (rc) return cli_fail("bnstats");
     printf("wrote %s\n", out);
     return 0;
 }
@@ -150,7 +145,7 @@ int cmd_rmse(int argc, char **argv)
         free(rows);
     }
     for (int i = 0; i < loaded; i++) reuse_model_free(&models[i]);
-    return rc ? fail("rmse") : 0;
+    return rc ? cli_fail("rmse") : 0;
 }
 
 /* The controls of a swap scan: init (from --init or the target's seed), random, and
@@ -160,12 +155,12 @@ static int load_controls(const ReuseModel *t, const char *init, const char *cont
                          SwapDonors *donors)
 {
     if (init) {
-        if (reuse_model_load(ci, init, NULL) || reuse_models_compatible(t, ci)) return fail("swap");
+        if (reuse_model_load(ci, init, NULL) || reuse_models_compatible(t, ci)) return cli_fail("swap");
         donors->model[DONOR_INIT] = &ci->model;
     } else {
         char why[512];
         int rc = swap_control_init_from_seed(t, &ci->model, why, sizeof why);
-        if (rc < 0) return fail("swap");
+        if (rc < 0) return cli_fail("swap");
         if (rc == 0) {
             ci->path = xmalloc(1);
             ci->path[0] = '\0';
@@ -175,10 +170,10 @@ static int load_controls(const ReuseModel *t, const char *init, const char *cont
         }
     }
     if (control) {
-        if (reuse_model_load(cc, control, NULL) || reuse_models_compatible(t, cc)) return fail("swap");
+        if (reuse_model_load(cc, control, NULL) || reuse_models_compatible(t, cc)) return cli_fail("swap");
         if (cc->model.cfg.task != TASK_SEG) {
             error_set("%s: the control must be a segmentation model of the target's task", control);
-            return fail("swap");
+            return cli_fail("swap");
         }
         donors->model[DONOR_CONTROL] = &cc->model;
     }
@@ -186,6 +181,34 @@ static int load_controls(const ReuseModel *t, const char *init, const char *cont
     swap_control_random(&t->model, seed ^ 0x52414e444f4dull, random);       /* "RANDOM" */
     donors->model[DONOR_RANDOM] = random;
     return 0;
+}
+
+/* Values the options cannot take together; true after printing which. */
+static bool swap_usage_error(const SwapOptions *so, bool controls_and_no_controls)
+{
+    if (so->batch < 1 || so->memory_budget_mb < 0 || so->resamples < 0)
+        fprintf(stderr, "reusenet swap: --batch must be >= 1, --memory-budget and --resamples >= 0\n");
+    else if (controls_and_no_controls)
+        fprintf(stderr, "reusenet swap: --no-controls with --init or --control\n");
+    else
+        return false;
+    return true;
+}
+
+/* The scan of the target against its donors on set, its summary on stdout and its CSV;
+ * 0, or 1 after printing the error. */
+static int scan_and_write(ReuseModel *t, const SwapDonors *donors, SliceSet *set,
+                          const SwapOptions *so, const char *out)
+{
+    SwapScan scan;
+    int rc = swap_scan_donors(&t->model, donors, set, so, &scan);
+    if (!rc) {
+        swap_print_summary(stdout, &scan);
+        rc = swap_write_csv(out, &scan);
+        if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
+        swap_scan_free(&scan);
+    }
+    return rc ? cli_fail("swap") : 0;
 }
 
 int cmd_swap(int argc, char **argv)
@@ -196,19 +219,13 @@ int cmd_swap(int argc, char **argv)
     data_options_defaults(&d);
     SwapOptions so;
     swap_options_defaults(&so);
-    uint64_t split_seed = 0;
     int threads = 0;
     bool no_reuse = false, quiet = false, no_controls = false, recalibrate = false;
     const Option opts[] = {
         {"--target", OPT_STRING, &target, "T.safetensors  the segmentation model to modify", true},
         {"--source", OPT_STRING, &source, "S.safetensors  where the swapped tensors come from", true},
-        {"--data", OPT_STRING, &d.dir, "DIR  dataset to evaluate on", true},
-        {"--split", OPT_STRING, &split, "val|train  which patients (default val)", false},
-        {"--split-seed", OPT_U64, &split_seed, "S  seed of a random split, as in training (default 0)", false},
-        {"--train-count", OPT_INT, &d.train_count, "N  training patients of the split (default: "
-         "the preset's), as in training", false},
-        {"--val-count", OPT_INT, &d.val_count, "N  validation patients (default: the preset's)", false},
-        {"--size", OPT_INT, &d.size, "S  slice size (default 128)", false},
+        DATA_OPTION_ROWS(d, true, "S  slice size (default 128)"),
+        DATA_SPLIT_ROW(split, false),
         {"--batch", OPT_INT, &so.batch, "B  slices per forward pass (default 8)", false},
         {"--memory-budget", OPT_FLOAT, &so.memory_budget_mb, "MB  for kept activations of one "
          "batch (default 1024)", false},
@@ -238,20 +255,9 @@ int cmd_swap(int argc, char **argv)
                              NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    int which = !strcmp(split, "val") ? RUN_DATA_VAL : !strcmp(split, "train") ? RUN_DATA_TRAIN : 0;
-    if (!which) {
-        fprintf(stderr, "reusenet swap: --split must be val or train, got '%s'\n", split);
-        return 2;
-    }
-    if (so.batch < 1 || so.memory_budget_mb < 0 || so.resamples < 0) {
-        fprintf(stderr, "reusenet swap: --batch must be >= 1, --memory-budget and --resamples >= 0\n");
-        return 2;
-    }
-    if (no_controls && (init || control)) {
-        fprintf(stderr, "reusenet swap: --no-controls with --init or --control\n");
-        return 2;
-    }
-    d.split_seed = split_seed;
+    int which = data_split_parse(split, false, "swap");
+    if (!which) return 2;
+    if (swap_usage_error(&so, no_controls && (init || control))) return 2;
     so.reuse = !no_reuse;
     so.progress = !quiet;
     engine_set_threads(threads);
@@ -263,28 +269,20 @@ int cmd_swap(int argc, char **argv)
     if (!no_controls)
         rc = load_controls(&t, init, control, so.seed, &ci, &cc, &random, &donors);
     if (!rc && run_data_load(&d, which | (recalibrate ? RUN_DATA_TRAIN : 0), &data))
-        rc = fail("swap");
+        rc = cli_fail("swap");
     if (!rc) {
         so.labelled = data.labelled;
         so.recal_set = recalibrate ? &data.train : NULL;
         if (recalibrate && !data.train.count) {
             error_set("%s: no training slices to recalibrate on", d.dir);
-            rc = fail("swap");
+            rc = cli_fail("swap");
         }
     }
     if (!rc) {
         SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
         printf("swap scan: target %s, source %s, %d %s slices of %s (%dx%d)\n", t.name, s.name,
                set->count, split, d.dir, d.size, d.size);
-        SwapScan scan;
-        rc = swap_scan_donors(&t.model, &donors, set, &so, &scan);
-        if (!rc) {
-            swap_print_summary(stdout, &scan);
-            rc = swap_write_csv(out, &scan);
-            if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
-            swap_scan_free(&scan);
-        }
-        if (rc) rc = fail("swap");
+        rc = scan_and_write(&t, &donors, set, &so, out);
     }
     run_data_free(&data);
     if (random.layers) model_free(&random);
@@ -347,11 +345,11 @@ int cmd_plan(int argc, char **argv)
     }
     po.rmse_path = rmse;
     Plan p;
-    if (plan_from_scan(scan, &po, &p)) return fail("plan");
+    if (plan_from_scan(scan, &po, &p)) return cli_fail("plan");
     plan_print(stdout, &p);
     rc = plan_write_json(out, &p);
     plan_free(&p);
-    if (rc) return fail("plan");
+    if (rc) return cli_fail("plan");
     printf("wrote %s\n", out);
     return 0;
 }
@@ -386,12 +384,12 @@ int cmd_report(int argc, char **argv)
         snprintf(md_path, sizeof md_path, "%.*s.md", (int)len, out);
     }
     Study s;
-    if (study_load(pos[0], &s)) return fail("report");
+    if (study_load(pos[0], &s)) return cli_fail("report");
     rc = report_write_html(&s, out) || report_write_md(&s, md_path);
     if (!rc)
         printf("wrote %s and %s: %d scan(s), %d BN table(s), %d RMSE table(s), %d plan(s), %s, "
                "%d overlay(s)\n", out, md_path, s.n_scans, s.n_bn, s.n_rmse, s.n_plans,
                s.has_table ? "Table 1" : "no Table 1", s.n_overlays);
     study_free(&s);
-    return rc ? fail("report") : 0;
+    return rc ? cli_fail("report") : 0;
 }

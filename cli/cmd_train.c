@@ -4,40 +4,29 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/data_args.h"
 #include "cli/options.h"
 #include "engine/blas.h"
-#include "engine/dist.h"
 #include "engine/error.h"
 #include "models/checkpoint.h"
 #include "train/data.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
-/* Under mpirun every rank fails with the same (agreed) message: rank 0 prints it. */
-static int fail(const char *command)
-{
-    if (dist_rank() == 0) fprintf(stderr, "reusenet %s: %s\n", command, error_get());
-    return 1;
-}
-
 int cmd_train(int argc, char **argv)
 {
     TrainConfig c;
     train_config_defaults(&c);
     const char *arch = NULL, *task = "seg", *optimizer = "adam", *schedule = "poly";
-    uint64_t split_seed = 0;
     bool no_augment = false;
     double spacing = 0;
     const Option opts[] = {
         {"--arch", OPT_STRING, &arch, "pspnet|unet", true},
         {"--width", OPT_INT, &c.model.width, "F  UNet base width (default 32)", false},
         {"--task", OPT_STRING, &task, "seg|auto  segmentation or auto-encoder (default seg)", false},
-        {"--data", OPT_STRING, &c.data.dir, "DIR  dataset (ACDC layout or PNG folders)", true},
-        {"--n-train", OPT_INT, &c.data.n_train, "N  keep N training patients (default all)", false},
-        {"--split-seed", OPT_U64, &split_seed, "S  seed of the split and the N patients (default 0)", false},
-        {"--train-count", OPT_INT, &c.data.train_count, "N  training patients of the split (default: the preset's)", false},
-        {"--val-count", OPT_INT, &c.data.val_count, "N  validation patients (default: the preset's)", false},
-        {"--size", OPT_INT, &c.data.size, "S  crop/pad slices to SxS (default 128)", false},
+        DATA_OPTION_ROWS(c.data, true, DATA_SIZE_HELP),
+        {"--n-train", OPT_INT, &c.data.n_train, "N  keep N training patients, drawn with "
+         "--split-seed (default all)", false},
         {"--spacing", OPT_FLOAT, &spacing, "MM  resample slices to MM mm per pixel first (default: "
          "their own spacing)", false},
         {"--epochs", OPT_INT, &c.epochs, "E  epochs", true},
@@ -67,7 +56,6 @@ int cmd_train(int argc, char **argv)
                              NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    c.data.split_seed = split_seed;
     c.augment = !no_augment;
     if (!(spacing >= 0 && spacing < 1000)) {
         fprintf(stderr, "reusenet train: --spacing must be a pixel size in mm, got %g\n", spacing);
@@ -76,7 +64,7 @@ int cmd_train(int argc, char **argv)
     c.data.spacing_mm = (float)spacing;
     if (model_arch_parse(arch, &c.model.arch) || model_task_parse(task, &c.model.task) ||
         schedule_parse(schedule, &c.schedule))
-        return fail("train");
+        return cli_fail("train");
     if (!strcmp(optimizer, "adam")) c.optimizer = OPTIMIZER_ADAM;
     else if (!strcmp(optimizer, "sgd")) c.optimizer = OPTIMIZER_SGD;
     else {
@@ -92,7 +80,7 @@ int cmd_train(int argc, char **argv)
         return 2;
     }
     c.data_parallel = true;           /* under mpirun -np R: the batch spread over R ranks */
-    return train_run(&c) ? fail("train") : 0;
+    return train_run(&c) ? cli_fail("train") : 0;
 }
 
 static void print_eval(const EvalResult *r, ModelTask task)
@@ -123,15 +111,12 @@ int cmd_eval(int argc, char **argv)
     DataOptions d;
     data_options_defaults(&d);
     d.size = 0;                             /* 0: the checkpoint's */
-    uint64_t split_seed = 0;
     int threads = 0;
     const Option opts[] = {
         {"--weights", OPT_STRING, &weights, "FILE  checkpoint", true},
-        {"--data", OPT_STRING, &d.dir, "DIR  dataset", true},
-        {"--split", OPT_STRING, &split, "val|train|all (default val)", false},
-        {"--split-seed", OPT_U64, &split_seed, "S  seed of a random split (default 0)", false},
-        {"--size", OPT_INT, &d.size, "S  slice size (default: the checkpoint's training size, "
-         "else 128)", false},
+        DATA_OPTION_ROWS(d, true, "S  slice size (default: the checkpoint's training size, "
+                         "else 128)"),
+        DATA_SPLIT_ROW(split, true),
         {"--overlays", OPT_STRING, &overlays, "DIR  write image | truth | prediction PNGs", false},
         {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
     };
@@ -143,25 +128,18 @@ int cmd_eval(int argc, char **argv)
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    d.split_seed = split_seed;
-    int which;
-    if (!strcmp(split, "val")) which = RUN_DATA_VAL;
-    else if (!strcmp(split, "train")) which = RUN_DATA_TRAIN;
-    else if (!strcmp(split, "all")) which = RUN_DATA_TRAIN | RUN_DATA_VAL;
-    else {
-        fprintf(stderr, "reusenet eval: --split must be val, train or all, got '%s'\n", split);
-        return 2;
-    }
+    int which = data_split_parse(split, true, "eval");
+    if (!which) return 2;
     engine_set_threads(threads);
     Model m;
     RunData data;
     CheckpointPreprocess pp;
-    if (checkpoint_load_preprocess(&m, weights, &pp)) return fail("eval");
+    if (checkpoint_load_preprocess(&m, weights, &pp)) return cli_fail("eval");
     if (d.size <= 0) d.size = pp.size > 0 ? pp.size : 128;
     d.spacing_mm = pp.spacing_mm;
     if (run_data_load(&d, which, &data)) {
         model_free(&m);
-        return fail("eval");
+        return cli_fail("eval");
     }
     SliceSet *set = which == RUN_DATA_TRAIN ? &data.train : &data.val;
     if (which == (RUN_DATA_TRAIN | RUN_DATA_VAL))
@@ -177,7 +155,7 @@ int cmd_eval(int argc, char **argv)
     evaluate_model(&m, &t, set, &eo, &r);
     printf("%s on %s (%s split, %d slices)\n", weights, d.dir, split, set->count);
     print_eval(&r, m.cfg.task);
-    if (overlays) rc = eval_write_overlays(&m, &t, set, overlays) ? fail("eval") : 0;
+    if (overlays) rc = eval_write_overlays(&m, &t, set, overlays) ? cli_fail("eval") : 0;
     tape_free(&t);
     run_data_free(&data);
     model_free(&m);

@@ -3,7 +3,6 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "engine/dist.h"
 #include "engine/error.h"
 #include "reuse/transfer.h"
 
@@ -27,8 +26,7 @@ int cmd_transfer(int argc, char **argv)
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     if (transfer_run(config, out, threads, quiet)) {
-        if (dist_rank() == 0) fprintf(stderr, "reusenet transfer: %s\n", error_get());
-        return 1;
+        return cli_fail("transfer");
     }
     return 0;
 }

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/options.h"
+#include "engine/dist.h"
+#include "engine/error.h"
 
 void options_usage(const OptionSpec *spec, bool to_stderr)
 {
@@ -105,4 +107,12 @@ int options_parse(const OptionSpec *spec, int argc, char **argv, char **position
         return bad(spec, "missing %s%s", spec->positional ? spec->positional : "argument", "");
     if (n_positional) *n_positional = npos;
     return 0;
+}
+
+int cli_fail(const char *command)
+{
+    if (dist_rank() != 0) return 1;   /* under mpirun every rank has the agreed message */
+    if (command) fprintf(stderr, "reusenet %s: %s\n", command, error_get());
+    else fprintf(stderr, "reusenet: %s\n", error_get());
+    return 1;
 }

@@ -33,4 +33,9 @@ int options_parse(const OptionSpec *spec, int argc, char **argv, char **position
                   int *n_positional);
 void options_usage(const OptionSpec *spec, bool to_stderr);
 
+/* A command that failed with error_get() set: prints "reusenet COMMAND: message" (or
+ * "reusenet: message" for command NULL) on stderr, one line, and returns exit status 1.
+ * Under mpirun only rank 0 prints: the ranks agreed on the message (engine/dist.h). */
+int cli_fail(const char *command);
+
 #endif

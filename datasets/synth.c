@@ -13,6 +13,7 @@
 #include "datasets/synth.h"
 #include "datasets/synth_anatomy.h"
 #include "engine/error.h"
+#include "engine/fsutil.h"
 
 /* ---- presets */
 
@@ -211,15 +212,6 @@ static void plan_patient(const Preset *p, const SynthOptions *o, Rng *r, Patient
     }
 }
 
-static int write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return error_set("%s: cannot create: %s", path, strerror(errno));
-    int ok = fputs(text, f) >= 0;
-    if (fclose(f) != 0) ok = 0;
-    return ok ? 0 : error_set("%s: write failed", path);
-}
-
 static int write_info_cfg(const char *path, const Preset *p, const PatientPlan *pl, Rng *r)
 {
     char text[512];
@@ -233,7 +225,7 @@ static int write_info_cfg(const char *path, const Preset *p, const PatientPlan *
         snprintf(text, sizeof text, "ED: 1\nES: %d\nGroup: %s\nHeight: %.1f\nNbFrame: %d\nWeight: %.1f\n",
                  pl->es_frame, group, height, pl->frame_count, weight);
     }
-    return write_text(path, text);
+    return fs_write_text(path, text, 0);
 }
 
 static int synth_patient(const char *dir, const Preset *p, const SynthOptions *o, int index)
@@ -375,7 +367,7 @@ int synth_write(const char *dir, const SynthOptions *o)
                  p->name, p->classes_text, o->patients, (unsigned long long)o->seed, o->size,
                  (double)o->noise);
         snprintf(path, sizeof path, "%s/dataset.cfg", tmp);
-        status = write_text(path, cfg);
+        status = fs_write_text(path, cfg, 0);
     }
     if (!status) {
         /* One sync for the whole tree instead of one per file, then the atomic rename. */

@@ -80,3 +80,9 @@ void *xrealloc(void *p, size_t bytes)
     void *q = realloc(p, bytes ? bytes : 1);
     return q ? q : out_of_memory(bytes);
 }
+
+char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}

@@ -31,6 +31,8 @@ _Noreturn void check_failed(const char *file, int line, const char *fmt, ...)
 void *xmalloc(size_t bytes);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t bytes);
+/* A copy of s, allocated as by xmalloc. */
+char *xstrdup(const char *s);
 /* floats floats, uninitialised, 64-byte aligned (a cache line, an AVX-512 vector) as the
  * step arena's memory is; free() frees them. Buffers handed to the kernels from outside
  * the arena (benchmarks, tests, tensors) should be: at malloc's 16-byte alignment

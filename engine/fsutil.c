@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "fsutil.h"
 
@@ -37,6 +38,24 @@ char *fs_join(const char *a, const char *b)
     if (n > 0 && p[n - 1] != '/') p[n++] = '/';
     memcpy(p + n, b, lb + 1);
     return p;
+}
+
+int fs_write_text(const char *path, const char *text, int atomic)
+{
+    size_t len = strlen(text);
+    const char *end = len && text[len - 1] == '\n' ? "" : "\n";
+    if (atomic) {
+        AtomicFile *af = atomic_open(path);
+        if (!af) return -1;
+        fputs(text, atomic_stream(af));
+        fputs(end, atomic_stream(af));
+        return atomic_commit(af);        /* detects a failed write */
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) return error_set("%s: cannot create: %s", path, strerror(errno));
+    int ok = fputs(text, f) >= 0 && fputs(end, f) >= 0;
+    if (fclose(f) != 0) ok = 0;
+    return ok ? 0 : error_set("%s: write failed", path);
 }
 
 int fs_is_dir(const char *path)

@@ -7,6 +7,11 @@ int make_dirs(const char *path);
 
 /* "a/b" from a and b (no doubled '/'); caller frees. */
 char *fs_join(const char *a, const char *b);
+/* Write text as the whole file at path, with a final newline added when text lacks one
+ * (cJSON_Print's output). atomic: through atomic_file.h (temporary file, fsync, rename);
+ * 0: straight to path, for a caller that fills a fresh folder and publishes the folder as
+ * a whole (datasets/synth.c; nifti_write alike). 0, or -1 with a message naming path. */
+int fs_write_text(const char *path, const char *text, int atomic);
 int fs_is_dir(const char *path);
 int fs_is_file(const char *path);       /* a regular file */
 int fs_has_suffix(const char *s, const char *suffix);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/atomic_file.h"
+#include "engine/fsutil.h"
 #include "engine/error.h"
 #include "reuse/csv.h"
 #include "reuse/plan.h"
@@ -87,14 +87,37 @@ static int attach_rmse(Plan *p, const PlanOptions *o)
     return rc;
 }
 
-int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
+/* One swap row of the scan into e; 0, or -1 with the message naming the row. */
+static int read_entry(const CsvTable *t, int r, const int *c, int c_lo, int c_hi,
+                      int c_trivial, const char *scan_csv, PlanRule rule, PlanEntry *e)
 {
-    memset(p, 0, sizeof *p);
-    snprintf(p->scan, sizeof p->scan, "%s", scan_csv);
-    p->rule = o->rule;
-    p->tau = o->tau;
-    p->rho = o->rho;
-    p->rmse_max = o->rmse_max;
+    char **row = t->rows[r];
+    bool known = false;
+    for (int k = 0; k < 6; k++) known |= !strcmp(row[c[1]], kinds[k]);
+    double delta = csv_number(t, r, c[4]);
+    if (!known || !row[c[2]][0] || isnan(delta))
+        return error_set("%s: row %d (layer '%s') has %s", scan_csv, r + 2, row[c[0]],
+                         !known ? "an unknown kind (expected RM RV RW RB W B)"
+                         : !row[c[2]][0] ? "no tensor name" : "no delta");
+    snprintf(e->layer, sizeof e->layer, "%s", row[c[0]]);
+    snprintf(e->kind, sizeof e->kind, "%s", row[c[1]]);
+    snprintf(e->tensor, sizeof e->tensor, "%s", row[c[2]]);
+    e->mean = csv_number(t, r, c[3]);
+    e->delta = delta;
+    e->delta_lo = csv_number(t, r, c_lo);
+    e->delta_hi = csv_number(t, r, c_hi);
+    double trivial = csv_number(t, r, c_trivial);
+    e->trivial = isnan(trivial) ? -1 : trivial != 0;
+    if (rule == PLAN_RULE_CI && isnan(e->delta_lo))
+        return error_set("%s: row %d (layer '%s') has no delta_lo for --rule ci", scan_csv,
+                         r + 2, row[c[0]]);
+    e->rmse = NAN;
+    return 0;
+}
+
+/* The baseline and the swap rows of the scan into p; 0, or -1 with the message set. */
+static int read_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
+{
     CsvTable t;
     if (csv_read(scan_csv, &t)) return -1;
     static const char *const names[] = {"layer", "kind", "tensor", "mean", "delta"};
@@ -111,50 +134,56 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
                          "reusenet swap?)", scan_csv);
     }
     bool have_baseline = false;
+    int rc = 0;
     p->entries = xcalloc((size_t)t.n_rows + 1, sizeof *p->entries);
-    for (int r = 0; r < t.n_rows; r++) {
-        char **row = t.rows[r];
-        if (!strcmp(row[c[0]], "baseline")) {
+    for (int r = 0; r < t.n_rows && !rc; r++) {
+        if (!strcmp(t.rows[r][c[0]], "baseline")) {
             p->baseline_mean = csv_number(&t, r, c[3]);
             have_baseline = true;
-            continue;
+        } else if (!(rc = read_entry(&t, r, c, c_lo, c_hi, c_trivial, scan_csv, o->rule,
+                                     &p->entries[p->n]))) {
+            p->n++;
         }
-        PlanEntry *e = &p->entries[p->n];
-        bool known = false;
-        for (int k = 0; k < 6; k++) known |= !strcmp(row[c[1]], kinds[k]);
-        double delta = csv_number(&t, r, c[4]);
-        if (!known || !row[c[2]][0] || isnan(delta)) {
-            int rc = error_set("%s: row %d (layer '%s') has %s", scan_csv, r + 2, row[c[0]],
-                               !known ? "an unknown kind (expected RM RV RW RB W B)"
-                               : !row[c[2]][0] ? "no tensor name" : "no delta");
-            csv_free(&t);
-            plan_free(p);
-            return rc;
-        }
-        snprintf(e->layer, sizeof e->layer, "%s", row[c[0]]);
-        snprintf(e->kind, sizeof e->kind, "%s", row[c[1]]);
-        snprintf(e->tensor, sizeof e->tensor, "%s", row[c[2]]);
-        e->mean = csv_number(&t, r, c[3]);
-        e->delta = delta;
-        e->delta_lo = csv_number(&t, r, c_lo);
-        e->delta_hi = csv_number(&t, r, c_hi);
-        double trivial = csv_number(&t, r, c_trivial);
-        e->trivial = isnan(trivial) ? -1 : trivial != 0;
-        if (o->rule == PLAN_RULE_CI && isnan(e->delta_lo)) {
-            int rc = error_set("%s: row %d (layer '%s') has no delta_lo for --rule ci", scan_csv,
-                               r + 2, row[c[0]]);
-            csv_free(&t);
-            plan_free(p);
-            return rc;
-        }
-        e->rmse = NAN;
-        p->n++;
     }
     csv_free(&t);
-    if (!have_baseline || !p->n) {
+    if (!rc && (!have_baseline || !p->n))
+        rc = error_set("%s: %s", scan_csv, !have_baseline ? "no baseline row (layer 'baseline')"
+                                                           : "no swap rows");
+    return rc;
+}
+
+/* Whether e is reusable under the rule, tau and the RMSE limit, and why. The scan writes
+ * 6 significant digits, hence the small slack. */
+static void decide_entry(const PlanOptions *o, PlanEntry *e)
+{
+    const double judged = o->rule == PLAN_RULE_CI ? e->delta_lo : e->delta;
+    bool dice_ok = judged >= -o->tau - 1e-9;
+    bool conv = !strcmp(e->kind, "W") || !strcmp(e->kind, "B");
+    bool rmse_ok = !conv || isnan(o->rmse_max) || isnan(e->rmse) || e->rmse <= o->rmse_max;
+    e->reusable = dice_ok && rmse_ok;
+    if (!dice_ok && o->rule == PLAN_RULE_CI)
+        snprintf(e->reason, sizeof e->reason, "interval reaches a drop of %.4f > tau %.4g",
+                 -e->delta_lo, o->tau);
+    else if (!dice_ok)
+        snprintf(e->reason, sizeof e->reason, "mean Dice drops by %.4f > tau %.4g", -e->delta, o->tau);
+    else if (!rmse_ok)
+        snprintf(e->reason, sizeof e->reason, "RMSE %.4g > %.4g", e->rmse, o->rmse_max);
+    else
+        snprintf(e->reason, sizeof e->reason, "Dice change %+.4f within tau %.4g%s", e->delta,
+                 o->tau, conv && !isnan(o->rmse_max) && isnan(e->rmse) ? " (no RMSE)" : "");
+}
+
+int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->scan, sizeof p->scan, "%s", scan_csv);
+    p->rule = o->rule;
+    p->tau = o->tau;
+    p->rho = o->rho;
+    p->rmse_max = o->rmse_max;
+    if (read_scan(scan_csv, o, p)) {
         plan_free(p);
-        return error_set("%s: %s", scan_csv, !have_baseline ? "no baseline row (layer 'baseline')"
-                                                            : "no swap rows");
+        return -1;
     }
     if (o->rmse_path) {
         snprintf(p->rmse, sizeof p->rmse, "%s", o->rmse_path);
@@ -163,24 +192,9 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
             return -1;
         }
     }
-    /* the decisions; the scan writes 6 significant digits, hence the small slack */
     for (int i = 0; i < p->n; i++) {
         PlanEntry *e = &p->entries[i];
-        const double judged = o->rule == PLAN_RULE_CI ? e->delta_lo : e->delta;
-        bool dice_ok = judged >= -o->tau - 1e-9;
-        bool conv = !strcmp(e->kind, "W") || !strcmp(e->kind, "B");
-        bool rmse_ok = !conv || isnan(o->rmse_max) || isnan(e->rmse) || e->rmse <= o->rmse_max;
-        e->reusable = dice_ok && rmse_ok;
-        if (!dice_ok && o->rule == PLAN_RULE_CI)
-            snprintf(e->reason, sizeof e->reason, "interval reaches a drop of %.4f > tau %.4g",
-                     -e->delta_lo, o->tau);
-        else if (!dice_ok)
-            snprintf(e->reason, sizeof e->reason, "mean Dice drops by %.4f > tau %.4g", -e->delta, o->tau);
-        else if (!rmse_ok)
-            snprintf(e->reason, sizeof e->reason, "RMSE %.4g > %.4g", e->rmse, o->rmse_max);
-        else
-            snprintf(e->reason, sizeof e->reason, "Dice change %+.4f within tau %.4g%s", e->delta,
-                     o->tau, conv && !isnan(o->rmse_max) && isnan(e->rmse) ? " (no RMSE)" : "");
+        decide_entry(o, e);
         p->reusable += e->reusable;
         p->trivial += e->reusable && e->trivial == 1;
         if (!strcmp(e->kind, "W")) {
@@ -269,15 +283,9 @@ int plan_write_json(const char *path, const Plan *p)
     }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    AtomicFile *af = atomic_open(path);
-    if (!af) {
-        free(text);
-        return -1;
-    }
-    fputs(text, atomic_stream(af));
-    fputc('\n', atomic_stream(af));
+    int rc = fs_write_text(path, text, 1);
     free(text);
-    return atomic_commit(af);
+    return rc;
 }
 
 void plan_print(FILE *out, const Plan *p)

@@ -7,13 +7,6 @@
 #include "engine/error.h"
 #include "reuse/report_data.h"
 
-static char *dup_string(const char *s)
-{
-    char *d = xmalloc(strlen(s) + 1);
-    strcpy(d, s);
-    return d;
-}
-
 double grid_at(const Grid *g, int s, int i) { return g->v[(size_t)s * g->n_x + i]; }
 const double *grid_row(const Grid *g, int s) { return g->v + (size_t)s * g->n_x; }
 
@@ -33,7 +26,7 @@ static int intern(char ***list, int *n, const char *label)
     for (int i = 0; i < *n; i++)
         if (!strcmp((*list)[i], label)) return i;
     *list = xrealloc(*list, sizeof **list * (size_t)(*n + 1));
-    (*list)[*n] = dup_string(label);
+    (*list)[*n] = xstrdup(label);
     return (*n)++;
 }
 

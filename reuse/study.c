@@ -8,28 +8,15 @@
 #include <unistd.h>
 
 #include "engine/error.h"
+#include "engine/fsutil.h"
 #include "reuse/study.h"
 
 #define MAX_IMAGE_BYTES (32u << 20)
 
-static char *dup_string(const char *s)
-{
-    char *d = xmalloc(strlen(s) + 1);
-    strcpy(d, s);
-    return d;
-}
-
-static char *join(const char *a, const char *b)
-{
-    char *p = xmalloc(strlen(a) + strlen(b) + 2);
-    sprintf(p, "%s/%s", a, b);
-    return p;
-}
-
 /* The file names in dir/sub ending in ext, sorted; 0 names when the folder is absent. */
 static int list_files(const char *dir, const char *sub, const char *ext, char ***names)
 {
-    char *path = join(dir, sub);
+    char *path = fs_join(dir, sub);
     struct dirent **entries;
     *names = NULL;
     int n = scandir(path, &entries, NULL, alphasort);
@@ -45,7 +32,7 @@ static int list_files(const char *dir, const char *sub, const char *ext, char **
         size_t len = strlen(name);
         if (name[0] != '.' && len > ext_len && !strcmp(name + len - ext_len, ext)) {
             *names = xrealloc(*names, sizeof **names * (size_t)(count + 1));
-            (*names)[count++] = join(path, name);
+            (*names)[count++] = fs_join(path, name);
         }
         free(entries[i]);
     }
@@ -59,7 +46,7 @@ static char *stem(const char *path)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    char *s = dup_string(base);
+    char *s = xstrdup(base);
     char *dot = strrchr(s, '.');
     if (dot && dot != s) *dot = '\0';
     return s;
@@ -172,7 +159,7 @@ int study_load(const char *dir, Study *s)
     struct stat st;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
         return error_set("%s: not a folder", dir);
-    s->dir = dup_string(dir);
+    s->dir = xstrdup(dir);
     static const char *const scan_cols[] = {"layer", "kind", "tensor", "mean", "delta", NULL};
     static const char *const bn_cols[] = {"layer", "bn", "MRM", "MRV", "MRW", "MRB", NULL};
     static const char *const rmse_cols[] = {"pair", "layer", "rmse_w", "rmse_b", NULL};
@@ -187,14 +174,14 @@ int study_load(const char *dir, Study *s)
         study_free(s);
         return -1;
     }
-    char *table = join(dir, "transfer/table.csv");
+    char *table = fs_join(dir, "transfer/table.csv");
     if (!access(table, F_OK)) {
         if (csv_read(table, &s->table.csv)) {
             free(table);
             study_free(s);
             return -1;
         }
-        s->table.name = dup_string("table");
+        s->table.name = xstrdup("table");
         s->has_table = true;
     }
     free(table);

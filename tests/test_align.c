@@ -22,25 +22,10 @@
 #include "reuse/csv.h"
 #include "tests/testutil.h"
 
-static const char *python(void)
-{
-    const char *p = getenv("REUSENET_PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
-static bool have_scipy(void)
-{
-    char cmd[512], out[1024];
-    snprintf(cmd, sizeof cmd, "%s -c 'import numpy, scipy.optimize'", python());
-    if (run_command(cmd, out, sizeof out) == 0) return true;
-    print_message("skipped: needs %s with numpy and scipy\n", python());
-    return false;
-}
-
 static void test_assignment_vs_scipy(void **state)
 {
     (void)state;
-    if (!have_scipy()) return;
+    if (!test_python_has("numpy, scipy.optimize")) skip();
     static const int sizes[] = {1, 2, 7, 40, 97};
     for (int k = 0; k < 5; k++) {
         const int n = sizes[k];
@@ -51,7 +36,7 @@ static void test_assignment_vs_scipy(void **state)
         char path[1024], cmd[4096], out[8192];
         snprintf(path, sizeof path, "%s/cost%d.npy", test_dir(), n);
         assert_int_equal(npy_write(path, NPY_DTYPE_F64, 2, (int[]){n, n}, cost), 0);
-        snprintf(cmd, sizeof cmd, "%s tests/predictors_ref.py lsa %s", python(), path);
+        snprintf(cmd, sizeof cmd, "%s tests/predictors_ref.py lsa %s", test_python(), path);
         assert_int_equal(run_command(cmd, out, sizeof out), 0);
         int *col = malloc(sizeof *col * (size_t)n);
         double total = assignment_min(n, cost, col);

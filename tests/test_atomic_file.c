@@ -11,14 +11,8 @@
 
 #include "engine/atomic_file.h"
 #include "engine/error.h"
+#include "engine/fsutil.h"
 #include "tests/testutil.h"
-
-static char *path_in(const char *dir, const char *name)
-{
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
-}
 
 static int count_entries(const char *dir)
 {
@@ -55,7 +49,7 @@ static void test_commit_and_replace(void **state)
 {
     (void)state;
     char *dir = make_temp_dir("atomic");
-    char *path = path_in(dir, "out.bin");
+    char *path = fs_join(dir, "out.bin");
     mode_t old = umask(022);
     write_text(path, "first version");
     assert_file_text(path, "first version");
@@ -73,7 +67,7 @@ static void test_commit_and_replace(void **state)
     assert_int_equal(chdir(dir), 0);
     write_text("rel.bin", "relative");
     assert_int_equal(chdir(cwd), 0);
-    char *rel = path_in(dir, "rel.bin");
+    char *rel = fs_join(dir, "rel.bin");
     assert_file_text(rel, "relative");
     unlink(rel);
     unlink(path);
@@ -87,7 +81,7 @@ static void test_abort_keeps_old_file(void **state)
 {
     (void)state;
     char *dir = make_temp_dir("atomic-abort");
-    char *path = path_in(dir, "keep.bin");
+    char *path = fs_join(dir, "keep.bin");
     write_text(path, "precious");
     AtomicFile *af = atomic_open(path);
     assert_non_null(af);
@@ -107,19 +101,19 @@ static void test_open_errors_name_the_file(void **state)
 {
     (void)state;
     char *dir = make_temp_dir("atomic-err");
-    char *path = path_in(dir, "no/such/dir/w.safetensors");
+    char *path = fs_join(dir, "no/such/dir/w.safetensors");
     assert_null(atomic_open(path));
     assert_non_null(strstr(error_get(), path));
     assert_non_null(strstr(error_get(), "No such file or directory"));
     assert_null(atomic_open(""));
-    char *slash = path_in(dir, "");
+    char *slash = fs_join(dir, "");
     assert_null(atomic_open(slash));
     assert_non_null(strstr(error_get(), "not a file name"));
 
     /* The destination is a directory: the rename fails, nothing is left behind. */
-    char *sub = path_in(dir, "sub");
+    char *sub = fs_join(dir, "sub");
     assert_int_equal(mkdir(sub, 0755), 0);
-    char *inner = path_in(sub, "x");
+    char *inner = fs_join(sub, "x");
     write_text(inner, "x");
     AtomicFile *af = atomic_open(sub);
     assert_non_null(af);
@@ -156,7 +150,7 @@ static void test_failed_write_keeps_old_file(void **state)
 {
     (void)state;
     char *dir = make_temp_dir("atomic-full");
-    char *path = path_in(dir, "model.safetensors");
+    char *path = fs_join(dir, "model.safetensors");
     write_text(path, "old checkpoint");
     limited_path = path;
     assert_exits_with_message(write_past_limit, NULL, "cannot write");
@@ -168,6 +162,33 @@ static void test_failed_write_keeps_old_file(void **state)
     free(dir);
 }
 
+/* fs_write_text: the text and one final newline (added only when missing), atomically or
+ * straight; a folder that does not exist is named in the message. */
+static void test_write_text(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir("write-text");
+    char *path = fs_join(dir, "a.json");
+    for (int atomic = 0; atomic <= 1; atomic++) {
+        assert_int_equal(fs_write_text(path, "{\n}", atomic), 0);
+        assert_file_text(path, "{\n}\n");
+        assert_int_equal(fs_write_text(path, "x: 1\n", atomic), 0);
+        assert_file_text(path, "x: 1\n");
+        assert_int_equal(fs_write_text(path, "", atomic), 0);
+        assert_file_text(path, "\n");
+        assert_int_equal(count_entries(dir), 1);
+    }
+    char *missing = fs_join(dir, "no/such.txt");
+    for (int atomic = 0; atomic <= 1; atomic++) {
+        assert_int_equal(fs_write_text(missing, "x", atomic), -1);
+        assert_non_null(strstr(error_get(), dir));
+    }
+    free(missing);
+    free(path);
+    assert_int_equal(remove_tree(dir), 0);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_abort_keeps_old_file),
         cmocka_unit_test(test_open_errors_name_the_file),
         cmocka_unit_test(test_failed_write_keeps_old_file),
+        cmocka_unit_test(test_write_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

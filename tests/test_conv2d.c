@@ -8,6 +8,7 @@
 
 #include "engine/blas.h"
 #include "engine/conv2d.h"
+#include "engine/conv2d_direct.h"
 #include "engine/im2col.h"
 #include "tests/testutil.h"
 
@@ -69,9 +70,9 @@ static void check_path(ForwardFn forward, BackwardFn2 backward, WorkspaceFn work
         fill_uniform(dy, ny, -1, 1, 300 + i);
         const float *bias = k->bias ? b : NULL;
         forward(&s, x, w, bias, y, work);
-        conv_direct(&s, x, w, bias, ry);
+        conv2d_direct_forward(&s, x, w, bias, ry);
         backward(&s, x, w, dy, dx, dw, k->bias ? db : NULL, work);
-        conv_direct_backward(&s, x, w, dy, rdx, rdw, rdb);
+        conv2d_direct_backward(&s, x, w, dy, rdx, rdw, rdb);
         /* float32 GEMM vs double direct sums of at most 4*7*7 terms: 1e-5 relative. */
         assert_true(max_rel_diff_d(y, ry, ny) < 1e-5);
         assert_true(max_rel_diff_d(dx, rdx, nx) < 1e-5);

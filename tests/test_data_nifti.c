@@ -315,22 +315,6 @@ static void test_truncated_and_damaged_gzip(void **state)
 
 /* ---- files written by nibabel */
 
-static const char *python(void)
-{
-    const char *p = getenv("PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
-static int have_nibabel(void)
-{
-    char cmd[512], out[256];
-    snprintf(cmd, sizeof cmd, "%s -c 'import nibabel, numpy'", python());
-    if (run_command(cmd, out, sizeof out) == 0) return 1;
-    print_message("nibabel (python3-nibabel) not available to %s: skipping the test with files "
-                  "written by another program\n", python());
-    return 0;
-}
-
 static float *read_f32(const char *path, size_t n)
 {
     FILE *f = fopen(path, "rb");
@@ -355,10 +339,10 @@ static void compare_values(const char *what, const float *got, const float *want
 static void test_files_written_by_nibabel(void **state)
 {
     (void)state;
-    if (!have_nibabel()) { skip(); return; }
+    if (!test_python_has("nibabel, numpy")) skip();
     char dir[4200], cmd[8600], out[4096];
     snprintf(dir, sizeof dir, "%s/nibabel", test_dir());
-    snprintf(cmd, sizeof cmd, "%s tests/data/nifti_cases.py '%s'", python(), dir);
+    snprintf(cmd, sizeof cmd, "%s tests/data/nifti_cases.py '%s'", test_python(), dir);
     if (run_command(cmd, out, sizeof out) != 0) {
         print_error("%s failed: %s\n", cmd, out);
         fail();
@@ -405,7 +389,7 @@ static void test_files_written_by_nibabel(void **state)
 static void test_nibabel_reads_our_files(void **state)
 {
     (void)state;
-    if (!have_nibabel()) { skip(); return; }
+    if (!test_python_has("nibabel, numpy")) skip();
     const int n = 9 * 7 * 3 * 2;
     NiftiVolume v = {{9, 7, 3, 2}, {1.37f, 1.37f, 10, 1}, 0, 0, malloc(n * sizeof(float))};
     fill_uniform(v.data, (size_t)n, -2000, 2000, 5);
@@ -416,7 +400,7 @@ static void test_nibabel_reads_our_files(void **state)
         snprintf(path, sizeof path, "%s", path_in_tmp(types[k]));
         snprintf(f32, sizeof f32, "%s.f32", path);
         assert_int_equal(nifti_write(path, &v, k ? NIFTI_FLOAT32 : NIFTI_INT16, 1), 0);
-        snprintf(cmd, sizeof cmd, "%s tests/data/nifti_cases.py --dump '%s' '%s'", python(), path, f32);
+        snprintf(cmd, sizeof cmd, "%s tests/data/nifti_cases.py --dump '%s' '%s'", test_python(), path, f32);
         if (run_command(cmd, out, sizeof out) != 0) {
             print_error("%s failed: %s\n", cmd, out);
             fail();

@@ -1,6 +1,7 @@
 /* The model commands (init, info, forward, grad) and checkpoint loading: outputs have the
  * right shapes, same seed gives the same file, and every bad input gives one line naming
- * the file and the problem with a non-zero exit. */
+ * the file and the problem with a non-zero exit. The data options (cli/data_args.h) pick
+ * the same patients in eval and swap as the library does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "engine/npy.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
+#include "train/data.h"
 #include "tests/testutil.h"
 
 static const char *bin;   /* set in main: the program under test */
@@ -146,12 +148,61 @@ static void test_bad_inputs_are_reported(void **state)
     assert_non_null(strstr(out, "--seed needs a non-negative integer"));
 }
 
+/* The slice count a command printed after `key` ("(val split, " or "swap scan: ..."). */
+static int count_after(const char *out, const char *key)
+{
+    const char *p = strstr(out, key);
+    if (!p) print_error("no '%s' in: %s\n", key, out);
+    assert_non_null(p);
+    return atoi(p + strlen(key));
+}
+
+/* eval and swap take the data options alike: for each set of options, the validation
+ * slices they evaluate are those run_data_load gives for the same DataOptions. */
+static void test_data_options_alike(void **state)
+{
+    (void)state;
+    char out[16384], data[4200], line[8192];
+    snprintf(data, sizeof data, "%s/data", root);
+    test_synth("acdc", 6, 32, 2, 5, data);
+    assert_int_equal(run(out, sizeof out, "@ init --arch unet --width 4 --seed 1 -o %/d.safetensors"), 0);
+    const struct { uint64_t seed; int train, val; } cases[] = {{0, -1, -1}, {3, 2, 3}, {9, 4, 1}};
+    for (int k = 0; k < 3; k++) {
+        DataOptions d;
+        data_options_defaults(&d);
+        d.dir = data;
+        d.size = 32;
+        d.split_seed = cases[k].seed;
+        d.train_count = cases[k].train;
+        d.val_count = cases[k].val;
+        RunData rd;
+        assert_int_equal(run_data_load(&d, RUN_DATA_VAL, &rd), 0);
+        const int want = rd.val.count;
+        run_data_free(&rd);
+        char opts[4400];
+        snprintf(opts, sizeof opts, "--data %s --size 32 --split-seed %llu --train-count %d "
+                 "--val-count %d", data, (unsigned long long)cases[k].seed, cases[k].train,
+                 cases[k].val);
+        if (cases[k].train < 0) snprintf(opts, sizeof opts, "--data %s --size 32", data);
+        snprintf(line, sizeof line, "@ eval --weights %%/d.safetensors %s --threads 1", opts);
+        assert_int_equal(run(out, sizeof out, line), 0);
+        assert_int_equal(count_after(out, "(val split, "), want);
+        snprintf(line, sizeof line, "@ swap --target %%/d.safetensors --source %%/d.safetensors "
+                 "%s --no-controls --resamples 0 --quiet --threads 1 -o %%/scan.csv", opts);
+        assert_int_equal(run(out, sizeof out, line), 0);
+        const char *p = strstr(out, "source ");
+        assert_non_null(p);
+        assert_int_equal(count_after(p, ", "), want);
+    }
+}
+
 int main(void)
 {
     bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_info_forward_grad),
         cmocka_unit_test(test_bad_inputs_are_reported),
+        cmocka_unit_test(test_data_options_alike),
     };
     return cmocka_run_group_tests_name("model commands", tests, setup, teardown);
 }

@@ -9,34 +9,13 @@
 
 #include "engine/error.h"
 #include "engine/npy.h"
+#include "engine/fsutil.h"
 #include "tests/testutil.h"
-
-static const char *python(void)
-{
-    const char *p = getenv("REUSENET_PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
-static bool have_numpy(void)
-{
-    char cmd[512], out[1024];
-    snprintf(cmd, sizeof cmd, "%s -c 'import numpy'", python());
-    if (run_command(cmd, out, sizeof out) == 0) return true;
-    print_message("skipped: needs %s with numpy\n", python());
-    return false;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
-}
 
 static void run_python(const char *dir, const char *script)
 {
     char cmd[8192], out[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && %s -c \"%s\"", dir, python(), script);
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s -c \"%s\"", dir, test_python(), script);
     int rc = run_command(cmd, out, sizeof out);
     if (rc) print_error("python failed: %s\n", out);
     assert_int_equal(rc, 0);
@@ -53,7 +32,7 @@ static void remove_dir(char *dir)
 static void test_reads_numpy_files(void **state)
 {
     (void)state;
-    if (!have_numpy()) skip();
+    if (!test_python_has("numpy")) skip();
     char *dir = make_temp_dir("npy-read");
     /* Element i of every array is i * 0.5 (floats) or i - 3 (integers) or i % 256 (u1). */
     run_python(dir,
@@ -78,7 +57,7 @@ static void test_reads_numpy_files(void **state)
     NpyArray a;
     char *p;
 
-    p = path_in(dir, "f4.npy");
+    p = fs_join(dir, "f4.npy");
     assert_int_equal(npy_read(p, &a), 0);
     assert_int_equal(a.dtype, NPY_DTYPE_F32);
     assert_int_equal(a.ndim, 3);
@@ -90,7 +69,7 @@ static void test_reads_numpy_files(void **state)
     npy_free(&a);
     free(p);
 
-    p = path_in(dir, "f8.npy");
+    p = fs_join(dir, "f8.npy");
     assert_int_equal(npy_read(p, &a), 0);
     assert_int_equal(a.dtype, NPY_DTYPE_F64);
     assert_int_equal(a.ndim, 0);
@@ -105,7 +84,7 @@ static void test_reads_numpy_files(void **state)
     assert_non_null(strstr(error_get(), "expected integer data, found floating-point '<f8'"));
     free(p);
 
-    p = path_in(dir, "i8.npy");
+    p = fs_join(dir, "i8.npy");
     assert_int_equal(npy_read_i64(p, &a), 0);
     assert_int_equal(a.ndim, 1);
     assert_int_equal(a.shape[0], 5);
@@ -113,7 +92,7 @@ static void test_reads_numpy_files(void **state)
     npy_free(&a);
     free(p);
 
-    p = path_in(dir, "i4.npy");
+    p = fs_join(dir, "i4.npy");
     assert_int_equal(npy_read(p, &a), 0);
     assert_int_equal(a.dtype, NPY_DTYPE_I32);
     npy_free(&a);
@@ -125,7 +104,7 @@ static void test_reads_numpy_files(void **state)
     npy_free(&a);
     free(p);
 
-    p = path_in(dir, "u1.npy");
+    p = fs_join(dir, "u1.npy");
     assert_int_equal(npy_read(p, &a), 0);
     assert_int_equal(a.dtype, NPY_DTYPE_U8);
     assert_int_equal(a.count, 300);
@@ -136,28 +115,28 @@ static void test_reads_numpy_files(void **state)
     npy_free(&a);
     free(p);
 
-    p = path_in(dir, "empty.npy");
+    p = fs_join(dir, "empty.npy");
     assert_int_equal(npy_read(p, &a), 0);
     assert_int_equal(a.ndim, 2);
     assert_int_equal(a.count, 0);
     npy_free(&a);
     free(p);
 
-    p = path_in(dir, "d8.npy");
+    p = fs_join(dir, "d8.npy");
     assert_int_equal(npy_read(p, &a), 0);
     assert_int_equal(a.ndim, 8);
     assert_int_equal(a.count, 16);
     npy_free(&a);
     free(p);
 
-    p = path_in(dir, "v2.npy");
+    p = fs_join(dir, "v2.npy");
     assert_int_equal(npy_read(p, &a), 0);
     assert_int_equal(a.count, 6);
     assert_true(((float *)a.data)[5] == 2.5f);
     npy_free(&a);
     free(p);
 
-    p = path_in(dir, "v3.npy");
+    p = fs_join(dir, "v3.npy");
     assert_int_equal(npy_read(p, &a), 0);
     assert_int_equal(a.count, 4);
     assert_true(((float *)a.data)[3] == 1.5f);
@@ -174,7 +153,7 @@ static void test_reads_numpy_files(void **state)
         {"record.npy", "structured (record) arrays are not supported"},
     };
     for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++) {
-        p = path_in(dir, rejected[i].file);
+        p = fs_join(dir, rejected[i].file);
         assert_int_equal(npy_read(p, &a), -1);
         if (!strstr(error_get(), rejected[i].expect) || !strstr(error_get(), rejected[i].file)) {
             print_error("%s: got '%s'\n", rejected[i].file, error_get());
@@ -190,7 +169,7 @@ static void test_reads_numpy_files(void **state)
 static void test_writes_like_numpy(void **state)
 {
     (void)state;
-    if (!have_numpy()) skip();
+    if (!test_python_has("numpy")) skip();
     char *dir = make_temp_dir("npy-write");
     static const struct {
         int ndim;
@@ -224,11 +203,11 @@ static void test_writes_like_numpy(void **state)
         }
         char name[64];
         sprintf(name, "c_f%d.npy", k);
-        char *p = path_in(dir, name);
+        char *p = fs_join(dir, name);
         assert_int_equal(npy_write_f32(p, cases[k].ndim, cases[k].shape, fv), 0);
         free(p);
         sprintf(name, "c_i%d.npy", k);
-        p = path_in(dir, name);
+        p = fs_join(dir, name);
         assert_int_equal(npy_write_i64(p, cases[k].ndim, cases[k].shape, iv), 0);
         free(p);
         free(fv);
@@ -239,9 +218,9 @@ static void test_writes_like_numpy(void **state)
         for (int t = 0; t < 2; t++) {
             char name[64];
             sprintf(name, "py_%c%d.npy", "fi"[t], k);
-            char *pp = path_in(dir, name);
+            char *pp = fs_join(dir, name);
             sprintf(name, "c_%c%d.npy", "fi"[t], k);
-            char *pc = path_in(dir, name);
+            char *pc = fs_join(dir, name);
             size_t lp, lc;
             unsigned char *bp = read_file_bytes(pp, &lp), *bc = read_file_bytes(pc, &lc);
             if (lp != lc || memcmp(bp, bc, lp)) {
@@ -321,7 +300,7 @@ static void test_rejects_malformed(void **state)
         {3, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2), }", 4, NULL},   /* valid */
     };
     char *dir = make_temp_dir("npy-bad");
-    char *path = path_in(dir, "bad.npy");
+    char *path = fs_join(dir, "bad.npy");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_npy_file(path, cases[i].major, cases[i].header, cases[i].data);
         NpyArray a;
@@ -375,7 +354,7 @@ static void test_round_trip(void **state)
 {
     (void)state;
     char *dir = make_temp_dir("npy-rt");
-    char *path = path_in(dir, "x.npy");
+    char *path = fs_join(dir, "x.npy");
     float x[2 * 3 * 5];
     fill_uniform(x, 30, -3, 3, 9);
     assert_int_equal(npy_write_f32(path, 3, (int[]){2, 3, 5}, x), 0);

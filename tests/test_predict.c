@@ -17,21 +17,6 @@
 
 static char cmd[16384], out[65536];
 
-static const char *python(void)
-{
-    const char *p = getenv("PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
-static int have_python(const char *modules)
-{
-    char c[512], o[256];
-    snprintf(c, sizeof c, "%s -c 'import %s'", python(), modules);
-    if (run_command(c, o, sizeof o) == 0) return 1;
-    print_message("%s not importable by %s: skipping\n", modules, python());
-    return 0;
-}
-
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
 {
@@ -53,16 +38,16 @@ static int exists(const char *path)
 static void test_nibabel_volumes(void **state)
 {
     (void)state;
-    if (!have_python("nibabel, numpy, torch")) { skip(); return; }
+    if (!test_python_has("nibabel, numpy, torch")) skip();
     const char *d = test_dir(), *bin = reusenet_program();
-    assert_int_equal(run("%s tests/data/predict_cases.py write %s/nib", python(), d), 0);
+    assert_int_equal(run("%s tests/data/predict_cases.py write %s/nib", test_python(), d), 0);
     static const char *const ckpts[] = {"native", "resample"};
     for (int i = 0; i < 2; i++) {
         assert_int_equal(run("%s predict --weights %s/nib/%s.safetensors --input %s/nib/cases "
                              "-o %s/nib/pred_%s --probabilities --threads 2 --quiet", bin, d,
                              ckpts[i], d, d, ckpts[i]), 0);
         assert_int_equal(run("%s tests/data/predict_cases.py check %s/nib %s/nib/pred_%s "
-                             "%s/nib/%s.safetensors", python(), d, d, ckpts[i], d, ckpts[i]), 0);
+                             "%s/nib/%s.safetensors", test_python(), d, d, ckpts[i], d, ckpts[i]), 0);
         assert_non_null(strstr(out, "ok"));
     }
     /* one file in, one file out (the folder run above covers the rest) */
@@ -74,7 +59,7 @@ static void test_nibabel_volumes(void **state)
     snprintf(b, sizeof b, "%s/nib/pred_native/be_int16_3d.nii.gz", d);
     assert_int_equal(run("%s -c \"import nibabel as n, numpy as np; a=n.load('%s'); b=n.load('%s');"
                          " assert (np.asarray(a.dataobj)==np.asarray(b.dataobj)).all() and "
-                         "np.allclose(a.affine,b.affine)\"", python(), a, b), 0);
+                         "np.allclose(a.affine,b.affine)\"", test_python(), a, b), 0);
 }
 
 /* The pooled Dice of class `name` in eval --weights' table and in eval --pred's summary. */

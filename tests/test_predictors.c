@@ -31,26 +31,11 @@
 #include "train/data.h"
 #include "tests/testutil.h"
 
-static const char *python(void)
-{
-    const char *p = getenv("REUSENET_PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
-static bool have_scipy(void)
-{
-    char cmd[512], out[1024];
-    snprintf(cmd, sizeof cmd, "%s -c 'import numpy, scipy.stats'", python());
-    if (run_command(cmd, out, sizeof out) == 0) return true;
-    print_message("skipped: needs %s with numpy and scipy\n", python());
-    return false;
-}
-
 /* Run predictors_ref.py on .npy files in the test folder; its number. */
 static double reference(const char *what, const char *a, const char *b)
 {
     char cmd[4096], out[4096];
-    snprintf(cmd, sizeof cmd, "%s tests/predictors_ref.py %s %s/%s %s%s%s", python(), what,
+    snprintf(cmd, sizeof cmd, "%s tests/predictors_ref.py %s %s/%s %s%s%s", test_python(), what,
              test_dir(), a, b ? test_dir() : "", b ? "/" : "", b ? b : "");
     if (run_command(cmd, out, sizeof out)) fail_msg("%s: %s", cmd, out);
     return strtod(out, NULL);
@@ -100,7 +85,7 @@ static void test_cka(void **state)
         for (int k = 2; k < P; k++) xr[i * P + k] = 3 * x[i * P + k];
     }
     assert_close(cka_linear_unbiased(xr, N, P, y, Q), c, 1e-5);
-    if (!have_scipy()) return;
+    if (!test_python_has("numpy, scipy.stats")) skip();
     save_f32("x.npy", N, P, x);
     save_f32("y.npy", N, Q, y);
     assert_close(c, reference("cka", "x.npy", "y.npy"), 1e-9);
@@ -137,7 +122,7 @@ static void test_logme_command_vs_numpy(void **state)
     static float noise[N * D];
     fill_uniform(noise, N * D, -1, 1, 5);
     assert_true(logme_score(noise, N, D, y, 4) < got);
-    if (!have_scipy()) return;
+    if (!test_python_has("numpy, scipy.stats")) skip();
     assert_close(got, reference("logme", "f.npy", "l.npy"), 1e-5);
     /* D > N as well: F'F is singular */
     enum { N2 = 12, D2 = 20 };
@@ -165,7 +150,7 @@ static void test_leep_vs_numpy(void **state)
     }
     const double l = leep_score(p, N, Z, y, 3);
     assert_true(l < 0 && l > log(1.0 / 3));        /* better than chance over 3 classes */
-    if (!have_scipy()) return;
+    if (!test_python_has("numpy, scipy.stats")) skip();
     save_f32("p.npy", N, Z, p);
     save_i64("py.npy", N, y);
     assert_close(l, reference("leep", "p.npy", "py.npy"), 1e-9);
@@ -191,7 +176,7 @@ static void test_kendall(void **state)
     const int one[4] = {1, 3, 3, 3};
     kendall_bootstrap((double[]){1, 2, 3}, config, base, 3, exact, one, 4, 200, 1, &lo, &hi);
     assert_true(isnan(lo) && isnan(hi));            /* all gains tie: no tau */
-    if (!have_scipy()) return;
+    if (!test_python_has("numpy, scipy.stats")) skip();
     double xy[18];
     memcpy(xy, x, sizeof x);
     memcpy(xy + 9, y, sizeof y);
@@ -360,7 +345,7 @@ static void test_report_verdict(void **state)
     assert_non_null(strstr(text, "<circle"));
     assert_non_null(strstr(text, "The verdict on question 3"));
     free(text);
-    if (!have_scipy()) return;
+    if (!test_python_has("numpy, scipy.stats")) skip();
     /* the same gains and LogME values, tau-b by SciPy: points A fr, A ft, B fr, B ft, C fr, C ft */
     double xy[12] = {-0.3, -0.3, -0.2, -0.2, -0.5, -0.5};
     for (int i = 0; i < 6; i++) xy[6 + i] = means[1 + i] - means[0];

@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "engine/rng.h"
 #include "engine/safetensors.h"
+#include "engine/fsutil.h"
 #include "tests/testutil.h"
 
 /* ---- helpers ---- */
@@ -47,26 +48,13 @@ static void expect_header_rejected(const char *header, size_t buffer, const char
     free(b);
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
-}
-
-static const char *python(void)
-{
-    const char *p = getenv("REUSENET_PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
 /* ---- round trips and canonical layout ---- */
 
 static void test_round_trip(void **state)
 {
     (void)state;
     char *dir = make_temp_dir("safetensors");
-    char *path = path_in(dir, "w.safetensors");
+    char *path = fs_join(dir, "w.safetensors");
     float w[2 * 3 * 2 * 2], v[5], empty[1];
     fill_uniform(w, 24, -1, 1, 1);
     fill_uniform(v, 5, -1, 1, 2);
@@ -198,14 +186,13 @@ static void test_python_written_file(void **state)
 {
     (void)state;
     char cmd[4096], out[4096];
-    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy'", python());
-    if (access("tests/torch/safetensors_io.py", R_OK) != 0 || run_command(cmd, out, sizeof out)) {
-        print_message("skipped: needs %s with torch and numpy, run from the source root\n",
-                      python());
+    if (access("tests/torch/safetensors_io.py", R_OK) != 0) {
+        print_message("skipped: run from the source root (needs tests/torch/safetensors_io.py)\n");
         skip();
     }
+    if (!test_python_has("torch, numpy")) skip();
     char *dir = make_temp_dir("safetensors-py");
-    char *path = path_in(dir, "py.safetensors");
+    char *path = fs_join(dir, "py.safetensors");
     snprintf(cmd, sizeof cmd,
              "%s -c 'import sys, torch; sys.path.insert(0, \"tests/torch\"); "
              "import safetensors_io as s; "
@@ -214,7 +201,7 @@ static void test_python_written_file(void **state)
              "\"bn1.running_var\": torch.tensor([0.5, 1.25, 2.0]), "
              "\"classifier.bias\": torch.tensor([-1.5, 2.25])}; "
              "s.save_file(sd, sys.argv[1], {\"arch\": \"pspnet\", \"classes\": \"2\"})' %s",
-             python(), path);
+             test_python(), path);
     int rc = run_command(cmd, out, sizeof out);
     if (rc) print_error("%s\n", out);
     assert_int_equal(rc, 0);
@@ -414,7 +401,7 @@ static void test_file_errors(void **state)
     (void)state;
     SafeTensors st;
     char *dir = make_temp_dir("safetensors-files");
-    char *missing = path_in(dir, "missing.safetensors");
+    char *missing = fs_join(dir, "missing.safetensors");
     assert_int_equal(safetensors_read(missing, &st), -1);
     assert_non_null(strstr(error_get(), "cannot open"));
     assert_non_null(strstr(error_get(), "missing.safetensors"));
@@ -426,7 +413,7 @@ static void test_file_errors(void **state)
     SafetensorsWriter wr;
     safetensors_writer_init(&wr);
     safetensors_writer_add_f32(&wr, "head.weight", 2, (int[]){4, 4}, w);
-    char *path = path_in(dir, "cut.safetensors");
+    char *path = fs_join(dir, "cut.safetensors");
     assert_int_equal(safetensors_write(&wr, path), 0);
     safetensors_writer_free(&wr);
     assert_int_equal(truncate(path, 80), 0);

@@ -73,24 +73,13 @@ static void test_empty_masks(void **state)
     assert_true(s.dice == 0 && isnan(s.hd95) && isnan(s.assd));
 }
 
-static const char *python(void)
-{
-    const char *p = getenv("PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
 static void test_against_scipy(void **state)
 {
     (void)state;
     char cmd[8192], out[8192];
-    snprintf(cmd, sizeof cmd, "%s -c 'import nibabel, scipy'", python());
-    if (run_command(cmd, out, sizeof out)) {
-        print_message("nibabel/scipy not available to %s: skipping\n", python());
-        skip();
-        return;
-    }
+    if (!test_python_has("nibabel, scipy")) skip();
     const char *d = test_dir();
-    snprintf(cmd, sizeof cmd, "%s tests/data/surface_cases.py %s/sc", python(), d);
+    snprintf(cmd, sizeof cmd, "%s tests/data/surface_cases.py %s/sc", test_python(), d);
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     snprintf(cmd, sizeof cmd, "%s eval --pred %s/sc/pred --gt %s/sc/gt -o %s/sc/got.csv",
              reusenet_program(), d, d, d);

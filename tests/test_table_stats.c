@@ -9,19 +9,12 @@
 #include "reuse/table_stats.h"
 #include "tests/testutil.h"
 
-static const char *python(void)
-{
-    const char *p = getenv("REUSENET_PYTHON");
-    return p ? p : "/usr/bin/python3";
-}
-
 static char *scipy_reference(void)
 {
     static char out[1 << 16];
-    char cmd[512], probe[1024];
-    snprintf(cmd, sizeof cmd, "%s -c 'import scipy.stats'", python());
-    if (run_command(cmd, probe, sizeof probe)) return NULL;
-    snprintf(cmd, sizeof cmd, "%s tests/table_stats_ref.py", python());
+    char cmd[512];
+    if (!test_python_has("scipy.stats")) return NULL;
+    snprintf(cmd, sizeof cmd, "%s tests/table_stats_ref.py", test_python());
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     return out;
 }
@@ -30,10 +23,7 @@ static void test_against_scipy(void **state)
 {
     (void)state;
     char *ref = scipy_reference();
-    if (!ref) {
-        print_message("skipped: needs %s with scipy\n", python());
-        skip();
-    }
+    if (!ref) skip();
     int t_cases = 0, w_cases = 0;
     for (char *line = strtok(ref, "\n"); line; line = strtok(NULL, "\n")) {
         if (line[0] == 't') {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/blas.h"
+#include "engine/conv2d_direct.h"
 #include "engine/winograd.h"
 #include "engine/winograd4.h"
 #include "tests/testutil.h"
@@ -53,7 +54,7 @@ static double winograd_error_dilated(int n, int c, int h, int w, int o, int pad,
     memcpy(y, y0, ny * 4);
     if (force_f4x4) winograd4_conv(&s, x, wt, bias ? b : NULL, y, accumulate, false, work);
     else winograd_conv(&s, x, wt, bias ? b : NULL, y, accumulate, work);
-    conv_direct(&s, x, wt, bias ? b : NULL, ref);
+    conv2d_direct_forward(&s, x, wt, bias ? b : NULL, ref);
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < ny; i++) {
         double want = ref[i] + (accumulate ? y0[i] : 0.0);
@@ -180,7 +181,7 @@ static double winograd_dx_error(int n, int c, int h, int w, int o, int pad, int 
     memcpy(dx, dx0, nx * 4);
     if (force_f4x4) winograd4_conv(&ts, dy, wt, NULL, dx, true, true, work);
     else winograd_conv_dx(&s, wt, dy, dx, work);
-    conv_direct_backward(&s, NULL, wt, dy, ref, NULL, NULL);
+    conv2d_direct_backward(&s, NULL, wt, dy, ref, NULL, NULL);
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < nx; i++) {
         if (fabs(ref[i]) > scale) scale = fabs(ref[i]);
@@ -235,7 +236,7 @@ static double winograd_dw_error_dilated(int n, int c, int h, int w, int o, int p
     memcpy(dw, dw0, nw * 4);
     if (force_f4x4) winograd4_conv_dw(&s, x, dy, dw, work);
     else winograd_conv_dw(&s, x, dy, dw, work);
-    conv_direct_backward(&s, x, NULL, dy, NULL, ref, NULL);
+    conv2d_direct_backward(&s, x, NULL, dy, NULL, ref, NULL);
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < nw; i++) {
         double want = ref[i] + dw0[i];

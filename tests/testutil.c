@@ -198,6 +198,21 @@ bool test_may_use_threads(void)
     return !(env && atoi(env) == 1);
 }
 
+const char *test_python(void)
+{
+    const char *p = getenv("REUSENET_PYTHON");
+    return p && *p ? p : "/usr/bin/python3";
+}
+
+bool test_python_has(const char *modules)
+{
+    char cmd[1024], out[1024];
+    snprintf(cmd, sizeof cmd, "%s -c 'import %s'", test_python(), modules);
+    if (run_command(cmd, out, sizeof out) == 0) return true;
+    print_message("skipped: needs %s with %s\n", test_python(), modules);
+    return false;
+}
+
 const char *reusenet_program(void)
 {
     const char *b = getenv("REUSENET_BIN");
@@ -264,52 +279,6 @@ void test_synth(const char *preset, int patients, int size, int slices, uint64_t
         print_error("synth %s: %s\n", dir, error_get());
         fail();
     }
-}
-
-/* y[n,o,oy,ox] = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] * x[n,c,oy*s-p+ki*d, ox*s-p+kj*d] */
-void conv_direct(const Conv2dShape *s, const float *x, const float *w, const float *b,
-                        double *y)
-{
-    for (int n = 0; n < s->n; n++)
-        for (int o = 0; o < s->o; o++)
-            for (int oy = 0; oy < s->oh; oy++)
-                for (int ox = 0; ox < s->ow; ox++) {
-                    double acc = b ? b[o] : 0;
-                    for (int c = 0; c < s->c; c++)
-                        for (int ki = 0; ki < s->kh; ki++)
-                            for (int kj = 0; kj < s->kw; kj++) {
-                                int iy = oy * s->stride - s->pad + ki * s->dilation;
-                                int ix = ox * s->stride - s->pad + kj * s->dilation;
-                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
-                                acc += (double)w[((o * s->c + c) * s->kh + ki) * s->kw + kj] *
-                                       x[((n * s->c + c) * s->h + iy) * s->w + ix];
-                            }
-                    y[((n * s->o + o) * s->oh + oy) * s->ow + ox] = acc;
-                }
-}
-
-/* Direct gradients: each output gradient flows to every (input, weight) pair it used. */
-void conv_direct_backward(const Conv2dShape *s, const float *x, const float *w,
-                                 const float *dy, double *dx, double *dw, double *db)
-{
-    for (int n = 0; n < s->n; n++)
-        for (int o = 0; o < s->o; o++)
-            for (int oy = 0; oy < s->oh; oy++)
-                for (int ox = 0; ox < s->ow; ox++) {
-                    double g = dy[((n * s->o + o) * s->oh + oy) * s->ow + ox];
-                    if (db) db[o] += g;
-                    for (int c = 0; c < s->c; c++)
-                        for (int ki = 0; ki < s->kh; ki++)
-                            for (int kj = 0; kj < s->kw; kj++) {
-                                int iy = oy * s->stride - s->pad + ki * s->dilation;
-                                int ix = ox * s->stride - s->pad + kj * s->dilation;
-                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
-                                size_t wi = ((size_t)(o * s->c + c) * s->kh + ki) * s->kw + kj;
-                                size_t xi = ((size_t)(n * s->c + c) * s->h + iy) * s->w + ix;
-                                if (dw) dw[wi] += g * x[xi];
-                                if (dx) dx[xi] += g * w[wi];
-                            }
-                }
 }
 
 /* ---- toy segmentation data and models (the swap scan's tests) ---- */

@@ -39,15 +39,6 @@ void toy_train(Model *m, const SliceSet *set, int steps);
 
 #endif
 
-/* The definition of a convolution, summed in double, to check every conv path against:
- * y[n,o,oy,ox] = b[o] + sum_{c,ki,kj} w[o,c,ki,kj] * x[n,c,oy*s-p+ki*d, ox*s-p+kj*d]
- * (b may be NULL); and its gradients, accumulated: dx += ..., dw += ..., db += ... for
- * dy (NULL: not wanted; w may be NULL when dx is). */
-void conv_direct(const Conv2dShape *s, const float *x, const float *w, const float *b,
-                 double *y);
-void conv_direct_backward(const Conv2dShape *s, const float *x, const float *w,
-                          const float *dy, double *dx, double *dw, double *db);
-
 /* ---- finite-difference gradient check --------------------------------------------------
  * build(tape, inputs, arg) runs an op (or several) on the inputs and returns its output.
  * gradcheck() compares the tape's gradient of L = sum(out * r), r fixed random in [-1, 1),
@@ -66,6 +57,14 @@ Tensor test_tensor(int ndim, const int *shape, uint64_t seed, bool requires_grad
  * libgomp's thread pool, alive at exit, would look like a leak to valgrind). Tests that
  * compare results across thread counts skip() then. */
 bool test_may_use_threads(void);
+
+/* The Python that runs the reference scripts (NumPy, SciPy, PyTorch, nibabel):
+ * $REUSENET_PYTHON, else /usr/bin/python3. */
+const char *test_python(void);
+/* True when test_python() imports every module of a comma-separated list
+ * ("numpy, scipy.stats"); otherwise prints "skipped: needs PYTHON with MODULES" and returns
+ * false, and the caller calls skip(). */
+bool test_python_has(const char *modules);
 
 /* The reusenet program of the build under test: $REUSENET_BIN (set by `make test` and
  * `make sanitize`), else build/reusenet. */

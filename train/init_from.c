@@ -16,10 +16,10 @@ static char **read_names(const char *list, const char *plan, int *count)
     char **names = NULL;
     *count = 0;
     if (list) {
-        char *copy = strdup(list), *save = NULL;
+        char *copy = xstrdup(list), *save = NULL;
         for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
             names = xrealloc(names, sizeof *names * (size_t)(*count + 1));
-            names[(*count)++] = strdup(tok);
+            names[(*count)++] = xstrdup(tok);
         }
         free(copy);
         return names;
@@ -55,7 +55,7 @@ static char **read_names(const char *list, const char *plan, int *count)
             return NULL;
         }
         names = xrealloc(names, sizeof *names * (size_t)(*count + 1));
-        names[(*count)++] = strdup(item->valuestring);
+        names[(*count)++] = xstrdup(item->valuestring);
     }
     cJSON_Delete(root);
     if (!names) names = xmalloc(sizeof *names);   /* an empty plan loads nothing */
