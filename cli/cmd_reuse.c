@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "reuse/bnstats.h"
 #include "reuse/plan.h"
+#include "reuse/plan_validate.h"
 #include "reuse/report.h"
 #include "reuse/reuse_model.h"
 #include "reuse/rmse.h"
@@ -293,11 +294,74 @@ int cmd_swap(int argc, char **argv)
     return rc;
 }
 
+/* plan --validate: the plan's tensors swapped in jointly (plan_validate.h) on the data. */
+typedef struct ValidateArgs {
+    bool on, quiet;
+    const char *target, *source, *split;
+    uint64_t split_seed;
+    int threads;
+    DataOptions d;
+    ValidateOptions vo;
+} ValidateArgs;
+
+static int validate_plan(ValidateArgs *a, Plan *p, PlanValidation *v)
+{
+    int which = !strcmp(a->split, "val") ? RUN_DATA_VAL : !strcmp(a->split, "train") ? RUN_DATA_TRAIN : 0;
+    if (!which) {
+        fprintf(stderr, "reusenet plan: --split must be val or train, got '%s'\n", a->split);
+        return 2;
+    }
+    a->d.split_seed = a->split_seed;
+    a->vo.progress = !a->quiet;
+    engine_set_threads(a->threads);
+    ReuseModel t, s;
+    int rc = load_pair("plan", a->target, a->source, &t, &s);
+    if (rc) return rc;
+    RunData data = {0};
+    if (run_data_load(&a->d, which, &data)) {
+        rc = cli_fail("plan");
+    } else {
+        a->vo.labelled = data.labelled;
+        SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
+        printf("validating the plan: target %s, source %s, %d %s slices of %s\n", t.name, s.name,
+               set->count, a->split, a->d.dir);
+        if (plan_validate(&t.model, &s.model, p, set, &a->vo, v)) {
+            rc = cli_fail("plan");
+        } else {
+            plan_validation_print(stdout, v);
+            p->validation = v;
+        }
+    }
+    run_data_free(&data);
+    reuse_model_free(&t);
+    reuse_model_free(&s);
+    return rc;
+}
+
+/* --pair A,B into a and b; 2 on a bad pair (message printed). */
+static int parse_pair(const char *pair, char *a, char *b)
+{
+    const char *comma = strchr(pair, ',');
+    size_t la = comma ? (size_t)(comma - pair) : 0;
+    if (!comma || !la || la >= REUSE_NAME_MAX || !comma[1] || strlen(comma + 1) >= REUSE_NAME_MAX ||
+        strchr(comma + 1, ',')) {
+        fprintf(stderr, "reusenet plan: --pair needs two model names A,B, got '%s'\n", pair);
+        return 2;
+    }
+    memcpy(a, pair, la);
+    a[la] = '\0';
+    snprintf(b, REUSE_NAME_MAX, "%s", comma + 1);
+    return 0;
+}
+
 int cmd_plan(int argc, char **argv)
 {
     const char *scan = NULL, *rmse = NULL, *pair = NULL, *out = NULL, *rule = "paper";
     PlanOptions po;
     plan_options_defaults(&po);
+    ValidateArgs va = {.split = "val"};
+    data_options_defaults(&va.d);
+    validate_options_defaults(&va.vo);
     const Option opts[] = {
         {"--scan", OPT_STRING, &scan, "SCAN.csv  a swap scan (reusenet swap)", true},
         {"--tau", OPT_FLOAT, &po.tau, "T  largest mean Dice drop of a reusable tensor (default 0.02)", false},
@@ -308,12 +372,32 @@ int cmd_plan(int argc, char **argv)
         {"--rmse", OPT_STRING, &rmse, "RMSE.csv  kernel RMSE (reusenet rmse) as evidence", false},
         {"--rmse-max", OPT_FLOAT, &po.rmse_max, "X  with --rmse: W/B tensors need RMSE <= X", false},
         {"--pair", OPT_STRING, &pair, "A,B  which model pair of RMSE.csv (default: its only one)", false},
+        {"--validate", OPT_FLAG, &va.on, "also swap the plan's tensors in jointly: the whole plan, "
+         "cumulatively in layer order, and a greedy set within tau (\"validation\" in the plan; "
+         "needs --target, --source, --data)", false},
+        {"--target", OPT_STRING, &va.target, "T.safetensors  --validate: the scan's target", false},
+        {"--source", OPT_STRING, &va.source, "S.safetensors  --validate: the scan's source", false},
+        {"--data", OPT_STRING, &va.d.dir, "DIR  --validate: dataset to evaluate on", false},
+        {"--split", OPT_STRING, &va.split, "val|train  which patients (default val)", false},
+        {"--split-seed", OPT_U64, &va.split_seed, "S  seed of a random split (default 0)", false},
+        {"--train-count", OPT_INT, &va.d.train_count, "N  training patients of the split", false},
+        {"--val-count", OPT_INT, &va.d.val_count, "N  validation patients", false},
+        {"--size", OPT_INT, &va.d.size, "S  slice size (default 128)", false},
+        {"--batch", OPT_INT, &va.vo.batch, "B  slices per forward pass (default 8)", false},
+        {"--resamples", OPT_INT, &va.vo.resamples, "B  bootstrap resamples over patients "
+         "(default 1000; 0: no intervals)", false},
+        {"--seed", OPT_U64, &va.vo.seed, "S  seed of the bootstrap (default 0)", false},
+        {"--candidates", OPT_INT, &va.vo.candidates, "M  greedy set: tensors tried per round, "
+         "those with the smallest own drop (default 4)", false},
+        {"--threads", OPT_INT, &va.threads, "T  threads (default: all cores)", false},
+        {"--quiet", OPT_FLAG, &va.quiet, "no progress lines", false},
         {"-o", OPT_STRING, &out, "PLAN.json  the plan (\"tensors\": what train --plan loads)", true},
     };
     const OptionSpec spec = {"reusenet plan", "The reusable tensors of a swap scan (mean Dice "
                              "drop <= tau), the fraction reused, and the verdict: a reusable "
                              "network when at least rho of the conv weights are reusable "
-                             "(spec/reuse.md section 4).", NULL, 0, 0, opts,
+                             "(spec/reuse.md section 4). With --validate, the plan swapped in "
+                             "jointly on the data, with 95% bootstrap intervals.", NULL, 0, 0, opts,
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
@@ -329,17 +413,18 @@ int cmd_plan(int argc, char **argv)
         fprintf(stderr, "reusenet plan: --rmse-max and --pair need --rmse\n");
         return 2;
     }
+    if (va.on != (va.target && va.source && va.d.dir) || (!va.on && (va.target || va.source || va.d.dir))) {
+        fprintf(stderr, "reusenet plan: --validate needs --target, --source and --data, and they "
+                "need --validate\n");
+        return 2;
+    }
+    if (va.vo.batch < 1 || va.vo.resamples < 0 || va.vo.candidates < 1) {
+        fprintf(stderr, "reusenet plan: --batch and --candidates must be >= 1, --resamples >= 0\n");
+        return 2;
+    }
     char a[REUSE_NAME_MAX] = "", b[REUSE_NAME_MAX] = "";
+    if (pair && (rc = parse_pair(pair, a, b))) return rc;
     if (pair) {
-        const char *comma = strchr(pair, ',');
-        size_t la = comma ? (size_t)(comma - pair) : 0;
-        if (!comma || !la || la >= sizeof a || !comma[1] || strlen(comma + 1) >= sizeof b ||
-            strchr(comma + 1, ',')) {
-            fprintf(stderr, "reusenet plan: --pair needs two model names A,B, got '%s'\n", pair);
-            return 2;
-        }
-        memcpy(a, pair, la);
-        snprintf(b, sizeof b, "%s", comma + 1);
         po.pair_a = a;
         po.pair_b = b;
     }
@@ -347,11 +432,13 @@ int cmd_plan(int argc, char **argv)
     Plan p;
     if (plan_from_scan(scan, &po, &p)) return cli_fail("plan");
     plan_print(stdout, &p);
-    rc = plan_write_json(out, &p);
+    PlanValidation v = {0};
+    if (va.on) rc = validate_plan(&va, &p, &v);
+    if (!rc) rc = plan_write_json(out, &p) ? cli_fail("plan") : 0;
+    if (!rc) printf("wrote %s\n", out);
+    plan_validation_free(&v);
     plan_free(&p);
-    if (rc) return cli_fail("plan");
-    printf("wrote %s\n", out);
-    return 0;
+    return rc;
 }
 
 int cmd_report(int argc, char **argv)

@@ -134,6 +134,11 @@ Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool rel
     Layer *row = &m->layers[l - m->layers];     /* the table notes where the layer ran */
     row->out_h = y->shape[2];
     row->out_w = y->shape[3];
+    return model_apply_bn(m, t, l, y, relu_after);
+}
+
+Tensor *model_apply_bn(Model *m, Tape *t, const Layer *l, Tensor *y, bool relu_after)
+{
     if (l->bn[0]) {
         Param *rm = model_param(m, l, ROLE_RM), *rv = model_param(m, l, ROLE_RV);
         BatchNorm2dArgs a = {

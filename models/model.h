@@ -110,6 +110,9 @@ Layer *model_layer(Model *m, int k);
 Param *model_param(Model *m, const Layer *l, ParamRole role);   /* NULL if absent */
 /* One conv + BN (+ ReLU) row of the table applied to x. */
 Tensor *model_apply_layer(Model *m, Tape *t, const Layer *l, Tensor *x, bool relu);
+/* Its second half: the row's BN (+ ReLU) on the conv's output y (ReLU alone, or y itself,
+ * without a BN); y is given back to the tape when not recording. */
+Tensor *model_apply_bn(Model *m, Tape *t, const Layer *l, Tensor *y, bool relu);
 
 const char *model_arch_name(ModelArch a);
 const char *model_task_name(ModelTask t);

@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "reuse/csv.h"
 #include "reuse/plan.h"
+#include "reuse/plan_validate.h"
 
 static const char *const kinds[6] = {"RM", "RV", "RW", "RB", "W", "B"};
 
@@ -281,6 +282,7 @@ int plan_write_json(const char *path, const Plan *p)
         cJSON_AddStringToObject(o, "reason", e->reason);
         cJSON_AddItemToArray(ev, o);
     }
+    if (p->validation) plan_validation_json(root, p->validation);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     int rc = fs_write_text(path, text, 1);

@@ -54,6 +54,7 @@ typedef struct Plan {
     int trivial;                 /* of those, trivial */
     int w_total, w_reusable;     /* conv weight tensors */
     bool reusable_network;
+    const struct PlanValidation *validation;   /* plan --validate (plan_validate.h), or NULL */
 } Plan;
 
 void plan_options_defaults(PlanOptions *o);
@@ -67,7 +68,8 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p);
 void plan_free(Plan *p);
 
 /* JSON with "tensors" (reusable names), "tau", "rho", "verdict", fractions, the
- * non-reusable tensors grouped by kind, and "evidence" (every tensor). Atomic. 0 or -1. */
+ * non-reusable tensors grouped by kind, "evidence" (every tensor) and, when validated,
+ * "validation" (plan_validate.h). Atomic. 0 or -1. */
 int plan_write_json(const char *path, const Plan *p);
 /* tau, rho, counts, verdict and the non-reusable layers per kind, paper-style
  * ("W: 1, 6, 11"). */

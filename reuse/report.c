@@ -85,7 +85,7 @@ static void grid_chart(Page *pg, const Grid *g, const int *series, int n, const 
     SvgSeries ss[16];
     if (n > 16) n = 16;
     for (int i = 0; i < n; i++)
-        ss[i] = (SvgSeries){g->names[series[i]], grid_row(g, series[i]), dashed && dashed[i]};
+        ss[i] = (SvgSeries){.name = g->names[series[i]], .y = grid_row(g, series[i]), .dashed = dashed && dashed[i]};
     SvgChart c = svg_chart_defaults();
     c.title = title;
     c.x_label = "layer";
@@ -173,6 +173,7 @@ static void section_scans(Page *pg, const Study *s)
         figure_close(pg, caption);
         grid_table(pg, &means, "layer", "Mean Dice per layer and swapped kind");
         fputs("</figure>\n", pg->out);
+        report_scan_controls_html(pg->out, t, s->scans[i].name, &pg->figure);
         grid_free(&means);
     }
     fputs("</section>\n", pg->out);
@@ -304,6 +305,25 @@ static void section_rmse(Page *pg, const Study *s)
 
 /* ---- plans, Table 1, overlays ------------------------------------------------------------ */
 
+/* The plan's trivial tensors, apart from the others: their count and names. */
+static void trivial_cell(Page *pg, const cJSON *json)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(json, "trivial"), *item;
+    if (!cJSON_IsArray(list)) {
+        fputs("<td class=\"na\">&ndash;</td>", pg->out);
+        return;
+    }
+    fprintf(pg->out, "<td><details><summary>%d</summary>", cJSON_GetArraySize(list));
+    const char *sep = "";
+    cJSON_ArrayForEach(item, list) {
+        if (!cJSON_IsString(item)) continue;
+        fputs(sep, pg->out);
+        esc(pg, item->valuestring);
+        sep = ", ";
+    }
+    fputs("</details></td>", pg->out);
+}
+
 static void section_plans(Page *pg, const Study *s)
 {
     fputs("<section id=\"plans\"><h2>Reuse plans</h2>\n", pg->out);
@@ -314,7 +334,7 @@ static void section_plans(Page *pg, const Study *s)
     fputs("<table id=\"table-plans\"><tr><th>plan</th><th>&tau;</th><th>&rho;</th><th>tensors "
           "reused</th><th>W reusable</th><th>verdict</th>", pg->out);
     for (int k = 0; k < 6; k++) fprintf(pg->out, "<th>not reusable: %s</th>", report_kinds[k]);
-    fputs("</tr>\n", pg->out);
+    fputs("<th>trivial (reusable, but the random control does as well)</th></tr>\n", pg->out);
     for (int i = 0; i < s->n_plans; i++) {
         PlanSummary p;
         plan_summary(s->plans[i].json, &p);
@@ -337,9 +357,12 @@ static void section_plans(Page *pg, const Study *s)
             esc(pg, p.not_reusable[k]);
             fputs("</td>", pg->out);
         }
+        trivial_cell(pg, s->plans[i].json);
         fputs("</tr>\n", pg->out);
     }
-    fputs("</table>\n</section>\n", pg->out);
+    fputs("</table>\n", pg->out);
+    report_plan_validation_html(pg->out, s, &pg->figure);
+    fputs("</section>\n", pg->out);
 }
 
 /* The column holding a configuration's mean Dice in Table 1 ("mean" or "mean_dice"). */
@@ -393,7 +416,7 @@ static void section_transfer(Page *pg, const Study *s)
                                             !strcmp(t->header[c], "n") ? "n=" : "", t->rows[r][c]);
             y[r] = csv_number(t, r, mc);
         }
-        SvgSeries series = {"mean Dice", y, false};
+        SvgSeries series = {.name = "mean Dice", .y = y};
         SvgChart c = svg_chart_defaults();
         c.title = "Mean Dice per configuration";
         c.x_label = "configuration";

@@ -22,6 +22,12 @@
 void report_predictors_html(FILE *out, const Study *s);
 void report_predictors_md(FILE *out, const Study *s);
 
+/* reuse/report_controls.c: a scan's change of Dice per kind with its interval band and the
+ * controls, and a sentence on what they show; the cumulative curves of validated plans.
+ * figure: the page's figure counter. */
+void report_scan_controls_html(FILE *out, const CsvTable *t, const char *name, int *figure);
+void report_plan_validation_html(FILE *out, const Study *s, int *figure);
+
 /* Both write atomically; 0, or -1 with the error set. */
 int report_write_html(const Study *s, const char *path);
 int report_write_md(const Study *s, const char *path);

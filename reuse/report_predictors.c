@@ -209,7 +209,7 @@ static void cka_charts(FILE *out, const Study *s)
         Grid g;
         grid_from_columns(t, "layer", cols, names, 1, NULL, NULL, &g);
         SvgChart c = svg_chart_defaults();
-        SvgSeries series = {s->cka[i].name, grid_row(&g, 0), false};
+        SvgSeries series = {.name = s->cka[i].name, .y = grid_row(&g, 0)};
         c.title = s->cka[i].name;
         c.x_label = "layer";
         c.y_label = "linear CKA (unbiased)";

@@ -72,11 +72,14 @@ static void y_range(const SvgChart *c, Frame *f, double *step)
     double lo = INFINITY, hi = -INFINITY;
     for (int s = 0; s < c->n_series; s++)
         for (int i = 0; i < c->n_x; i++) {
-            double y = c->series[s].y[i];
-            if (!plottable(f, y)) continue;
-            double v = f->log_y ? log10(y) : y;
-            lo = fmin(lo, v);
-            hi = fmax(hi, v);
+            const SvgSeries *se = &c->series[s];
+            const double ys[3] = {se->y[i], se->lo ? se->lo[i] : NAN, se->hi ? se->hi[i] : NAN};
+            for (int k = 0; k < 3; k++) {
+                if (!plottable(f, ys[k])) continue;
+                double v = f->log_y ? log10(ys[k]) : ys[k];
+                lo = fmin(lo, v);
+                hi = fmax(hi, v);
+            }
         }
     if (!isfinite(lo)) lo = 0, hi = 1;
     if (f->log_y) {
@@ -161,13 +164,34 @@ static void point_title(FILE *out, const SvgChart *c, int s, int i, double y)
     fprintf(out, ": %.4g</title>", y);
 }
 
+/* The band [lo, hi] of a series: a shaded polygon per run of points where both are known. */
+static void band(FILE *out, const SvgSeries *se, const char *colour, int n_x, const Frame *f)
+{
+    for (int i = 0; i < n_x;) {
+        int j = i;
+        while (j < n_x && plottable(f, se->lo[j]) && plottable(f, se->hi[j])) j++;
+        if (j > i) {
+            fprintf(out, "<path fill=\"%s\" fill-opacity=\"0.18\" stroke=\"none\" d=\"", colour);
+            for (int k = i; k < j; k++)
+                fprintf(out, "%c%.1f %.1f", k == i ? 'M' : 'L', frame_x(f, k), frame_y(f, se->hi[k]));
+            for (int k = j - 1; k >= i; k--)
+                fprintf(out, "L%.1f %.1f", frame_x(f, k) + (i == j - 1 ? 3 : 0), frame_y(f, se->lo[k]));
+            fputs("Z\"/>\n", out);
+        }
+        i = j + 1;
+    }
+}
+
 static void lines(FILE *out, const SvgChart *c, const Frame *f)
 {
+    for (int s = 0; s < c->n_series; s++)
+        if (c->series[s].lo && c->series[s].hi)
+            band(out, &c->series[s], palette[s % PALETTE], c->n_x, f);
     for (int s = 0; s < c->n_series; s++) {
         const SvgSeries *se = &c->series[s];
         const char *colour = palette[s % PALETTE];
-        fprintf(out, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\"%s d=\"", colour,
-                se->dashed ? " stroke-dasharray=\"5 3\"" : "");
+        fprintf(out, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"%s\"%s d=\"", colour,
+                se->thin ? "0.9" : "1.6", se->dashed ? " stroke-dasharray=\"5 3\"" : "");
         bool pen = false;
         for (int i = 0; i < c->n_x; i++) {
             if (!plottable(f, se->y[i])) {
@@ -179,6 +203,16 @@ static void lines(FILE *out, const SvgChart *c, const Frame *f)
         }
         fputs("\"/>\n", out);
         if (se->dashed) continue;
+        if (se->thin) {                 /* hover values without drawn points */
+            for (int i = 0; i < c->n_x; i++) {
+                if (!plottable(f, se->y[i])) continue;
+                fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\" "
+                        "fill-opacity=\"0\">", frame_x(f, i), frame_y(f, se->y[i]), colour);
+                point_title(out, c, s, i, se->y[i]);
+                fputs("</circle>\n", out);
+            }
+            continue;
+        }
         for (int i = 0; i < c->n_x; i++) {
             if (!plottable(f, se->y[i])) continue;
             fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.4\" fill=\"%s\">", frame_x(f, i),
@@ -223,7 +257,8 @@ static double legend(FILE *out, const SvgChart *c, double top, double width, boo
                         x, y - 8, colour);
             else
                 fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                        "stroke-width=\"2\"%s/>", x, y - 4, x + 16, y - 4, colour,
+                        "stroke-width=\"%s\"%s/>", x, y - 4, x + 16, y - 4, colour,
+                        c->series[s].thin ? "1" : "2",
                         c->series[s].dashed ? " stroke-dasharray=\"5 3\"" : "");
             fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10.5\">", x + 20, y);
             svg_escape(out, c->series[s].name);

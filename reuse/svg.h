@@ -17,6 +17,8 @@ typedef struct SvgSeries {
     const char *name;            /* legend entry */
     const double *y;             /* [n_x] */
     bool dashed;                 /* e.g. a baseline */
+    const double *lo, *hi;       /* lines: an interval band [lo, hi] around y (NULL: none) */
+    bool thin;                   /* lines: a thin line without points (e.g. a control) */
 } SvgSeries;
 
 typedef struct SvgChart {

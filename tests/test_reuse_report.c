@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "reuse/bnstats.h"
 #include "reuse/plan.h"
+#include "reuse/plan_validate.h"
 #include "reuse/report.h"
 #include "reuse/rmse.h"
 #include "reuse/study.h"
@@ -43,8 +44,9 @@ static void make_model(Model *m, ModelTask task, uint64_t seed)
 }
 
 /* A scan CSV in the real format: every row of a UNet's table with made-up Dice values
- * (W of the odd layers drops by 0.1; everything else by 0.001). */
-static void write_scan(const char *path, Model *m)
+ * (W of the odd layers drops by 0.1; everything else by 0.001). With controls: intervals
+ * delta +- 0.01, init -0.05 everywhere, random trivial for the RM rows; without: empty. */
+static void write_scan_controls(const char *path, Model *m, bool controls)
 {
     SwapScan s = {.classes = 4, .evaluated = 0xf};
     s.rows = calloc(200, sizeof *s.rows);
@@ -67,11 +69,28 @@ static void write_scan(const char *path, Model *m)
             for (int c = 0; c < 4; c++) row->dice[c] = b->dice[c] - drop;
             row->mean = b->mean - drop;
             row->delta = -drop;
+            row->delta_lo = controls ? -drop - 0.01 : NAN;
+            row->delta_hi = controls ? -drop + 0.01 : NAN;
+            for (int d = 0; d < DONOR_COUNT; d++) row->delta_donor[d] = NAN;
+            row->delta_donor[DONOR_SOURCE] = -drop;
+            row->delta_donor[DONOR_INIT] = controls ? -0.05 : NAN;
+            row->delta_donor[DONOR_RANDOM] = controls ? (k == ROLE_RM ? 0 : -0.2) : NAN;
+            row->trivial = controls ? k == ROLE_RM : -1;
+            row->mean_recal = row->delta_recal = NAN;
         }
     }
+    s.donor[DONOR_SOURCE] = true;
+    s.donor[DONOR_INIT] = s.donor[DONOR_RANDOM] = controls;
+    s.resamples = controls ? 100 : 0;
+    b->delta_lo = b->delta_hi = controls ? 0 : NAN;
+    for (int d = 0; d < DONOR_COUNT; d++) b->delta_donor[d] = NAN;
+    b->trivial = -1;
+    b->mean_recal = b->delta_recal = NAN;
     assert_int_equal(swap_write_csv(path, &s), 0);
     free(s.rows);
 }
+
+static void write_scan(const char *path, Model *m) { write_scan_controls(path, m, false); }
 
 static void write_text(const char *path, const char *text)
 {
@@ -252,6 +271,78 @@ static void test_report_has_every_figure(void **state)
     free(m);
 }
 
+/* The controls figure with its sentence (counts known from write_scan_controls), trivial
+ * tensors apart in the plans table, and a validated plan's cumulative curve. */
+static void test_report_controls_and_validation(void **state)
+{
+    (void)state;
+    char sub[4200], p[4400], q[4400];
+    path_in(sub, sizeof sub, "controls");
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(p, sizeof p, "%s/scans", sub);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/plans", sub);
+    assert_int_equal(mkdir(p, 0755), 0);
+    Model m;
+    make_model(&m, TASK_SEG, 1);
+    int rows = 0, rm = 0, odd_w = 0;
+    for (int r = 0; r < m.n_layers; r++)
+        for (int k = 0; k < ROLE_COUNT; k++) {
+            if (m.layers[r].param[k] < 0) continue;
+            rows++;
+            rm += k == ROLE_RM;
+            odd_w += k == ROLE_W && m.layers[r].number % 2;
+        }
+    snprintf(p, sizeof p, "%s/scans/c.csv", sub);
+    write_scan_controls(p, &m, true);
+    PlanOptions po;
+    plan_options_defaults(&po);
+    Plan plan;
+    assert_int_equal(plan_from_scan(p, &po, &plan), 0);
+    PlanPoint cum[3] = {{.layer = "1", .n_tensors = 6, .delta = -0.01, .delta_lo = -0.02, .delta_hi = 0},
+                        {.layer = "2", .n_tensors = 12, .delta = -0.03, .delta_lo = -0.05, .delta_hi = -0.01},
+                        {.layer = "head", .n_tensors = 14, .delta = -0.05, .delta_lo = -0.07, .delta_hi = -0.03}};
+    PlanPoint greedy[1] = {{.layer = "3", .tensor = "enc2.bn1.weight", .n_tensors = 1, .delta = -0.001,
+                            .delta_lo = -0.002, .delta_hi = 0}};
+    PlanValidation v = {.baseline_mean = 0.75, .patients = 5, .resamples = 100, .slices = 40,
+                        .tau = 0.02, .whole = cum[2], .cumulative = cum, .n_cumulative = 3,
+                        .greedy = greedy, .n_greedy = 1, .greedy_stop = -0.04, .candidates = 4,
+                        .evaluations = 9};
+    plan.validation = &v;
+    snprintf(q, sizeof q, "%s/plans/c.json", sub);
+    assert_int_equal(plan_write_json(q, &plan), 0);
+    plan_free(&plan);
+    model_free(&m);
+    Study st;
+    assert_int_equal(study_load(sub, &st), 0);
+    snprintf(q, sizeof q, "%s/r.html", sub);
+    assert_int_equal(report_write_html(&st, q), 0);
+    study_free(&st);
+    char *t = slurp(q), want[512];
+    const char *titles[] = {"RM: change of mean Dice", "RV: change of mean Dice",
+                            "W: change of mean Dice", "B: change of mean Dice"};
+    for (int i = 0; i < 4; i++) assert_contains(t, titles[i]);
+    assert_contains(t, ">source (95% band)</text>");
+    assert_contains(t, ">random</text>");
+    assert_contains(t, "fill-opacity=\"0.18\"");              /* the bands */
+    snprintf(want, sizeof want, "In %d of %d tensors the random control does as well as the "
+             "source", rm, rows);
+    assert_contains(t, want);
+    snprintf(want, sizeof want, "In %d of %d the target's own initial tensor does as well", odd_w, rows);
+    assert_contains(t, want);
+    snprintf(want, sizeof want, "In %d of %d tensors the source's swap lowers the Dice with its "
+             "whole 95%% interval below 0", odd_w, rows);
+    assert_contains(t, want);
+    /* the plan (paper rule, tau 0.02): every RM row reusable and trivial */
+    snprintf(want, sizeof want, "<details><summary>%d</summary>enc1.bn1.running_mean", rm);
+    assert_contains(t, want);
+    assert_contains(t, "cumulative joint change of mean Dice");
+    assert_contains(t, "The whole plan (14 tensors) changes the mean Dice by -0.0500 [-0.0700, -0.0300]");
+    assert_contains(t, "the greedy set keeps 1 tensors within &tau; (change -0.0010");
+    assert_null(strstr(t, "nan"));
+    free(t);
+}
+
 static void test_report_command(void **state)
 {
     (void)state;
@@ -298,6 +389,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_has_every_figure),
         cmocka_unit_test(test_report_command),
+        cmocka_unit_test(test_report_controls_and_validation),
         cmocka_unit_test(test_report_bad_study),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,7 +8,11 @@
  *   - trivial: a source that is the random control is trivial in every row;
  *   - BN recalibration equals a direct computation (one train-mode batch of all slices),
  *     whether batches are kept or recomputed, and resuming it at a later layer changes
- *     nothing when the layers before are already recalibrated. */
+ *     nothing when the layers before are already recalibrated;
+ *   - the recalibrated rows with activation reuse (training and validation passes resumed
+ *     at the swapped layer) equal the plain scan's bit for bit, every batch kept or only
+ *     some; a conv bias in front of a BN, swapped and recalibrated, leaves the logits of
+ *     the recalibrated target (why the scan gives such rows no pass). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +330,84 @@ static void test_recalibration_is_direct(void **state)
     model_free(&direct);
 }
 
+/* Logits of m on the first n slices of set (caller frees). */
+static float *logits_of(Model *m, const SliceSet *set, int n, size_t *size)
+{
+    Tape tape;
+    tape_init(&tape, 0);
+    tape.recording = tape.training = false;
+    Tensor *x = tape_tensor4(&tape, n, 1, set->slices[0].height, set->slices[0].width);
+    eval_fill_input(x, set, 0, n);
+    Tensor *y = model_forward(m, &tape, x);
+    float *out = xmalloc(sizeof(float) * y->size);
+    memcpy(out, y->data, sizeof(float) * y->size);
+    *size = y->size;
+    tape_free(&tape);
+    return out;
+}
+
+static void test_recalibrated_reuse_equals_plain(void **state)
+{
+    (void)state;
+    Model t, s;
+    trained_target(&t);
+    toy_model(&s, ARCH_UNET, 4, 2);
+    toy_perturb_bn(&s, 4);
+    SliceSet val, train;
+    toy_set(&val, 3, 3, 21);                  /* 9 slices in passes of 4: 4, 4, 1 */
+    toy_set(&train, 2, 5, 22);                /* 10 slices: 4, 4, 2 */
+    SwapOptions o;
+    swap_options_defaults(&o);
+    o.batch = 4;
+    o.resamples = 0;
+    o.recal_set = &train;
+    SwapScan plain;
+    o.reuse = false;
+    assert_int_equal(swap_scan(&t, &s, &val, &o, &plain), 0);
+    /* everything kept; then a budget that keeps the first batch of each set only */
+    const double budgets[] = {1024, 0.4};
+    for (int k = 0; k < 2; k++) {
+        SwapScan reuse;
+        o.reuse = true;
+        o.memory_budget_mb = budgets[k];
+        assert_int_equal(swap_scan(&t, &s, &val, &o, &reuse), 0);
+        int differ = 0;
+        for (int i = 0; i < plain.n_rows; i++) {
+            assert_true(memcmp(&reuse.rows[i].mean_recal, &plain.rows[i].mean_recal,
+                               sizeof(double)) == 0);
+            differ += reuse.rows[i].delta_recal != 0;
+        }
+        print_message("budget %g MB: %d of %d recalibrated rows change the Dice\n", budgets[k],
+                      differ, plain.n_rows - 1);
+        assert_true(differ > plain.n_rows / 4);
+        swap_scan_free(&reuse);
+    }
+    /* a conv bias in front of a BN: recalibration cancels it */
+    Model b;
+    toy_model(&b, ARCH_UNET, 4, 1);
+    params_copy(&b.params, &t.params);
+    bn_recalibrate(&t, &train, 4, 0, (size_t)1 << 30);
+    const Layer *l = model_layer(&b, 3);
+    assert_true(l->bn[0] && l->param[ROLE_B] >= 0);
+    Param *bias = model_param(&b, l, ROLE_B);
+    fill_uniform(bias->t.data, bias->t.size, -0.5f, 0.5f, 77);
+    bn_recalibrate(&b, &train, 4, 0, (size_t)1 << 30);
+    size_t n1, n2;
+    float *y1 = logits_of(&t, &val, 4, &n1), *y2 = logits_of(&b, &val, 4, &n2);
+    assert_int_equal(n1, n2);
+    double diff = max_rel_diff(y2, y1, n1);
+    print_message("conv bias swapped in front of a BN, recalibrated: logits differ by %.2e\n", diff);
+    assert_true(diff < 1e-4);
+    free(y1);
+    free(y2);
+    model_free(&b);
+    swap_scan_free(&plain);
+    sliceset_free(&val);
+    sliceset_free(&train);
+    model_free(&t);
+    model_free(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
@@ -336,6 +418,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_random_control),
         cmocka_unit_test(test_trivial_flag),
         cmocka_unit_test(test_recalibration_is_direct),
+        cmocka_unit_test(test_recalibrated_reuse_equals_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

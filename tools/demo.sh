@@ -3,7 +3,7 @@
 # three synthetic datasets, a shared initialisation per architecture, segmentation and
 # auto-encoder models on acdc (UNet and PSPNet), segmentation on t1 and rvsc (PSPNet),
 # evaluation with overlays, swap scans (target acdc-seg, source acdc-auto), BN statistics,
-# pairwise kernel RMSE and reuse plans. Everything lands in $DEMO_DIR (default build/demo);
+# pairwise kernel RMSE and reuse plans (the UNet plan validated jointly). Everything lands in $DEMO_DIR (default build/demo);
 # finished steps are skipped when run again.
 set -eu
 BIN=${BIN:-build/reusenet}
@@ -67,9 +67,11 @@ R="$OUT/runs"
     --names "seg ACDC,auto ACDC" -o "$OUT/rmse/unet.csv" > /dev/null
 
 step "6/8 reuse plans"
-for arch in unet pspnet; do
-    "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" -o "$OUT/plans/$arch-auto-to-seg.json"
-done
+"$BIN" plan --scan "$OUT/scans/pspnet-auto-to-seg.csv" -o "$OUT/plans/pspnet-auto-to-seg.json"
+# the UNet plan validated jointly: whole, cumulative in layer order, greedy (2 candidates a round)
+"$BIN" plan --scan "$OUT/scans/unet-auto-to-seg.csv" --validate \
+    --target "$OUT/runs/unet-acdc-seg/best.safetensors" --source "$OUT/runs/unet-acdc-auto/best.safetensors" \
+    --data "$OUT/data/acdc" --size "$SIZE" --val-count 2 --candidates 2 -o "$OUT/plans/unet-auto-to-seg.json"
 # the interval rule: reusable only when the whole 95% interval of the drop is within tau
 "$BIN" plan --scan "$OUT/scans/unet-auto-to-seg.csv" --rule ci -o "$OUT/plans/unet-auto-to-seg-ci.json"
 
