@@ -15,14 +15,14 @@ COMMON="--size $SIZE --batch 8 --lr 0.003 --seed 1 --quiet"
 step() { printf '\n== %s\n' "$*"; }
 mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans"
 
-step "1/8 synthetic datasets"
+step "1/10 synthetic datasets"
 for spec in "acdc 12" "t1 6" "rvsc 8"; do
     set -- $spec
     [ -f "$OUT/data/$1/dataset.cfg" ] || "$BIN" data synth --preset "$1" --patients "$2" --seed 1 --size 96 -o "$OUT/data/$1"
     "$BIN" data info "$OUT/data/$1" | head -6
 done
 
-step "2/8 shared initialisation (recorded as 'init' in every checkpoint)"
+step "2/10 shared initialisation (recorded as 'init' in every checkpoint)"
 [ -f "$OUT/init/unet.safetensors" ] || "$BIN" init --arch unet --width 16 --seed 1 -o "$OUT/init/unet.safetensors"
 [ -f "$OUT/init/pspnet.safetensors" ] || "$BIN" init --arch pspnet --seed 1 -o "$OUT/init/pspnet.safetensors"
 
@@ -35,7 +35,7 @@ train() {  # name arch task dataset
         --init-from "$OUT/init/$2.safetensors" $COMMON $resume -o "$OUT/runs/$1" || return 1
     tail -n 1 "$OUT/runs/$1/log.csv"
 }
-step "3/8 training"
+step "3/10 training"
 train unet-acdc-seg unet seg acdc
 train unet-acdc-auto unet auto acdc
 train pspnet-acdc-seg pspnet seg acdc
@@ -43,20 +43,21 @@ train pspnet-acdc-auto pspnet auto acdc
 train pspnet-t1-seg pspnet seg t1
 train pspnet-rvsc-seg pspnet seg rvsc
 
-step "4/8 evaluation and overlays"
+step "4/10 evaluation and overlays"
 for arch in unet pspnet; do
     "$BIN" eval --weights "$OUT/runs/$arch-acdc-seg/best.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
         --overlays "$OUT/overlays/$arch"
 done
 
-step "5/8 swap scans, BN statistics, kernel RMSE (target acdc-seg, source acdc-auto)"
+step "5/10 swap scans, BN statistics, kernel RMSE (target acdc-seg, source acdc-auto)"
 for arch in unet pspnet; do
     T="$OUT/runs/$arch-acdc-seg/best.safetensors"; S="$OUT/runs/$arch-acdc-auto/best.safetensors"
-    # two of the six validation patients keep the scans short: each row also runs the init and
-    # random controls; the UNet scan recalibrates BN statistics after every swap too
-    recal=""; [ $arch = unet ] && recal=--recalibrate
+    # two of the six validation patients keep the scans short. The UNet scan runs the init
+    # and random controls with every row and recalibrates BN statistics after every swap;
+    # PSPNet's is the paper's plain scan (its controls tripled the demo's longest step)
+    extra="--no-controls"; [ $arch = unet ] && extra=--recalibrate
     "$BIN" swap --target "$T" --source "$S" --data "$OUT/data/acdc" --size "$SIZE" --val-count 2 \
-        $recal -o "$OUT/scans/$arch-auto-to-seg.csv"
+        $extra -o "$OUT/scans/$arch-auto-to-seg.csv"
     "$BIN" bnstats --target "$T" --source "$S" -o "$OUT/bn/$arch-auto-to-seg.csv" > /dev/null
 done
 R="$OUT/runs"
@@ -66,7 +67,7 @@ R="$OUT/runs"
 "$BIN" rmse "$R/unet-acdc-seg/best.safetensors" "$R/unet-acdc-auto/best.safetensors" \
     --names "seg ACDC,auto ACDC" -o "$OUT/rmse/unet.csv" > /dev/null
 
-step "6/8 reuse plans"
+step "6/10 reuse plans"
 "$BIN" plan --scan "$OUT/scans/pspnet-auto-to-seg.csv" -o "$OUT/plans/pspnet-auto-to-seg.json"
 # the UNet plan validated jointly: whole, cumulative in layer order, greedy (2 candidates a round)
 "$BIN" plan --scan "$OUT/scans/unet-auto-to-seg.csv" --validate \
@@ -75,10 +76,15 @@ step "6/8 reuse plans"
 # the interval rule: reusable only when the whole 95% interval of the drop is within tau
 "$BIN" plan --scan "$OUT/scans/unet-auto-to-seg.csv" --rule ci -o "$OUT/plans/unet-auto-to-seg-ci.json"
 
-step "7/8 transfer experiment (Table 1, reduced: n = 4, one seed)"
+step "7/10 transfer experiment (Table 1, reduced: n = 4, one seed)"
 # As in the paper, one plan (PSPNet, auto-encoder -> segmentation on acdc) selects the
 # tensors reused from every source.
 PLAN="$OUT/plans/pspnet-auto-to-seg.json"
+# the sources under their Table 1 names: the report's predictors look them up by name
+mkdir -p "$OUT/sources"
+for s in T1_seg:t1-seg ACDC_auto:acdc-auto RVSC_seg:rvsc-seg; do
+    cp "$R/pspnet-${s#*:}/best.safetensors" "$OUT/sources/${s%%:*}.safetensors"
+done
 cat > "$OUT/study.cfg" <<CFG
 target: $OUT/data/acdc
 arch: pspnet
@@ -88,14 +94,34 @@ epochs: $EPOCHS
 batch: 8
 size: $SIZE
 lr: 0.003
-source: T1 seg | $R/pspnet-t1-seg/best.safetensors | $PLAN
-source: ACDC auto | $R/pspnet-acdc-auto/best.safetensors | $PLAN
-source: RVSC seg | $R/pspnet-rvsc-seg/best.safetensors | $PLAN
+source: T1_seg | $OUT/sources/T1_seg.safetensors | $PLAN
+source: ACDC_auto | $OUT/sources/ACDC_auto.safetensors | $PLAN
+source: RVSC_seg | $OUT/sources/RVSC_seg.safetensors | $PLAN
 CFG
 "$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
 cat "$OUT/transfer/table.md"
 
-step "8/8 report"
+step "8/10 will a source help? (aligned RMSE, CKA, LogME and LEEP of the Table 1 sources)"
+mkdir -p "$OUT/cka" "$OUT/transferability"
+T="$R/pspnet-acdc-seg/best.safetensors"
+for s in T1_seg ACDC_auto RVSC_seg; do
+    "$BIN" rmse "$T" "$OUT/sources/$s.safetensors" --names "target,$s" --align \
+        -o "$OUT/rmse/target-$s.csv" > /dev/null
+    "$BIN" cka --target "$T" --source "$OUT/sources/$s.safetensors" --data "$OUT/data/acdc" \
+        --size "$SIZE" --val-count 2 --pixels 512 -o "$OUT/cka/$s.csv" > /dev/null
+done
+"$BIN" transferability --source "$OUT/sources/T1_seg.safetensors" "$OUT/sources/ACDC_auto.safetensors" \
+    "$OUT/sources/RVSC_seg.safetensors" --data "$OUT/data/acdc" --size "$SIZE" --pixels 2048 \
+    -o "$OUT/transferability/pspnet.csv"
+
+step "9/10 segmenting a new scan and scoring it (predict, eval --pred/--gt)"
+P=$(ls "$OUT/data/acdc" | grep -v dataset.cfg | tail -n 1)
+rm -rf "$OUT/predict" && mkdir -p "$OUT/predict"
+"$BIN" predict --weights "$R/unet-acdc-seg/best.safetensors" --input "$OUT/data/acdc/$P" \
+    -o "$OUT/predict/$P" --quiet
+"$BIN" eval --pred "$OUT/predict/$P" --gt "$OUT/data/acdc/$P" -o "$OUT/predict/metrics.csv"
+
+step "10/10 report"
 mkdir -p "$OUT/overlays"
 for arch in unet pspnet; do
     n=$(ls "$OUT/overlays/$arch" | wc -l); first=$(ls "$OUT/overlays/$arch" | sed -n "$(( (n + 1) / 2 ))p")
