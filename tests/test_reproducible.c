@@ -271,7 +271,7 @@ static void test_eval_and_swap_same_bits_any_thread_count(void **state)
     snprintf(a, sizeof a, "%s/scan1.csv", root);
     for (int t = 2; t <= 3; t++) {
         snprintf(b, sizeof b, "%s/scan%d.csv", root, t);
-        assert_true(files_equal(a, b));
+        assert_files_equal(a, b);
     }
 }
 

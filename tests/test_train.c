@@ -87,10 +87,10 @@ static void test_same_seed_same_files(void **state)
     char log[8192];
     assert_int_equal(train("a", "--arch unet --epochs 2 --seed 5", log, sizeof log), 0);
     assert_int_equal(train("b", "--arch unet --epochs 2 --seed 5", log, sizeof log), 0);
-    assert_true(files_equal(path_in(root, "a/last.safetensors"),
-                            path_in(root, "b/last.safetensors")));
-    assert_true(files_equal(path_in(root, "a/best.safetensors"),
-                            path_in(root, "b/best.safetensors")));
+    assert_files_equal(path_in(root, "a/last.safetensors"),
+                       path_in(root, "b/last.safetensors"));
+    assert_files_equal(path_in(root, "a/best.safetensors"),
+                       path_in(root, "b/best.safetensors"));
     /* a different seed gives different weights */
     assert_int_equal(train("c", "--arch unet --epochs 2 --seed 6", log, sizeof log), 0);
     size_t l1, l2;
@@ -121,8 +121,8 @@ static void test_resume_after_kill(void **state)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     assert_int_equal(train("killed", "--arch unet --epochs 4 --seed 7 --resume", log, sizeof log), 0);
-    assert_true(files_equal(path_in(root, "full/last.safetensors"),
-                            path_in(root, "killed/last.safetensors")));
+    assert_files_equal(path_in(root, "full/last.safetensors"),
+                       path_in(root, "killed/last.safetensors"));
     /* without --resume an existing run is refused */
     assert_int_not_equal(train("killed", "--arch unet --epochs 4 --seed 7", log, sizeof log), 0);
     assert_non_null(strstr(log, "--resume"));

@@ -253,6 +253,11 @@ bool files_equal(const char *a, const char *b)
     return same;
 }
 
+void assert_files_equal(const char *a, const char *b)
+{
+    if (!files_equal(a, b)) fail_msg("%s and %s differ (or cannot be read)", a, b);
+}
+
 char *path_in(const char *dir, const char *fmt, ...)
 {
     static char bufs[64][4096];
