@@ -128,52 +128,25 @@ static void add_slice(InfoStats *st, const Slice *s)
     }
 }
 
-static int data_info(int argc, char **argv)
+/* Every slice of every patient into st; *files the number of files. 0, or -1 (set). */
+static int scan_dataset(Dataset *d, InfoStats *st, int *files)
 {
-    const OptionSpec spec = {"reusenet data info", "Print the layout, preset, labelled classes, "
-                             "patients, slices, image sizes, pixel spacing,\ngroups (Info.cfg), label "
-                             "pixel counts per class and the preset's default split.", "DIR", 1, 1,
-                             NULL, 0};
-    char *dir = NULL;
-    int rc = options_parse(&spec, argc, argv, &dir, NULL);
-    if (rc) return rc == 1 ? 0 : rc;
-    Dataset *d = dataset_open(dir);
-    if (!d) {
-        return cli_fail(NULL);
-    }
-    InfoStats st;
-    memset(&st, 0, sizeof st);
-    int files = 0, status = 0;
+    memset(st, 0, sizeof *st);
+    *files = 0;
+    int status = 0;
     for (int p = 0; p < d->patient_count && !status; p++) {
         SliceSet set = {0};
-        files += d->patients[p].item_count;
+        *files += d->patients[p].item_count;
         status = dataset_load_patient(d, p, &set);
-        for (int i = 0; i < set.count; i++) add_slice(&st, &set.slices[i]);
+        for (int i = 0; i < set.count; i++) add_slice(st, &set.slices[i]);
         sliceset_free(&set);
     }
-    if (status) {
-        dataset_close(d);
-        return cli_fail(NULL);
-    }
-    char classes[64];
-    printf("dataset   %s\n", d->path);
-    printf("layout    %s\n", d->layout == DATASET_LAYOUT_ACDC ? "ACDC (NIfTI volumes)" : "PNG slice folders");
-    printf("preset    %s\n", d->preset);
-    printf("labelled  %s\n", dataset_classes_str(d->classes, classes, sizeof classes));
-    printf("patients  %d (%s .. %s)\n", d->patient_count, d->patients[0].id,
-           d->patients[d->patient_count - 1].id);
-    printf("files     %d %s\n", files, d->layout == DATASET_LAYOUT_ACDC ? "volumes" : "images");
-    printf("slices    %lld (%.1f per patient)\n", st.slices, (double)st.slices / d->patient_count);
-    if (st.slices == 0) {
-        dataset_close(d);
-        return 0;
-    }
-    if (st.min_h == st.max_h && st.min_w == st.max_w) printf("size      %dx%d (rows x columns)\n", st.min_h, st.min_w);
-    else printf("size      %d..%d x %d..%d (rows x columns)\n", st.min_h, st.max_h, st.min_w, st.max_w);
-    printf("spacing   %.3g..%.3g mm\n", (double)st.min_sp, (double)st.max_sp);
-    printf("intensity %.6g..%.6g\n", st.min_v, st.max_v);
+    return status;
+}
 
-    /* groups from Info.cfg, in order of first appearance */
+/* The groups of Info.cfg with their patient counts, in order of first appearance. */
+static void print_groups(const Dataset *d)
+{
     char names[16][32];
     int counts[16], ngroups = 0;
     for (int p = 0; p < d->patient_count; p++) {
@@ -193,13 +166,23 @@ static int data_info(int argc, char **argv)
         for (int k = 0; k < ngroups; k++) printf(" %s %d", names[k], counts[k]);
         printf("\n");
     }
+}
+
+/* Pixels per class, their share, and the slices where each appears. */
+static void print_labels(const Dataset *d, const InfoStats *st)
+{
     long long total = 0;
-    for (int c = 0; c < DATASET_CLASSES; c++) total += st.pixels[c];
+    for (int c = 0; c < DATASET_CLASSES; c++) total += st->pixels[c];
     printf("labels    class        pixels      share   slices with it\n");
     for (int c = 0; c < DATASET_CLASSES; c++)
-        printf("          %d %-10s %11lld %8.3f%%   %lld%s\n", c, dataset_class_name(c), st.pixels[c],
-               100.0 * (double)st.pixels[c] / (double)total, st.slices_with[c],
+        printf("          %d %-10s %11lld %8.3f%%   %lld%s\n", c, dataset_class_name(c), st->pixels[c],
+               100.0 * (double)st->pixels[c] / (double)total, st->slices_with[c],
                c == 0 || d->classes & 1u << c ? "" : "   (not labelled)");
+}
+
+/* The preset's default split of the patients (datasets/split.h). */
+static void print_split(const Dataset *d)
+{
     SplitOptions so;
     split_defaults(&so);
     Split sp;
@@ -210,6 +193,45 @@ static int data_info(int argc, char **argv)
         split_free(&sp);
     } else {
         printf("split     %s\n", error_get());
+    }
+}
+
+static int data_info(int argc, char **argv)
+{
+    const OptionSpec spec = {"reusenet data info", "Print the layout, preset, labelled classes, "
+                             "patients, slices, image sizes, pixel spacing,\ngroups (Info.cfg), label "
+                             "pixel counts per class and the preset's default split.", "DIR", 1, 1,
+                             NULL, 0};
+    char *dir = NULL;
+    int rc = options_parse(&spec, argc, argv, &dir, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    Dataset *d = dataset_open(dir);
+    if (!d) {
+        return cli_fail(NULL);
+    }
+    InfoStats st;
+    int files;
+    if (scan_dataset(d, &st, &files)) {
+        dataset_close(d);
+        return cli_fail(NULL);
+    }
+    char classes[64];
+    printf("dataset   %s\n", d->path);
+    printf("layout    %s\n", d->layout == DATASET_LAYOUT_ACDC ? "ACDC (NIfTI volumes)" : "PNG slice folders");
+    printf("preset    %s\n", d->preset);
+    printf("labelled  %s\n", dataset_classes_str(d->classes, classes, sizeof classes));
+    printf("patients  %d (%s .. %s)\n", d->patient_count, d->patients[0].id,
+           d->patients[d->patient_count - 1].id);
+    printf("files     %d %s\n", files, d->layout == DATASET_LAYOUT_ACDC ? "volumes" : "images");
+    printf("slices    %lld (%.1f per patient)\n", st.slices, (double)st.slices / d->patient_count);
+    if (st.slices > 0) {
+        if (st.min_h == st.max_h && st.min_w == st.max_w) printf("size      %dx%d (rows x columns)\n", st.min_h, st.min_w);
+        else printf("size      %d..%d x %d..%d (rows x columns)\n", st.min_h, st.max_h, st.min_w, st.max_w);
+        printf("spacing   %.3g..%.3g mm\n", (double)st.min_sp, (double)st.max_sp);
+        printf("intensity %.6g..%.6g\n", st.min_v, st.max_v);
+        print_groups(d);
+        print_labels(d, &st);
+        print_split(d);
     }
     dataset_close(d);
     return 0;

@@ -48,6 +48,46 @@ static int write_cka(const char *path, const Model *m, const int *layers, const 
     return atomic_commit(af);
 }
 
+/* Both models' activations after each BN+ReLU at the n sampled pixels, their linear CKA
+ * per layer printed and written to the CSV out. 0, or -1 with the message set. */
+static int cka_layers(ReuseModel *t, ReuseModel *s, const SliceSet *set,
+                      const PixelSample *samples, int n, int batch, const char *split,
+                      const char *out)
+{
+    const int L = t->model.n_layers;
+    int *layers = xmalloc(sizeof *layers * (size_t)L), *values = xmalloc(sizeof *values * (size_t)L);
+    int *ct = xmalloc(sizeof *ct * (size_t)L), *cs = xmalloc(sizeof *cs * (size_t)L);
+    const int nv = features_relu_points(&t->model, layers, values);
+    float **ft = xcalloc((size_t)nv, sizeof *ft), **fs = xcalloc((size_t)nv, sizeof *fs);
+    double *cka = xmalloc(sizeof *cka * (size_t)nv), sum = 0;
+    features_collect(&t->model, set, samples, n, values, nv, batch, ft, ct);
+    features_collect(&s->model, set, samples, n, values, nv, batch, fs, cs);
+    printf("linear CKA (unbiased) of %s (target) and %s (source), %d pixels of %d %s slices\n",
+           t->name, s->name, n, set->count, split);
+    printf("%-5s %-26s %8s %8s\n", "layer", "conv", "channels", "CKA");
+    for (int i = 0; i < nv; i++) {
+        cka[i] = cka_linear_unbiased(ft[i], n, ct[i], fs[i], cs[i]);
+        sum += cka[i];
+        printf("%-5d %-26s %8d %8.4f\n", layers[i], t->model.layers[layers[i] - 1].conv, ct[i], cka[i]);
+    }
+    printf("mean CKA over %d layers: %.4f%s\n", nv, sum / nv,
+           reuse_models_share_init(t, s) ? "" : " (the models do not share a recorded initialisation)");
+    int rc = write_cka(out, &t->model, layers, cka, ct, nv, n, t, s);
+    if (!rc) printf("wrote %s\n", out);
+    for (int i = 0; i < nv; i++) {
+        free(ft[i]);
+        free(fs[i]);
+    }
+    free(ft);
+    free(fs);
+    free(cka);
+    free(layers);
+    free(values);
+    free(ct);
+    free(cs);
+    return rc;
+}
+
 int cmd_cka(int argc, char **argv)
 {
     const char *target = NULL, *source = NULL, *split = "val", *out = NULL;
@@ -95,41 +135,8 @@ int cmd_cka(int argc, char **argv)
     const SliceSet *set = which == RUN_DATA_VAL ? &data.val : &data.train;
     PixelSample *samples;
     const int n = pixels_uniform(set, pixels, seed, &samples);
-    const int L = t.model.n_layers;
-    int *layers = xmalloc(sizeof *layers * (size_t)L), *values = xmalloc(sizeof *values * (size_t)L);
-    int *ct = xmalloc(sizeof *ct * (size_t)L), *cs = xmalloc(sizeof *cs * (size_t)L);
-    const int nv = features_relu_points(&t.model, layers, values);
-    float **ft = xcalloc((size_t)nv, sizeof *ft), **fs = xcalloc((size_t)nv, sizeof *fs);
-    double *cka = xmalloc(sizeof *cka * (size_t)nv), sum = 0;
-    if (n < 4) {
-        rc = error_set("%s: %d pixels in the %s images, CKA needs at least 4", d.dir, n, split);
-    } else {
-        features_collect(&t.model, set, samples, n, values, nv, batch, ft, ct);
-        features_collect(&s.model, set, samples, n, values, nv, batch, fs, cs);
-        printf("linear CKA (unbiased) of %s (target) and %s (source), %d pixels of %d %s slices\n",
-               t.name, s.name, n, set->count, split);
-        printf("%-5s %-26s %8s %8s\n", "layer", "conv", "channels", "CKA");
-        for (int i = 0; i < nv; i++) {
-            cka[i] = cka_linear_unbiased(ft[i], n, ct[i], fs[i], cs[i]);
-            sum += cka[i];
-            printf("%-5d %-26s %8d %8.4f\n", layers[i], t.model.layers[layers[i] - 1].conv, ct[i], cka[i]);
-        }
-        printf("mean CKA over %d layers: %.4f%s\n", nv, sum / nv,
-               reuse_models_share_init(&t, &s) ? "" : " (the models do not share a recorded initialisation)");
-        rc = write_cka(out, &t.model, layers, cka, ct, nv, n, &t, &s);
-        if (!rc) printf("wrote %s\n", out);
-    }
-    for (int i = 0; i < nv; i++) {
-        free(ft[i]);
-        free(fs[i]);
-    }
-    free(ft);
-    free(fs);
-    free(cka);
-    free(layers);
-    free(values);
-    free(ct);
-    free(cs);
+    if (n < 4) rc = error_set("%s: %d pixels in the %s images, CKA needs at least 4", d.dir, n, split);
+    else rc = cka_layers(&t, &s, set, samples, n, batch, split, out);
     free(samples);
     run_data_free(&data);
     reuse_model_free(&t);

@@ -193,15 +193,14 @@ static float spacing_mm(float pixdim, int units)
     return (float)s;
 }
 
-int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *v)
+/* A NIfTI-1 single-file header: size, byte order (*big: 1 big-endian) and magic "n+1". */
+static int check_header_kind(const unsigned char *h, size_t size, const char *name, int *big)
 {
-    const unsigned char *h = bytes;
-    memset(v, 0, sizeof *v);
     if (size < NIFTI_HEADER_SIZE)
         return error_set("%s: %zu bytes, shorter than the 348-byte NIfTI-1 header (truncated?)",
                          name, size);
-    int big = detect_byte_order(h, name);
-    if (big < 0) return -1;
+    *big = detect_byte_order(h, name);
+    if (*big < 0) return -1;
     const char *magic = (const char *)h + OFF_MAGIC;
     if (!memcmp(magic, "ni1", 4))
         return error_set("%s: NIfTI-1 header/image pair (.hdr/.img) is not supported; use a "
@@ -209,8 +208,12 @@ int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *
     if (memcmp(magic, "n+1", 4))
         return error_set("%s: no NIfTI-1 magic 'n+1' at byte 344: an Analyze 7.5 file or a "
                          "damaged header (only NIfTI-1 is supported)", name);
+    return 0;
+}
 
-    int dim[8];
+/* dim[0..7], checked: 2-D to 4-D, every used dimension at least 1. */
+static int read_dims(const unsigned char *h, int big, const char *name, int dim[8])
+{
     for (int i = 0; i < 8; i++) dim[i] = (int16_t)get_u16(h + OFF_DIM + 2 * i, big);
     if (dim[0] < 1 || dim[0] > 7)
         return error_set("%s: bad header: dim[0] = %d (must be 1..7)", name, dim[0]);
@@ -221,29 +224,85 @@ int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *
         if (dim[i] != 1)
             return error_set("%s: %d-D data (dim[%d] = %d) is not supported (2-D to 4-D only)",
                              name, dim[0], i, dim[i]);
+    return 0;
+}
 
-    int datatype = (int16_t)get_u16(h + OFF_DATATYPE, big);
+/* The datatype, a supported one whose bitpix agrees, and its bytes per value. */
+static int read_datatype(const unsigned char *h, int big, const char *name, int *datatype,
+                         int *bpv)
+{
+    *datatype = (int16_t)get_u16(h + OFF_DATATYPE, big);
     int bitpix = (int16_t)get_u16(h + OFF_BITPIX, big);
-    int bpv = datatype_bytes(datatype);
-    if (!bpv) {
-        const char *what = unsupported_datatype_name(datatype);
+    *bpv = datatype_bytes(*datatype);
+    if (!*bpv) {
+        const char *what = unsupported_datatype_name(*datatype);
         if (what) return error_set("%s: datatype %s is not supported (supported: integer and "
                                    "float grayscale)", name, what);
-        return error_set("%s: bad header: unknown datatype code %d", name, datatype);
+        return error_set("%s: bad header: unknown datatype code %d", name, *datatype);
     }
-    if (bitpix != 8 * bpv)
+    if (bitpix != 8 * *bpv)
         return error_set("%s: bad header: bitpix %d does not match datatype %s (%d bits)", name,
-                         bitpix, nifti_datatype_name(datatype), 8 * bpv);
+                         bitpix, nifti_datatype_name(*datatype), 8 * *bpv);
+    return 0;
+}
 
+/* Where the voxels start: vox_offset, a whole number past the header (0: right after). */
+static int read_vox_offset(const unsigned char *h, int big, const char *name, size_t *offset)
+{
     float vox_offset = get_f32(h + OFF_VOX_OFFSET, big);
     if (!isfinite(vox_offset) || vox_offset < 0 || vox_offset != floorf(vox_offset) ||
         vox_offset > (float)NIFTI_MAX_BYTES)
         return error_set("%s: bad header: vox_offset %g", name, (double)vox_offset);
-    size_t offset = (size_t)vox_offset;
-    if (offset == 0) offset = NIFTI_DATA_OFFSET;    /* some writers leave it unset */
-    if (offset < NIFTI_DATA_OFFSET)
+    *offset = (size_t)vox_offset;
+    if (*offset == 0) *offset = NIFTI_DATA_OFFSET;    /* some writers leave it unset */
+    if (*offset < NIFTI_DATA_OFFSET)
         return error_set("%s: bad header: vox_offset %zu is inside the header (must be >= 352)",
-                         name, offset);
+                         name, *offset);
+    return 0;
+}
+
+/* v->spacing: mm for the n_spatial (<= 3) stored axes, 1 for the others; the time step. */
+static int read_spacing(const unsigned char *h, int big, int n_spatial, const char *name,
+                        NiftiVolume *v)
+{
+    int units = h[OFF_XYZT_UNITS] & 7;
+    for (int i = 0; i < 3; i++) {
+        float raw = get_f32(h + OFF_PIXDIM + 4 * (i + 1), big);
+        v->spacing[i] = i < n_spatial ? spacing_mm(raw, units) : 1.0f;
+        if (!(v->spacing[i] < 1e6f))   /* a kilometre per voxel: a damaged header */
+            return error_set("%s: bad header: pixdim[%d] = %g is not a voxel size", name, i + 1,
+                             (double)raw);
+    }
+    v->spacing[3] = fabsf(get_f32(h + OFF_PIXDIM + 16, big));   /* time step, unit as stored */
+    if (!isfinite(v->spacing[3])) v->spacing[3] = 0;
+    return 0;
+}
+
+/* v->data: the nvox stored values at p, scaled as value = scl_slope * stored + scl_inter. */
+static void read_values(const unsigned char *h, const unsigned char *p, size_t nvox, int bpv,
+                        NiftiVolume *v)
+{
+    const int big = v->big_endian;
+    /* scl_slope = 0 (or NaN, as nibabel writes) means the stored values are the values. */
+    double slope = get_f32(h + OFF_SCL_SLOPE, big), inter = get_f32(h + OFF_SCL_INTER, big);
+    int scaled = isfinite(slope) && slope != 0;
+    if (!scaled || !isfinite(inter)) inter = 0;
+    if (!scaled) slope = 1;
+
+    v->data = xmalloc(nvox * sizeof *v->data);
+    for (size_t i = 0; i < nvox; i++, p += bpv)
+        v->data[i] = (float)(slope * get_value(p, v->datatype, big) + inter);
+}
+
+int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *v)
+{
+    const unsigned char *h = bytes;
+    memset(v, 0, sizeof *v);
+    int big = 0, dim[8], datatype = 0, bpv = 0;
+    size_t offset = 0;
+    if (check_header_kind(h, size, name, &big) || read_dims(h, big, name, dim) ||
+        read_datatype(h, big, name, &datatype, &bpv) || read_vox_offset(h, big, name, &offset))
+        return -1;
 
     for (int i = 0; i < 4; i++) v->dim[i] = i + 1 <= dim[0] ? dim[i + 1] : 1;
     size_t nvox = nifti_voxel_count(v);   /* < 2^60: four factors below 2^15 */
@@ -254,30 +313,10 @@ int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *
                          name, v->dim[0], v->dim[1], v->dim[2], v->dim[3],
                          nifti_datatype_name(datatype), need, offset,
                          size > offset ? size - offset : 0);
-
-    int units = h[OFF_XYZT_UNITS] & 7;
-    for (int i = 0; i < 3; i++) {
-        float raw = get_f32(h + OFF_PIXDIM + 4 * (i + 1), big);
-        v->spacing[i] = i < dim[0] ? spacing_mm(raw, units) : 1.0f;
-        if (!(v->spacing[i] < 1e6f))   /* a kilometre per voxel: a damaged header */
-            return error_set("%s: bad header: pixdim[%d] = %g is not a voxel size", name, i + 1,
-                             (double)raw);
-    }
-    v->spacing[3] = fabsf(get_f32(h + OFF_PIXDIM + 16, big));   /* time step, unit as stored */
-    if (!isfinite(v->spacing[3])) v->spacing[3] = 0;
+    if (read_spacing(h, big, dim[0], name, v)) return -1;
     v->datatype = datatype;
     v->big_endian = big;
-
-    /* scl_slope = 0 (or NaN, as nibabel writes) means the stored values are the values. */
-    double slope = get_f32(h + OFF_SCL_SLOPE, big), inter = get_f32(h + OFF_SCL_INTER, big);
-    int scaled = isfinite(slope) && slope != 0;
-    if (!scaled || !isfinite(inter)) inter = 0;
-    if (!scaled) slope = 1;
-
-    v->data = xmalloc(nvox * sizeof *v->data);
-    const unsigned char *p = h + offset;
-    for (size_t i = 0; i < nvox; i++, p += bpv)
-        v->data[i] = (float)(slope * get_value(p, datatype, big) + inter);
+    read_values(h, h + offset, nvox, bpv, v);
     return 0;
 }
 

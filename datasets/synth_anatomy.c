@@ -12,13 +12,9 @@ const char *pathology_name(Pathology p)
 
 static double uniform(Rng *r, double lo, double hi) { return lo + (hi - lo) * rng_uniform_double(r); }
 
-void anatomy_random(Anatomy *a, Rng *r, int group)
+/* The heart's sizes and how much it contracts, by group. */
+static void draw_heart_sizes(Anatomy *a, Rng *r)
 {
-    memset(a, 0, sizeof *a);
-    /* Always draw the group, so forcing it leaves the other draws unchanged. */
-    int drawn = (int)rng_below(r, PATHOLOGY_COUNT);
-    a->group = (Pathology)(group >= 0 ? group : drawn);
-
     /* Sizes in mm, after typical adult short-axis values (LV diameter ~45-55 mm at ED,
      * wall 7-10 mm; dilated > 60 mm and thin; hypertrophic walls > 13 mm). */
     switch (a->group) {
@@ -48,6 +44,12 @@ void anatomy_random(Anatomy *a, Rng *r, int group)
         a->rv_es_factor = uniform(r, 0.6, 0.72);
         break;
     }
+}
+
+/* The heart's position and shape: group features, outline harmonics, RV, papillary
+ * muscles and pericardial fat. */
+static void draw_heart_form(Anatomy *a, Rng *r)
+{
     double endo_shift = uniform(r, 3, 6), infarct_bump = uniform(r, 0.12, 0.22);
     a->endo_shift = a->group == PATHOLOGY_HCM ? endo_shift : 0;
     a->infarct_bump = a->group == PATHOLOGY_MINF ? infarct_bump : 0;
@@ -70,7 +72,11 @@ void anatomy_random(Anatomy *a, Rng *r, int group)
     a->fat_extra = uniform(r, 0.1, 0.3);
     a->fat_h2 = uniform(r, 0.1, 0.22); a->fat_p2 = uniform(r, 0, 2 * M_PI);
     a->fat_h3 = uniform(r, 0.0, 0.08); a->fat_p3 = uniform(r, 0, 2 * M_PI);
+}
 
+/* Around the heart: body, lungs, liver, spine and aorta. */
+static void draw_thorax(Anatomy *a, Rng *r)
+{
     a->body_a = uniform(r, 135, 165);
     a->body_b = uniform(r, 100, 125);
     a->body_y = uniform(r, 20, 35);
@@ -97,6 +103,19 @@ void anatomy_random(Anatomy *a, Rng *r, int group)
     a->aorta_r = uniform(r, 9, 13);
 }
 
+/* The order of the draws is part of the data set: changing it changes every synthetic
+ * patient of a seed. */
+void anatomy_random(Anatomy *a, Rng *r, int group)
+{
+    memset(a, 0, sizeof *a);
+    /* Always draw the group, so forcing it leaves the other draws unchanged. */
+    int drawn = (int)rng_below(r, PATHOLOGY_COUNT);
+    a->group = (Pathology)(group >= 0 ? group : drawn);
+    draw_heart_sizes(a, r);
+    draw_heart_form(a, r);
+    draw_thorax(a, r);
+}
+
 static Shape ellipse(double cx, double cy, double a, double b, double rot)
 {
     Shape s;
@@ -114,7 +133,8 @@ static TissueLayer layer(Shape s, Tissue tissue, int label)
 /* sqrt(max(0, 1 - (t / end)^2)): the ellipsoid's radius profile from base to tip. */
 static double taper(double t, double end) { double q = t / end; return q < 1 ? sqrt(1 - q * q) : 0; }
 
-int anatomy_layers(const Anatomy *a, double t, int es, double dx, double dy, TissueLayer *out)
+/* Body, lungs, liver (apical slices only), spine and aorta, back to front. */
+static int thorax_layers(const Anatomy *a, double t, double dx, double dy, TissueLayer *out)
 {
     int n = 0;
     /* body: fat under the skin, then muscle and soft tissue */
@@ -136,58 +156,88 @@ int anatomy_layers(const Anatomy *a, double t, int es, double dx, double dy, Tis
     out[n++] = layer(ellipse(dx, a->spine_y + dy, 15, 14, 0), TISSUE_FAT, 0);   /* vertebral marrow */
     out[n++] = layer(ellipse(a->aorta_x + dx, a->aorta_y + dy, a->aorta_r, a->aorta_r, 0),
                      TISSUE_BLOOD, 0);
+    return n;
+}
 
-    /* The heart. ES: the base moves towards the apex (t grows), blood pools shrink by the
-     * ejection factors, and the myocardial area is kept: epi^2 - endo^2 constant. */
+/* The heart in one slice and phase, in mm. */
+typedef struct HeartSlice {
+    double endo0, epi0;          /* ED blood-pool and epicardial radii at the base */
+    double endo, epi;            /* this slice's and phase's */
+    double ux, uy;               /* unit vector LV -> RV */
+    double lx, ly;               /* LV centre */
+    double k;                    /* the RV's size (no RV when k <= 1) */
+    double rv_c, rv_a, rv_b;     /* RV ellipse: centre along (ux, uy) from the LV, axes */
+} HeartSlice;
+
+static void heart_slice(const Anatomy *a, double t, int es, double dx, double dy, HeartSlice *h)
+{
+    /* ES: the base moves towards the apex (t grows), blood pools shrink by the ejection
+     * factors, and the myocardial area is kept: epi^2 - endo^2 constant. */
     double te = es ? t * 1.06 : t;
     double endo0 = a->r_endo, epi0 = a->r_endo + a->wall;
     double endo_b = es ? endo0 * a->es_factor : endo0;
     double epi_b = es ? sqrt(endo_b * endo_b + epi0 * epi0 - endo0 * endo0) : epi0;
-    double epi = epi_b * taper(te, 1.10), endo = endo_b * taper(te, 0.97);
-    if (epi < 1.0) return n;
-    double ux = cos(a->rv_dir), uy = sin(a->rv_dir);
-    double lx = a->heart_x + dx + a->drift_x * t - ux * 0.45 * epi0;
-    double ly = a->heart_y + dy + a->drift_y * t - uy * 0.45 * epi0;
+    h->endo0 = endo0;
+    h->epi0 = epi0;
+    h->epi = epi_b * taper(te, 1.10);
+    h->endo = endo_b * taper(te, 0.97);
+    h->ux = cos(a->rv_dir);
+    h->uy = sin(a->rv_dir);
+    h->lx = a->heart_x + dx + a->drift_x * t - h->ux * 0.45 * epi0;
+    h->ly = a->heart_y + dy + a->drift_y * t - h->uy * 0.45 * epi0;
 
     /* RV: an ellipse along rv_dir whose far side lies T = 0.65 k beyond the LV epicardium
      * (k: the RV's size at this slice and phase) and which meets the LV at +-rv_junction
      * from rv_dir. Its centre c = 0.1 R + T/2 keeps its back (c - a >= -0.9 R) hidden inside
      * the LV drawn over it, so what shows is a crescent. R: the LV's smaller semi-axis. */
-    double k = epi0 * a->rv_scale * taper(te, a->rv_end) * (es ? a->rv_es_factor : 1.0);
-    double R = epi / a->lv_ecc, T = 0.65 * k;
-    double rv_c = 0.1 * R + T / 2, rv_a = R + T - rv_c;
-    double jx = (R * cos(a->rv_junction) - rv_c) / rv_a;
-    double rv_b = R * sin(a->rv_junction) / sqrt(fmax(1 - jx * jx, 0.05));
-    double rcx = lx + ux * rv_c, rcy = ly + uy * rv_c;
+    h->k = epi0 * a->rv_scale * taper(te, a->rv_end) * (es ? a->rv_es_factor : 1.0);
+    double R = h->epi / a->lv_ecc, T = 0.65 * h->k;
+    h->rv_c = 0.1 * R + T / 2;
+    h->rv_a = R + T - h->rv_c;
+    double jx = (R * cos(a->rv_junction) - h->rv_c) / h->rv_a;
+    h->rv_b = R * sin(a->rv_junction) / sqrt(fmax(1 - jx * jx, 0.05));
+}
 
+/* Pericardial fat, then the RV's free wall and cavity. */
+static int rv_layers(const Anatomy *a, const HeartSlice *h, TissueLayer *out)
+{
+    int n = 0;
     /* Pericardial fat: an ellipse just inside the outline of both ventricles, so it shows
      * only where its two harmonic lobes and its bump reach beyond the heart (fat sits in
      * the grooves, not as an even ring). */
-    double near = -epi, far = k > 1 ? rv_c + rv_a + 3 : epi;
+    double near = -h->epi, far = h->k > 1 ? h->rv_c + h->rv_a + 3 : h->epi;
     double mid = (near + far) / 2;
-    Shape fat = ellipse(lx + ux * mid, ly + uy * mid, (far - near) / 2 - 2,
-                        fmax(epi, rv_b + 3) - 2, a->rv_dir);
+    Shape fat = ellipse(h->lx + h->ux * mid, h->ly + h->uy * mid, (far - near) / 2 - 2,
+                        fmax(h->epi, h->rv_b + 3) - 2, a->rv_dir);
     fat.h2 = a->fat_h2; fat.p2 = a->fat_p2; fat.h3 = a->fat_h3; fat.p3 = a->fat_p3;
     fat.bump = a->fat_extra; fat.bump_at = a->fat_p3 + 1.0; fat.bump_width = 0.5;
     out[n++] = layer(fat, TISSUE_FAT, 0);
 
-    if (k > 1) {
-        Shape wall = ellipse(rcx, rcy, rv_a + 3, rv_b + 3, a->rv_dir);   /* RV free wall, unlabelled */
+    if (h->k > 1) {
+        double rcx = h->lx + h->ux * h->rv_c, rcy = h->ly + h->uy * h->rv_c;
+        Shape wall = ellipse(rcx, rcy, h->rv_a + 3, h->rv_b + 3, a->rv_dir);   /* RV free wall, unlabelled */
         wall.h2 = a->rv_h2;
         out[n++] = layer(wall, TISSUE_MYO, 0);
-        Shape cavity = ellipse(rcx, rcy, rv_a, rv_b, a->rv_dir);
+        Shape cavity = ellipse(rcx, rcy, h->rv_a, h->rv_b, a->rv_dir);
         cavity.h2 = a->rv_h2;
         out[n++] = layer(cavity, TISSUE_BLOOD, 1);
     }
+    return n;
+}
 
-    Shape epi_s = ellipse(lx, ly, epi * a->lv_ecc, epi / a->lv_ecc, a->lv_rot);
+/* The LV's myocardium, blood pool and papillary muscles. */
+static int lv_layers(const Anatomy *a, const HeartSlice *h, double t, int es, TissueLayer *out)
+{
+    int n = 0;
+    const double epi = h->epi, endo = h->endo;
+    Shape epi_s = ellipse(h->lx, h->ly, epi * a->lv_ecc, epi / a->lv_ecc, a->lv_rot);
     epi_s.h2 = a->lv_h2; epi_s.p2 = a->lv_p2; epi_s.h3 = a->lv_h3; epi_s.p3 = a->lv_p3;
     out[n++] = layer(epi_s, TISSUE_MYO, 2);
     if (endo < 1.0) return n;
     /* HCM: the blood pool sits away from the thick septum. MINF: the pool bulges into the
      * thinned infarct wall (a bump in the endocardial radius). */
-    double shift = a->endo_shift * endo / endo0;
-    double ex = lx - ux * shift, ey = ly - uy * shift;
+    double shift = a->endo_shift * endo / h->endo0;
+    double ex = h->lx - h->ux * shift, ey = h->ly - h->uy * shift;
     Shape endo_s = ellipse(ex, ey, endo * a->lv_ecc, endo / a->lv_ecc, a->lv_rot);
     endo_s.h2 = a->lv_h2; endo_s.p2 = a->lv_p2;
     endo_s.bump = a->infarct_bump * (epi - endo) / endo;
@@ -205,6 +255,17 @@ int anatomy_layers(const Anatomy *a, double t, int es, double dx, double dy, Tis
                              TISSUE_MYO, 3);
         }
     }
+    return n;
+}
+
+int anatomy_layers(const Anatomy *a, double t, int es, double dx, double dy, TissueLayer *out)
+{
+    int n = thorax_layers(a, t, dx, dy, out);
+    HeartSlice h;
+    heart_slice(a, t, es, dx, dy, &h);
+    if (h.epi < 1.0) return n;           /* past the apex */
+    n += rv_layers(a, &h, out + n);
+    n += lv_layers(a, &h, t, es, out + n);
     CHECK(n <= ANATOMY_MAX_LAYERS, "anatomy_layers: %d layers", n);
     return n;
 }

@@ -276,11 +276,12 @@ static int check_layout(const char *label, SafeTensors *st, Span *spans, uint64_
     return 0;
 }
 
-/* Parse st->file (already owned by st). On error the caller frees st. */
-static int parse_owned(const char *label, SafeTensors *st)
+/* The header of file (size bytes): its length n (returned in *header_len) after the
+ * 8-byte length field, checked to be NUL-free UTF-8 holding one JSON object and nothing
+ * but white space after it, parsed into *root. 0, or -1 with the message set. */
+static int parse_header(const char *label, const unsigned char *file, size_t size,
+                        uint64_t *header_len, cJSON **root)
 {
-    const unsigned char *file = st->file;
-    size_t size = st->file_size;
     if (size < 8)
         return error_set("%s: not a safetensors file (%zu bytes, shorter than the 8-byte "
                          "header length)", label, size);
@@ -292,35 +293,39 @@ static int parse_owned(const char *label, SafeTensors *st)
     if (n > size - 8)
         return error_set("%s: header length %llu goes beyond the end of the file (%zu bytes)",
                          label, (unsigned long long)n, size);
-    const unsigned char *header = file + 8;
-    if (memchr(header, 0, n))
-        return error_set("%s: header contains a NUL byte", label);
-    size_t bad = utf8_valid_prefix(header, n);
-    if (bad != n) return error_set("%s: header is not valid UTF-8 (at byte %zu)", label, bad + 8);
-    if (has_escaped_nul(header, n))
+    const char *header = (const char *)file + 8;
+    if (memchr(header, 0, n)) return error_set("%s: header contains a NUL byte", label);
+    size_t bad = utf8_valid_prefix((const unsigned char *)header, n);
+    if (bad != n)
+        return error_set("%s: header is not valid UTF-8 (at byte %zu)", label, bad + 8);
+    if (has_escaped_nul((const unsigned char *)header, n))
         return error_set("%s: header contains the escaped NUL character \\u0000", label);
 
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts((const char *)header, n, &end, 0);
-    if (!root)
+    cJSON *json = cJSON_ParseWithLengthOpts(header, n, &end, 0);
+    if (!json)
         return error_set("%s: header is not valid JSON (at byte %zu)", label,
-                         end ? (size_t)(end - (const char *)header) + 8 : (size_t)8);
-    for (const char *p = end; p < (const char *)header + n; p++)
+                         end ? (size_t)(end - header) + 8 : (size_t)8);
+    for (const char *p = end; p < header + n; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            cJSON_Delete(root);
+            cJSON_Delete(json);
             return error_set("%s: header has text after the JSON object (at byte %zu)", label,
-                             (size_t)(p - (const char *)header) + 8);
+                             (size_t)(p - header) + 8);
         }
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
         return error_set("%s: header is not a JSON object", label);
     }
+    *header_len = n;
+    *root = json;
+    return 0;
+}
 
-    int items = cJSON_GetArraySize(root);
-    st->entries = xcalloc((size_t)items, sizeof *st->entries);
-    st->by_name = xcalloc((size_t)items, sizeof *st->by_name);
-    Span *spans = xcalloc((size_t)items, sizeof *spans);
-    NameIndex *names = xcalloc((size_t)items + 1, sizeof *names);
+/* The header's items: __metadata__ (once) and the tensor entries, each with its span and
+ * its name in names[]. 0, or -1 with the message set. */
+static int parse_items(const char *label, const cJSON *root, SafeTensors *st, Span *spans,
+                       NameIndex *names)
+{
     int rc = 0, meta_seen = 0;
     for (const cJSON *item = root->child; item && rc == 0; item = item->next) {
         if (!strcmp(item->string, "__metadata__")) {
@@ -335,34 +340,58 @@ static int parse_owned(const char *label, SafeTensors *st)
         st->count++;
         rc = parse_entry(label, item, e, &spans[st->count - 1]);
     }
+    return rc;
+}
+
+/* st->by_name from the entries' names (sorted in place); a name twice is an error. */
+static int index_names(const char *label, SafeTensors *st, NameIndex *names)
+{
+    /* cJSON keeps duplicate keys; sorted names put them side by side. */
+    qsort(names, (size_t)st->count, sizeof *names, name_compare);
+    for (int i = 0; i < st->count; i++) {
+        char pn[96];
+        if (i > 0 && !strcmp(names[i].name, names[i - 1].name))
+            return error_set("%s: tensor '%s' appears twice", label,
+                             printable(names[i].name, pn));
+        st->by_name[i] = names[i].index;
+    }
+    return 0;
+}
+
+/* Entries in file order (spans sorted by offset), so that listings follow the file, each
+ * pointing at its bytes in data; by_name renumbered to match. */
+static void order_entries(SafeTensors *st, const Span *spans, int items,
+                          const unsigned char *data)
+{
+    SafetensorsEntry *ordered = xcalloc((size_t)items, sizeof *ordered);
+    int *new_index = xcalloc((size_t)items, sizeof *new_index);
+    for (int i = 0; i < st->count; i++) {
+        ordered[i] = st->entries[spans[i].index];
+        ordered[i].data = data + spans[i].begin;
+        new_index[spans[i].index] = i;
+    }
+    for (int i = 0; i < st->count; i++) st->by_name[i] = new_index[st->by_name[i]];
+    free(st->entries);
+    free(new_index);
+    st->entries = ordered;
+}
+
+/* Parse st->file (already owned by st). On error the caller frees st. */
+static int parse_owned(const char *label, SafeTensors *st)
+{
+    uint64_t n = 0;
+    cJSON *root = NULL;
+    if (parse_header(label, st->file, st->file_size, &n, &root)) return -1;
+    int items = cJSON_GetArraySize(root);
+    st->entries = xcalloc((size_t)items, sizeof *st->entries);
+    st->by_name = xcalloc((size_t)items, sizeof *st->by_name);
+    Span *spans = xcalloc((size_t)items, sizeof *spans);
+    NameIndex *names = xcalloc((size_t)items + 1, sizeof *names);
+    int rc = parse_items(label, root, st, spans, names);
     cJSON_Delete(root);
-    if (rc == 0) {
-        /* cJSON keeps duplicate keys; sorted names put them side by side. */
-        qsort(names, (size_t)st->count, sizeof *names, name_compare);
-        for (int i = 0; i < st->count && rc == 0; i++) {
-            char pn[96];
-            if (i > 0 && !strcmp(names[i].name, names[i - 1].name))
-                rc = error_set("%s: tensor '%s' appears twice", label,
-                               printable(names[i].name, pn));
-            st->by_name[i] = names[i].index;
-        }
-    }
-    uint64_t buffer_size = size - 8 - n;
-    if (rc == 0) rc = check_layout(label, st, spans, buffer_size);
-    if (rc == 0) {
-        /* Entries in file order, so that listings follow the file. */
-        SafetensorsEntry *ordered = xcalloc((size_t)items, sizeof *ordered);
-        int *new_index = xcalloc((size_t)items, sizeof *new_index);
-        for (int i = 0; i < st->count; i++) {
-            ordered[i] = st->entries[spans[i].index];
-            ordered[i].data = header + n + spans[i].begin;
-            new_index[spans[i].index] = i;
-        }
-        for (int i = 0; i < st->count; i++) st->by_name[i] = new_index[st->by_name[i]];
-        free(st->entries);
-        free(new_index);
-        st->entries = ordered;
-    }
+    if (rc == 0) rc = index_names(label, st, names);
+    if (rc == 0) rc = check_layout(label, st, spans, st->file_size - 8 - n);
+    if (rc == 0) order_entries(st, spans, items, (const unsigned char *)st->file + 8 + n);
     free(spans);
     free(names);
     return rc;

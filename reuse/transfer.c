@@ -36,7 +36,7 @@ typedef struct Study {
 static int parse_ints(const char *path, const char *key, const char *text, int *out, int max)
 {
     int count = 0;
-    char *copy = strdup(text), *save = NULL;
+    char *copy = xstrdup(text), *save = NULL;
     for (char *tok = strtok_r(copy, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
         char *end;
         long v = strtol(tok, &end, 10);
@@ -87,7 +87,7 @@ static int study_parse(const char *path, Study *st)
     int rc = 0;
     const char *v;
     if (!(v = cfgfile_get(&cfg, "target"))) rc = error_set("%s: no 'target: DIR'", path);
-    else st->base.data.dir = strdup(v);
+    else st->base.data.dir = xstrdup(v);
     if (!rc && (v = cfgfile_get(&cfg, "arch")) && model_arch_parse(v, &st->base.model.arch))
         rc = error_prefix("%s", path);
     struct { const char *key; int *dest; } ints[] = {
@@ -134,23 +134,29 @@ static int study_parse(const char *path, Study *st)
 /* A run is finished when its resume point has reached the last epoch. */
 static bool run_finished(const char *dir, int epochs)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/resume.safetensors", dir);
+    char *path = fs_join(dir, "resume.safetensors");
     SafeTensors st;
-    if (safetensors_read(path, &st)) return false;
-    const char *e = safetensors_meta(&st, "epoch");
-    bool done = e && atoi(e) >= epochs;
-    safetensors_free(&st);
+    bool done = false;
+    if (safetensors_read(path, &st) == 0) {
+        const char *e = safetensors_meta(&st, "epoch");
+        done = e && atoi(e) >= epochs;
+        safetensors_free(&st);
+    }
+    free(path);
     return done;
 }
 
 /* Per-class and mean Dice of the last row of RUN/log.csv (the final epoch). */
 static int read_final_dice(const char *dir, int classes, double *dice, double *mean)
 {
-    char path[4096], line[4096], last[4096] = "";
-    snprintf(path, sizeof path, "%s/log.csv", dir);
+    char line[4096], last[4096] = "";
+    char *path = fs_join(dir, "log.csv");
     FILE *f = fopen(path, "r");
-    if (!f) return error_set("%s: cannot read", path);
+    if (!f) {
+        error_set("%s: cannot read", path);
+        free(path);
+        return -1;
+    }
     while (fgets(line, sizeof line, f)) memcpy(last, line, sizeof line);
     fclose(f);
     /* epoch,step,lr,train_loss,val_loss,dice_0..dice_{K-1},mean_dice,... */
@@ -162,13 +168,15 @@ static int read_final_dice(const char *dir, int classes, double *dice, double *m
         else *mean = v;
         p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
     }
-    if (!p) return error_set("%s: no finished epoch", path);
-    return 0;
+    int rc = p ? 0 : error_set("%s: no finished epoch", path);
+    free(path);
+    return rc;
 }
 
-/* Run i of the grid (n-major, then configuration, then seed): its name and settings. */
-static void grid_run(const Study *st, int i, int threads, const char *runs_dir, char *name,
-                     size_t name_len, char *run_dir, size_t dir_len, TrainConfig *tc)
+/* Run i of the grid (n-major, then configuration, then seed): its name and settings.
+ * Returns its folder, RUNS_DIR/NAME, which tc->out_dir points to; the caller frees it. */
+static char *grid_run(const Study *st, int i, int threads, const char *runs_dir, char *name,
+                      size_t name_len, TrainConfig *tc)
 {
     const int n_configs = 1 + 2 * st->source_count;
     const int r = i % st->seed_count, c = i / st->seed_count % n_configs;
@@ -190,28 +198,34 @@ static void grid_run(const Study *st, int i, int threads, const char *runs_dir, 
         tc->plan = s->plan;
         tc->freeze = freeze;
     }
-    snprintf(run_dir, dir_len, "%s/%s", runs_dir, name);
+    char *run_dir = fs_join(runs_dir, name);
     tc->out_dir = run_dir;
+    return run_dir;
 }
 
 /* Train (or resume) run i unless it is finished; 0, or -1 with the message set. */
 static int grid_train(const Study *st, int i, int total, int threads, const char *runs_dir,
                       bool quiet)
 {
-    char name[256], run_dir[2400], who[32] = "";
+    char name[256], who[32] = "";
     TrainConfig tc;
-    grid_run(st, i, threads, runs_dir, name, sizeof name, run_dir, sizeof run_dir, &tc);
+    char *run_dir = grid_run(st, i, threads, runs_dir, name, sizeof name, &tc);
     if (dist_size() > 1) snprintf(who, sizeof who, "rank %d: ", dist_rank());
+    int rc = 0;
     if (run_finished(run_dir, tc.epochs)) {
         if (!quiet) fprintf(stderr, "[%d/%d] %s%s: finished, skipped\n", i + 1, total, who, name);
-        return 0;
+    } else {
+        char *resume = fs_join(run_dir, "resume.safetensors");
+        struct stat sb;
+        tc.resume = stat(resume, &sb) == 0;
+        free(resume);
+        if (!quiet)
+            fprintf(stderr, "[%d/%d] %s%s%s\n", i + 1, total, who, name,
+                    tc.resume ? " (resuming)" : "");
+        rc = train_run(&tc) ? error_prefix("%s", name) : 0;
     }
-    struct stat sb;
-    char resume[2500];
-    snprintf(resume, sizeof resume, "%s/resume.safetensors", run_dir);
-    tc.resume = stat(resume, &sb) == 0;
-    if (!quiet) fprintf(stderr, "[%d/%d] %s%s%s\n", i + 1, total, who, name, tc.resume ? " (resuming)" : "");
-    return train_run(&tc) ? error_prefix("%s", name) : 0;
+    free(run_dir);
+    return rc;
 }
 
 /* Every run of the grid, spread over the ranks: each rank takes the next unstarted run
@@ -244,6 +258,88 @@ static uint64_t study_fingerprint(const char *config_path, const char *study_dir
     return h;
 }
 
+/* Every run's final per-class and mean Dice, k + 1 values per run in grid order. 0, or
+ * -1 with the message set. */
+static int read_grid_dice(const Study *st, int total, int threads, const char *runs_dir,
+                          double *dice)
+{
+    const int k = st->base.model.classes;
+    int rc = 0;
+    for (int i = 0; !rc && i < total; i++) {
+        char name[256];
+        TrainConfig tc;
+        char *run_dir = grid_run(st, i, threads, runs_dir, name, sizeof name, &tc);
+        double *row = dice + (size_t)i * (k + 1);
+        rc = read_final_dice(run_dir, k, row, row + k);
+        free(run_dir);
+    }
+    return rc;
+}
+
+/* The tables' header lines: n, configuration, then per class and the mean. */
+static void table_header(FILE *csv, FILE *md, int k)
+{
+    fprintf(csv, "n,configuration,seeds");
+    fprintf(md, "| n | configuration |");
+    for (int j = 0; j < k; j++) {
+        fprintf(csv, ",class_%d,class_%d_sd", j, j);
+        fprintf(md, " class-%d |", j);
+    }
+    fprintf(csv, ",mean,mean_sd\n");
+    fprintf(md, " mean |\n|---|---|");
+    for (int j = 0; j <= k; j++) fprintf(md, "---|");
+    fprintf(md, "\n");
+}
+
+/* The row of subset size n[a] and configuration c (random, then freeze / fine-tune per
+ * source): each class's and the mean's Dice, mean and sd over the seeds. */
+static void table_row(FILE *csv, FILE *md, const Study *st, int a, int c, const double *dice)
+{
+    const int k = st->base.model.classes, n_configs = 1 + 2 * st->source_count;
+    char label[160];
+    if (c == 0) snprintf(label, sizeof label, "random init");
+    else snprintf(label, sizeof label, "%s %s", st->sources[(c - 1) / 2].name,
+                  (c - 1) % 2 == 0 ? "freeze" : "fine-tune");
+    fprintf(csv, "%d,%s,%d", st->n[a], label, st->seed_count);
+    fprintf(md, "| %d | %s |", st->n[a], label);
+    for (int j = 0; j <= k; j++) {
+        double x[MAX_LIST], m, sd;
+        for (int r = 0; r < st->seed_count; r++)
+            x[r] = dice[((size_t)(a * n_configs + c) * st->seed_count + r) * (k + 1) + j];
+        stats_mean_sd(x, st->seed_count, &m, &sd);
+        fprintf(csv, ",%.4f,%.4f", m, sd);
+        fprintf(md, " %.2f ± %.2f |", m, sd);
+    }
+    fprintf(csv, "\n");
+    fprintf(md, "\n");
+}
+
+/* STUDY_DIR/transfer/table.csv and table.md (Table 1): one row per (n, configuration),
+ * mean ± sd over seeds. 0, or -1 with the message set. */
+static int write_tables(const Study *st, const double *dice, const char *study_dir, bool quiet)
+{
+    char *csv_path = fs_join(study_dir, "transfer/table.csv");
+    char *md_path = fs_join(study_dir, "transfer/table.md");
+    AtomicFile *fc = atomic_open(csv_path), *fm = fc ? atomic_open(md_path) : NULL;
+    int rc = -1;
+    if (!fm) {
+        if (fc) atomic_abort(fc);
+    } else {
+        FILE *c_out = atomic_stream(fc), *m_out = atomic_stream(fm);
+        table_header(c_out, m_out, st->base.model.classes);
+        for (int a = 0; a < st->n_count; a++)
+            for (int c = 0; c < 1 + 2 * st->source_count; c++)
+                table_row(c_out, m_out, st, a, c, dice);
+        rc = atomic_commit(fc);
+        if (rc) atomic_abort(fm);
+        else rc = atomic_commit(fm);
+        if (!rc && !quiet) fprintf(stderr, "Table 1: %s and %s\n", csv_path, md_path);
+    }
+    free(csv_path);
+    free(md_path);
+    return rc;
+}
+
 int transfer_run(const char *config_path, const char *study_dir, int threads, bool quiet)
 {
     Study st;
@@ -253,72 +349,21 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
         if (parsed == 0) free((char *)st.base.data.dir);
         return -1;
     }
-    const int k = st.base.model.classes;
-    char dir[2048];
-    snprintf(dir, sizeof dir, "%s/transfer/runs", study_dir);
+    char *runs_dir = fs_join(study_dir, "transfer/runs");
     int rc = dist_same(study_fingerprint(config_path, study_dir, threads),
                        "study (file, folder or --threads)");
-    if (!rc) rc = dist_agree(writer ? make_dirs(dir) : 0);
+    if (!rc) rc = dist_agree(writer ? make_dirs(runs_dir) : 0);
     /* configurations: random, then freeze / fine-tune per source */
-    const int n_configs = 1 + 2 * st.source_count;
-    const int total = st.n_count * n_configs * st.seed_count;
-    if (!rc) rc = grid_train_all(&st, total, threads, dir, quiet);
-    /* rank 0 reads every run's final Dice and writes the table, once */
-    double *dice = calloc((size_t)total * (k + 1), sizeof(double));
-    for (int i = 0; writer && !rc && i < total; i++) {
-        char name[256], run_dir[2400];
-        TrainConfig tc;
-        grid_run(&st, i, threads, dir, name, sizeof name, run_dir, sizeof run_dir, &tc);
-        double *row = dice + (size_t)i * (k + 1);
-        rc = read_final_dice(run_dir, k, row, row + k);
-    }
+    const int total = st.n_count * (1 + 2 * st.source_count) * st.seed_count;
+    if (!rc) rc = grid_train_all(&st, total, threads, runs_dir, quiet);
+    /* rank 0 reads every run's final Dice and writes the tables, once */
     if (writer && !rc) {
-        /* table.csv and table.md: one row per (n, configuration), mean ± sd over seeds */
-        char csv_path[2100], md_path[2100];
-        snprintf(csv_path, sizeof csv_path, "%s/transfer/table.csv", study_dir);
-        snprintf(md_path, sizeof md_path, "%s/transfer/table.md", study_dir);
-        AtomicFile *fc = atomic_open(csv_path), *fm = fc ? atomic_open(md_path) : NULL;
-        if (!fc || !fm) {
-            if (fc) atomic_abort(fc);
-            rc = -1;
-        } else {
-            FILE *c_out = atomic_stream(fc), *m_out = atomic_stream(fm);
-            fprintf(c_out, "n,configuration,seeds");
-            fprintf(m_out, "| n | configuration |");
-            for (int j = 0; j < k; j++) {
-                fprintf(c_out, ",class_%d,class_%d_sd", j, j);
-                fprintf(m_out, " class-%d |", j);
-            }
-            fprintf(c_out, ",mean,mean_sd\n");
-            fprintf(m_out, " mean |\n|---|---|");
-            for (int j = 0; j <= k; j++) fprintf(m_out, "---|");
-            fprintf(m_out, "\n");
-            for (int a = 0; a < st.n_count; a++)
-                for (int c = 0; c < n_configs; c++) {
-                    char label[160];
-                    if (c == 0) snprintf(label, sizeof label, "random init");
-                    else snprintf(label, sizeof label, "%s %s", st.sources[(c - 1) / 2].name,
-                                  (c - 1) % 2 == 0 ? "freeze" : "fine-tune");
-                    fprintf(c_out, "%d,%s,%d", st.n[a], label, st.seed_count);
-                    fprintf(m_out, "| %d | %s |", st.n[a], label);
-                    for (int j = 0; j <= k; j++) {
-                        double x[MAX_LIST], m, sd;
-                        for (int r = 0; r < st.seed_count; r++)
-                            x[r] = dice[((size_t)(a * n_configs + c) * st.seed_count + r) * (k + 1) + j];
-                        stats_mean_sd(x, st.seed_count, &m, &sd);
-                        fprintf(c_out, ",%.4f,%.4f", m, sd);
-                        fprintf(m_out, " %.2f ± %.2f |", m, sd);
-                    }
-                    fprintf(c_out, "\n");
-                    fprintf(m_out, "\n");
-                }
-            rc = atomic_commit(fc);
-            if (rc) atomic_abort(fm);
-            else rc = atomic_commit(fm);
-            if (!rc && !quiet) fprintf(stderr, "Table 1: %s and %s\n", csv_path, md_path);
-        }
+        double *dice = xcalloc((size_t)total * (st.base.model.classes + 1), sizeof(double));
+        rc = read_grid_dice(&st, total, threads, runs_dir, dice);
+        if (!rc) rc = write_tables(&st, dice, study_dir, quiet);
+        free(dice);
     }
-    free(dice);
+    free(runs_dir);
     free((char *)st.base.data.dir);
     return dist_agree(rc);
 }

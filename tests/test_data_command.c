@@ -17,19 +17,6 @@
 #include "engine/error.h"
 #include "tests/testutil.h"
 
-/* A path in the test's folder. The string stays valid for the next 63 calls, which is
- * more than any one test makes. */
-static char *tmp(const char *fmt, const char *arg)
-{
-    static char bufs[64][1024 + 64];
-    static int next;
-    char *p = bufs[next++ % 64];
-    char name[1024];
-    snprintf(name, sizeof name, fmt, arg);
-    snprintf(p, sizeof bufs[0], "%.63s/%s", test_dir(), name);
-    return p;
-}
-
 /* ---- the command */
 
 typedef struct Argv {
@@ -91,9 +78,9 @@ static void overwrite(const char *path, const void *bytes, size_t n, int gz)
 static void test_command_reports_each_broken_file(void **state)
 {
     (void)state;
-    const char *dir = tmp("%s", "broken");
-    const char *vol = tmp("%s", "broken/patient001/patient001_frame01.nii.gz");
-    const char *gt = tmp("%s", "broken/patient001/patient001_frame01_gt.nii.gz");
+    const char *dir = path_in(test_dir(), "broken");
+    const char *vol = path_in(test_dir(), "broken/patient001/patient001_frame01.nii.gz");
+    const char *gt = path_in(test_dir(), "broken/patient001/patient001_frame01_gt.nii.gz");
     test_synth("acdc", 1, 32, 2, 1, dir);
     NiftiVolume good;
     assert_int_equal(nifti_read(vol, &good), 0);
@@ -165,29 +152,29 @@ static void test_command_errors(void **state)
 {
     (void)state;
     /* a dataset with a truncated gzip volume: `data info` fails naming the file */
-    const char *dir = tmp("%s", "trunc");
+    const char *dir = path_in(test_dir(), "trunc");
     test_synth("acdc", 1, 48, 2, 1, dir);
-    const char *vol = tmp("%s", "trunc/patient001/patient001_frame01.nii.gz");
+    const char *vol = path_in(test_dir(), "trunc/patient001/patient001_frame01.nii.gz");
     struct stat st;
     assert_int_equal(stat(vol, &st), 0);
     assert_int_equal(truncate(vol, st.st_size / 2), 0);
     Argv info = {3, {"data", "info", (char *)dir}};
     assert_exits_with_message(run_data, &info, "reusenet: ");
     assert_exits_with_message(run_data, &info, "patient001_frame01.nii.gz: truncated gzip data");
-    Argv prev = {5, {"data", "preview", (char *)dir, "-o", tmp("%s", "sheet.png")}};
+    Argv prev = {5, {"data", "preview", (char *)dir, "-o", path_in(test_dir(), "sheet.png")}};
     assert_exits_with_message(run_data, &prev, "truncated gzip data");
     /* synth into a folder that is not empty, a bad preset, a bad number */
     Argv nonempty = {6, {"data", "synth", "--preset", "acdc", "-o", (char *)dir}};
     assert_exits_with_message(run_data, &nonempty, "already exists and is not empty");
-    Argv preset = {6, {"data", "synth", "--preset", "ct", "-o", tmp("%s", "x")}};
+    Argv preset = {6, {"data", "synth", "--preset", "ct", "-o", path_in(test_dir(), "x")}};
     assert_exits_with_message(run_data, &preset, "unknown preset 'ct'");
-    Argv count = {8, {"data", "synth", "--preset", "t1", "--patients", "1e3", "-o", tmp("%s", "x")}};
+    Argv count = {8, {"data", "synth", "--preset", "t1", "--patients", "1e3", "-o", path_in(test_dir(), "x")}};
     assert_exits_with_message(run_data, &count, "--patients needs an integer, got '1e3'");
-    Argv zero = {8, {"data", "synth", "--preset", "t1", "--patients", "0", "-o", tmp("%s", "x")}};
+    Argv zero = {8, {"data", "synth", "--preset", "t1", "--patients", "0", "-o", path_in(test_dir(), "x")}};
     assert_exits_with_message(run_data, &zero, "--patients must be 1..9999, got 0");
-    Argv slices = {8, {"data", "synth", "--preset", "t1", "--slices", "-1", "-o", tmp("%s", "x")}};
+    Argv slices = {8, {"data", "synth", "--preset", "t1", "--slices", "-1", "-o", path_in(test_dir(), "x")}};
     assert_exits_with_message(run_data, &slices, "--slices must be 1..64, got -1");
-    Argv missing = {3, {"data", "info", tmp("%s", "missing")}};
+    Argv missing = {3, {"data", "info", path_in(test_dir(), "missing")}};
     assert_exits_with_message(run_data, &missing, "missing: no such folder");
     Argv unknown = {2, {"data", "convert"}};
     assert_exits_with_message(run_data, &unknown, "unknown data command 'convert'");
@@ -198,8 +185,8 @@ static void test_command_errors(void **state)
     /* usage errors return 2, failures 1, help 0 */
     assert_int_equal(quiet_cmd_data(2, (char *[]){"data", "convert", NULL}), 2);
     assert_int_equal(quiet_cmd_data(4, (char *[]){"data", "synth", "--preset", "acdc", NULL}), 2);
-    assert_int_equal(quiet_cmd_data(4, (char *[]){"data", "synth", "-o", tmp("%s", "x"), NULL}), 2);
-    assert_int_equal(quiet_cmd_data(6, (char *[]){"data", "synth", "--preset", "ct", "-o", tmp("%s", "x"), NULL}), 2);
+    assert_int_equal(quiet_cmd_data(4, (char *[]){"data", "synth", "-o", path_in(test_dir(), "x"), NULL}), 2);
+    assert_int_equal(quiet_cmd_data(6, (char *[]){"data", "synth", "--preset", "ct", "-o", path_in(test_dir(), "x"), NULL}), 2);
     assert_int_equal(quiet_cmd_data(4, (char *[]){"data", "info", (char *)dir, "--bogus", NULL}), 2);
     assert_int_equal(quiet_cmd_data(3, (char *[]){"data", "info", (char *)dir, NULL}), 1);
     assert_int_equal(quiet_cmd_data(3, (char *[]){"data", "synth", "--help", NULL}), 0);
@@ -211,7 +198,7 @@ static void test_command_errors(void **state)
 static void test_command_synth_info_preview(void **state)
 {
     (void)state;
-    const char *dir = tmp("%s", "cli_rvsc");
+    const char *dir = path_in(test_dir(), "cli_rvsc");
     char *argv[] = {"data", "synth", "--preset", "rvsc", "--patients", "2", "--size", "64",
                     "--seed", "5", "-o", (char *)dir, NULL};
     assert_int_equal(quiet_cmd_data(12, argv), 0);
@@ -225,7 +212,7 @@ static void test_command_synth_info_preview(void **state)
             print_error("data info printed:\n%s\nmissing '%s'\n", text, expect[k]);
             fail();
         }
-    const char *sheet = tmp("%s", "cli_sheet.png");
+    const char *sheet = path_in(test_dir(), "cli_sheet.png");
     char *pv[] = {"data", "preview", (char *)dir, "-o", (char *)sheet, "--columns", "3", "--rows", "2",
                   "--tile", "40", NULL};
     assert_int_equal(quiet_cmd_data(11, pv), 0);
@@ -239,7 +226,7 @@ static void test_command_synth_info_preview(void **state)
     PreviewOptions po;
     preview_defaults(&po);
     po.tile = 32;
-    assert_int_equal(preview_write(d, tmp("%s", "lib_sheet.png"), &po), 0);
+    assert_int_equal(preview_write(d, path_in(test_dir(), "lib_sheet.png"), &po), 0);
     dataset_close(d);
 }
 

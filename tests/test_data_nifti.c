@@ -11,13 +11,6 @@
 #include "engine/error.h"
 #include "tests/testutil.h"
 
-static char *path_in_tmp(const char *name)
-{
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", test_dir(), name);
-    return path;
-}
-
 static void write_bytes(const char *path, const void *bytes, size_t n, int gzip)
 {
     if (gzip) {
@@ -117,9 +110,9 @@ static void test_roundtrip_all_types(void **state)
             for (int i = 0; i < n; i++) v.data[i] = is_float ? values[i] - 60 : floorf(values[i]);
             char name[64];
             snprintf(name, sizeof name, "rt_%s.nii%s", nifti_datatype_name(types[t]), gz ? ".gz" : "");
-            assert_int_equal(nifti_write(path_in_tmp(name), &v, types[t], 1), 0);
+            assert_int_equal(nifti_write(path_in(test_dir(), "%s", name), &v, types[t], 1), 0);
             NiftiVolume r;
-            assert_int_equal(nifti_read(path_in_tmp(name), &r), 0);
+            assert_int_equal(nifti_read(path_in(test_dir(), "%s", name), &r), 0);
             assert_int_equal(r.datatype, types[t]);
             for (int k = 0; k < 4; k++) {
                 assert_int_equal(r.dim[k], v.dim[k]);
@@ -138,9 +131,9 @@ static void test_write_rounds_and_clamps(void **state)
     (void)state;
     float in[6] = {300.6f, -3.4f, 2.5f, NAN, 254.5f, -7};
     NiftiVolume v = {{3, 2, 1, 1}, {1, 1, 1, 0}, 0, 0, in};
-    assert_int_equal(nifti_write(path_in_tmp("clamp.nii"), &v, NIFTI_UINT8, 0), 0);
+    assert_int_equal(nifti_write(path_in(test_dir(), "clamp.nii"), &v, NIFTI_UINT8, 0), 0);
     NiftiVolume r;
-    assert_int_equal(nifti_read(path_in_tmp("clamp.nii"), &r), 0);
+    assert_int_equal(nifti_read(path_in(test_dir(), "clamp.nii"), &r), 0);
     float want[6] = {255, 0, 2, 0, 254, 0};   /* round half to even: 2.5 -> 2, 254.5 -> 254 */
     assert_memory_equal(r.data, want, sizeof want);
     nifti_free(&r);
@@ -164,7 +157,7 @@ static void test_big_endian_scaled_extension_4d(void **state)
         h.pixdim[3] = 8000;
         encode_i16(raw, 24, big, data);
         size_t n = build_file(&h, data, sizeof data, &file);
-        const char *path = path_in_tmp(big ? "be.nii.gz" : "le.nii.gz");
+        const char *path = path_in(test_dir(), "%s", big ? "be.nii.gz" : "le.nii.gz");
         write_bytes(path, file, n, 1);
         free(file);
         NiftiVolume v;
@@ -260,7 +253,7 @@ static void test_malformed_headers(void **state)
         size_t data_bytes = sizeof data;
         BAD[k].tweak(&h, &data_bytes);
         size_t n = build_file(&h, data, data_bytes, &file);
-        const char *path = path_in_tmp(BAD[k].name);
+        const char *path = path_in(test_dir(), "%s", BAD[k].name);
         size_t len = strlen(path);
         write_bytes(path, file, n, len > 3 && !strcmp(path + len - 3, ".gz"));
         free(file);
@@ -281,7 +274,7 @@ static void test_truncated_and_damaged_gzip(void **state)
     const int n = 24 * 20 * 6;
     NiftiVolume v = {{24, 20, 6, 1}, {1, 1, 1, 0}, 0, 0, malloc(n * sizeof(float))};
     fill_uniform(v.data, (size_t)n, 0, 1000, 3);
-    const char *path = path_in_tmp("trunc.nii.gz");
+    const char *path = path_in(test_dir(), "trunc.nii.gz");
     assert_int_equal(nifti_write(path, &v, NIFTI_INT16, 0), 0);
     nifti_free(&v);
     FILE *f = fopen(path, "rb");
@@ -309,7 +302,7 @@ static void test_truncated_and_damaged_gzip(void **state)
     write_bytes(path, "short", 5, 0);                           /* plain, tiny */
     assert_int_equal(nifti_read(path, &r), -1);
     assert_non_null(strstr(error_get(), "shorter than the 348-byte NIfTI-1 header"));
-    assert_int_equal(nifti_read(path_in_tmp("missing.nii.gz"), &r), -1);
+    assert_int_equal(nifti_read(path_in(test_dir(), "missing.nii.gz"), &r), -1);
     assert_non_null(strstr(error_get(), "cannot open"));
 }
 
@@ -397,7 +390,7 @@ static void test_nibabel_reads_our_files(void **state)
     const char *types[2] = {"ours_int16.nii.gz", "ours_float32.nii"};
     for (int k = 0; k < 2; k++) {
         char path[4200], f32[4300], cmd[9000], out[1024];
-        snprintf(path, sizeof path, "%s", path_in_tmp(types[k]));
+        snprintf(path, sizeof path, "%s", path_in(test_dir(), "%s", types[k]));
         snprintf(f32, sizeof f32, "%s.f32", path);
         assert_int_equal(nifti_write(path, &v, k ? NIFTI_FLOAT32 : NIFTI_INT16, 1), 0);
         snprintf(cmd, sizeof cmd, "%s tests/data/nifti_cases.py --dump '%s' '%s'", test_python(), path, f32);

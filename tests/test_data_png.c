@@ -9,13 +9,6 @@
 #include "engine/error.h"
 #include "tests/testutil.h"
 
-static const char *tmp_path(const char *name)
-{
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", test_dir(), name);
-    return path;
-}
-
 static void write_all(const char *path, const unsigned char *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -33,7 +26,7 @@ static void test_roundtrip_8_and_16_bit(void **state)
         for (int atomic = 0; atomic < 2; atomic++) {
             for (int i = 0; i < w * h; i++)
                 pix[i] = (uint16_t)((i * 2654435761u >> 7) % (depth == 8 ? 256u : 65536u));
-            const char *path = tmp_path(depth == 8 ? "g8.png" : "g16.png");
+            const char *path = path_in(test_dir(), "%s", depth == 8 ? "g8.png" : "g16.png");
             assert_int_equal(pngio_write_gray(path, pix, w, h, depth, atomic), 0);
             GrayImage img;
             assert_int_equal(pngio_read_gray(path, &img), 0);
@@ -54,9 +47,9 @@ static void test_rgb_with_equal_channels_reads_as_gray(void **state)
     const int w = 5, h = 4;
     uint8_t rgb[5 * 4 * 3];
     for (int i = 0; i < w * h; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = (uint8_t)(i % 4 * 60 + i);
-    assert_int_equal(pngio_write_rgb(tmp_path("rgb.png"), rgb, w, h, 1), 0);
+    assert_int_equal(pngio_write_rgb(path_in(test_dir(), "rgb.png"), rgb, w, h, 1), 0);
     GrayImage img;
-    assert_int_equal(pngio_read_gray(tmp_path("rgb.png"), &img), 0);
+    assert_int_equal(pngio_read_gray(path_in(test_dir(), "rgb.png"), &img), 0);
     assert_int_equal(img.was_color, 1);
     for (int i = 0; i < w * h; i++) assert_int_equal(img.pixels[i], rgb[3 * i]);
     pngio_free(&img);
@@ -90,24 +83,24 @@ static void test_other_colour_types(void **state)
     (void)state;
     /* 2-bit gray (expanded to 8 bits: value v reads as v * 85), interlaced */
     unsigned char g2[2 * 4] = {0x1B, 0xE4, 0x1B, 0xE4, 0x1B, 0xE4, 0x1B, 0xE4};  /* 0123 3210 */
-    write_with_libpng(tmp_path("g2.png"), PNG_COLOR_TYPE_GRAY, 2, 8, 4, g2, 2, NULL, 0);
+    write_with_libpng(path_in(test_dir(), "g2.png"), PNG_COLOR_TYPE_GRAY, 2, 8, 4, g2, 2, NULL, 0);
     GrayImage img;
-    assert_int_equal(pngio_read_gray(tmp_path("g2.png"), &img), 0);
+    assert_int_equal(pngio_read_gray(path_in(test_dir(), "g2.png"), &img), 0);
     static const int want2[8] = {0, 1, 2, 3, 3, 2, 1, 0};
     for (int x = 0; x < 8; x++) assert_int_equal(img.pixels[3 * 8 + x], want2[x] * 85);
     pngio_free(&img);
     /* gray + alpha: alpha dropped */
     unsigned char ga[3 * 2 * 2];
     for (int i = 0; i < 6; i++) { ga[2 * i] = (unsigned char)(i * 40); ga[2 * i + 1] = (unsigned char)(255 - i); }
-    write_with_libpng(tmp_path("ga.png"), PNG_COLOR_TYPE_GRAY_ALPHA, 8, 3, 2, ga, 6, NULL, 0);
-    assert_int_equal(pngio_read_gray(tmp_path("ga.png"), &img), 0);
+    write_with_libpng(path_in(test_dir(), "ga.png"), PNG_COLOR_TYPE_GRAY_ALPHA, 8, 3, 2, ga, 6, NULL, 0);
+    assert_int_equal(pngio_read_gray(path_in(test_dir(), "ga.png"), &img), 0);
     for (int i = 0; i < 6; i++) assert_int_equal(img.pixels[i], i * 40);
     pngio_free(&img);
     /* palette mask whose entries are gray levels 0..3 */
     png_color pal[4] = {{0, 0, 0}, {1, 1, 1}, {2, 2, 2}, {3, 3, 3}};
     unsigned char idx[4 * 3] = {0, 1, 2, 3, 3, 2, 1, 0, 1, 1, 3, 3};
-    write_with_libpng(tmp_path("pal.png"), PNG_COLOR_TYPE_PALETTE, 8, 4, 3, idx, 4, pal, 4);
-    assert_int_equal(pngio_read_gray(tmp_path("pal.png"), &img), 0);
+    write_with_libpng(path_in(test_dir(), "pal.png"), PNG_COLOR_TYPE_PALETTE, 8, 4, 3, idx, 4, pal, 4);
+    assert_int_equal(pngio_read_gray(path_in(test_dir(), "pal.png"), &img), 0);
     assert_int_equal(img.was_color, 1);
     for (int i = 0; i < 12; i++) assert_int_equal(img.pixels[i], idx[i]);
     pngio_free(&img);
@@ -131,12 +124,12 @@ static void test_damaged_files(void **state)
     const int w = 64, h = 48;
     uint16_t *pix = malloc(w * h * sizeof *pix);
     for (int i = 0; i < w * h; i++) pix[i] = (uint16_t)(i * 7919 % 65536);
-    const char *path = tmp_path("ok16.png");
+    const char *path = path_in(test_dir(), "ok16.png");
     assert_int_equal(pngio_write_gray(path, pix, w, h, 16, 1), 0);
     free(pix);
     size_t n;
     unsigned char *b = read_file_bytes(path, &n);
-    const char *bad = tmp_path("bad.png");
+    const char *bad = path_in(test_dir(), "bad.png");
     /* cut at several places: inside IHDR, inside IDAT, just before IEND */
     size_t cuts[4] = {20, 40, n / 2, n - 6};
     for (int k = 0; k < 4; k++) {
@@ -158,7 +151,7 @@ static void test_damaged_files(void **state)
     c[n / 2] ^= 0xff;              /* compressed data damaged (CRC of IDAT) */
     write_all(bad, c, n);
     expect_error(bad, "damaged PNG");
-    expect_error(tmp_path("missing.png"), "cannot open");
+    expect_error(path_in(test_dir(), "missing.png"), "cannot open");
     free(c);
     free(b);
 }
@@ -167,9 +160,9 @@ static void test_decode_from_memory(void **state)
 {
     (void)state;
     uint16_t pix[6] = {0, 1, 2, 3, 2, 1};
-    assert_int_equal(pngio_write_gray(tmp_path("m.png"), pix, 3, 2, 8, 1), 0);
+    assert_int_equal(pngio_write_gray(path_in(test_dir(), "m.png"), pix, 3, 2, 8, 1), 0);
     size_t n;
-    unsigned char *b = read_file_bytes(tmp_path("m.png"), &n);
+    unsigned char *b = read_file_bytes(path_in(test_dir(), "m.png"), &n);
     GrayImage img;
     assert_int_equal(pngio_decode_gray(b, n, "mem", &img), 0);
     assert_memory_equal(img.pixels, pix, sizeof pix);

@@ -15,34 +15,7 @@
 #include "engine/error.h"
 #include "tests/testutil.h"
 
-/* A path in the test's folder. The string stays valid for the next 63 calls, which is
- * more than any one test makes. */
-static char *tmp(const char *fmt, const char *arg)
-{
-    static char bufs[64][1024 + 64];
-    static int next;
-    char *p = bufs[next++ % 64];
-    char name[1024];
-    snprintf(name, sizeof name, fmt, arg);
-    snprintf(p, sizeof bufs[0], "%.63s/%s", test_dir(), name);
-    return p;
-}
-
 /* ---- comparing folder trees byte by byte */
-
-static int files_equal(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int same = fa && fb;
-    while (same) {
-        int ca = fgetc(fa), cb = fgetc(fb);
-        if (ca != cb) same = 0;
-        if (ca == EOF || cb == EOF) break;
-    }
-    if (fa) fclose(fa);
-    if (fb) fclose(fb);
-    return same;
-}
 
 /* Number of regular files under a that are missing from b or differ from it. */
 static int count_differences(const char *a, const char *b, int *files)
@@ -72,18 +45,18 @@ static int count_differences(const char *a, const char *b, int *files)
 static void test_synth_same_seed_same_bytes(void **state)
 {
     (void)state;
-    test_synth("acdc", 2, 64, 3, 7, tmp("%s", "det_a"));
-    test_synth("acdc", 2, 64, 3, 7, tmp("%s", "det_b"));
-    test_synth("acdc", 2, 64, 3, 8, tmp("%s", "det_c"));
-    test_synth("acdc", 1, 64, 3, 7, tmp("%s", "det_one"));
+    test_synth("acdc", 2, 64, 3, 7, path_in(test_dir(), "det_a"));
+    test_synth("acdc", 2, 64, 3, 7, path_in(test_dir(), "det_b"));
+    test_synth("acdc", 2, 64, 3, 8, path_in(test_dir(), "det_c"));
+    test_synth("acdc", 1, 64, 3, 7, path_in(test_dir(), "det_one"));
     int files = 0;
-    assert_int_equal(count_differences(tmp("%s", "det_a"), tmp("%s", "det_b"), &files), 0);
+    assert_int_equal(count_differences(path_in(test_dir(), "det_a"), path_in(test_dir(), "det_b"), &files), 0);
     assert_int_equal(files, 2 * (1 + 4) + 1);   /* Info.cfg + 2 frames x (image, mask), dataset.cfg */
     files = 0;
-    assert_true(count_differences(tmp("%s", "det_a/patient001"), tmp("%s", "det_c/patient001"), &files) >= 3);
+    assert_true(count_differences(path_in(test_dir(), "det_a/patient001"), path_in(test_dir(), "det_c/patient001"), &files) >= 3);
     /* patient i depends on (seed, i) only: a smaller dataset is a prefix of a larger one */
     files = 0;
-    assert_int_equal(count_differences(tmp("%s", "det_one/patient001"), tmp("%s", "det_a/patient001"), &files), 0);
+    assert_int_equal(count_differences(path_in(test_dir(), "det_one/patient001"), path_in(test_dir(), "det_a/patient001"), &files), 0);
     assert_int_equal(files, 5);
 }
 
@@ -136,7 +109,7 @@ static double mean_of_label(const SliceSet *set, int item, int label, double *im
 static void test_acdc_preset(void **state)
 {
     (void)state;
-    const char *dir = tmp("%s", "acdc");
+    const char *dir = path_in(test_dir(), "acdc");
     test_synth("acdc", 3, 96, 0, 1, dir);
     long long c[4];
     int slices;
@@ -170,7 +143,7 @@ static void test_acdc_preset(void **state)
 static void test_t1_preset(void **state)
 {
     (void)state;
-    const char *dir = tmp("%s", "t1");
+    const char *dir = path_in(test_dir(), "t1");
     test_synth("t1", 2, 64, 0, 1, dir);
     long long c[4];
     int slices;
@@ -204,7 +177,7 @@ static void test_t1_preset(void **state)
 static void test_rvsc_preset(void **state)
 {
     (void)state;
-    const char *dir = tmp("%s", "rvsc");
+    const char *dir = path_in(test_dir(), "rvsc");
     test_synth("rvsc", 2, 96, 0, 1, dir);
     long long c[4];
     int slices;
@@ -226,7 +199,7 @@ static void test_rvsc_preset(void **state)
 static void test_load_preprocessed(void **state)
 {
     (void)state;
-    Dataset *d = dataset_open(tmp("%s", "acdc"));
+    Dataset *d = dataset_open(path_in(test_dir(), "acdc"));
     assert_non_null(d);
     int which[2] = {0, 2};
     PreprocessOptions pp;
@@ -266,23 +239,23 @@ static void write_png_slice(const char *path, int w, int h, int depth, int value
 static void test_png_layout(void **state)
 {
     (void)state;
-    const char *dir = tmp("%s", "png");
+    const char *dir = path_in(test_dir(), "png");
     make_dir(dir);
-    make_dir(tmp("%s", "png/images"));
-    make_dir(tmp("%s", "png/masks"));
+    make_dir(path_in(test_dir(), "png/images"));
+    make_dir(path_in(test_dir(), "png/masks"));
     const char *patients[2] = {"P10", "P9"};
     for (int p = 0; p < 2; p++) {
-        make_dir(tmp("png/images/%s", patients[p]));
-        make_dir(tmp("png/masks/%s", patients[p]));
+        make_dir(path_in(test_dir(), "png/images/%s", patients[p]));
+        make_dir(path_in(test_dir(), "png/masks/%s", patients[p]));
         const char *names[3] = {"10.png", "2.png", "1.png"};
         for (int s = 0; s < 3; s++) {
             char name[64];
             snprintf(name, sizeof name, "%s/%s", patients[p], names[s]);
-            write_png_slice(tmp("png/images/%s", name), 20, 12, 16, -1);
-            write_png_slice(tmp("png/masks/%s", name), 20, 12, 8, s);   /* labels 0, 1, 2 */
+            write_png_slice(path_in(test_dir(), "png/images/%s", name), 20, 12, 16, -1);
+            write_png_slice(path_in(test_dir(), "png/masks/%s", name), 20, 12, 8, s);   /* labels 0, 1, 2 */
         }
     }
-    write_text_file(tmp("%s", "png/dataset.cfg"), "# my RV data\npreset: rvsc\nclasses: 1\nspacing: 0.75\n");
+    write_text_file(path_in(test_dir(), "png/dataset.cfg"), "# my RV data\npreset: rvsc\nclasses: 1\nspacing: 0.75\n");
     Dataset *d = dataset_open(dir);
     if (!d) { print_error("%s\n", error_get()); fail(); }
     assert_int_equal(d->layout, DATASET_LAYOUT_PNG);
@@ -333,21 +306,21 @@ static void expect_load_error(const char *dir, const char *text1, const char *te
 static void test_png_mismatches(void **state)
 {
     (void)state;
-    const char *dir = tmp("%s", "pngbad");
+    const char *dir = path_in(test_dir(), "pngbad");
     make_dir(dir);
-    make_dir(tmp("%s", "pngbad/images"));
+    make_dir(path_in(test_dir(), "pngbad/images"));
     expect_open_error(dir, "has images/ but no masks/", NULL);
-    make_dir(tmp("%s", "pngbad/masks"));
-    make_dir(tmp("%s", "pngbad/images/A"));
-    make_dir(tmp("%s", "pngbad/masks/A"));
+    make_dir(path_in(test_dir(), "pngbad/masks"));
+    make_dir(path_in(test_dir(), "pngbad/images/A"));
+    make_dir(path_in(test_dir(), "pngbad/masks/A"));
     expect_open_error(dir, "images/A: no .png slices", NULL);
-    write_png_slice(tmp("%s", "pngbad/images/A/s1.png"), 8, 8, 8, -1);
+    write_png_slice(path_in(test_dir(), "pngbad/images/A/s1.png"), 8, 8, 8, -1);
     expect_open_error(dir, "pngbad/images/A/s1.png: its mask", "pngbad/masks/A/s1.png is missing");
-    write_png_slice(tmp("%s", "pngbad/masks/A/s1.png"), 8, 9, 8, 0);
+    write_png_slice(path_in(test_dir(), "pngbad/masks/A/s1.png"), 8, 9, 8, 0);
     expect_load_error(dir, "images/A/s1.png and its mask", "masks/A/s1.png", "image 8x8, mask 8x9");
-    write_png_slice(tmp("%s", "pngbad/masks/A/s1.png"), 8, 8, 8, 7);
+    write_png_slice(path_in(test_dir(), "pngbad/masks/A/s1.png"), 8, 8, 8, 7);
     expect_load_error(dir, "masks/A/s1.png (mask of", "images/A/s1.png): value 7", NULL);
-    write_text_file(tmp("%s", "pngbad/masks/A/s1.png"), "not an image");
+    write_text_file(path_in(test_dir(), "pngbad/masks/A/s1.png"), "not an image");
     expect_load_error(dir, "masks/A/s1.png: not a PNG file", "", NULL);
 }
 
@@ -362,21 +335,21 @@ static void write_volume(const char *path, int nx, int ny, int nz, int nt, float
 static void test_acdc_mismatches(void **state)
 {
     (void)state;
-    const char *dir = tmp("%s", "acdcbad");
+    const char *dir = path_in(test_dir(), "acdcbad");
     make_dir(dir);
     expect_open_error(dir, "no dataset here", NULL);
-    expect_open_error(tmp("%s", "nowhere"), "nowhere: no such folder", NULL);
-    make_dir(tmp("%s", "acdcbad/patient001"));
-    write_volume(tmp("%s", "acdcbad/patient001/patient001_frame01.nii.gz"), 6, 5, 2, 1, 100);
+    expect_open_error(path_in(test_dir(), "nowhere"), "nowhere: no such folder", NULL);
+    make_dir(path_in(test_dir(), "acdcbad/patient001"));
+    write_volume(path_in(test_dir(), "acdcbad/patient001/patient001_frame01.nii.gz"), 6, 5, 2, 1, 100);
     expect_open_error(dir, "patient001_frame01.nii.gz: its mask", "patient001_frame01_gt.nii.gz is missing");
-    write_volume(tmp("%s", "acdcbad/patient001/patient001_frame01_gt.nii.gz"), 6, 5, 3, 1, -1);
+    write_volume(path_in(test_dir(), "acdcbad/patient001/patient001_frame01_gt.nii.gz"), 6, 5, 3, 1, -1);
     expect_load_error(dir, "patient001_frame01.nii.gz and its mask", "frame01_gt.nii.gz differ in size",
                       "image 6x5x2x1, mask 6x5x3x1");
-    write_volume(tmp("%s", "acdcbad/patient001/patient001_frame01_gt.nii.gz"), 6, 5, 2, 1, 4);
+    write_volume(path_in(test_dir(), "acdcbad/patient001/patient001_frame01_gt.nii.gz"), 6, 5, 2, 1, 4);
     expect_load_error(dir, "frame01_gt.nii.gz (mask of", "frame01.nii.gz): value 4 at x=0 y=0 z=0", NULL);
     /* a 4-D image with one 3-D mask: every frame uses it */
-    write_volume(tmp("%s", "acdcbad/patient001/patient001_frame01.nii.gz"), 6, 5, 2, 3, 100);
-    write_volume(tmp("%s", "acdcbad/patient001/patient001_frame01_gt.nii.gz"), 6, 5, 2, 1, -1);
+    write_volume(path_in(test_dir(), "acdcbad/patient001/patient001_frame01.nii.gz"), 6, 5, 2, 3, 100);
+    write_volume(path_in(test_dir(), "acdcbad/patient001/patient001_frame01_gt.nii.gz"), 6, 5, 2, 1, -1);
     Dataset *d = dataset_open(dir);
     assert_non_null(d);
     SliceSet set = {0};
@@ -388,13 +361,13 @@ static void test_acdc_mismatches(void **state)
     sliceset_free(&set);
     dataset_close(d);
     /* dataset.cfg problems */
-    write_text_file(tmp("%s", "acdcbad/dataset.cfg"), "preset: mri\n");
+    write_text_file(path_in(test_dir(), "acdcbad/dataset.cfg"), "preset: mri\n");
     expect_open_error(dir, "dataset.cfg: unknown preset 'mri'", NULL);
-    write_text_file(tmp("%s", "acdcbad/dataset.cfg"), "classes: 1 4\n");
+    write_text_file(path_in(test_dir(), "acdcbad/dataset.cfg"), "classes: 1 4\n");
     expect_open_error(dir, "dataset.cfg: bad class list '1 4'", NULL);
-    write_text_file(tmp("%s", "acdcbad/dataset.cfg"), "preset t1\n");
+    write_text_file(path_in(test_dir(), "acdcbad/dataset.cfg"), "preset t1\n");
     expect_open_error(dir, "dataset.cfg:1: expected 'key: value'", NULL);
-    write_text_file(tmp("%s", "acdcbad/dataset.cfg"), "spacing: -1\n");
+    write_text_file(path_in(test_dir(), "acdcbad/dataset.cfg"), "spacing: -1\n");
     expect_open_error(dir, "dataset.cfg: bad spacing '-1'", NULL);
 }
 

@@ -204,25 +204,6 @@ static int train(const char *arch, int epochs, int threads, const char *run, con
     return rc;
 }
 
-static char *path_in(const char *run, const char *file)
-{
-    static char p[8][4096];
-    static int next;
-    char *s = p[next++ % 8];
-    snprintf(s, 4096, "%s/%s/%s", root, run, file);
-    return s;
-}
-
-static bool same_file(const char *a, const char *b)
-{
-    size_t la, lb;
-    unsigned char *x = read_file_bytes(a, &la), *y = read_file_bytes(b, &lb);
-    const bool eq = la == lb && !memcmp(x, y, la);
-    if (!eq) print_message("%s and %s differ\n", a, b);
-    free(x), free(y);
-    return eq;
-}
-
 /* Every result file of two runs: weights, the resume state (optimizer and progress), the
  * epoch log. */
 static bool same_results(const char *a, const char *b)
@@ -230,7 +211,14 @@ static bool same_results(const char *a, const char *b)
     static const char *const files[] = {"last.safetensors", "best.safetensors",
                                         "resume.safetensors", "log.csv"};
     bool eq = true;
-    for (int i = 0; i < 4; i++) eq &= same_file(path_in(a, files[i]), path_in(b, files[i]));
+    for (int i = 0; i < 4; i++) {
+        const char *x = path_in(root, "%s/%s", a, files[i]);
+        const char *y = path_in(root, "%s/%s", b, files[i]);
+        if (!files_equal(x, y)) {
+            print_message("%s and %s differ\n", x, y);
+            eq = false;
+        }
+    }
     return eq;
 }
 
@@ -268,11 +256,11 @@ static void test_eval_and_swap_same_bits_any_thread_count(void **state)
     assert_int_equal(run_command(cmd, out[0], sizeof out[0]), 0);
     for (int t = 1; t <= 3; t++) {
         snprintf(cmd, sizeof cmd, "%s eval --weights %s --data %s --size 64 --threads %d",
-                 bin, path_in("unet-t1", "last.safetensors"), data, t);
+                 bin, path_in(root, "unet-t1/last.safetensors"), data, t);
         assert_int_equal(run_command(cmd, out[t - 1], sizeof out[t - 1]), 0);
         snprintf(cmd, sizeof cmd, "%s swap --target %s --source %s/source.safetensors "
                  "--data %s --size 64 --batch 5 --threads %d -o %s/scan%d.csv", bin,
-                 path_in("unet-t1", "last.safetensors"), root, data, t, root, t);
+                 path_in(root, "unet-t1/last.safetensors"), root, data, t, root, t);
         char log[8192];
         assert_int_equal(run_command(cmd, log, sizeof log), 0);
     }
@@ -283,7 +271,7 @@ static void test_eval_and_swap_same_bits_any_thread_count(void **state)
     snprintf(a, sizeof a, "%s/scan1.csv", root);
     for (int t = 2; t <= 3; t++) {
         snprintf(b, sizeof b, "%s/scan%d.csv", root, t);
-        assert_true(same_file(a, b));
+        assert_files_equal(a, b);
     }
 }
 
@@ -312,7 +300,7 @@ static void start_and_kill(const char *run, int threads, bool at_checkpoint, lon
     char args[4096], cmd[12288];
     run_args("unet", KILL_EPOCHS, args, sizeof args);
     snprintf(cmd, sizeof cmd, "exec %s %s --threads %d -o %s/%s %s", bin, args, threads, root,
-             run, access(path_in(run, "resume.safetensors"), F_OK) == 0 ? "--resume" : "");
+             run, access(path_in(root, "%s/resume.safetensors", run), F_OK) == 0 ? "--resume" : "");
     pid_t pid = fork();
     if (pid == 0) {
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -329,7 +317,7 @@ static void start_and_kill(const char *run, int threads, bool at_checkpoint, lon
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     size_t len = 0;
-    unsigned char *log = read_file_bytes(path_in(run, "log.csv"), &len);
+    unsigned char *log = read_file_bytes(path_in(root, "%s/log.csv", run), &len);
     int rows = -1;
     for (size_t i = 0; i < len; i++) rows += log[i] == '\n';
     free(log);
@@ -350,7 +338,7 @@ static void test_killed_and_resumed_same_bits(void **state)
     start_and_kill("killed", any ? 1 : 2, false, 250000);
     start_and_kill("killed", any ? 3 : 2, true, 0);
     start_and_kill("killed", 2, false, 250000);
-    const char *extra = access(path_in("killed", "resume.safetensors"), F_OK) == 0 ? "--resume" : "";
+    const char *extra = access(path_in(root, "killed/resume.safetensors"), F_OK) == 0 ? "--resume" : "";
     assert_int_equal(train("unet", KILL_EPOCHS, any ? 1 : 2, "killed", extra), 0);
     assert_true(same_results("whole", "killed"));
 }

@@ -23,11 +23,6 @@
 
 static char *dir;
 
-static void path_in(char *buf, size_t len, const char *rel)
-{
-    snprintf(buf, len, "%s/%s", dir, rel);
-}
-
 static void make_model(Model *m, ModelTask task, uint64_t seed)
 {
     ModelConfig cfg = {.arch = ARCH_UNET, .in_channels = 1, .classes = 4, .width = 4, .task = task};
@@ -106,11 +101,8 @@ static int setup(void **state)
     dir = make_temp_dir("report");
     if (!dir) return -1;
     const char *subs[] = {"scans", "bn", "rmse", "plans", "transfer", "overlays"};
-    char p[4200], q[4200];
-    for (int i = 0; i < 6; i++) {
-        path_in(p, sizeof p, subs[i]);
-        if (mkdir(p, 0755)) return -1;
-    }
+    for (int i = 0; i < 6; i++)
+        if (mkdir(path_in(dir, "%s", subs[i]), 0755)) return -1;
     ReuseModel rm[3];
     memset(rm, 0, sizeof rm);
     make_model(&rm[0].model, TASK_SEG, 1);
@@ -121,33 +113,33 @@ static int setup(void **state)
         snprintf(rm[i].name, sizeof rm[i].name, "%s", names[i]);
         snprintf(rm[i].init, sizeof rm[i].init, "%s", inits[i]);
     }
-    path_in(p, sizeof p, "scans/unet-seg_from_auto.csv");
-    write_scan(p, &rm[0].model);
+    const char *scan = path_in(dir, "scans/unet-seg_from_auto.csv"), *q;
+    write_scan(scan, &rm[0].model);
     BnStatsRow *bn;
     int n = bnstats_compute(&rm[0].model, &rm[1].model, &bn);
-    path_in(q, sizeof q, "bn/unet-seg_vs_auto.csv");
+    q = path_in(dir, "bn/unet-seg_vs_auto.csv");
     assert_int_equal(bnstats_write_csv(q, bn, n), 0);
     free(bn);
     RmseRow *rows;
     n = rmse_compute(rm, 3, &rows);
-    path_in(q, sizeof q, "rmse/unet.csv");
+    q = path_in(dir, "rmse/unet.csv");
     assert_int_equal(rmse_write_csv(q, rm, rows, n, false), 0);
     free(rows);
     PlanOptions po;
     plan_options_defaults(&po);
     Plan plan;
-    assert_int_equal(plan_from_scan(p, &po, &plan), 0);
-    path_in(q, sizeof q, "plans/unet-auto.json");
+    assert_int_equal(plan_from_scan(scan, &po, &plan), 0);
+    q = path_in(dir, "plans/unet-auto.json");
     assert_int_equal(plan_write_json(q, &plan), 0);
     plan_free(&plan);
-    path_in(q, sizeof q, "transfer/table.csv");
+    q = path_in(dir, "transfer/table.csv");
     /* the format `reusenet transfer` writes: mean and sd over seeds per class */
     write_text(q, "n,configuration,seeds,class_0,class_0_sd,class_1,class_1_sd,mean,mean_sd\n"
                   "10,random init,3,0.99,0.01,0.62,0.05,0.73,0.03\n"
                   "10,t1-auto freeze,3,0.99,0.00,0.70,0.04,0.81,0.02\n");
     uint8_t rgb[16 * 8 * 3];
     for (int i = 0; i < 16 * 8 * 3; i++) rgb[i] = (uint8_t)(i * 7);
-    path_in(q, sizeof q, "overlays/slice-3.png");
+    q = path_in(dir, "overlays/slice-3.png");
     assert_int_equal(pngio_write_rgb(q, rgb, 16, 8, 0), 0);
     for (int i = 0; i < 3; i++) model_free(&rm[i].model);
     return 0;
@@ -159,20 +151,6 @@ static int teardown(void **state)
     int rc = remove_tree(dir);
     free(dir);
     return rc ? -1 : 0;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    text[len] = '\0';
-    return text;
 }
 
 static int count(const char *text, const char *what)
@@ -201,14 +179,12 @@ static void test_report_has_every_figure(void **state)
     assert_int_equal(s.n_plans, 1);
     assert_true(s.has_table);
     assert_int_equal(s.n_overlays, 1);
-    char html[4200], md[4200];
-    path_in(html, sizeof html, "report.html");
-    path_in(md, sizeof md, "report.md");
+    const char *html = path_in(dir, "report.html"), *md = path_in(dir, "report.md");
     assert_int_equal(report_write_html(&s, html), 0);
     assert_int_equal(report_write_md(&s, md), 0);
     study_free(&s);
 
-    char *t = slurp(html);
+    char *t = (char *)read_file_bytes(html, NULL);
     /* every figure, by id */
     const char *ids[] = {"id=\"fig-scan-bn-unet-seg_from_auto\"", "id=\"fig-scan-conv-unet-seg_from_auto\"",
                          "id=\"fig-bn-unet-seg_vs_auto\"", "id=\"fig-rmse-layers-unet\"",
@@ -258,7 +234,7 @@ static void test_report_has_every_figure(void **state)
     assert_null(strstr(t, "nan"));
     free(t);
 
-    char *m = slurp(md);
+    char *m = (char *)read_file_bytes(md, NULL);
     assert_contains(m, "| layer | RM | RV | RW | RB | W | B |");
     assert_contains(m, "| layer | MRM | MRV | MRW | MRB | skipped |");
     assert_contains(m, "| layer | acdc-seg vs acdc-auto | acdc-seg vs t1-seg | acdc-auto vs t1-seg |");
@@ -346,9 +322,8 @@ static void test_report_controls_and_validation(void **state)
 static void test_report_command(void **state)
 {
     (void)state;
-    char cmd[9000], out[4096], html[4200], md[4200];
-    path_in(html, sizeof html, "cli.html");
-    path_in(md, sizeof md, "cli.md");
+    char cmd[9000], out[4096];
+    const char *html = path_in(dir, "cli.html"), *md = path_in(dir, "cli.md");
     snprintf(cmd, sizeof cmd, "%s report %s -o %s", reusenet_program(), dir, html);
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     assert_contains(out, "1 scan(s)");
@@ -363,9 +338,9 @@ static void test_report_command(void **state)
 static void test_report_bad_study(void **state)
 {
     (void)state;
-    char sub[4200], p[4300];
+    char p[4300];
     Study s;
-    path_in(sub, sizeof sub, "bad");
+    const char *sub = path_in(dir, "bad");
     assert_int_equal(mkdir(sub, 0755), 0);
     assert_int_equal(study_load(sub, &s), -1);
     assert_contains(error_get(), "no study results");
@@ -378,8 +353,7 @@ static void test_report_bad_study(void **state)
     write_text(p, "layer,kind,tensor,mean,delta\nbaseline,,,\"0.5\n");
     assert_int_equal(study_load(sub, &s), -1);
     assert_contains(error_get(), "x.csv:2: unterminated quoted field");
-    path_in(p, sizeof p, "missing");
-    assert_int_equal(study_load(p, &s), -1);
+    assert_int_equal(study_load(path_in(dir, "missing"), &s), -1);
     assert_contains(error_get(), "not a folder");
 }
 

@@ -46,32 +46,11 @@ static int train(const char *out, const char *extra, char *log, size_t log_len)
     return run_command(cmd, log, log_len);
 }
 
-static void assert_same_file(const char *a, const char *b)
-{
-    size_t la, lb;
-    unsigned char *x = read_file_bytes(a, &la), *y = read_file_bytes(b, &lb);
-    assert_non_null(x);
-    assert_non_null(y);
-    assert_int_equal(la, lb);
-    assert_memory_equal(x, y, la);
-    free(x);
-    free(y);
-}
-
-static char *path_in(const char *run, const char *file)
-{
-    static char p[8][4096];
-    static int next;
-    char *s = p[next++ % 8];
-    snprintf(s, 4096, "%s/%s/%s", root, run, file);
-    return s;
-}
-
 /* Mean training loss of each epoch from RUN/log.csv (column 4). */
 static int read_losses(const char *run, double *loss, int max)
 {
     size_t len;
-    char *csv = (char *)read_file_bytes(path_in(run, "log.csv"), &len);
+    char *csv = (char *)read_file_bytes(path_in(root, "%s/log.csv", run), &len);
     if (!csv) return 0;
     csv[len] = '\0';
     int n = 0;
@@ -108,13 +87,15 @@ static void test_same_seed_same_files(void **state)
     char log[8192];
     assert_int_equal(train("a", "--arch unet --epochs 2 --seed 5", log, sizeof log), 0);
     assert_int_equal(train("b", "--arch unet --epochs 2 --seed 5", log, sizeof log), 0);
-    assert_same_file(path_in("a", "last.safetensors"), path_in("b", "last.safetensors"));
-    assert_same_file(path_in("a", "best.safetensors"), path_in("b", "best.safetensors"));
+    assert_files_equal(path_in(root, "a/last.safetensors"),
+                       path_in(root, "b/last.safetensors"));
+    assert_files_equal(path_in(root, "a/best.safetensors"),
+                       path_in(root, "b/best.safetensors"));
     /* a different seed gives different weights */
     assert_int_equal(train("c", "--arch unet --epochs 2 --seed 6", log, sizeof log), 0);
     size_t l1, l2;
-    unsigned char *x = read_file_bytes(path_in("c", "last.safetensors"), &l1);
-    unsigned char *y = read_file_bytes(path_in("a", "last.safetensors"), &l2);
+    unsigned char *x = read_file_bytes(path_in(root, "c/last.safetensors"), &l1);
+    unsigned char *y = read_file_bytes(path_in(root, "a/last.safetensors"), &l2);
     assert_true(l1 != l2 || memcmp(x, y, l1));
     free(x);
     free(y);
@@ -135,12 +116,13 @@ static void test_resume_after_kill(void **state)
     }
     /* kill it as soon as the first epoch's resume point exists */
     struct stat sb;
-    for (int i = 0; i < 6000 && stat(path_in("killed", "resume.safetensors"), &sb); i++)
+    for (int i = 0; i < 6000 && stat(path_in(root, "killed/resume.safetensors"), &sb); i++)
         usleep(10000);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     assert_int_equal(train("killed", "--arch unet --epochs 4 --seed 7 --resume", log, sizeof log), 0);
-    assert_same_file(path_in("full", "last.safetensors"), path_in("killed", "last.safetensors"));
+    assert_files_equal(path_in(root, "full/last.safetensors"),
+                       path_in(root, "killed/last.safetensors"));
     /* without --resume an existing run is refused */
     assert_int_not_equal(train("killed", "--arch unet --epochs 4 --seed 7", log, sizeof log), 0);
     assert_non_null(strstr(log, "--resume"));
@@ -154,11 +136,11 @@ static void test_frozen_tensors_stay_unchanged(void **state)
     const char *frozen = "enc1.conv1.weight,enc1.bn1.weight,enc1.bn1.running_mean,"
                          "enc1.bn1.running_var,dec1.conv2.bias";
     snprintf(extra, sizeof extra, "--arch unet --epochs 2 --seed 12 --init-from %s --params %s --freeze",
-             path_in("src", "last.safetensors"), frozen);
+             path_in(root, "src/last.safetensors"), frozen);
     assert_int_equal(train("frozen", extra, log, sizeof log), 0);
     SafeTensors a, b;
-    assert_int_equal(safetensors_read(path_in("src", "last.safetensors"), &a), 0);
-    assert_int_equal(safetensors_read(path_in("frozen", "last.safetensors"), &b), 0);
+    assert_int_equal(safetensors_read(path_in(root, "src/last.safetensors"), &a), 0);
+    assert_int_equal(safetensors_read(path_in(root, "frozen/last.safetensors"), &b), 0);
     const char *names[] = {"enc1.conv1.weight", "enc1.bn1.weight", "enc1.bn1.running_mean",
                            "enc1.bn1.running_var", "dec1.conv2.bias", "enc1.conv2.weight",
                            "enc1.bn1.bias"};
@@ -205,7 +187,7 @@ static void test_exploding_lr_stops_with_a_message(void **state)
     assert_non_null(strstr(log, "is not finite"));
     assert_non_null(strstr(log, "step "));
     Model m;
-    assert_int_equal(checkpoint_load(&m, path_in("nan", "last.safetensors")), 0);
+    assert_int_equal(checkpoint_load(&m, path_in(root, "nan/last.safetensors")), 0);
     model_free(&m);
 }
 

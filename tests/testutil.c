@@ -238,6 +238,43 @@ unsigned char *read_file_bytes(const char *path, size_t *len)
     return b;
 }
 
+bool files_equal(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    while (same) {
+        unsigned char ba[65536], bb[65536];
+        size_t na = fread(ba, 1, sizeof ba, fa), nb = fread(bb, 1, sizeof bb, fb);
+        same = na == nb && !memcmp(ba, bb, na);
+        if (na < sizeof ba) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+void assert_files_equal(const char *a, const char *b)
+{
+    if (!files_equal(a, b)) fail_msg("%s and %s differ (or cannot be read)", a, b);
+}
+
+char *path_in(const char *dir, const char *fmt, ...)
+{
+    static char bufs[64][4096];
+    static int next;
+    char *p = bufs[next++ % 64];
+    int at = snprintf(p, sizeof bufs[0], "%s/", dir);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = at < (int)sizeof bufs[0] ? vsnprintf(p + at, sizeof bufs[0] - at, fmt, ap) : 0;
+    va_end(ap);
+    if (at + n >= (int)sizeof bufs[0]) {
+        print_error("path_in: path under %s longer than %zu bytes\n", dir, sizeof bufs[0]);
+        fail();
+    }
+    return p;
+}
+
 int remove_tree(const char *path)
 {
     char cmd[8192];

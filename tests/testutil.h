@@ -73,6 +73,14 @@ const char *reusenet_program(void);
 /* The whole file, NUL-terminated (not counted in *len); fails the test when it cannot be
  * read. Caller frees. */
 unsigned char *read_file_bytes(const char *path, size_t *len);
+/* Whether two files hold the same bytes (false when either cannot be read). */
+bool files_equal(const char *a, const char *b);
+/* Fail the test, naming both files, unless files_equal(a, b). */
+void assert_files_equal(const char *a, const char *b);
+/* "dir/" followed by the printf-formatted rest, in one of 64 static buffers: valid for the
+ * next 63 calls, so several may appear in one expression; fails the test when the path
+ * does not fit. */
+char *path_in(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* rm -rf path (a test's temporary folder); returns 0 on success. */
 int remove_tree(const char *path);
 

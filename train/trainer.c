@@ -37,22 +37,6 @@ void train_config_defaults(TrainConfig *c)
     c->augment = true;
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t len = strlen(dir) + strlen(name) + 2;
-    char *p = xmalloc(len);
-    snprintf(p, len, "%s/%s", dir, name);
-    return p;
-}
-
-static int write_text_atomic(const char *path, const char *text)
-{
-    AtomicFile *af = atomic_open(path);
-    if (!af) return -1;
-    fputs(text, atomic_stream(af));
-    return atomic_commit(af);
-}
-
 /* The run's configuration as config.json records it, without what may differ between the
  * nodes of a job (build, processor), and without the thread count unless with_threads
  * (the bits do not depend on it). */
@@ -116,13 +100,8 @@ static int write_config_json(const TrainConfig *c, const char *path, const char 
     if (c->data_parallel && dist_size() > 1) cJSON_AddNumberToObject(bits, "ranks", dist_size());
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
-    size_t len = strlen(text);
-    char *withnl = xmalloc(len + 2);
-    memcpy(withnl, text, len);
-    memcpy(withnl + len, "\n", 2);
-    int rc = write_text_atomic(path, withnl);
+    int rc = fs_write_text(path, text, 1);     /* adds the final newline */
     free(text);
-    free(withnl);
     return rc;
 }
 
@@ -269,7 +248,7 @@ static const char TIMES_HEADER[] =
 static FILE *open_epoch_file(const char *dir, const char *name, bool resuming, int epochs,
                              const char *header)
 {
-    char *path = join(dir, name);
+    char *path = fs_join(dir, name);
     FILE *f = NULL;
     if (resuming && access(path, F_OK) != 0) resuming = false;   /* written by an older version */
     if (resuming) {
@@ -318,200 +297,291 @@ static int check_ranks(const TrainConfig *c)
                                       dist_size())
                           : 0);
 }
-
-int train_run(const TrainConfig *c)
-{
-    engine_set_threads(c->threads);
-    if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
-        return error_set("epochs, batch and lr must be positive");
+/* Everything a run holds from its setup to its last epoch. */
+typedef struct Run {
+    const TrainConfig *c;
     /* data-parallel: rank `rank` of `ranks` takes its part of every batch; rank 0 writes */
-    const bool dp = c->data_parallel && dist_size() > 1;
-    const int rank = dp ? dist_rank() : 0, ranks = dp ? dist_size() : 1;
-    const bool writer = rank == 0, quiet = c->quiet || !writer;
-    if (dp && check_ranks(c)) return -1;
-    char *resume_path = join(c->out_dir, "resume.safetensors");
-    char *last_path = join(c->out_dir, "last.safetensors");
-    char *best_path = join(c->out_dir, "best.safetensors");
-    char *config_path = join(c->out_dir, "config.json");
-    int rc = -1;
-    RunData data = {0};
-    Model m = {0};
-    Optimizer opt = {0};
-    Tape tape = {0};
-    float *images = NULL, *targets = NULL;
-    int64_t *labels = NULL;
-    BatchIterator it = {0};
-    FILE *log = NULL, *times = NULL;
-    char origin[512] = "";
+    bool dp, writer, quiet;
+    int rank, ranks;
+    char *resume_path, *last_path, *best_path, *config_path;
+    bool resuming;
+    RunData data;
+    Model m;
+    Optimizer opt;
+    BatchIterator it;
+    int steps_per_epoch;
+    Schedule sched;
+    RunState rs;
+    FILE *log, *times;             /* rank 0's */
+    char origin[512];              /* where the weights came from (checkpoint metadata) */
+    char size_text[16], spacing_text[32];
+    MetaPair meta[3];
+    int n_meta;
+    Tape tape;
+    float *images, *targets;
+    int64_t *labels;
+    EvalOptions eo;
+} Run;
 
-    /* Setup. In a data-parallel run a rank that fails goes to setup_failed, which meets
-     * the others at their next dist_agree: every rank then stops, and rank 0 reports. */
+static void run_init(Run *r, const TrainConfig *c)
+{
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->dp = c->data_parallel && dist_size() > 1;
+    r->rank = r->dp ? dist_rank() : 0;
+    r->ranks = r->dp ? dist_size() : 1;
+    r->writer = r->rank == 0;
+    r->quiet = c->quiet || !r->writer;
+    r->rs = (RunState){0, 0, -INFINITY};
+}
+
+static void run_free(Run *r)
+{
+    if (r->log) fclose(r->log);
+    if (r->times) fclose(r->times);
+    free(r->images);
+    free(r->labels);
+    free(r->targets);
+    batch_free(&r->it);
+    if (r->tape.entries || r->tape.arena.first) tape_free(&r->tape);
+    if (r->opt.steps) optimizer_free(&r->opt);
+    if (r->m.layers) model_free(&r->m);
+    run_data_free(&r->data);
+    free(r->resume_path);
+    free(r->last_path);
+    free(r->best_path);
+    free(r->config_path);
+}
+
+/* The run directory, new (refused if it holds a run and --resume is not given) or
+ * resumed, and the training and validation slices. 0, or -1 with the message set. */
+static int open_run(Run *r)
+{
+    const TrainConfig *c = r->c;
+    r->resume_path = fs_join(c->out_dir, "resume.safetensors");
+    r->last_path = fs_join(c->out_dir, "last.safetensors");
+    r->best_path = fs_join(c->out_dir, "best.safetensors");
+    r->config_path = fs_join(c->out_dir, "config.json");
     struct stat sb;
-    bool resuming = c->resume && stat(resume_path, &sb) == 0;
-    if (!c->resume && stat(resume_path, &sb) == 0) {
-        error_set("%s already holds a run (use --resume to continue it, or another -o)", c->out_dir);
-        goto setup_failed;
-    }
-    if (writer && make_dirs(c->out_dir)) goto setup_failed;
-    if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &data)) goto setup_failed;
-    if (!data.train.count || !data.val.count) {
-        error_set("%s: no training or validation slices", c->data.dir);
-        goto setup_failed;
-    }
-    if (dp && (dist_agree(0) || dist_same(parallel_data_fingerprint(&data),
-                                          "data (training and validation slices)")))
-        goto done;
-    if (model_create(&m, &c->model)) goto setup_failed;
-    if (model_check_input(&m, c->batch, 1, c->data.size, c->data.size)) goto setup_failed;
-    model_init_weights(&m, c->seed);
-    snprintf(origin, sizeof origin, "seed %llu", (unsigned long long)c->seed);
+    const bool has_run = stat(r->resume_path, &sb) == 0;
+    if (has_run && !c->resume)
+        return error_set("%s already holds a run (use --resume to continue it, or another -o)",
+                         c->out_dir);
+    r->resuming = has_run;
+    if (r->writer && make_dirs(c->out_dir)) return -1;
+    if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &r->data)) return -1;
+    if (!r->data.train.count || !r->data.val.count)
+        return error_set("%s: no training or validation slices", c->data.dir);
+    return 0;
+}
+
+/* The model (seeded weights, then --init-from's tensors) and its optimizer. */
+static int setup_model(Run *r)
+{
+    const TrainConfig *c = r->c;
+    if (model_create(&r->m, &c->model)) return -1;
+    if (model_check_input(&r->m, c->batch, 1, c->data.size, c->data.size)) return -1;
+    model_init_weights(&r->m, c->seed);
+    snprintf(r->origin, sizeof r->origin, "seed %llu", (unsigned long long)c->seed);
     if (c->init_from) {
-        int loaded = init_from_checkpoint(&m, c->init_from, c->params_list, c->plan, c->freeze,
-                                          origin, sizeof origin);
-        if (loaded < 0) goto setup_failed;
-        if (!quiet)
+        int loaded = init_from_checkpoint(&r->m, c->init_from, c->params_list, c->plan,
+                                          c->freeze, r->origin, sizeof r->origin);
+        if (loaded < 0) return -1;
+        if (!r->quiet)
             fprintf(stderr, "loaded %d tensors from %s%s\n", loaded, c->init_from,
                     c->freeze ? " (frozen)" : "");
     }
     if (c->optimizer == OPTIMIZER_SGD)
-        optimizer_init_sgd(&opt, &m.params, c->lr, c->momentum, c->weight_decay);
+        optimizer_init_sgd(&r->opt, &r->m.params, c->lr, c->momentum, c->weight_decay);
     else
-        optimizer_init_adam(&opt, &m.params, c->lr, 0.9, 0.999, 1e-8, c->weight_decay);
+        optimizer_init_adam(&r->opt, &r->m.params, c->lr, 0.9, 0.999, 1e-8, c->weight_decay);
+    return 0;
+}
 
+/* The batch order of every epoch and the learning-rate schedule over all its steps. */
+static int setup_batches(Run *r)
+{
+    const TrainConfig *c = r->c;
     BatchOptions bo;
     batch_defaults(&bo);
     bo.batch_size = c->batch;
     bo.seed = c->seed;
     bo.drop_last = 1;          /* a batch of 1 gives BN a single value per 1x1 channel */
     bo.augment = c->augment;
-    batch_init(&it, &data.train, &bo);
-    const int steps_per_epoch = batch_count(&it);
-    if (steps_per_epoch < 1) {
-        error_set("%s: %d training slices make no full batch of %d", c->data.dir,
-                  data.train.count, c->batch);
-        goto setup_failed;
-    }
-    Schedule sched = {c->schedule, c->lr, 0, SCHEDULE_POLY_POWER,
-                      (int64_t)steps_per_epoch * c->epochs};
+    batch_init(&r->it, &r->data.train, &bo);
+    r->steps_per_epoch = batch_count(&r->it);
+    if (r->steps_per_epoch < 1)
+        return error_set("%s: %d training slices make no full batch of %d", c->data.dir,
+                         r->data.train.count, c->batch);
+    r->sched = (Schedule){c->schedule, c->lr, 0, SCHEDULE_POLY_POWER,
+                          (int64_t)r->steps_per_epoch * c->epochs};
+    return 0;
+}
 
-    RunState rs = {0, 0, -INFINITY};
-    if (resuming) {
-        if (load_resume(&m, &opt, &rs, resume_path, origin, sizeof origin)) goto setup_failed;
-        if (!quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, rs.epoch);
-    } else if (writer && write_config_json(c, config_path, origin)) {
-        goto setup_failed;
+/* A resumed run: weights, optimizer state and progress from resume.safetensors. A new
+ * one: config.json. Then log.csv and times.csv, kept to the finished epochs or created. */
+static int resume_or_start(Run *r)
+{
+    const TrainConfig *c = r->c;
+    if (r->resuming) {
+        if (load_resume(&r->m, &r->opt, &r->rs, r->resume_path, r->origin, sizeof r->origin))
+            return -1;
+        if (!r->quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, r->rs.epoch);
+    } else if (r->writer && write_config_json(c, r->config_path, r->origin)) {
+        return -1;
     }
     char header[1024];
-    log_header(header, sizeof header, &m, c->model.task);
-    if (writer &&
-        (!(log = open_epoch_file(c->out_dir, "log.csv", resuming, rs.epoch, header)) ||
-         !(times = open_epoch_file(c->out_dir, "times.csv", resuming, rs.epoch, TIMES_HEADER))))
-        goto setup_failed;
-    if (dp && dist_agree(0)) goto done;
+    log_header(header, sizeof header, &r->m, c->model.task);
+    if (r->writer &&
+        (!(r->log = open_epoch_file(c->out_dir, "log.csv", r->resuming, r->rs.epoch, header)) ||
+         !(r->times = open_epoch_file(c->out_dir, "times.csv", r->resuming, r->rs.epoch,
+                                      TIMES_HEADER))))
+        return -1;
+    return 0;
+}
+
+/* The checkpoints' metadata, the batch buffers and the tape; the run's first line. */
+static void prepare_epochs(Run *r)
+{
+    const TrainConfig *c = r->c;
     /* What predict must repeat on new scans: the crop/pad size and the resampling. */
-    char size_text[16], spacing_text[32];
-    snprintf(size_text, sizeof size_text, "%d", c->data.size);
-    snprintf(spacing_text, sizeof spacing_text, "%.9g", (double)c->data.spacing_mm);
-    MetaPair meta[] = {{"init", origin}, {"size", size_text}, {"spacing", spacing_text}};
-    const int n_meta = c->data.spacing_mm > 0 ? 3 : 2;
+    snprintf(r->size_text, sizeof r->size_text, "%d", c->data.size);
+    snprintf(r->spacing_text, sizeof r->spacing_text, "%.9g", (double)c->data.spacing_mm);
+    r->meta[0] = (MetaPair){"init", r->origin};
+    r->meta[1] = (MetaPair){"size", r->size_text};
+    r->meta[2] = (MetaPair){"spacing", r->spacing_text};
+    r->n_meta = c->data.spacing_mm > 0 ? 3 : 2;
 
     const int s = c->data.size;
-    images = xmalloc_floats((size_t)c->batch * s * s);
-    labels = xmalloc(sizeof(int64_t) * (size_t)c->batch * s * s);
-    targets = xmalloc(sizeof(float) * (size_t)c->batch * m.cfg.classes * s * s);
-    tape_init(&tape, 0);
-    EvalOptions eo = {.task = c->model.task, .labelled = data.labelled, .batch = c->batch,
-                      .split_over_ranks = dp};
-    if (!quiet) {
+    r->images = xmalloc_floats((size_t)c->batch * s * s);
+    r->labels = xmalloc(sizeof(int64_t) * (size_t)c->batch * s * s);
+    r->targets = xmalloc(sizeof(float) * (size_t)c->batch * r->m.cfg.classes * s * s);
+    tape_init(&r->tape, 0);
+    r->eo = (EvalOptions){.task = c->model.task, .labelled = r->data.labelled,
+                          .batch = c->batch, .split_over_ranks = r->dp};
+    if (!r->quiet) {
         fprintf(stderr, "training %s on %s: %d train / %d val slices, %d epochs x %d steps, "
-                "%d threads", model_arch_name(m.cfg.arch), c->data.dir, data.train.count,
-                data.val.count, c->epochs, steps_per_epoch, engine_threads());
-        if (dp) fprintf(stderr, " x %d ranks", ranks);
+                "%d threads", model_arch_name(r->m.cfg.arch), c->data.dir, r->data.train.count,
+                r->data.val.count, c->epochs, r->steps_per_epoch, engine_threads());
+        if (r->dp) fprintf(stderr, " x %d ranks", r->ranks);
         fputc('\n', stderr);
     }
+}
 
-    for (int epoch = rs.epoch; epoch < c->epochs; epoch++) {
-        double t0 = progress_now(), loss_sum = 0;
-        char label[48], detail[96];
-        snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, c->epochs);
-        Progress pr;
-        if (!quiet) progress_begin(&pr, label, steps_per_epoch);
-        batch_seek(&it, epoch, 0);
-        dist_sum_seconds_take();
-        int n, batch_n, step_in_epoch = 0;
-        while ((n = dp ? batch_next_share(&it, rank, ranks, images, labels, &batch_n)
-                       : (batch_n = batch_next(&it, images, labels))) > 0) {
-            opt.lr = schedule_lr(&sched, rs.step);
-            tape.global_batch = dp ? batch_n : 0;
-            double loss = train_step(&m, &tape, c, images, labels, n, targets);
-            if (dp) parallel_sum_step(&m.params, &loss);
-            /* the same on every rank: the loss and gradients are the summed ones */
-            const char *bad = !isfinite(loss) ? "the loss" : nonfinite_gradient(&m.params);
-            if (bad) {
-                if (!quiet) fputc('\n', stderr);
-                error_set("step %lld (epoch %d): %s%s is not finite (lr %g); stopped, the last "
-                          "good checkpoint is %s", (long long)rs.step + 1, epoch + 1,
-                          isfinite(loss) ? "the gradient of " : "", bad, opt.lr,
-                          rs.epoch ? last_path : "(none: no epoch finished)");
-                goto done;
-            }
-            optimizer_step(&opt, &m.params);
-            rs.step++;
-            step_in_epoch++;
-            loss_sum += loss;
-            if (!quiet) {
-                double el = progress_now() - t0;
-                snprintf(detail, sizeof detail, "loss %.4f  %.1f img/s", loss,
-                         el > 0 ? step_in_epoch * c->batch / el : 0.0);
-                progress_update(&pr, step_in_epoch, detail);
-            }
+/* The optimizer steps of one epoch (this rank's share of each batch, the gradients
+ * summed over the ranks). Returns the number of steps, adding their losses to *loss_sum,
+ * or -1 with the message set when a loss or gradient is not finite (on every rank). */
+static int train_batches(Run *r, int epoch, Progress *pr, double t0, double *loss_sum)
+{
+    const TrainConfig *c = r->c;
+    char detail[96];
+    batch_seek(&r->it, epoch, 0);
+    int n, batch_n, steps = 0;
+    while ((n = r->dp ? batch_next_share(&r->it, r->rank, r->ranks, r->images, r->labels,
+                                         &batch_n)
+                      : (batch_n = batch_next(&r->it, r->images, r->labels))) > 0) {
+        r->opt.lr = schedule_lr(&r->sched, r->rs.step);
+        r->tape.global_batch = r->dp ? batch_n : 0;
+        double loss = train_step(&r->m, &r->tape, c, r->images, r->labels, n, r->targets);
+        if (r->dp) parallel_sum_step(&r->m.params, &loss);
+        /* the same on every rank: the loss and gradients are the summed ones */
+        const char *bad = !isfinite(loss) ? "the loss" : nonfinite_gradient(&r->m.params);
+        if (bad) {
+            if (!r->quiet) fputc('\n', stderr);
+            return error_set("step %lld (epoch %d): %s%s is not finite (lr %g); stopped, the "
+                             "last good checkpoint is %s", (long long)r->rs.step + 1, epoch + 1,
+                             isfinite(loss) ? "the gradient of " : "", bad, r->opt.lr,
+                             r->rs.epoch ? r->last_path : "(none: no epoch finished)");
         }
-        const double sum_seconds = dist_sum_seconds_take();
-        EvalResult er;
-        if (!quiet) {
-            snprintf(detail, sizeof detail, "validating on %d slices", data.val.count);
-            progress_update(&pr, step_in_epoch, detail);
+        optimizer_step(&r->opt, &r->m.params);
+        r->rs.step++;
+        steps++;
+        *loss_sum += loss;
+        if (!r->quiet) {
+            double el = progress_now() - t0;
+            snprintf(detail, sizeof detail, "loss %.4f  %.1f img/s", loss,
+                     el > 0 ? steps * c->batch / el : 0.0);
+            progress_update(pr, steps, detail);
         }
-        const double t_val = progress_now();
-        /* with ranks, each evaluates its share and every rank gets the whole set's numbers */
-        evaluate_model(&m, &tape, &data.val, &eo, &er);
-        const double t_end = progress_now();
-        double score = score_of(&er, c->model.task);
-        rs.epoch = epoch + 1;
-        bool best = score > rs.best;
-        if (best) rs.best = score;
-        int written = 0;
-        if (writer) {
-            const double seconds[3] = {t_val - t0, t_end - t_val, sum_seconds};
-            log_epoch(log, times, &m, c, &rs, opt.lr, loss_sum / step_in_epoch, &er, best,
-                      seconds, detail, sizeof detail);
-            if (!quiet) progress_end(&pr, detail);
-            /* Models first, the resume point last: a kill between them resumes from the
-             * previous epoch and redoes this one, reaching the same weights. */
-            written = checkpoint_save(&m, last_path, meta, n_meta) ||
-                      (best && checkpoint_save(&m, best_path, meta, n_meta)) ||
-                      save_resume(&m, &opt, &rs, resume_path, origin) ? -1 : 0;
-        }
-        if (dp ? dist_agree(written) : written) goto done;
     }
+    return steps;
+}
+
+/* Rank 0's files for a finished epoch: its rows of log.csv and times.csv, then the
+ * models, and the resume point last: a kill between them resumes from the previous epoch
+ * and redoes this one, reaching the same weights. 0, or -1 with the message set. */
+static int write_epoch(Run *r, Progress *pr, double train_loss, const EvalResult *er,
+                       bool best, const double seconds[3])
+{
+    char detail[96];
+    log_epoch(r->log, r->times, &r->m, r->c, &r->rs, r->opt.lr, train_loss, er, best, seconds,
+              detail, sizeof detail);
+    if (!r->quiet) progress_end(pr, detail);
+    return checkpoint_save(&r->m, r->last_path, r->meta, r->n_meta) ||
+           (best && checkpoint_save(&r->m, r->best_path, r->meta, r->n_meta)) ||
+           save_resume(&r->m, &r->opt, &r->rs, r->resume_path, r->origin) ? -1 : 0;
+}
+
+/* One epoch: its steps, validation, and rank 0's log rows and checkpoints. 0, or -1
+ * (on every rank of a data-parallel run) with the message set. */
+static int run_epoch(Run *r, int epoch)
+{
+    const TrainConfig *c = r->c;
+    double t0 = progress_now(), loss_sum = 0;
+    char label[48], detail[96];
+    snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, c->epochs);
+    Progress pr;
+    if (!r->quiet) progress_begin(&pr, label, r->steps_per_epoch);
+    dist_sum_seconds_take();
+    const int steps = train_batches(r, epoch, &pr, t0, &loss_sum);
+    if (steps < 0) return -1;
+    const double sum_seconds = dist_sum_seconds_take();
+    if (!r->quiet) {
+        snprintf(detail, sizeof detail, "validating on %d slices", r->data.val.count);
+        progress_update(&pr, steps, detail);
+    }
+    const double t_val = progress_now();
+    /* with ranks, each evaluates its share and every rank gets the whole set's numbers */
+    EvalResult er;
+    evaluate_model(&r->m, &r->tape, &r->data.val, &r->eo, &er);
+    const double t_end = progress_now();
+    double score = score_of(&er, c->model.task);
+    r->rs.epoch = epoch + 1;
+    bool best = score > r->rs.best;
+    if (best) r->rs.best = score;
+    int written = 0;
+    if (r->writer) {
+        const double seconds[3] = {t_val - t0, t_end - t_val, sum_seconds};
+        written = write_epoch(r, &pr, loss_sum / steps, &er, best, seconds);
+    }
+    return r->dp ? dist_agree(written) : written;
+}
+
+int train_run(const TrainConfig *c)
+{
+    engine_set_threads(c->threads);
+    if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
+        return error_set("epochs, batch and lr must be positive");
+    Run r;
+    run_init(&r, c);
+    if (r.dp && check_ranks(c)) return -1;
+    int rc = -1;
+    /* Setup. In a data-parallel run a rank that fails goes to setup_failed, which meets
+     * the others at their next dist_agree: every rank then stops, and rank 0 reports. */
+    if (open_run(&r)) goto setup_failed;
+    if (r.dp && (dist_agree(0) || dist_same(parallel_data_fingerprint(&r.data),
+                                            "data (training and validation slices)")))
+        goto done;
+    if (setup_model(&r) || setup_batches(&r) || resume_or_start(&r)) goto setup_failed;
+    if (r.dp && dist_agree(0)) goto done;
+    prepare_epochs(&r);
+    for (int epoch = r.rs.epoch; epoch < c->epochs; epoch++)
+        if (run_epoch(&r, epoch)) goto done;
     rc = 0;
     goto done;
 setup_failed:
-    if (dp) dist_agree(-1);
+    if (r.dp) dist_agree(-1);
 done:
-    if (log) fclose(log);
-    if (times) fclose(times);
-    free(images);
-    free(labels);
-    free(targets);
-    batch_free(&it);
-    if (tape.entries || tape.arena.first) tape_free(&tape);
-    if (opt.steps) optimizer_free(&opt);
-    if (m.layers) model_free(&m);
-    run_data_free(&data);
-    free(resume_path);
-    free(last_path);
-    free(best_path);
-    free(config_path);
+    run_free(&r);
     return rc;
 }

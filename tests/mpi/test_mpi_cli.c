@@ -44,19 +44,12 @@ static void train(int ranks, const char *name, const char *extra)
     if (rc) fail_msg("train %s on %d ranks failed:\n%s", name, ranks, out);
 }
 
-static char *path_in(const char *run_name, const char *file)
-{
-    static char p[8192];
-    snprintf(p, sizeof p, "%s/%s/%s", root, run_name, file);
-    return p;
-}
-
 /* max |a - b| over every float tensor of two checkpoints, over max |a| */
 static double weights_rel_diff(const char *run_a, const char *run_b)
 {
     SafeTensors a, b;
-    assert_int_equal(safetensors_read(path_in(run_a, "last.safetensors"), &a), 0);
-    assert_int_equal(safetensors_read(path_in(run_b, "last.safetensors"), &b), 0);
+    assert_int_equal(safetensors_read(path_in(root, "%s/last.safetensors", run_a), &a), 0);
+    assert_int_equal(safetensors_read(path_in(root, "%s/last.safetensors", run_b), &b), 0);
     double worst = 0, scale = 0;
     for (int i = 0; i < a.count; i++) {
         const SafetensorsEntry *ea = &a.entries[i], *eb = safetensors_find(&b, ea->name);
@@ -78,7 +71,7 @@ static double weights_rel_diff(const char *run_a, const char *run_b)
 /* train_loss and val_loss of every epoch of RUN/log.csv into loss[2*e], loss[2*e+1] */
 static int read_losses(const char *run_name, double *loss, int max_epochs)
 {
-    FILE *f = fopen(path_in(run_name, "log.csv"), "r");
+    FILE *f = fopen(path_in(root, "%s/log.csv", run_name), "r");
     assert_non_null(f);
     char line[4096];
     int e = 0;
@@ -88,15 +81,6 @@ static int read_losses(const char *run_name, double *loss, int max_epochs)
             e++;
     fclose(f);
     return e;
-}
-
-static void assert_same_file(const char *a, const char *b)
-{
-    size_t la, lb;
-    unsigned char *x = read_file_bytes(a, &la), *y = read_file_bytes(b, &lb);
-    if (la != lb || memcmp(x, y, la)) fail_msg("%s and %s differ", a, b);
-    free(x);
-    free(y);
 }
 
 static void test_one_step_matches_one_rank(void **state)
@@ -133,10 +117,9 @@ static void test_twenty_steps_losses(void **state)
     train(3, "adam3", opts);
     train(2, "adam2", opts);
     train(2, "adam2b", opts);
-    assert_same_file(path_in("adam2", "log.csv"), path_in("adam2b", "log.csv"));
-    char a[8192];
-    snprintf(a, sizeof a, "%s", path_in("adam2", "resume.safetensors"));
-    assert_same_file(a, path_in("adam2b", "resume.safetensors"));
+    assert_files_equal(path_in(root, "adam2/log.csv"), path_in(root, "adam2b/log.csv"));
+    assert_files_equal(path_in(root, "adam2/resume.safetensors"),
+                       path_in(root, "adam2b/resume.safetensors"));
     double l1[20], l2[20], l3[20];
     assert_int_equal(read_losses("adam1", l1, 10), 10);
     assert_int_equal(read_losses("adam2", l2, 10), 10);
@@ -165,7 +148,7 @@ static void test_resume_on_other_ranks(void **state)
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
-    snprintf(resume, sizeof resume, "%s", path_in("killed", "resume.safetensors"));
+    snprintf(resume, sizeof resume, "%s", path_in(root, "killed/resume.safetensors"));
     for (int tries = 0; tries < 6000; tries++) {
         SafeTensors st;
         if (safetensors_read(resume, &st) == 0) {
@@ -217,7 +200,7 @@ static void test_transfer_table_equals_serial(void **state)
         const char *file = i ? "table.md" : "table.csv";
         snprintf(a, sizeof a, "%s/serial/transfer/%s", root, file);
         snprintf(b, sizeof b, "%s/grid/transfer/%s", root, file);
-        assert_same_file(a, b);
+        assert_files_equal(a, b);
     }
     /* lose one run and the table; 3 ranks redo that run only */
     assert_int_equal(run("rm -r %s/grid/transfer/runs/n2-random-s1 %s/grid/transfer/table.csv "
@@ -230,7 +213,7 @@ static void test_transfer_table_equals_serial(void **state)
         const char *file = i ? "table.md" : "table.csv";
         snprintf(a, sizeof a, "%s/serial/transfer/%s", root, file);
         snprintf(b, sizeof b, "%s/grid/transfer/%s", root, file);
-        assert_same_file(a, b);
+        assert_files_equal(a, b);
     }
 }
 
