@@ -62,6 +62,11 @@ int dataset_load_patient(const Dataset *d, int p, SliceSet *set);
 int dataset_load(const Dataset *d, const int *patients, int count, const PreprocessOptions *pp,
                  SliceSet *set);
 
+/* Apply a parsed dataset.cfg (path names it in messages) to d: preset, classes and
+ * spacing as described above; d->preset holds the layout's default before. 0, or -1. */
+typedef struct CfgFile CfgFile;
+int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path);
+
 /* Index of the patient with this id, or -1. */
 int dataset_find_patient(const Dataset *d, const char *id);
 

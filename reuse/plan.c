@@ -77,48 +77,52 @@ static int attach_rmse(Plan *p, const PlanOptions *o)
 int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
 {
     memset(p, 0, sizeof *p);
+    CsvTable t;
+    if (csv_read(scan_csv, &t)) return -1;
+    int rc = plan_from_table(&t, o, p);
+    csv_free(&t);
+    return rc;
+}
+
+int plan_from_table(const CsvTable *t, const PlanOptions *o, Plan *p)
+{
+    memset(p, 0, sizeof *p);
+    const char *scan_csv = t->path;
     snprintf(p->scan, sizeof p->scan, "%s", scan_csv);
     p->tau = o->tau;
     p->rho = o->rho;
     p->rmse_max = o->rmse_max;
-    CsvTable t;
-    if (csv_read(scan_csv, &t)) return -1;
     static const char *const names[] = {"layer", "kind", "tensor", "mean", "delta"};
     int c[5];
-    if (need_columns(&t, names, 5, c)) {
-        csv_free(&t);
-        return -1;
-    }
+    if (need_columns(t, names, 5, c)) return -1;
     bool have_baseline = false;
-    p->entries = xcalloc((size_t)t.n_rows + 1, sizeof *p->entries);
-    for (int r = 0; r < t.n_rows; r++) {
-        char **row = t.rows[r];
+    p->entries = xcalloc((size_t)t->n_rows + 1, sizeof *p->entries);
+    for (int r = 0; r < t->n_rows; r++) {
+        char **row = t->rows[r];
         if (!strcmp(row[c[0]], "baseline")) {
-            p->baseline_mean = csv_number(&t, r, c[3]);
+            p->baseline_mean = csv_number(t, r, c[3]);
             have_baseline = true;
             continue;
         }
         PlanEntry *e = &p->entries[p->n];
         bool known = false;
         for (int k = 0; k < 6; k++) known |= !strcmp(row[c[1]], kinds[k]);
-        double delta = csv_number(&t, r, c[4]);
+        double delta = csv_number(t, r, c[4]);
         if (!known || !row[c[2]][0] || isnan(delta)) {
             int rc = error_set("%s: row %d (layer '%s') has %s", scan_csv, r + 2, row[c[0]],
                                !known ? "an unknown kind (expected RM RV RW RB W B)"
                                : !row[c[2]][0] ? "no tensor name" : "no delta");
-            csv_free(&t);
             plan_free(p);
             return rc;
         }
         snprintf(e->layer, sizeof e->layer, "%s", row[c[0]]);
         snprintf(e->kind, sizeof e->kind, "%s", row[c[1]]);
         snprintf(e->tensor, sizeof e->tensor, "%s", row[c[2]]);
-        e->mean = csv_number(&t, r, c[3]);
+        e->mean = csv_number(t, r, c[3]);
         e->delta = delta;
         e->rmse = NAN;
         p->n++;
     }
-    csv_free(&t);
     if (!have_baseline || !p->n) {
         plan_free(p);
         return error_set("%s: %s", scan_csv, !have_baseline ? "no baseline row (layer 'baseline')"

@@ -50,6 +50,9 @@ void plan_options_defaults(PlanOptions *o);
 /* Build a plan from a scan CSV (reusenet swap) and options. 0, or -1 naming the file and
  * the problem (missing columns, no baseline row, a pair not in the RMSE file, ...). */
 int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p);
+/* The same from a scan already read (t->path names it). */
+typedef struct CsvTable CsvTable;
+int plan_from_table(const CsvTable *t, const PlanOptions *o, Plan *p);
 void plan_free(Plan *p);
 
 /* JSON with "tensors" (reusable names), "tau", "rho", "verdict", fractions, the

@@ -13,23 +13,6 @@
 #include "reuse/transfer.h"
 #include "train/trainer.h"
 
-#define MAX_SOURCES 16
-#define MAX_LIST 16
-
-typedef struct Source {
-    char name[64];
-    char checkpoint[1024];
-    char plan[1024];
-} Source;
-
-typedef struct Study {
-    TrainConfig base;
-    int n[MAX_LIST], n_count;
-    int seeds[MAX_LIST], seed_count;
-    Source sources[MAX_SOURCES];
-    int source_count;
-} Study;
-
 /* "10 50" -> {10, 50} */
 static int parse_ints(const char *path, const char *key, const char *text, int *out, int max)
 {
@@ -49,7 +32,7 @@ static int parse_ints(const char *path, const char *key, const char *text, int *
     return count;
 }
 
-static int parse_source(const char *path, const char *text, Source *s)
+static int parse_source(const char *path, const char *text, TransferSource *s)
 {
     char buf[3000];
     snprintf(buf, sizeof buf, "%s", text);
@@ -74,45 +57,44 @@ static int parse_source(const char *path, const char *text, Source *s)
     return 0;
 }
 
-static int study_parse(const char *path, Study *st)
+int transfer_study_parse(const CfgFile *cfg, const char *path, TransferStudy *st)
 {
-    CfgFile cfg;
-    if (cfgfile_read(path, &cfg)) return -1;
     memset(st, 0, sizeof *st);
     train_config_defaults(&st->base);
     st->base.epochs = 30;
     st->base.quiet = true;
     int rc = 0;
     const char *v;
-    if (!(v = cfgfile_get(&cfg, "target"))) rc = error_set("%s: no 'target: DIR'", path);
+    if (!(v = cfgfile_get(cfg, "target"))) rc = error_set("%s: no 'target: DIR'", path);
     else st->base.data.dir = strdup(v);
-    if (!rc && (v = cfgfile_get(&cfg, "arch")) && model_arch_parse(v, &st->base.model.arch))
+    if (!rc && (v = cfgfile_get(cfg, "arch")) && model_arch_parse(v, &st->base.model.arch))
         rc = error_prefix("%s", path);
     struct { const char *key; int *dest; } ints[] = {
         {"width", &st->base.model.width}, {"epochs", &st->base.epochs},
         {"batch", &st->base.batch}, {"size", &st->base.data.size}};
     for (int i = 0; !rc && i < 4; i++)
-        if ((v = cfgfile_get(&cfg, ints[i].key)) && parse_ints(path, ints[i].key, v, ints[i].dest, 1) < 0)
+        if ((v = cfgfile_get(cfg, ints[i].key)) && parse_ints(path, ints[i].key, v, ints[i].dest, 1) < 0)
             rc = -1;
-    if (!rc && (v = cfgfile_get(&cfg, "lr"))) st->base.lr = strtod(v, NULL);
-    if (!rc && (v = cfgfile_get(&cfg, "split_seed"))) st->base.data.split_seed = strtoull(v, NULL, 10);
-    if (!rc && (v = cfgfile_get(&cfg, "optimizer"))) {
+    if (!rc && (v = cfgfile_get(cfg, "lr"))) st->base.lr = strtod(v, NULL);
+    if (!rc && (v = cfgfile_get(cfg, "split_seed"))) st->base.data.split_seed = strtoull(v, NULL, 10);
+    if (!rc && (v = cfgfile_get(cfg, "optimizer"))) {
         if (!strcmp(v, "sgd")) st->base.optimizer = OPTIMIZER_SGD;
         else if (strcmp(v, "adam")) rc = error_set("%s: optimizer must be adam or sgd", path);
     }
-    if (!rc && (v = cfgfile_get(&cfg, "schedule")) && schedule_parse(v, &st->base.schedule))
+    if (!rc && (v = cfgfile_get(cfg, "schedule")) && schedule_parse(v, &st->base.schedule))
         rc = error_prefix("%s", path);
     if (!rc) {
-        v = cfgfile_get(&cfg, "n");
-        st->n_count = parse_ints(path, "n", v ? v : "10 50", st->n, MAX_LIST);
+        v = cfgfile_get(cfg, "n");
+        st->n_count = parse_ints(path, "n", v ? v : "10 50", st->n, TRANSFER_MAX_LIST);
         if (st->n_count < 0) rc = -1;
     }
     if (!rc) {
-        v = cfgfile_get(&cfg, "seeds");
-        int list[MAX_LIST], count = parse_ints(path, "seeds", v ? v : "1", list, MAX_LIST);
+        v = cfgfile_get(cfg, "seeds");
+        int list[TRANSFER_MAX_LIST];
+        int count = parse_ints(path, "seeds", v ? v : "1", list, TRANSFER_MAX_LIST);
         if (count < 0) rc = -1;
         else if (count == 1) {            /* "seeds: R" means seeds 1..R */
-            st->seed_count = list[0] < MAX_LIST ? list[0] : MAX_LIST;
+            st->seed_count = list[0] < TRANSFER_MAX_LIST ? list[0] : TRANSFER_MAX_LIST;
             for (int i = 0; i < st->seed_count; i++) st->seeds[i] = i + 1;
         } else {
             st->seed_count = count;
@@ -120,11 +102,27 @@ static int study_parse(const char *path, Study *st)
         }
         if (!rc && st->seed_count < 1) rc = error_set("%s: seeds must be at least 1", path);
     }
-    for (int i = 0; !rc && i < cfg.count; i++) {
-        if (strcmp(cfg.keys[i], "source")) continue;
-        if (st->source_count == MAX_SOURCES) rc = error_set("%s: more than %d sources", path, MAX_SOURCES);
-        else rc = parse_source(path, cfg.values[i], &st->sources[st->source_count++]);
+    for (int i = 0; !rc && i < cfg->count; i++) {
+        if (strcmp(cfg->keys[i], "source")) continue;
+        if (st->source_count == TRANSFER_MAX_SOURCES)
+            rc = error_set("%s: more than %d sources", path, TRANSFER_MAX_SOURCES);
+        else rc = parse_source(path, cfg->values[i], &st->sources[st->source_count++]);
     }
+    if (rc) transfer_study_free(st);
+    return rc;
+}
+
+void transfer_study_free(TransferStudy *st)
+{
+    free((char *)st->base.data.dir);
+    memset(st, 0, sizeof *st);
+}
+
+static int study_read(const char *path, TransferStudy *st)
+{
+    CfgFile cfg;
+    if (cfgfile_read(path, &cfg)) return -1;
+    int rc = transfer_study_parse(&cfg, path, st);
     cfgfile_free(&cfg);
     return rc;
 }
@@ -175,13 +173,13 @@ static void mean_sd(const double *x, int n, double *m, double *sd)
 
 int transfer_run(const char *config_path, const char *study_dir, int threads, bool quiet)
 {
-    Study st;
-    if (study_parse(config_path, &st)) return -1;
+    TransferStudy st;
+    if (study_read(config_path, &st)) return -1;
     const int k = st.base.model.classes;
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/transfer/runs", study_dir);
     if (make_dirs(dir)) {
-        free((char *)st.base.data.dir);
+        transfer_study_free(&st);
         return -1;
     }
     /* configurations: random, then freeze / fine-tune per source */
@@ -200,7 +198,7 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
                 if (c == 0) {
                     snprintf(name, sizeof name, "n%d-random-s%d", st.n[a], st.seeds[r]);
                 } else {
-                    const Source *s = &st.sources[(c - 1) / 2];
+                    const TransferSource *s = &st.sources[(c - 1) / 2];
                     bool freeze = (c - 1) % 2 == 0;
                     snprintf(name, sizeof name, "n%d-%s-%s-s%d", st.n[a], s->name,
                              freeze ? "freeze" : "finetune", st.seeds[r]);
@@ -258,7 +256,7 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
                     fprintf(c_out, "%d,%s,%d", st.n[a], label, st.seed_count);
                     fprintf(m_out, "| %d | %s |", st.n[a], label);
                     for (int j = 0; j <= k; j++) {
-                        double x[MAX_LIST], m, sd;
+                        double x[TRANSFER_MAX_LIST], m, sd;
                         for (int r = 0; r < st.seed_count; r++)
                             x[r] = dice[((size_t)(a * n_configs + c) * st.seed_count + r) * (k + 1) + j];
                         mean_sd(x, st.seed_count, &m, &sd);
@@ -275,6 +273,6 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
         }
     }
     free(dice);
-    free((char *)st.base.data.dir);
+    transfer_study_free(&st);
     return rc;
 }
