@@ -10,6 +10,7 @@
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "engine/safetensors.h"
+#include "reuse/csv.h"
 #include "reuse/transfer.h"
 #include "train/trainer.h"
 
@@ -140,26 +141,24 @@ static bool run_finished(const char *dir, int epochs)
     return done;
 }
 
-/* Per-class and mean Dice of the last row of RUN/log.csv (the final epoch). */
+/* Per-class and mean Dice of the last row of RUN/log.csv (the final epoch): columns
+ * dice_0..dice_{K-1} and mean_dice (train/trainer.c writes them). */
 static int read_final_dice(const char *dir, int classes, double *dice, double *mean)
 {
-    char path[4096], line[4096], last[4096] = "";
+    char path[4096], name[32];
     snprintf(path, sizeof path, "%s/log.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return error_set("%s: cannot read", path);
-    while (fgets(line, sizeof line, f)) memcpy(last, line, sizeof line);
-    fclose(f);
-    /* epoch,step,lr,train_loss,val_loss,dice_0..dice_{K-1},mean_dice,... */
-    char *p = last;
-    for (int col = 0; col < 5 && p; col++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
-    for (int c = 0; c <= classes && p; c++) {
-        double v = strtod(p, NULL);
-        if (c < classes) dice[c] = v;
-        else *mean = v;
-        p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    CsvTable t;
+    if (csv_read(path, &t)) return -1;
+    int rc = t.n_rows ? 0 : error_set("%s: no finished epoch", path);
+    for (int c = 0; c <= classes && !rc; c++) {
+        if (c < classes) snprintf(name, sizeof name, "dice_%d", c);
+        else snprintf(name, sizeof name, "mean_dice");
+        int col = csv_column(&t, name);
+        if (col < 0) rc = error_set("%s: no '%s' column", path, name);
+        else *(c < classes ? &dice[c] : mean) = csv_number(&t, t.n_rows - 1, col);
     }
-    if (!p) return error_set("%s: no finished epoch", path);
-    return 0;
+    csv_free(&t);
+    return rc;
 }
 
 static void mean_sd(const double *x, int n, double *m, double *sd)
