@@ -20,6 +20,7 @@
 #ifndef REUSENET_DATASET_H
 #define REUSENET_DATASET_H
 
+#include "datasets/cfgfile.h"
 #include "datasets/preprocess.h"
 #include "datasets/slice.h"
 
@@ -64,7 +65,6 @@ int dataset_load(const Dataset *d, const int *patients, int count, const Preproc
 
 /* Apply a parsed dataset.cfg (path names it in messages) to d: preset, classes and
  * spacing as described above; d->preset holds the layout's default before. 0, or -1. */
-typedef struct CfgFile CfgFile;
 int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path);
 
 /* Index of the patient with this id, or -1. */

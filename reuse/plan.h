@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "reuse/csv.h"
+
 typedef struct PlanOptions {
     double tau;                  /* largest allowed mean Dice drop (default 0.02) */
     double rho;                  /* reusable-network threshold on W tensors (default 0.5) */
@@ -51,7 +53,6 @@ void plan_options_defaults(PlanOptions *o);
  * the problem (missing columns, no baseline row, a pair not in the RMSE file, ...). */
 int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p);
 /* The same from a scan already read (t->path names it). */
-typedef struct CsvTable CsvTable;
 int plan_from_table(const CsvTable *t, const PlanOptions *o, Plan *p);
 void plan_free(Plan *p);
 
