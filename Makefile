@@ -157,20 +157,27 @@ check-torch: all
 	OMP_NUM_THREADS=1 $(TORCH_PY) tests/torch/check_training.py --reusenet $(BIN)
 
 # libFuzzer targets (clang): each tests/fuzz/fuzz_*.c with the library sources, built with
-# the fuzzer and ASan/UBSan into build-fuzz/. `make fuzz-run FUZZ_TIME=60` runs each.
+# the fuzzer and ASan/UBSan into build-fuzz/. `make fuzz-run FUZZ_TIME=60` runs each for
+# that long, or `make fuzz-run FUZZ_RUNS=10000000` for that many executions, one after the
+# other, from its corpus build-fuzz/corpus/NAME and the seeds in tests/fuzz/seeds/NAME.
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ       := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               $(filter -DUSE_%,$(CFLAGS)) $(BLAS_CFLAGS) -Iengine -I.
 FUZZ_TIME  ?= 60
+FUZZ_RUNS  ?=
+FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_TIME))
 fuzz: $(FUZZ)
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(BLAS_LDFLAGS) $(LDLIBS) -o $@
 fuzz-run: fuzz
-	@set -e; for f in $(FUZZ); do c=build-fuzz/corpus/$${f##*/}; mkdir -p $$c; \
-	  echo "== $$f ($(FUZZ_TIME) s)"; $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$c 2>&1 | tail -3; done
+	@set -e; for f in $(FUZZ); do n=$${f##*/}; c=build-fuzz/corpus/$$n; mkdir -p $$c; \
+	  s=tests/fuzz/seeds/$$n; [ -d $$s ] || s=; echo "== $$f ($(FUZZ_LIMIT))"; \
+	  $$f $(FUZZ_LIMIT) -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build-fuzz/ \
+	    $$c $$s > build-fuzz/$$n.log 2>&1 || { tail -40 build-fuzz/$$n.log; exit 1; }; \
+	  tail -4 build-fuzz/$$n.log; done
 
 # Open a report in headless Chromium and check that it rendered (needs Debian's chromium).
 report-check: all

@@ -64,22 +64,12 @@ int dataset_parse_classes(const char *text, unsigned *classes)
 
 /* ---- dataset.cfg */
 
-static int read_dataset_cfg(Dataset *d)
+int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path)
 {
-    char *path = fs_join(d->path, "dataset.cfg");
-    if (!fs_is_file(path)) {
-        free(path);
-        return 0;
-    }
-    CfgFile cfg;
-    if (cfgfile_read(path, &cfg) < 0) {
-        free(path);
-        return -1;
-    }
     int status = 0;
-    const char *preset = cfgfile_get(&cfg, "preset");
-    const char *classes = cfgfile_get(&cfg, "classes");
-    const char *spacing = cfgfile_get(&cfg, "spacing");
+    const char *preset = cfgfile_get(cfg, "preset");
+    const char *classes = cfgfile_get(cfg, "classes");
+    const char *spacing = cfgfile_get(cfg, "spacing");
     if (preset) {
         if (!dataset_preset_classes(preset) || strlen(preset) >= sizeof d->preset)
             status = error_set("%s: unknown preset '%s' (acdc, t1, rvsc or custom)", path, preset);
@@ -97,6 +87,22 @@ static int read_dataset_cfg(Dataset *d)
         else
             d->png_spacing = (float)s;
     }
+    return status;
+}
+
+static int read_dataset_cfg(Dataset *d)
+{
+    char *path = fs_join(d->path, "dataset.cfg");
+    if (!fs_is_file(path)) {
+        free(path);
+        return 0;
+    }
+    CfgFile cfg;
+    if (cfgfile_read(path, &cfg) < 0) {
+        free(path);
+        return -1;
+    }
+    int status = dataset_apply_cfg(d, &cfg, path);
     cfgfile_free(&cfg);
     free(path);
     return status;

@@ -20,6 +20,7 @@
 #ifndef REUSENET_DATASET_H
 #define REUSENET_DATASET_H
 
+#include "datasets/cfgfile.h"
 #include "datasets/preprocess.h"
 #include "datasets/slice.h"
 
@@ -66,6 +67,9 @@ int dataset_load(const Dataset *d, const int *patients, int count, const Preproc
  * slices; 1.0 without the file or the key) and the labelled classes (without the file:
  * 1, 2 and 3). 0, or -1 with a message when the file is bad. */
 int dataset_cfg_describe(const char *dir, float *spacing, unsigned *classes);
+/* Apply a parsed dataset.cfg (path names it in messages) to d: preset, classes and
+ * spacing as described above; d->preset holds the layout's default before. 0, or -1. */
+int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path);
 
 /* Index of the patient with this id, or -1. */
 int dataset_find_patient(const Dataset *d, const char *id);

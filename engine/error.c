@@ -6,12 +6,21 @@
 
 static _Thread_local char last_error[1024];
 
+/* A message is one line: text quoted from a file (a CSV field, a JSON string, a file name)
+ * may hold line breaks or other control characters; they become spaces. */
+static void one_line(void)
+{
+    for (char *c = last_error; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+}
+
 int error_set(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    one_line();
     return -1;
 }
 
@@ -24,6 +33,7 @@ int error_prefix(const char *fmt, ...)
     va_end(ap);
     memcpy(old, last_error, sizeof old);
     snprintf(last_error, sizeof last_error, "%.500s: %.500s", prefix, old);
+    one_line();
     return -1;
 }
 

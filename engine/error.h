@@ -12,7 +12,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* Record the last error (printf-style, one line, no trailing newline). Returns -1. */
+/* Record the last error (printf-style, one line, no trailing newline; control characters,
+ * e.g. line breaks in text quoted from a file, become spaces). Returns -1. */
 int error_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prefix the current message: "context: previous message". Returns -1. */
 int error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

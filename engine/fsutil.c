@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,4 +110,39 @@ int fs_list(const char *dir, int want_dirs, char ***out)
     if (count) qsort(names, (size_t)count, sizeof *names, compare_natural);
     *out = names;
     return count;
+}
+
+int read_whole_file(const char *path, char **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set("%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return error_set("%s: cannot read: not a regular file", path);
+    }
+    /* The size from fstat is a hint: a file that grows or shrinks meanwhile is read to
+     * its end all the same. */
+    size_t cap = (size_t)sb.st_size + 1, len = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        len += fread(buf + len, 1, cap - len - 1, f);
+        if (len + 1 < cap) break;                       /* end of file or error */
+        int c = fgetc(f);                               /* full: is there more? */
+        if (c == EOF) break;
+        buf = xrealloc(buf, cap *= 2);
+        buf[len++] = (char)c;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return error_set("%s: read error", path);
+    }
+    buf[len] = '\0';
+    *data = buf;
+    *size = len;
+    return 0;
 }

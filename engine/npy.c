@@ -1,13 +1,12 @@
 /* NumPy .npy reading and writing (format and contract in npy.h). */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "atomic_file.h"
 #include "error.h"
+#include "fsutil.h"
 #include "npy.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -190,83 +189,79 @@ static int dtype_from_descr(const char *path, const char *descr, NpyDtype *out)
 
 /* ---- reading ---- */
 
-static int read_exact(FILE *f, void *buf, size_t n, const char *path, const char *what)
+/* Check the whole file (size bytes at b) and fill out's dtype, shape and count; the data
+ * are the last *nbytes bytes. 0, or -1 with the error set. */
+static int npy_parse(const unsigned char *b, size_t size, const char *path, NpyArray *out,
+                     size_t *nbytes)
 {
-    if (fread(buf, 1, n, f) == n) return 0;
-    if (ferror(f)) return error_set("cannot read %s: %s", path, strerror(errno));
-    return error_set("%s: file ends inside the %s", path, what);
+    if (size < 8) return error_set("%s: file ends inside the magic string", path);
+    if (memcmp(b, "\x93NUMPY", 6) != 0)
+        return error_set("%s: not a .npy file (no \\x93NUMPY magic string)", path);
+    if (!(b[7] == 0 && b[6] >= 1 && b[6] <= 3))
+        return error_set("%s: unsupported .npy version %d.%d (1.0, 2.0 and 3.0 are)", path,
+                         b[6], b[7]);
+    size_t prefix = b[6] == 1 ? 10 : 12;   /* magic + version + header length */
+    if (size < prefix) return error_set("%s: file ends inside the header length", path);
+    size_t hlen = b[8] | (size_t)b[9] << 8;
+    if (prefix == 12) hlen |= (size_t)b[10] << 16 | (size_t)b[11] << 24;
+    if (hlen > NPY_MAX_HEADER)
+        return error_set("%s: .npy header length %zu is larger than %u bytes", path, hlen,
+                         NPY_MAX_HEADER);
+    if (prefix + hlen > size)
+        return error_set("%s: .npy header length %zu goes beyond the end of the file (%zu bytes)",
+                         path, hlen, size);
+    Header h = {.path = path, .s = (const char *)b + prefix, .start = (const char *)b + prefix,
+                .end = (const char *)b + prefix + hlen, .prefix = prefix};
+    if (parse_header(&h) != 0 || dtype_from_descr(path, h.descr, &out->dtype) != 0) return -1;
+    if (h.fortran)
+        return error_set("%s: Fortran-order arrays are not supported (save "
+                         "np.ascontiguousarray(a) instead)", path);
+    size_t count = 1, need;
+    for (int i = 0; i < h.ndim; i++)
+        if (__builtin_mul_overflow(count, (size_t)h.shape[i], &count))
+            return error_set("%s: .npy shape has too many elements", path);
+    if (__builtin_mul_overflow(count, dtype_info[out->dtype].size, &need))
+        return error_set("%s: .npy shape has too many elements", path);
+    size_t have = size - prefix - hlen;
+    if (have != need)
+        return error_set("%s: .npy data is %zu bytes but shape and dtype '%s' need %zu (file %s)",
+                         path, have, dtype_info[out->dtype].descr, need,
+                         have < need ? "truncated?" : "has extra bytes");
+    out->ndim = h.ndim;
+    memcpy(out->shape, h.shape, sizeof out->shape);
+    out->count = count;
+    *nbytes = need;
+    return 0;
+}
+
+int npy_decode(const void *bytes, size_t size, const char *path, NpyArray *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t nbytes;
+    if (npy_parse(bytes, size, path, out, &nbytes) != 0) {
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    out->data = xmalloc(nbytes ? nbytes : 1);
+    memcpy(out->data, (const unsigned char *)bytes + size - nbytes, nbytes);
+    return 0;
 }
 
 int npy_read(const char *path, NpyArray *out)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set("cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return error_set("cannot read %s: not a regular file", path);
-    }
-    unsigned char magic[8];
-    int rc = read_exact(f, magic, 8, path, "magic string");
-    if (rc == 0 && memcmp(magic, "\x93NUMPY", 6) != 0)
-        rc = error_set("%s: not a .npy file (no \\x93NUMPY magic string)", path);
-    if (rc == 0 && !(magic[7] == 0 && magic[6] >= 1 && magic[6] <= 3))
-        rc = error_set("%s: unsupported .npy version %d.%d (1.0, 2.0 and 3.0 are)", path,
-                       magic[6], magic[7]);
-    size_t prefix = magic[6] == 1 ? 10 : 12;   /* magic + version + header length */
-    unsigned char len_bytes[4] = {0};
-    if (rc == 0) rc = read_exact(f, len_bytes, prefix - 8, path, "header length");
-    size_t hlen = len_bytes[0] | (size_t)len_bytes[1] << 8 | (size_t)len_bytes[2] << 16 |
-                  (size_t)len_bytes[3] << 24;
-    if (rc == 0 && hlen > NPY_MAX_HEADER)
-        rc = error_set("%s: .npy header length %zu is larger than %u bytes", path, hlen,
-                       NPY_MAX_HEADER);
-    if (rc == 0 && prefix + hlen > (uint64_t)sb.st_size)
-        rc = error_set("%s: .npy header length %zu goes beyond the end of the file (%lld bytes)",
-                       path, hlen, (long long)sb.st_size);
-    char *text = NULL;
-    Header h = {.path = path};
-    if (rc == 0) {
-        text = xmalloc(hlen + 1);
-        rc = read_exact(f, text, hlen, path, "header");
-    }
-    if (rc == 0) {
-        h.s = h.start = text;
-        h.end = text + hlen;
-        h.prefix = prefix;
-        rc = parse_header(&h);
-    }
-    if (rc == 0) rc = dtype_from_descr(path, h.descr, &out->dtype);
-    if (rc == 0 && h.fortran)
-        rc = error_set("%s: Fortran-order arrays are not supported (save "
-                       "np.ascontiguousarray(a) instead)", path);
-    free(text);
-    size_t count = 1, nbytes = 0;
-    for (int i = 0; rc == 0 && i < h.ndim; i++)
-        if (__builtin_mul_overflow(count, (size_t)h.shape[i], &count))
-            rc = error_set("%s: .npy shape has too many elements", path);
-    if (rc == 0 && __builtin_mul_overflow(count, dtype_info[out->dtype].size, &nbytes))
-        rc = error_set("%s: .npy shape has too many elements", path);
-    if (rc == 0 && (uint64_t)sb.st_size - prefix - hlen != nbytes)
-        rc = error_set("%s: .npy data is %llu bytes but shape and dtype '%s' need %zu "
-                       "(file %s)", path,
-                       (unsigned long long)((uint64_t)sb.st_size - prefix - hlen),
-                       dtype_info[out->dtype].descr, nbytes,
-                       (uint64_t)sb.st_size - prefix - hlen < nbytes ? "truncated?"
-                                                                     : "has extra bytes");
-    if (rc == 0) {
-        out->data = xmalloc(nbytes);
-        rc = read_exact(f, out->data, nbytes, path, "data");
-    }
-    fclose(f);
-    if (rc != 0) {
-        npy_free(out);
+    char *file;
+    size_t size, nbytes;
+    if (read_whole_file(path, &file, &size) != 0) return -1;
+    if (npy_parse((const unsigned char *)file, size, path, out, &nbytes) != 0) {
+        free(file);
+        memset(out, 0, sizeof *out);
         return -1;
     }
-    out->ndim = h.ndim;
-    memcpy(out->shape, h.shape, sizeof out->shape);
-    out->count = count;
+    /* The data are the file's tail: move them to the front of the buffer, which is then
+     * the array's (one copy of the file in memory, not two). */
+    memmove(file, file + size - nbytes, nbytes);
+    out->data = xrealloc(file, nbytes ? nbytes : 1);
     return 0;
 }
 

@@ -44,6 +44,9 @@ size_t npy_dtype_size(NpyDtype dtype);
 
 /* Read an array as stored. 0, or -1 with the error set (out then needs no free). */
 int npy_read(const char *path, NpyArray *out);
+/* The same from a whole file held in memory (path names it in messages); the array
+ * owns a copy of the data. npy_read reads the file whole and parses it the same way. */
+int npy_decode(const void *bytes, size_t size, const char *path, NpyArray *out);
 /* Read and convert to float32 (from any supported dtype). */
 int npy_read_f32(const char *path, NpyArray *out);
 /* Read and convert to int64 (from the integer dtypes; float data is an error). */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine/error.h"
+#include "engine/fsutil.h"
 #include "reuse/csv.h"
 
 void csv_put_text(FILE *f, const char *s, int first)
@@ -44,6 +45,7 @@ static int parse_record(char **p, char ***fields, int *line)
                     free(field);
                     for (int i = 0; i < n; i++) free((*fields)[i]);
                     free(*fields);
+                    *fields = NULL;
                     return -1;
                 }
                 if (*s == '"' && s[1] == '"') s++;
@@ -84,26 +86,22 @@ static void free_fields(char **fields, int n)
 int csv_read(const char *path, CsvTable *t)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set("%s: cannot open", path);
-    size_t len = 0, cap = 1 << 16;
-    char *text = xmalloc(cap);
-    size_t got;
-    while ((got = fread(text + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len < 2) text = xrealloc(text, cap *= 2);
-    }
-    int read_error = ferror(f);
-    fclose(f);
+    char *text;
+    size_t len;
+    if (read_whole_file(path, &text, &len) != 0) return -1;
+    int rc = csv_parse(text, len, path, t);
+    free(text);
+    return rc;
+}
+
+int csv_parse(const char *data, size_t len, const char *path, CsvTable *t)
+{
+    memset(t, 0, sizeof *t);
+    if (memchr(data, '\0', len)) return error_set("%s: not a text file (holds a NUL byte)", path);
+    /* parse_record reads up to a NUL: work on a terminated copy */
+    char *text = xmalloc(len + 1);
+    memcpy(text, data, len);
     text[len] = '\0';
-    if (read_error) {
-        free(text);
-        return error_set("%s: read error", path);
-    }
-    if (strlen(text) != len) {
-        free(text);
-        return error_set("%s: not a text file (holds a NUL byte)", path);
-    }
     t->path = xmalloc(strlen(path) + 1);
     strcpy(t->path, path);
     char *p = text;
@@ -115,9 +113,10 @@ int csv_read(const char *path, CsvTable *t)
     }
     t->n_cols = parse_record(&p, &t->header, &line);
     if (t->n_cols < 0) {
+        t->n_cols = 0;
         free(text);
         csv_free(t);
-        return error_set("%s:%d: unterminated quoted field", path, line);
+        return error_set("%s:1: unterminated quoted field", path);   /* where the record starts */
     }
     int cap_rows = 0;
     while (*p) {

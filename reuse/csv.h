@@ -5,6 +5,7 @@
 #ifndef REUSENET_CSV_H
 #define REUSENET_CSV_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 typedef struct CsvTable {
@@ -17,6 +18,8 @@ typedef struct CsvTable {
 /* Read a whole file. Every row must have the header's number of fields. 0, or -1 with
  * "FILE:LINE: problem". */
 int csv_read(const char *path, CsvTable *t);
+/* The same from len bytes in memory (path names them in messages and in t->path). */
+int csv_parse(const char *data, size_t len, const char *path, CsvTable *t);
 void csv_free(CsvTable *t);
 /* Index of the column with this header, or -1. */
 int csv_column(const CsvTable *t, const char *name);

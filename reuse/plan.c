@@ -116,37 +116,31 @@ static int read_entry(const CsvTable *t, int r, const int *c, int c_lo, int c_hi
     return 0;
 }
 
-/* The baseline and the swap rows of the scan into p; 0, or -1 with the message set. */
-static int read_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
+/* The baseline and the swap rows of the scan t (read from t->path) into p; 0, or -1 with
+ * the message set. */
+static int read_scan(const CsvTable *t, const PlanOptions *o, Plan *p)
 {
-    CsvTable t;
-    if (csv_read(scan_csv, &t)) return -1;
+    const char *scan_csv = t->path;
     static const char *const names[] = {"layer", "kind", "tensor", "mean", "delta"};
     int c[5];
-    if (need_columns(&t, names, 5, c)) {
-        csv_free(&t);
-        return -1;
-    }
-    const int c_lo = csv_column(&t, "delta_lo"), c_hi = csv_column(&t, "delta_hi"),
-              c_trivial = csv_column(&t, "trivial");
-    if (o->rule == PLAN_RULE_CI && c_lo < 0) {
-        csv_free(&t);
+    if (need_columns(t, names, 5, c)) return -1;
+    const int c_lo = csv_column(t, "delta_lo"), c_hi = csv_column(t, "delta_hi"),
+              c_trivial = csv_column(t, "trivial");
+    if (o->rule == PLAN_RULE_CI && c_lo < 0)
         return error_set("%s: no 'delta_lo' column for --rule ci (a scan from an older "
                          "reusenet swap?)", scan_csv);
-    }
     bool have_baseline = false;
     int rc = 0;
-    p->entries = xcalloc((size_t)t.n_rows + 1, sizeof *p->entries);
-    for (int r = 0; r < t.n_rows && !rc; r++) {
-        if (!strcmp(t.rows[r][c[0]], "baseline")) {
-            p->baseline_mean = csv_number(&t, r, c[3]);
+    p->entries = xcalloc((size_t)t->n_rows + 1, sizeof *p->entries);
+    for (int r = 0; r < t->n_rows && !rc; r++) {
+        if (!strcmp(t->rows[r][c[0]], "baseline")) {
+            p->baseline_mean = csv_number(t, r, c[3]);
             have_baseline = true;
-        } else if (!(rc = read_entry(&t, r, c, c_lo, c_hi, c_trivial, scan_csv, o->rule,
+        } else if (!(rc = read_entry(t, r, c, c_lo, c_hi, c_trivial, scan_csv, o->rule,
                                      &p->entries[p->n]))) {
             p->n++;
         }
     }
-    csv_free(&t);
     if (!rc && (!have_baseline || !p->n))
         rc = error_set("%s: %s", scan_csv, !have_baseline ? "no baseline row (layer 'baseline')"
                                                            : "no swap rows");
@@ -177,12 +171,22 @@ static void decide_entry(const PlanOptions *o, PlanEntry *e)
 int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p)
 {
     memset(p, 0, sizeof *p);
-    snprintf(p->scan, sizeof p->scan, "%s", scan_csv);
+    CsvTable t;
+    if (csv_read(scan_csv, &t)) return -1;
+    int rc = plan_from_table(&t, o, p);
+    csv_free(&t);
+    return rc;
+}
+
+int plan_from_table(const CsvTable *t, const PlanOptions *o, Plan *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->scan, sizeof p->scan, "%s", t->path);
     p->rule = o->rule;
     p->tau = o->tau;
     p->rho = o->rho;
     p->rmse_max = o->rmse_max;
-    if (read_scan(scan_csv, o, p)) {
+    if (read_scan(t, o, p)) {
         plan_free(p);
         return -1;
     }

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "reuse/csv.h"
+
 typedef enum PlanRule { PLAN_RULE_PAPER, PLAN_RULE_CI } PlanRule;
 
 typedef struct PlanOptions {
@@ -65,6 +67,8 @@ const char *plan_rule_text(PlanRule rule);
 /* Build a plan from a scan CSV (reusenet swap) and options. 0, or -1 naming the file and
  * the problem (missing columns, no baseline row, a pair not in the RMSE file, ...). */
 int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p);
+/* The same from a scan already read (t->path names it). */
+int plan_from_table(const CsvTable *t, const PlanOptions *o, Plan *p);
 void plan_free(Plan *p);
 
 /* JSON with "tensors" (reusable names), "tau", "rho", "verdict", fractions, the

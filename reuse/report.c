@@ -485,11 +485,9 @@ static const char *const style =
     "details{margin:.3em 0 1em}summary{cursor:pointer;color:#0072B2}"
     "img{max-width:100%;min-width:384px;image-rendering:pixelated}";
 
-int report_write_html(const Study *s, const char *path)
+void report_render_html(const Study *s, FILE *out)
 {
-    AtomicFile *af = atomic_open(path);
-    if (!af) return -1;
-    Page pg = {atomic_stream(af), 0};
+    Page pg = {out, 0};
     fprintf(pg.out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>Parameter-reuse study: ");
     esc(&pg, s->dir);
@@ -513,5 +511,12 @@ int report_write_html(const Study *s, const char *path)
     report_predictors_html(pg.out, s);
     section_overlays(&pg, s);
     fputs("</body></html>\n", pg.out);
+}
+
+int report_write_html(const Study *s, const char *path)
+{
+    AtomicFile *af = atomic_open(path);
+    if (!af) return -1;
+    report_render_html(s, atomic_stream(af));
     return atomic_commit(af);
 }

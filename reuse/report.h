@@ -31,5 +31,8 @@ void report_plan_validation_html(FILE *out, const Study *s, int *figure);
 /* Both write atomically; 0, or -1 with the error set. */
 int report_write_html(const Study *s, const char *path);
 int report_write_md(const Study *s, const char *path);
+/* The same pages written to out (a write error shows on out). */
+void report_render_html(const Study *s, FILE *out);
+void report_render_md(const Study *s, FILE *out);
 
 #endif

@@ -1,4 +1,5 @@
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -117,6 +118,14 @@ static double json_number(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* A count: a number in 0..INT_MAX (truncated), else -1 (missing, or not one a plan
+ * can hold; converting a larger double to int would be undefined). */
+static int json_count(const cJSON *o, const char *key)
+{
+    double v = json_number(o, key);
+    return v >= 0 && v <= INT_MAX ? (int)v : -1;
+}
+
 static void json_string(const cJSON *o, const char *key, char *buf, size_t len)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -132,11 +141,10 @@ void plan_summary(const cJSON *json, PlanSummary *p)
     p->tau = json_number(json, "tau");
     p->rho = json_number(json, "rho");
     p->rmse_max = json_number(json, "rmse_max");
-    double v;
-    p->reused = isnan(v = json_number(json, "reused_tensors")) ? -1 : (int)v;
-    p->total = isnan(v = json_number(json, "total_tensors")) ? -1 : (int)v;
-    p->w_reusable = isnan(v = json_number(json, "w_reusable")) ? -1 : (int)v;
-    p->w_total = isnan(v = json_number(json, "w_total")) ? -1 : (int)v;
+    p->reused = json_count(json, "reused_tensors");
+    p->total = json_count(json, "total_tensors");
+    p->w_reusable = json_count(json, "w_reusable");
+    p->w_total = json_count(json, "w_total");
     if (p->reused < 0) p->reused = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(json, "tensors"));
     const cJSON *nr = cJSON_GetObjectItemCaseSensitive(json, "not_reusable");
     for (int k = 0; k < 6; k++) {

@@ -176,11 +176,8 @@ static void table_md(FILE *out, const Study *s)
     fputs("\n", out);
 }
 
-int report_write_md(const Study *s, const char *path)
+void report_render_md(const Study *s, FILE *out)
 {
-    AtomicFile *af = atomic_open(path);
-    if (!af) return -1;
-    FILE *out = atomic_stream(af);
     fprintf(out, "# Parameter-reuse study: %s\n\n", s->dir);
     scans_md(out, s);
     bn_md(out, s);
@@ -192,5 +189,12 @@ int report_write_md(const Study *s, const char *path)
     if (!s->n_overlays) fprintf(out, "No overlays (overlays/*.png).\n");
     for (int i = 0; i < s->n_overlays; i++)
         fprintf(out, "- %s/overlays/%s.png\n", s->dir, s->overlays[i].name);
+}
+
+int report_write_md(const Study *s, const char *path)
+{
+    AtomicFile *af = atomic_open(path);
+    if (!af) return -1;
+    report_render_md(s, atomic_stream(af));
     return atomic_commit(af);
 }

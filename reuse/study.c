@@ -10,6 +10,7 @@
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "reuse/study.h"
+#include "train/plan_file.h"
 
 #define MAX_IMAGE_BYTES (32u << 20)
 
@@ -52,8 +53,25 @@ static char *stem(const char *path)
     return s;
 }
 
-static int load_tables(const char *dir, const char *sub, const char *const *columns,
-                       StudyTable **out, int *n_out)
+int study_check_columns(const char *part, const CsvTable *t)
+{
+    static const struct { const char *part, *columns[7]; } needs[] = {
+        {"scans", {"layer", "kind", "tensor", "mean", "delta", NULL}},
+        {"bn", {"layer", "bn", "MRM", "MRV", "MRW", "MRB", NULL}},
+        {"rmse", {"pair", "layer", "rmse_w", "rmse_b", NULL}},
+        {"cka", {"layer", "cka", "source", "shared_init", NULL}},
+        {"transferability", {"source", "logme", "leep", NULL}},
+    };
+    for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++) {
+        if (strcmp(needs[k].part, part)) continue;
+        for (const char *const *c = needs[k].columns; *c; c++)
+            if (csv_column(t, *c) < 0)
+                return error_set("%s: no '%s' column: not a %s file", t->path, *c, part);
+    }
+    return 0;
+}
+
+static int load_tables(const char *dir, const char *sub, StudyTable **out, int *n_out)
 {
     char **paths;
     int n = list_files(dir, sub, ".csv", &paths);
@@ -64,11 +82,10 @@ static int load_tables(const char *dir, const char *sub, const char *const *colu
         if (!rc) {
             StudyTable *t = &(*out)[*n_out];
             if (csv_read(paths[i], &t->csv)) rc = -1;
-            for (int c = 0; !rc && columns[c]; c++)
-                if (csv_column(&t->csv, columns[c]) < 0) {
-                    rc = error_set("%s: no '%s' column: not a %s file", paths[i], columns[c], sub);
-                    csv_free(&t->csv);
-                }
+            else if (study_check_columns(sub, &t->csv)) {
+                rc = -1;
+                csv_free(&t->csv);
+            }
             if (!rc) {
                 t->name = stem(paths[i]);
                 (*n_out)++;
@@ -88,28 +105,12 @@ static int load_plans(Study *s)
     s->plans = xcalloc((size_t)n + 1, sizeof *s->plans);
     int rc = 0;
     for (int i = 0; i < n; i++) {
-        FILE *f = rc ? NULL : fopen(paths[i], "rb");
-        if (!rc && !f) rc = error_set("%s: cannot open: %s", paths[i], strerror(errno));
-        if (f) {
-            char *text = NULL;
-            size_t len = 0, cap = 0, got;
-            do {
-                if (cap - len < 4096) text = xrealloc(text, cap = cap ? 2 * cap : 65536);
-                got = fread(text + len, 1, cap - len - 1, f);
-                len += got;
-            } while (got > 0);
-            text[len] = '\0';
-            fclose(f);
-            cJSON *json = cJSON_Parse(text);
-            free(text);
-            if (!json || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(json, "tensors"))) {
-                rc = error_set("%s: not a reuse plan (%s)", paths[i],
-                               json ? "no \"tensors\" array" : "invalid JSON");
-                cJSON_Delete(json);
-            } else {
-                s->plans[s->n_plans].name = stem(paths[i]);
-                s->plans[s->n_plans++].json = json;
-            }
+        cJSON *json = rc ? NULL : plan_file_read(paths[i]);
+        if (!json) {
+            rc = -1;
+        } else {
+            s->plans[s->n_plans].name = stem(paths[i]);
+            s->plans[s->n_plans++].json = json;
         }
         free(paths[i]);
     }
@@ -160,16 +161,11 @@ int study_load(const char *dir, Study *s)
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
         return error_set("%s: not a folder", dir);
     s->dir = xstrdup(dir);
-    static const char *const scan_cols[] = {"layer", "kind", "tensor", "mean", "delta", NULL};
-    static const char *const bn_cols[] = {"layer", "bn", "MRM", "MRV", "MRW", "MRB", NULL};
-    static const char *const rmse_cols[] = {"pair", "layer", "rmse_w", "rmse_b", NULL};
-    static const char *const cka_cols[] = {"layer", "cka", "source", "shared_init", NULL};
-    static const char *const score_cols[] = {"source", "logme", "leep", NULL};
-    if (load_tables(dir, "scans", scan_cols, &s->scans, &s->n_scans) ||
-        load_tables(dir, "bn", bn_cols, &s->bn, &s->n_bn) ||
-        load_tables(dir, "rmse", rmse_cols, &s->rmse, &s->n_rmse) ||
-        load_tables(dir, "cka", cka_cols, &s->cka, &s->n_cka) ||
-        load_tables(dir, "transferability", score_cols, &s->scores, &s->n_scores) || load_plans(s) ||
+    if (load_tables(dir, "scans", &s->scans, &s->n_scans) ||
+        load_tables(dir, "bn", &s->bn, &s->n_bn) ||
+        load_tables(dir, "rmse", &s->rmse, &s->n_rmse) ||
+        load_tables(dir, "cka", &s->cka, &s->n_cka) ||
+        load_tables(dir, "transferability", &s->scores, &s->n_scores) || load_plans(s) ||
         load_overlays(s)) {
         study_free(s);
         return -1;

@@ -55,5 +55,8 @@ typedef struct Study {
  * lacks the columns its kind needs, or when dir holds none of the parts. */
 int study_load(const char *dir, Study *s);
 void study_free(Study *s);
+/* Whether table t has the columns its part ("scans", "bn", "rmse") needs: 0, or -1 naming
+ * the first one missing. Other parts need none. */
+int study_check_columns(const char *part, const CsvTable *t);
 
 #endif

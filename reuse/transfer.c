@@ -11,26 +11,11 @@
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "engine/safetensors.h"
+#include "reuse/csv.h"
 #include "reuse/transfer.h"
 #include "train/stats.h"
 #include "train/trainer.h"
 
-#define MAX_SOURCES 16
-#define MAX_LIST 16
-
-typedef struct Source {
-    char name[64];
-    char checkpoint[1024];
-    char plan[1024];
-} Source;
-
-typedef struct Study {
-    TrainConfig base;
-    int n[MAX_LIST], n_count;
-    int seeds[MAX_LIST], seed_count;
-    Source sources[MAX_SOURCES];
-    int source_count;
-} Study;
 
 /* "10 50" -> {10, 50} */
 static int parse_ints(const char *path, const char *key, const char *text, int *out, int max)
@@ -51,7 +36,7 @@ static int parse_ints(const char *path, const char *key, const char *text, int *
     return count;
 }
 
-static int parse_source(const char *path, const char *text, Source *s)
+static int parse_source(const char *path, const char *text, TransferSource *s)
 {
     char buf[3000];
     snprintf(buf, sizeof buf, "%s", text);
@@ -76,45 +61,44 @@ static int parse_source(const char *path, const char *text, Source *s)
     return 0;
 }
 
-static int study_parse(const char *path, Study *st)
+int transfer_study_parse(const CfgFile *cfg, const char *path, TransferStudy *st)
 {
-    CfgFile cfg;
-    if (cfgfile_read(path, &cfg)) return -1;
     memset(st, 0, sizeof *st);
     train_config_defaults(&st->base);
     st->base.epochs = 30;
     st->base.quiet = true;
     int rc = 0;
     const char *v;
-    if (!(v = cfgfile_get(&cfg, "target"))) rc = error_set("%s: no 'target: DIR'", path);
+    if (!(v = cfgfile_get(cfg, "target"))) rc = error_set("%s: no 'target: DIR'", path);
     else st->base.data.dir = xstrdup(v);
-    if (!rc && (v = cfgfile_get(&cfg, "arch")) && model_arch_parse(v, &st->base.model.arch))
+    if (!rc && (v = cfgfile_get(cfg, "arch")) && model_arch_parse(v, &st->base.model.arch))
         rc = error_prefix("%s", path);
     struct { const char *key; int *dest; } ints[] = {
         {"width", &st->base.model.width}, {"epochs", &st->base.epochs},
         {"batch", &st->base.batch}, {"size", &st->base.data.size}};
     for (int i = 0; !rc && i < 4; i++)
-        if ((v = cfgfile_get(&cfg, ints[i].key)) && parse_ints(path, ints[i].key, v, ints[i].dest, 1) < 0)
+        if ((v = cfgfile_get(cfg, ints[i].key)) && parse_ints(path, ints[i].key, v, ints[i].dest, 1) < 0)
             rc = -1;
-    if (!rc && (v = cfgfile_get(&cfg, "lr"))) st->base.lr = strtod(v, NULL);
-    if (!rc && (v = cfgfile_get(&cfg, "split_seed"))) st->base.data.split_seed = strtoull(v, NULL, 10);
-    if (!rc && (v = cfgfile_get(&cfg, "optimizer"))) {
+    if (!rc && (v = cfgfile_get(cfg, "lr"))) st->base.lr = strtod(v, NULL);
+    if (!rc && (v = cfgfile_get(cfg, "split_seed"))) st->base.data.split_seed = strtoull(v, NULL, 10);
+    if (!rc && (v = cfgfile_get(cfg, "optimizer"))) {
         if (!strcmp(v, "sgd")) st->base.optimizer = OPTIMIZER_SGD;
         else if (strcmp(v, "adam")) rc = error_set("%s: optimizer must be adam or sgd", path);
     }
-    if (!rc && (v = cfgfile_get(&cfg, "schedule")) && schedule_parse(v, &st->base.schedule))
+    if (!rc && (v = cfgfile_get(cfg, "schedule")) && schedule_parse(v, &st->base.schedule))
         rc = error_prefix("%s", path);
     if (!rc) {
-        v = cfgfile_get(&cfg, "n");
-        st->n_count = parse_ints(path, "n", v ? v : "10 50", st->n, MAX_LIST);
+        v = cfgfile_get(cfg, "n");
+        st->n_count = parse_ints(path, "n", v ? v : "10 50", st->n, TRANSFER_MAX_LIST);
         if (st->n_count < 0) rc = -1;
     }
     if (!rc) {
-        v = cfgfile_get(&cfg, "seeds");
-        int list[MAX_LIST], count = parse_ints(path, "seeds", v ? v : "1", list, MAX_LIST);
+        v = cfgfile_get(cfg, "seeds");
+        int list[TRANSFER_MAX_LIST];
+        int count = parse_ints(path, "seeds", v ? v : "1", list, TRANSFER_MAX_LIST);
         if (count < 0) rc = -1;
         else if (count == 1) {            /* "seeds: R" means seeds 1..R */
-            st->seed_count = list[0] < MAX_LIST ? list[0] : MAX_LIST;
+            st->seed_count = list[0] < TRANSFER_MAX_LIST ? list[0] : TRANSFER_MAX_LIST;
             for (int i = 0; i < st->seed_count; i++) st->seeds[i] = i + 1;
         } else {
             st->seed_count = count;
@@ -122,11 +106,27 @@ static int study_parse(const char *path, Study *st)
         }
         if (!rc && st->seed_count < 1) rc = error_set("%s: seeds must be at least 1", path);
     }
-    for (int i = 0; !rc && i < cfg.count; i++) {
-        if (strcmp(cfg.keys[i], "source")) continue;
-        if (st->source_count == MAX_SOURCES) rc = error_set("%s: more than %d sources", path, MAX_SOURCES);
-        else rc = parse_source(path, cfg.values[i], &st->sources[st->source_count++]);
+    for (int i = 0; !rc && i < cfg->count; i++) {
+        if (strcmp(cfg->keys[i], "source")) continue;
+        if (st->source_count == TRANSFER_MAX_SOURCES)
+            rc = error_set("%s: more than %d sources", path, TRANSFER_MAX_SOURCES);
+        else rc = parse_source(path, cfg->values[i], &st->sources[st->source_count++]);
     }
+    if (rc) transfer_study_free(st);
+    return rc;
+}
+
+void transfer_study_free(TransferStudy *st)
+{
+    free((char *)st->base.data.dir);
+    memset(st, 0, sizeof *st);
+}
+
+static int study_read(const char *path, TransferStudy *st)
+{
+    CfgFile cfg;
+    if (cfgfile_read(path, &cfg)) return -1;
+    int rc = transfer_study_parse(&cfg, path, st);
     cfgfile_free(&cfg);
     return rc;
 }
@@ -146,36 +146,31 @@ static bool run_finished(const char *dir, int epochs)
     return done;
 }
 
-/* Per-class and mean Dice of the last row of RUN/log.csv (the final epoch). */
+/* Per-class and mean Dice of the last row of RUN/log.csv (the final epoch), by column name. */
 static int read_final_dice(const char *dir, int classes, double *dice, double *mean)
 {
-    char line[4096], last[4096] = "";
-    char *path = fs_join(dir, "log.csv");
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        error_set("%s: cannot read", path);
+    char *path = fs_join(dir, "log.csv"), name[32];
+    CsvTable t;
+    if (csv_read(path, &t)) {
         free(path);
         return -1;
     }
-    while (fgets(line, sizeof line, f)) memcpy(last, line, sizeof line);
-    fclose(f);
-    /* epoch,step,lr,train_loss,val_loss,dice_0..dice_{K-1},mean_dice,... */
-    char *p = last;
-    for (int col = 0; col < 5 && p; col++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
-    for (int c = 0; c <= classes && p; c++) {
-        double v = strtod(p, NULL);
-        if (c < classes) dice[c] = v;
-        else *mean = v;
-        p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    int rc = t.n_rows ? 0 : error_set("%s: no finished epoch", path);
+    for (int c = 0; c <= classes && !rc; c++) {
+        if (c < classes) snprintf(name, sizeof name, "dice_%d", c);
+        else snprintf(name, sizeof name, "mean_dice");
+        int col = csv_column(&t, name);
+        if (col < 0) rc = error_set("%s: no '%s' column", path, name);
+        else *(c < classes ? &dice[c] : mean) = csv_number(&t, t.n_rows - 1, col);
     }
-    int rc = p ? 0 : error_set("%s: no finished epoch", path);
+    csv_free(&t);
     free(path);
     return rc;
 }
 
 /* Run i of the grid (n-major, then configuration, then seed): its name and settings.
  * Returns its folder, RUNS_DIR/NAME, which tc->out_dir points to; the caller frees it. */
-static char *grid_run(const Study *st, int i, int threads, const char *runs_dir, char *name,
+static char *grid_run(const TransferStudy *st, int i, int threads, const char *runs_dir, char *name,
                       size_t name_len, TrainConfig *tc)
 {
     const int n_configs = 1 + 2 * st->source_count;
@@ -188,7 +183,7 @@ static char *grid_run(const Study *st, int i, int threads, const char *runs_dir,
     if (c == 0) {
         snprintf(name, name_len, "n%d-random-s%d", st->n[a], st->seeds[r]);
     } else {
-        const Source *s = &st->sources[(c - 1) / 2];
+        const TransferSource *s = &st->sources[(c - 1) / 2];
         bool freeze = (c - 1) % 2 == 0;
         snprintf(name, name_len, "n%d-%s-%s-s%d", st->n[a], s->name,
                  freeze ? "freeze" : "finetune", st->seeds[r]);
@@ -204,7 +199,7 @@ static char *grid_run(const Study *st, int i, int threads, const char *runs_dir,
 }
 
 /* Train (or resume) run i unless it is finished; 0, or -1 with the message set. */
-static int grid_train(const Study *st, int i, int total, int threads, const char *runs_dir,
+static int grid_train(const TransferStudy *st, int i, int total, int threads, const char *runs_dir,
                       bool quiet)
 {
     char name[256], who[32] = "";
@@ -232,7 +227,7 @@ static int grid_train(const Study *st, int i, int total, int threads, const char
  * from a shared counter when it has finished one (dist.h), so a slow run holds up no
  * other. A rank whose run fails pushes the counter past the end, so that no rank starts
  * another, and the ranks agree on the failure (dist_agree). */
-static int grid_train_all(const Study *st, int total, int threads, const char *runs_dir,
+static int grid_train_all(const TransferStudy *st, int total, int threads, const char *runs_dir,
                           bool quiet)
 {
     DistCounter *next = dist_counter_open();
@@ -260,7 +255,7 @@ static uint64_t study_fingerprint(const char *config_path, const char *study_dir
 
 /* Every run's final per-class and mean Dice, k + 1 values per run in grid order. 0, or
  * -1 with the message set. */
-static int read_grid_dice(const Study *st, int total, int threads, const char *runs_dir,
+static int read_grid_dice(const TransferStudy *st, int total, int threads, const char *runs_dir,
                           double *dice)
 {
     const int k = st->base.model.classes;
@@ -293,7 +288,7 @@ static void table_header(FILE *csv, FILE *md, int k)
 
 /* The row of subset size n[a] and configuration c (random, then freeze / fine-tune per
  * source): each class's and the mean's Dice, mean and sd over the seeds. */
-static void table_row(FILE *csv, FILE *md, const Study *st, int a, int c, const double *dice)
+static void table_row(FILE *csv, FILE *md, const TransferStudy *st, int a, int c, const double *dice)
 {
     const int k = st->base.model.classes, n_configs = 1 + 2 * st->source_count;
     char label[160];
@@ -303,7 +298,7 @@ static void table_row(FILE *csv, FILE *md, const Study *st, int a, int c, const 
     fprintf(csv, "%d,%s,%d", st->n[a], label, st->seed_count);
     fprintf(md, "| %d | %s |", st->n[a], label);
     for (int j = 0; j <= k; j++) {
-        double x[MAX_LIST], m, sd;
+        double x[TRANSFER_MAX_LIST], m, sd;
         for (int r = 0; r < st->seed_count; r++)
             x[r] = dice[((size_t)(a * n_configs + c) * st->seed_count + r) * (k + 1) + j];
         stats_mean_sd(x, st->seed_count, &m, &sd);
@@ -316,7 +311,7 @@ static void table_row(FILE *csv, FILE *md, const Study *st, int a, int c, const 
 
 /* STUDY_DIR/transfer/table.csv and table.md (Table 1): one row per (n, configuration),
  * mean ± sd over seeds. 0, or -1 with the message set. */
-static int write_tables(const Study *st, const double *dice, const char *study_dir, bool quiet)
+static int write_tables(const TransferStudy *st, const double *dice, const char *study_dir, bool quiet)
 {
     char *csv_path = fs_join(study_dir, "transfer/table.csv");
     char *md_path = fs_join(study_dir, "transfer/table.md");
@@ -342,11 +337,11 @@ static int write_tables(const Study *st, const double *dice, const char *study_d
 
 int transfer_run(const char *config_path, const char *study_dir, int threads, bool quiet)
 {
-    Study st;
+    TransferStudy st;
     const bool writer = dist_rank() == 0;
-    const int parsed = study_parse(config_path, &st);
+    const int parsed = study_read(config_path, &st);
     if (dist_agree(parsed)) {
-        if (parsed == 0) free((char *)st.base.data.dir);
+        if (parsed == 0) transfer_study_free(&st);
         return -1;
     }
     char *runs_dir = fs_join(study_dir, "transfer/runs");
@@ -364,6 +359,6 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
         free(dice);
     }
     free(runs_dir);
-    free((char *)st.base.data.dir);
+    transfer_study_free(&st);
     return dist_agree(rc);
 }

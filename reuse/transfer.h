@@ -23,6 +23,33 @@
 
 #include <stdbool.h>
 
+#include "datasets/cfgfile.h"
+#include "train/trainer.h"
+
+#define TRANSFER_MAX_SOURCES 16
+#define TRANSFER_MAX_LIST 16
+
+typedef struct TransferSource {
+    char name[64];
+    char checkpoint[1024];
+    char plan[1024];
+} TransferSource;
+
+/* study.cfg, parsed: the training settings shared by every run, the subset sizes, the
+ * seeds and the source models. */
+typedef struct TransferStudy {
+    TrainConfig base;                          /* base.data.dir is owned */
+    int n[TRANSFER_MAX_LIST], n_count;
+    int seeds[TRANSFER_MAX_LIST], seed_count;
+    TransferSource sources[TRANSFER_MAX_SOURCES];
+    int source_count;
+} TransferStudy;
+
+/* Interpret a study.cfg read with cfgfile_read (path names it in messages). 0 (then
+ * transfer_study_free(st)), or -1 with the error set and nothing to free. */
+int transfer_study_parse(const CfgFile *cfg, const char *path, TransferStudy *st);
+void transfer_study_free(TransferStudy *st);
+
 int transfer_run(const char *config_path, const char *study_dir, int threads, bool quiet);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "datasets/cfgfile.h"
 #include "datasets/dataset.h"
 #include "datasets/nifti.h"
 #include "datasets/pngio.h"
@@ -371,6 +372,53 @@ static void test_acdc_mismatches(void **state)
     expect_open_error(dir, "dataset.cfg: bad spacing '-1'", NULL);
 }
 
+/* "key: value" files (datasets/cfgfile.c) from memory, as cfgfile_read parses them:
+ * comments and blank lines skipped, spaces trimmed, the last of a repeated key wins;
+ * a line without a key, a too long line and a NUL byte are errors naming file and line. */
+static void test_cfgfile(void **state)
+{
+    (void)state;
+    const char *text = "# comment\n\n  preset :  t1 \r\nclasses: 2\nclasses: 1 3\nempty:\n"
+                       "url: http://x:80\nlast: no newline";
+    CfgFile cfg;
+    assert_int_equal(cfgfile_parse(text, strlen(text), "a.cfg", &cfg), 0);
+    assert_int_equal(cfg.count, 6);
+    assert_string_equal(cfgfile_get(&cfg, "preset"), "t1");
+    assert_string_equal(cfgfile_get(&cfg, "classes"), "1 3");
+    assert_string_equal(cfgfile_get(&cfg, "empty"), "");
+    assert_string_equal(cfgfile_get(&cfg, "url"), "http://x:80");
+    assert_string_equal(cfgfile_get(&cfg, "last"), "no newline");
+    assert_null(cfgfile_get(&cfg, "Preset"));
+    Dataset d = {.preset = "custom"};
+    assert_int_equal(dataset_apply_cfg(&d, &cfg, "a.cfg"), 0);
+    assert_string_equal(d.preset, "t1");
+    assert_int_equal(d.classes, (1u << 1) | (1u << 3));
+    cfgfile_free(&cfg);
+
+    char long_line[1100];
+    memset(long_line, 'k', sizeof long_line);
+    memcpy(long_line + 1030, ": v\n", 4);
+    const struct { const char *text; size_t len; const char *expect; } bad[] = {   /* len 0: strlen */
+        {"a: 1\n: 2\n", 0, "b.cfg:2: expected 'key: value'"},
+        {"a: 1\nno colon\n", 0, "b.cfg:2: expected 'key: value', got 'no colon'"},
+        {"a: 1\0\n", 6, "b.cfg: not a text file (holds a NUL byte)"},
+        {long_line, 1034, "b.cfg:1: line longer than 1022 characters"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t len = bad[i].len ? bad[i].len : strlen(bad[i].text);
+        assert_int_equal(cfgfile_parse(bad[i].text, len, "b.cfg", &cfg), -1);
+        if (strcmp(error_get(), bad[i].expect) && !strstr(error_get(), bad[i].expect))
+            fail_msg("case %zu: '%s'", i, error_get());
+        assert_int_equal(cfg.count, 0);
+        assert_null(cfg.keys);
+    }
+    /* the longest line accepted */
+    memcpy(long_line + 1018, ": v\n", 4);
+    assert_int_equal(cfgfile_parse(long_line, 1022, "c.cfg", &cfg), 0);
+    assert_int_equal(cfg.count, 1);
+    cfgfile_free(&cfg);
+}
+
 static void test_class_helpers(void **state)
 {
     (void)state;
@@ -397,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_png_layout),
         cmocka_unit_test(test_png_mismatches),
         cmocka_unit_test(test_acdc_mismatches),
+        cmocka_unit_test(test_cfgfile),
         cmocka_unit_test(test_class_helpers),
     };
     return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);

@@ -2,6 +2,7 @@
  * supported dtype), files we write are byte-identical to np.save's, conversions, and every
  * malformed header, dtype, order and size is rejected with its message. The numpy parts
  * are skipped (with a message) when /usr/bin/python3 with numpy is not available. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,39 @@ static void test_rejects_malformed(void **state)
     remove_dir(dir);
 }
 
+/* npy_decode (what fuzz_npy drives) gives what npy_read gives for the same bytes, and every
+ * proper prefix of a valid file is rejected with one line and nothing left to free. */
+static void test_decode_from_memory(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir("npy-mem");
+    char *path = path_in(dir, "x.npy");
+    int32_t x[3 * 4];
+    for (int i = 0; i < 12; i++) x[i] = i * i - 7;
+    assert_int_equal(npy_write(path, NPY_DTYPE_I32, 2, (int[]){3, 4}, x), 0);
+    size_t len;
+    unsigned char *b = read_file_bytes(path, &len);
+    NpyArray a, m;
+    assert_int_equal(npy_read(path, &a), 0);
+    assert_int_equal(npy_decode(b, len, "mem.npy", &m), 0);
+    assert_int_equal(m.dtype, a.dtype);
+    assert_int_equal(m.ndim, 2);
+    assert_memory_equal(m.shape, a.shape, sizeof a.shape);
+    assert_int_equal(m.count, 12);
+    assert_memory_equal(m.data, x, sizeof x);
+    assert_memory_equal(a.data, x, sizeof x);
+    npy_free(&a);
+    npy_free(&m);
+    for (size_t n = 0; n < len; n++) {
+        error_clear();
+        if (npy_decode(b, n, "cut.npy", &m) != -1 || m.data || strncmp(error_get(), "cut.npy: ", 9) ||
+            strchr(error_get(), '\n'))
+            fail_msg("prefix of %zu bytes: '%s'", n, error_get());
+    }
+    free(b);
+    remove_dir(dir);
+}
+
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -383,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_reads_numpy_files),
         cmocka_unit_test(test_writes_like_numpy),
         cmocka_unit_test(test_rejects_malformed),
+        cmocka_unit_test(test_decode_from_memory),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

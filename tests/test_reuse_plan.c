@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "reuse/plan.h"
+#include "train/plan_file.h"
 #include "tests/testutil.h"
 
 static char *dir;
@@ -261,6 +262,56 @@ static void test_plan_rmse_bound(void **state)
     assert_non_null(strstr(error_get(), "no rows for the pair seg, nobody"));
 }
 
+/* The plan reader that training and the report share (train/plan_file.c): it reads what
+ * plan_write_json writes, and rejects anything else with one line naming the file. */
+static void test_plan_file_reader(void **state)
+{
+    (void)state;
+    char scan[4200], json[4200];
+    snprintf(scan, sizeof scan, "%s/scan.csv", dir);
+    snprintf(json, sizeof json, "%s/read.json", dir);
+    write_scan(scan);
+    PlanOptions o;
+    plan_options_defaults(&o);
+    Plan p;
+    assert_int_equal(plan_from_scan(scan, &o, &p), 0);
+    assert_int_equal(plan_write_json(json, &p), 0);
+    cJSON *root = plan_file_read(json);
+    assert_non_null(root);
+    const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(root, "tensors"), *item;
+    int i = 0;
+    cJSON_ArrayForEach(item, tensors) {
+        while (!p.entries[i].reusable) i++;
+        assert_string_equal(item->valuestring, p.entries[i++].tensor);
+    }
+    assert_int_equal(cJSON_GetArraySize(tensors), p.reusable);
+    cJSON_Delete(root);
+    plan_free(&p);
+
+    static const struct { const char *text; size_t len; const char *expect; } bad[] = {
+        {"", 0, "invalid JSON near byte 0"},
+        {"{\"tensors\": [\"a\",", 17, "invalid JSON"},
+        {"[\"a\"]", 5, "no \"tensors\" array"},
+        {"{\"tensors\": \"a\"}", 16, "no \"tensors\" array"},
+        {"{\"tensors\": [\"a\", 3]}", 21, "non-string entry"},
+        {"{\"tensors\": []} x", 17, "text after the JSON value"},
+        {"{\"tensors\": []}\0", 16, "holds a NUL byte"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        error_clear();
+        assert_null(plan_file_parse(bad[k].text, bad[k].len, "bad.json"));
+        if (!strstr(error_get(), bad[k].expect) || strncmp(error_get(), "bad.json: ", 10) ||
+            strchr(error_get(), '\n'))
+            fail_msg("case %zu: '%s'", k, error_get());
+    }
+    /* white space after the object is fine, as JSON allows */
+    root = plan_file_parse("{\"tensors\": []}\n \t\r\n", 20, "ok.json");
+    assert_non_null(root);
+    cJSON_Delete(root);
+    assert_null(plan_file_read(dir));
+    assert_non_null(strstr(error_get(), "not a regular file"));
+}
+
 static void test_plan_bad_scans(void **state)
 {
     (void)state;
@@ -278,6 +329,12 @@ static void test_plan_bad_scans(void **state)
     write_file(path, "layer,kind,tensor,mean,delta\nbaseline,,,0.5,0\n1,Q,a.weight,0.5,-0.1\n");
     assert_int_equal(plan_from_scan(path, &o, &p), -1);
     assert_non_null(strstr(error_get(), "row 3"));
+    /* found by fuzz_report_csv: a quoted field with line breaks, quoted in the message,
+     * made it several lines */
+    write_file(path, "layer,kind,tensor,mean,delta\nbaseline,,,0.5,0\n\"a\nb\r\nc\",Q,t,0.5,-0.1\n");
+    assert_int_equal(plan_from_scan(path, &o, &p), -1);
+    assert_non_null(strstr(error_get(), "(layer 'a b  c') has an unknown kind"));
+    assert_null(strpbrk(error_get(), "\r\n"));
     snprintf(cmd, sizeof cmd, "%s plan --scan %s/missing.csv -o %s/p.json", reusenet_program(), dir, dir);
     assert_int_equal(run_command(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "missing.csv"));
@@ -296,6 +353,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_plan_respects_rho),
         cmocka_unit_test(test_plan_json),
         cmocka_unit_test(test_plan_rmse_bound),
+        cmocka_unit_test(test_plan_file_reader),
         cmocka_unit_test(test_plan_bad_scans),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,6 +4,7 @@
  * titles, axes and legends, is self-contained (no scripts, nothing fetched) and well
  * nested; report.md has the same tables; bad study folders give one clear message.
  * (tests/report/check_render.sh opens a report in headless Chromium.) */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "reuse/plan.h"
 #include "reuse/plan_validate.h"
 #include "reuse/report.h"
+#include "reuse/report_data.h"
 #include "reuse/rmse.h"
 #include "reuse/study.h"
 #include "reuse/swap.h"
@@ -253,7 +255,7 @@ static void test_report_controls_and_validation(void **state)
 {
     (void)state;
     char sub[4200], p[4400], q[4400];
-    path_in(sub, sizeof sub, "controls");
+    snprintf(sub, sizeof sub, "%s", path_in(dir, "controls"));
     assert_int_equal(mkdir(sub, 0755), 0);
     snprintf(p, sizeof p, "%s/scans", sub);
     assert_int_equal(mkdir(p, 0755), 0);
@@ -294,7 +296,7 @@ static void test_report_controls_and_validation(void **state)
     snprintf(q, sizeof q, "%s/r.html", sub);
     assert_int_equal(report_write_html(&st, q), 0);
     study_free(&st);
-    char *t = slurp(q), want[512];
+    char *t = (char *)read_file_bytes(q, NULL), want[512];
     const char *titles[] = {"RM: change of mean Dice", "RV: change of mean Dice",
                             "W: change of mean Dice", "B: change of mean Dice"};
     for (int i = 0; i < 4; i++) assert_contains(t, titles[i]);
@@ -353,8 +355,32 @@ static void test_report_bad_study(void **state)
     write_text(p, "layer,kind,tensor,mean,delta\nbaseline,,,\"0.5\n");
     assert_int_equal(study_load(sub, &s), -1);
     assert_contains(error_get(), "x.csv:2: unterminated quoted field");
+    /* found by fuzz_report_csv: the same in the header line freed the header twice */
+    write_text(p, "layer,\"kind,tensor\n1,W,a\n");
+    assert_int_equal(study_load(sub, &s), -1);
+    assert_contains(error_get(), "x.csv:1: unterminated quoted field");
     assert_int_equal(study_load(path_in(dir, "missing"), &s), -1);
     assert_contains(error_get(), "not a folder");
+}
+
+/* Plan counts as the report reads them (plan_summary): a count that is not a number in
+ * 0..INT_MAX is missing (found by fuzz_plan_json: converting 3e9 to int was undefined). */
+static void test_plan_summary_counts(void **state)
+{
+    (void)state;
+    cJSON *json = cJSON_Parse("{\"tensors\": [\"a\", \"b\"], \"reused_tensors\": 1e300, "
+                              "\"total_tensors\": 3e9, \"w_reusable\": -2, \"w_total\": 7.9, "
+                              "\"not_reusable\": {\"W\": [\"1\", 6, \"11\"]}}");
+    assert_non_null(json);
+    PlanSummary p;
+    plan_summary(json, &p);
+    assert_int_equal(p.reused, 2);           /* missing: the length of "tensors" */
+    assert_int_equal(p.total, -1);
+    assert_int_equal(p.w_reusable, -1);
+    assert_int_equal(p.w_total, 7);
+    assert_string_equal(p.not_reusable[4], "1, 11");
+    assert_true(isnan(p.tau));
+    cJSON_Delete(json);
 }
 
 int main(int argc, char **argv)
@@ -364,6 +390,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_report_has_every_figure),
         cmocka_unit_test(test_report_command),
         cmocka_unit_test(test_report_controls_and_validation),
+        cmocka_unit_test(test_plan_summary_counts),
         cmocka_unit_test(test_report_bad_study),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,7 @@
 /* reusenet transfer on a tiny study: every configuration runs and lands in table.csv; the
  * freeze runs leave every planned tensor (BN statistics included) bitwise equal to the
  * source's while the rest trains; a second invocation skips finished runs. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,28 @@
 #include "tests/testutil.h"
 
 static const char *bin;   /* set in main: the program under test */
+
+/* The field under header `col` in line `row` (1 = first after the header; 0 = the last) of
+ * a CSV without quoted fields; NAN when absent. Written apart from reuse/csv.c. */
+static double field(const char *path, int row, const char *col)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NAN;
+    char header[4096], line[4096], last[4096] = "";
+    int index = -1, n = 0;
+    if (fgets(header, sizeof header, f)) {
+        header[strcspn(header, "\r\n")] = '\0';
+        int i = 0;
+        for (char *tok = strtok(header, ","); tok; tok = strtok(NULL, ","), i++)
+            if (!strcmp(tok, col)) index = i;
+    }
+    while (fgets(line, sizeof line, f))
+        if (++n == row || row == 0) memcpy(last, line, sizeof line);
+    fclose(f);
+    const char *p = last;
+    for (int i = 0; i < index && p; i++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    return index < 0 || !p || !last[0] ? NAN : strtod(p, NULL);
+}
 
 static void test_transfer_study(void **state)
 {
@@ -44,6 +67,17 @@ static void test_transfer_study(void **state)
     while (fgets(line, sizeof line, f)) rows++;
     fclose(f);
     assert_int_equal(rows, 4);
+    /* each row's Dice is the mean over seeds of the runs' final epochs (log.csv) */
+    double m = 0;
+    for (int seed = 1; seed <= 2; seed++) {
+        char log[4200];
+        snprintf(log, sizeof log, "%s/study/transfer/runs/n2-random-s%d/log.csv", root, seed);
+        double v = field(log, 0, "mean_dice");
+        assert_false(isnan(v));
+        m += v / 2;
+    }
+    double table = field(path, 1, "mean");
+    if (!(fabs(table - m) <= 5e-5)) fail_msg("table mean %g, logs' mean %g", table, m);
 
     SafeTensors src, frozen;
     snprintf(path, sizeof path, "%s/src/last.safetensors", root);

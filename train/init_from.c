@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
+#include "train/plan_file.h"
 #include "train/trainer.h"
 
 /* Names to load: a comma-separated list, or the "tensors" array of a plan file. */
@@ -24,36 +25,11 @@ static char **read_names(const char *list, const char *plan, int *count)
         free(copy);
         return names;
     }
-    FILE *f = fopen(plan, "rb");
-    if (!f) {
-        error_set("%s: cannot open the plan", plan);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = xmalloc((size_t)len + 1);
-    size_t got = fread(text, 1, (size_t)len, f);
-    fclose(f);
-    text[got] = '\0';
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    cJSON *arr = root ? cJSON_GetObjectItemCaseSensitive(root, "tensors") : NULL;
-    if (!cJSON_IsArray(arr)) {
-        error_set("%s: not a reuse plan (no \"tensors\" array)", plan);
-        cJSON_Delete(root);
-        return NULL;
-    }
+    cJSON *root = plan_file_read(plan);
+    if (!root) return NULL;
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "tensors");
     cJSON *item;
-    cJSON_ArrayForEach(item, arr) {
-        if (!cJSON_IsString(item)) {
-            error_set("%s: \"tensors\" holds a non-string entry", plan);
-            for (int i = 0; i < *count; i++) free(names[i]);
-            free(names);
-            cJSON_Delete(root);
-            *count = 0;
-            return NULL;
-        }
+    cJSON_ArrayForEach(item, arr) {     /* every one a string (plan_file_parse) */
         names = xrealloc(names, sizeof *names * (size_t)(*count + 1));
         names[(*count)++] = xstrdup(item->valuestring);
     }

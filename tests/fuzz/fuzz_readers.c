@@ -5,10 +5,11 @@
  * -fsanitize=fuzzer,address,undefined).
  *
  *   make fuzz
- *   mkdir -p corpus && build-fuzz/fuzz_readers -max_total_time=60 corpus
+ *   build-fuzz/fuzz_readers build-fuzz/corpus/fuzz_readers tests/fuzz/seeds/fuzz_readers
  *
- * Good seeds: a few small .nii/.nii.gz files (from `reusenet data synth --size 32` or
- * tests/data/nifti_cases.py) and PNG masks, copied into the corpus directory. */
+ * Seeds: small .nii/.nii.gz files written by tests/data/nifti_cases.py (nibabel: plain,
+ * gzip, big-endian, scaled, with an extension, NIfTI-2) and 8- and 16-bit gray PNGs
+ * written by pngio_write_gray. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>

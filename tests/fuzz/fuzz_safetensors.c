@@ -3,10 +3,10 @@
  * or read out of bounds (built with -fsanitize=fuzzer,address,undefined).
  *
  *   make fuzz
- *   mkdir -p corpus && build-fuzz/fuzz_safetensors -max_total_time=60 corpus
+ *   build-fuzz/fuzz_safetensors build-fuzz/corpus/fuzz_safetensors tests/fuzz/seeds/fuzz_safetensors
  *
- * Any small checkpoint (e.g. one written by tests/torch/safetensors_io.py) copied into the
- * corpus directory makes a good seed; starting from nothing works too, more slowly. */
+ * Seed: a small checkpoint written by safetensors_write (F32 and I64 tensors, a scalar,
+ * metadata). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,0 +1,47 @@
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/error.h"
+#include "engine/fsutil.h"
+#include "train/plan_file.h"
+
+cJSON *plan_file_parse(const char *text, size_t len, const char *path)
+{
+    if (memchr(text, '\0', len)) {
+        error_set("%s: not a reuse plan (holds a NUL byte)", path);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        /* on failure, end is where cJSON stopped */
+        size_t offset = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
+        error_set("%s: not a reuse plan (invalid JSON near byte %zu)", path, offset);
+        return NULL;
+    }
+    while (end < text + len && strchr(" \t\r\n", *end)) end++;
+    const char *problem = NULL;
+    const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(root, "tensors"), *item;
+    if (end != text + len) problem = "text after the JSON value";
+    else if (!cJSON_IsObject(root) || !cJSON_IsArray(tensors)) problem = "no \"tensors\" array";
+    else
+        cJSON_ArrayForEach(item, tensors)
+            if (!cJSON_IsString(item)) problem = "\"tensors\" holds a non-string entry";
+    if (problem) {
+        error_set("%s: not a reuse plan (%s)", path, problem);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+cJSON *plan_file_read(const char *path)
+{
+    char *text;
+    size_t len;
+    if (read_whole_file(path, &text, &len) != 0) return NULL;
+    cJSON *root = plan_file_parse(text, len, path);
+    free(text);
+    return root;
+}
