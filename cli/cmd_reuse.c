@@ -329,6 +329,8 @@ static int validate_plan(ValidateArgs *a, Plan *p, PlanValidation *v)
             rc = cli_fail("plan");
         } else {
             plan_validation_print(stdout, v);
+            snprintf(v->target, sizeof v->target, "%s", t.name);
+            snprintf(v->source, sizeof v->source, "%s", s.name);
             p->validation = v;
         }
     }

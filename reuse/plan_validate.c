@@ -358,6 +358,8 @@ static cJSON *point_json(const PlanPoint *p)
 void plan_validation_json(cJSON *root, const PlanValidation *v)
 {
     cJSON *o = cJSON_AddObjectToObject(root, "validation");
+    if (v->target[0]) cJSON_AddStringToObject(o, "target", v->target);
+    if (v->source[0]) cJSON_AddStringToObject(o, "source", v->source);
     cJSON_AddNumberToObject(o, "baseline_mean_dice", v->baseline_mean);
     cJSON_AddNumberToObject(o, "slices", v->slices);
     cJSON_AddNumberToObject(o, "patients", v->patients);

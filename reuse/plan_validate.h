@@ -36,6 +36,8 @@ typedef struct PlanPoint {
 } PlanPoint;
 
 typedef struct PlanValidation {
+    char target[64], source[64];  /* the models' names (file stems): the report links the
+                                   * whole plan's change to Table 1's source of that name */
     double baseline_mean;
     int patients, resamples, slices;
     double tau;

@@ -7,6 +7,8 @@
  *   LogME, LEEP      transferability/NAME2.csv, the row whose source is NAME
  *   mean CKA         cka/NAME2.csv, mean over the layers of the rows whose source is NAME
  *   RMSE W, aligned  rmse/NAME2.csv, mean over the numbered layers of the pairs with NAME
+ *   plan swap        plans/NAME2.json validated with source NAME: the whole plan's change of
+ *                    the target's mean Dice without training (the paper's own evidence)
  * Kendall's tau-b against the gain, with a 95 % interval from resampling the runs of every
  * configuration (transfer/runs/RUN/log.csv, final mean Dice); without the runs, no
  * interval. A predictor from models without a shared initialisation is marked. */
@@ -16,13 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "engine/error.h"
 #include "reuse/rankcorr.h"
 #include "reuse/report.h"
 #include "reuse/report_data.h"
 #include "reuse/svg.h"
 
-#define N_PREDICTORS 5
+#define N_PREDICTORS 6
 #define BOOTSTRAP 2000
 
 typedef struct Verdict {
@@ -38,8 +42,8 @@ typedef struct Verdict {
 } Verdict;
 
 static const char *const predictor_names[N_PREDICTORS] = {
-    "LogME", "LEEP", "mean CKA", "RMSE W (raw)", "RMSE W (aligned)"};
-enum { P_LOGME, P_LEEP, P_CKA, P_RMSE, P_RMSE_ALIGNED, P_COUNT = N_PREDICTORS };
+    "LogME", "LEEP", "mean CKA", "RMSE W (raw)", "RMSE W (aligned)", "plan swap (zero-shot)"};
+enum { P_LOGME, P_LEEP, P_CKA, P_RMSE, P_RMSE_ALIGNED, P_SWAP, P_COUNT = N_PREDICTORS };
 
 static const char *cell(const CsvTable *t, int r, const char *col)
 {
@@ -114,6 +118,26 @@ static double lookup(const StudyTable *tables, int n_tables, const char *key_col
     return count ? sum / count : NAN;
 }
 
+/* The paper's own predictor: the change of the target's mean Dice when the source's whole
+ * plan is swapped in without training (plans/NAME.json validated with plan --validate,
+ * whose "validation" names the source). Mean over the plans of that source; NAN without. */
+static double plan_swap_delta(const Study *s, const char *source)
+{
+    double sum = 0;
+    int count = 0;
+    for (int i = 0; i < s->n_plans; i++) {
+        const cJSON *val = cJSON_GetObjectItemCaseSensitive(s->plans[i].json, "validation");
+        const cJSON *src = cJSON_GetObjectItemCaseSensitive(val, "source");
+        const cJSON *whole = cJSON_GetObjectItemCaseSensitive(val, "whole");
+        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(whole, "delta");
+        if (!cJSON_IsString(src) || strcmp(src->valuestring, source) || !cJSON_IsNumber(delta))
+            continue;
+        sum += delta->valuedouble;
+        count++;
+    }
+    return count ? sum / count : NAN;
+}
+
 static void verdict_build(const Study *s, Verdict *v)
 {
     memset(v, 0, sizeof *v);
@@ -161,6 +185,7 @@ static void verdict_build(const Study *s, Verdict *v)
         v->pred[P_RMSE][i] = lookup(s->rmse, s->n_rmse, "model_b", src, "rmse_w", true, &v->unshared[P_RMSE]);
         v->pred[P_RMSE_ALIGNED][i] = lookup(s->rmse, s->n_rmse, "model_b", src, "rmse_w_aligned",
                                             true, &v->unshared[P_RMSE_ALIGNED]);
+        v->pred[P_SWAP][i] = plan_swap_delta(s, src);
     }
 }
 

@@ -321,6 +321,15 @@ static void test_report_verdict(void **state)
     write_text(dir, "transferability/scores.csv", "source,logme,leep\nA,-0.3,\nB,-0.2,\nC,-0.5,\n");
     write_text(dir, "cka/t-vs-A.csv", "layer,cka,source,target,pixels,shared_init\n1,0.9,A,t,100,no\n"
                                       "2,0.7,A,t,100,no\n");
+    /* the whole plan swapped in zero-shot (plan --validate), per source */
+    static const double swap_delta[3] = {-0.04, -0.01, -0.20};
+    for (int k = 0; k < 3; k++) {
+        char name[64], json[512];
+        snprintf(name, sizeof name, "plans/%c.json", 'A' + k);
+        snprintf(json, sizeof json, "{\"tensors\": [\"x\"], \"validation\": {\"target\": \"t\", "
+                 "\"source\": \"%c\", \"whole\": {\"delta\": %g}}}", 'A' + k, swap_delta[k]);
+        write_text(dir, name, json);
+    }
     Study s;
     assert_int_equal(study_load(dir, &s), 0);
     char html[1024], md[1024];
@@ -340,6 +349,9 @@ static void test_report_verdict(void **state)
     assert_non_null(strstr(text, "| mean CKA | 2 | "));
     assert_non_null(strstr(text, "no shared initialisation"));
     assert_non_null(strstr(text, "| LEEP | 0 | — |"));
+    const char *swap_row = strstr(text, "| plan swap (zero-shot) | 6 | ");
+    assert_non_null(swap_row);
+    const double tau_swap = strtod(swap_row + strlen("| plan swap (zero-shot) | 6 | "), NULL);
     free(text);
     text = (char *)read_file_bytes(html, NULL);
     assert_non_null(strstr(text, "<circle"));
@@ -353,6 +365,9 @@ static void test_report_verdict(void **state)
     snprintf(path, sizeof path, "%s/verdict.npy", test_dir());
     assert_int_equal(npy_write(path, NPY_DTYPE_F64, 2, (int[]){2, 6}, xy), 0);
     assert_close(tau, reference("kendall", "verdict.npy", NULL), 1e-3);
+    for (int i = 0; i < 6; i++) xy[i] = swap_delta[i / 2];
+    assert_int_equal(npy_write(path, NPY_DTYPE_F64, 2, (int[]){2, 6}, xy), 0);
+    assert_close(tau_swap, reference("kendall", "verdict.npy", NULL), 1e-3);
 }
 
 int main(int argc, char **argv)
