@@ -9,6 +9,7 @@
 
 #include "engine/error.h"
 #include "engine/fsutil.h"
+#include "reuse/reuse_model.h"
 #include "reuse/study.h"
 #include "train/plan_file.h"
 
@@ -42,14 +43,12 @@ static int list_files(const char *dir, const char *sub, const char *ext, char **
     return count;
 }
 
-/* "dir/scans/unet-acdc.csv" -> "unet-acdc" */
+/* "dir/scans/unet-acdc.csv" -> "unet-acdc", allocated */
 static char *stem(const char *path)
 {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    char *s = xstrdup(base);
-    char *dot = strrchr(s, '.');
-    if (dot && dot != s) *dot = '\0';
+    const size_t len = strlen(path) + 1;
+    char *s = xmalloc(len);
+    reuse_path_stem(path, s, len);
     return s;
 }
 
