@@ -36,7 +36,7 @@ typedef struct Verdict {
     double *gain;
     double **runs;                      /* [table rows] final mean Dice of each run */
     int *n_runs;
-    bool per_run;                       /* every configuration has its runs */
+    bool per_run;                       /* every configuration has its runs, some several */
     double pred[N_PREDICTORS][64];
     bool unshared[N_PREDICTORS];
 } Verdict;
@@ -163,6 +163,10 @@ static void verdict_build(const Study *s, Verdict *v)
             v->n_runs[r] = 1;
         }
     }
+    /* resampling single runs gives no spread: an interval needs repeated runs */
+    bool repeated = false;
+    for (int r = 0; r < t->n_rows; r++) repeated |= v->n_runs[r] > 1;
+    v->per_run = v->per_run && repeated;
     for (int r = 0; r < t->n_rows && v->n_points < 64; r++) {
         const char *conf = t->rows[r][cc];
         size_t cl = strlen(conf);
@@ -279,7 +283,8 @@ void report_predictors_html(FILE *out, const Study *s)
             "freeze and fine-tune: %d points); 95 %% interval from %d bootstrap resamples of "
             "the runs behind each gain%s.</caption>\n<tr><th>predictor</th><th>points</th>"
             "<th>tau-b</th><th>95 %% interval</th><th>note</th></tr>\n", v.n_points, BOOTSTRAP,
-            v.per_run ? "" : " (not available: transfer/runs/ lacks some runs)");
+            v.per_run ? "" : " (not available: it needs every configuration's runs in "
+            "transfer/runs/, and several runs of some)");
     for (int p = 0; p < P_COUNT; p++) {
         TauRow r = verdict_tau(&v, p, s->table.csv.n_rows);
         fprintf(out, "<tr><th>%s</th><td>%d</td>", predictor_names[p], r.points);
