@@ -162,25 +162,16 @@ static void test_conv_paths_same_bits(void **state)
 
 /* ---- training runs ------------------------------------------------------------------- */
 
-static char *root, *data;
+static const char *root;      /* the program's temporary folder (test_dir) */
+static char data[2048];
 static const char *bin;
 
 static int setup(void **state)
 {
-    (void)state;
-    root = make_temp_dir("reproducible");
-    data = malloc(4096);
-    snprintf(data, 4096, "%s/acdc", root);
+    if (test_dir_setup(state)) return -1;
+    root = test_dir();
+    snprintf(data, sizeof data, "%s/acdc", root);
     test_synth("acdc", 5, 72, 4, 3, data);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (remove_tree(root)) return -1;
-    free(root);
-    free(data);
     return 0;
 }
 
@@ -352,5 +343,5 @@ int main(void)
         cmocka_unit_test(test_eval_and_swap_same_bits_any_thread_count),
         cmocka_unit_test(test_killed_and_resumed_same_bits),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_dir_teardown);
 }
