@@ -164,7 +164,8 @@ void swap_scan_recalibrate(Model *target, Model *source, const SliceSet *val,
     float *backup = swap_backup_alloc(target);
     for (int i = 0; i < out->n_rows; i++) {
         SwapRow *row = &out->rows[i];
-        const bool bn_after = target->layers[row_layer[i]].bn[0];
+        /* row 0 is the baseline, which has no layer (row_layer -1) */
+        const bool bn_after = i > 0 && target->layers[row_layer[i]].bn[0];
         if (i == 0 || row->role == ROLE_RM || row->role == ROLE_RV ||
             (row->role == ROLE_B && bn_after)) {
             row->mean_recal = base;
