@@ -13,6 +13,8 @@
 set -eu
 BIN=${MPI_BIN:-build-mpi/reusenet}
 MPIRUN=${MPIRUN:-mpirun --oversubscribe}
+# Open MPI refuses to run as root unless told twice (as make test-mpi does)
+if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 CONFIGS=${MPI_CONFIGS:-"pspnet unet64"}
 SIZE=${MPI_SIZE:-128}
 BATCH=${MPI_BATCH:-8}
