@@ -231,7 +231,7 @@ char *plan_not_reusable_layers(const Plan *p, const char *kind, char *buf, size_
     return buf;
 }
 
-static cJSON *number_or_null(double x)
+cJSON *plan_json_number(double x)
 {
     return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
 }
@@ -251,7 +251,7 @@ int plan_write_json(const char *path, const Plan *p)
             cJSON_AddItemToArray(trivial, cJSON_CreateString(p->entries[i].tensor));
     cJSON_AddNumberToObject(root, "tau", p->tau);
     cJSON_AddNumberToObject(root, "rho", p->rho);
-    cJSON_AddItemToObject(root, "rmse_max", number_or_null(p->rmse_max));
+    cJSON_AddItemToObject(root, "rmse_max", plan_json_number(p->rmse_max));
     cJSON_AddStringToObject(root, "scan", p->scan);
     cJSON_AddItemToObject(root, "rmse", p->rmse[0] ? cJSON_CreateString(p->rmse) : cJSON_CreateNull());
     cJSON_AddItemToObject(root, "rmse_pair", p->pair[0] ? cJSON_CreateString(p->pair) : cJSON_CreateNull());
@@ -276,12 +276,12 @@ int plan_write_json(const char *path, const Plan *p)
         cJSON_AddStringToObject(o, "tensor", e->tensor);
         cJSON_AddStringToObject(o, "layer", e->layer);
         cJSON_AddStringToObject(o, "kind", e->kind);
-        cJSON_AddItemToObject(o, "mean", number_or_null(e->mean));
-        cJSON_AddItemToObject(o, "delta", number_or_null(e->delta));
-        cJSON_AddItemToObject(o, "delta_lo", number_or_null(e->delta_lo));
-        cJSON_AddItemToObject(o, "delta_hi", number_or_null(e->delta_hi));
+        cJSON_AddItemToObject(o, "mean", plan_json_number(e->mean));
+        cJSON_AddItemToObject(o, "delta", plan_json_number(e->delta));
+        cJSON_AddItemToObject(o, "delta_lo", plan_json_number(e->delta_lo));
+        cJSON_AddItemToObject(o, "delta_hi", plan_json_number(e->delta_hi));
         if (e->trivial >= 0) cJSON_AddBoolToObject(o, "trivial", e->trivial == 1);
-        cJSON_AddItemToObject(o, "rmse", number_or_null(e->rmse));
+        cJSON_AddItemToObject(o, "rmse", plan_json_number(e->rmse));
         cJSON_AddBoolToObject(o, "reusable", e->reusable);
         cJSON_AddStringToObject(o, "reason", e->reason);
         cJSON_AddItemToArray(ev, o);

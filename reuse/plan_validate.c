@@ -337,21 +337,16 @@ void plan_validation_print(FILE *out, const PlanValidation *v)
             v->evaluations, v->candidates, v->seconds);
 }
 
-static cJSON *number_or_null(double x)
-{
-    return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
-}
-
 static cJSON *point_json(const PlanPoint *p)
 {
     cJSON *o = cJSON_CreateObject();
     if (p->tensor[0]) cJSON_AddStringToObject(o, "tensor", p->tensor);
     cJSON_AddStringToObject(o, "layer", p->layer);
     cJSON_AddNumberToObject(o, "tensors", p->n_tensors);
-    cJSON_AddItemToObject(o, "mean", number_or_null(p->mean));
-    cJSON_AddItemToObject(o, "delta", number_or_null(p->delta));
-    cJSON_AddItemToObject(o, "delta_lo", number_or_null(p->delta_lo));
-    cJSON_AddItemToObject(o, "delta_hi", number_or_null(p->delta_hi));
+    cJSON_AddItemToObject(o, "mean", plan_json_number(p->mean));
+    cJSON_AddItemToObject(o, "delta", plan_json_number(p->delta));
+    cJSON_AddItemToObject(o, "delta_lo", plan_json_number(p->delta_lo));
+    cJSON_AddItemToObject(o, "delta_hi", plan_json_number(p->delta_hi));
     return o;
 }
 
@@ -374,7 +369,7 @@ void plan_validation_json(cJSON *root, const PlanValidation *v)
         cJSON_AddItemToArray(names, cJSON_CreateString(v->greedy[k].tensor));
         cJSON_AddItemToArray(steps, point_json(&v->greedy[k]));
     }
-    cJSON_AddItemToObject(g, "stopped_at_delta", number_or_null(v->greedy_stop));
+    cJSON_AddItemToObject(g, "stopped_at_delta", plan_json_number(v->greedy_stop));
     cJSON_AddNumberToObject(g, "candidates_per_round", v->candidates);
     cJSON_AddNumberToObject(o, "evaluations", v->evaluations);
 }

@@ -72,5 +72,7 @@ void plan_validation_print(FILE *out, const PlanValidation *v);
  * order of addition and the change that stopped it, the count of evaluations. */
 struct cJSON;
 void plan_validation_json(struct cJSON *root, const PlanValidation *v);
+/* A JSON number, or null for NaN and infinities (reuse/plan.c; plan.json's numbers). */
+struct cJSON *plan_json_number(double x);
 
 #endif
