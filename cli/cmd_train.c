@@ -20,6 +20,7 @@ int cmd_train(int argc, char **argv)
     const char *arch = NULL, *task = "seg", *optimizer = "adam", *schedule = "poly";
     bool no_augment = false;
     double spacing = 0;
+    int subset_seed = -1;
     const Option opts[] = {
         {"--arch", OPT_STRING, &arch, "pspnet|unet", true},
         {"--width", OPT_INT, &c.model.width, "F  UNet base width (default 32)", false},
@@ -27,6 +28,8 @@ int cmd_train(int argc, char **argv)
         DATA_OPTION_ROWS(c.data, true, DATA_SIZE_HELP),
         {"--n-train", OPT_INT, &c.data.n_train, "N  keep N training patients, drawn with "
          "--split-seed (default all)", false},
+        {"--subset-seed", OPT_INT, &subset_seed, "S  draw the --n-train patients with S "
+         "instead of --split-seed (the validation patients stay)", false},
         {"--spacing", OPT_FLOAT, &spacing, "MM  resample slices to MM mm per pixel first (default: "
          "their own spacing)", false},
         {"--epochs", OPT_INT, &c.epochs, "E  epochs", true},
@@ -46,6 +49,10 @@ int cmd_train(int argc, char **argv)
         {"--params", OPT_STRING, &c.params_list, "LIST  with --init-from: only these tensors (comma-separated)", false},
         {"--plan", OPT_STRING, &c.plan, "PLAN.json  with --init-from: the plan's reusable tensors", false},
         {"--freeze", OPT_FLAG, &c.freeze, "keep every loaded tensor fixed (BN statistics too)", false},
+        {"--freeze-encoder", OPT_FLAG, &c.freeze_encoder, "keep the encoder (PSPNet's backbone, "
+         "UNet's enc1-enc4) fixed at its initialisation", false},
+        {"--val-every", OPT_INT, &c.val_every, "K  validate after every K-th epoch and the last "
+         "(default 1)", false},
         {"--resume", OPT_FLAG, &c.resume, "continue the run in RUN_DIR where it stopped", false},
         {"--quiet", OPT_FLAG, &c.quiet, "no progress output", false},
     };
@@ -57,6 +64,15 @@ int cmd_train(int argc, char **argv)
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     c.augment = !no_augment;
+    if (subset_seed < -1) {
+        fprintf(stderr, "reusenet train: --subset-seed must be at least 0, got %d\n", subset_seed);
+        return 2;
+    }
+    c.data.subset_seed = subset_seed;
+    if (c.val_every < 0) {
+        fprintf(stderr, "reusenet train: --val-every must be at least 1, got %d\n", c.val_every);
+        return 2;
+    }
     if (!(spacing >= 0 && spacing < 1000)) {
         fprintf(stderr, "reusenet train: --spacing must be a pixel size in mm, got %g\n", spacing);
         return 2;

@@ -78,6 +78,9 @@ typedef struct ModelArchInfo {
     int input_multiple;             /* H and W must be multiples of it (the output stride) */
     int backbone_rows;              /* layers 1..backbone_rows are torchvision's ResNet-18
                                      * (--init-from a torchvision file); 0: none */
+    int encoder_rows;               /* layers 1..encoder_rows are the encoder (what a frozen
+                                     * encoder keeps fixed): PSPNet's backbone, UNet's
+                                     * contracting path enc1..enc4 */
     /* The configuration off the tensors of a file without metadata (a PyTorch
      * state_dict): in_channels is dim 1 of layer 1's conv weight, classes dim 0 of the
      * head's, and, when has_width, the width (F) dim 0 of layer 1's. */

@@ -90,5 +90,6 @@ const ModelArchInfo pspnet_arch = {
     .build = pspnet_build,
     .input_multiple = 8,      /* output stride 8: conv1, the max-pool and layer2 halve */
     .backbone_rows = 20,      /* conv1, layer1..layer4 */
+    .encoder_rows = 20,       /* the backbone */
     .has_width = false,
 };

@@ -46,5 +46,6 @@ const ModelArchInfo unet_arch = {
     .build = unet_build,
     .input_multiple = 16,     /* four 2x2 max-pools */
     .backbone_rows = 0,
+    .encoder_rows = 8,        /* enc1..enc4, two conv + BN rows each */
     .has_width = true,        /* F = layer 1's output channels */
 };

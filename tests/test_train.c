@@ -2,7 +2,9 @@
  * loss falls; same seed -> identical files; a run killed mid-way and resumed ends with the
  * same weights as an uninterrupted one; frozen tensors (weights and BN statistics) stay
  * bitwise unchanged; --init-from names a missing or mis-shaped tensor; an exploding
- * learning rate stops with the NaN message and leaves a loadable checkpoint. */
+ * learning rate stops with the NaN message and leaves a loadable checkpoint; --val-every
+ * validates every K-th epoch and the last, leaving the other rows' validation cells
+ * empty, with the same weights; --freeze-encoder keeps the encoder at its initialisation. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +158,79 @@ static void test_frozen_tensors_stay_unchanged(void **state)
     safetensors_free(&b);
 }
 
+/* The lines of RUN/log.csv (header first) into lines[], at most max; their count. */
+static int read_log_lines(const char *run, char lines[][512], int max)
+{
+    FILE *f = fopen(path_in(root, "%s/log.csv", run), "r");
+    if (!f) return 0;
+    int n = 0;
+    for (; n < max && fgets(lines[n], 512, f); n++) lines[n][strcspn(lines[n], "\n")] = '\0';
+    fclose(f);
+    return n;
+}
+
+static int commas(const char *line)
+{
+    int n = 0;
+    for (; *line; line++) n += *line == ',';
+    return n;
+}
+
+static void test_val_every_validates_every_kth_and_the_last(void **state)
+{
+    (void)state;
+    char log[8192];
+    assert_int_equal(train("every", "--arch unet --epochs 5 --seed 9", log, sizeof log), 0);
+    assert_int_equal(train("k2", "--arch unet --epochs 5 --seed 9 --val-every 2", log, sizeof log), 0);
+    char all[8][512], some[8][512];
+    assert_int_equal(read_log_lines("every", all, 8), 6);
+    assert_int_equal(read_log_lines("k2", some, 8), 6);
+    assert_string_equal(all[0], some[0]);                 /* the same columns */
+    for (int e = 1; e <= 5; e++) {
+        const bool validated = e % 2 == 0 || e == 5;
+        if (validated) {
+            assert_string_equal(all[e], some[e]);         /* the same numbers */
+        } else {
+            /* epoch, step, lr and train loss as before, then only empty cells */
+            const char *comma = all[e];
+            for (int i = 0; i < 4; i++) comma = strchr(comma, ',') + 1;
+            assert_memory_equal(all[e], some[e], (size_t)(comma - all[e]));
+            for (const char *p = some[e] + (comma - all[e]); *p; p++) assert_int_equal(*p, ',');
+            assert_int_equal(commas(some[e]), commas(all[0]));   /* every cell there */
+        }
+    }
+    /* validating fewer epochs changes no weight */
+    assert_files_equal(path_in(root, "every/last.safetensors"), path_in(root, "k2/last.safetensors"));
+    assert_int_not_equal(train("bad", "--arch unet --epochs 2 --val-every -3", log, sizeof log), 0);
+    assert_non_null(strstr(log, "--val-every"));
+}
+
+static void test_freeze_encoder_keeps_its_initialisation(void **state)
+{
+    (void)state;
+    char log[8192], cmd[8192];
+    assert_int_equal(train("fenc", "--arch unet --epochs 2 --seed 13 --freeze-encoder", log, sizeof log), 0);
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 13 -o %s", bin,
+             path_in(root, "init13.safetensors"));
+    assert_int_equal(run_command(cmd, log, sizeof log), 0);
+    SafeTensors a, b;
+    assert_int_equal(safetensors_read(path_in(root, "init13.safetensors"), &a), 0);
+    assert_int_equal(safetensors_read(path_in(root, "fenc/last.safetensors"), &b), 0);
+    /* UNet's encoder is enc1..enc4; the bottom and decoder train */
+    const char *names[] = {"enc1.conv1.weight", "enc2.bn1.running_mean", "enc4.conv2.bias",
+                           "enc4.bn2.weight", "bottom.conv1.weight", "dec1.conv2.weight",
+                           "bottom.bn1.running_var"};
+    for (int i = 0; i < 7; i++) {
+        const SafetensorsEntry *x = safetensors_find(&a, names[i]), *y = safetensors_find(&b, names[i]);
+        assert_non_null(x);
+        assert_non_null(y);
+        bool same = x->nbytes == y->nbytes && !memcmp(x->data, y->data, x->nbytes);
+        if (same != (i < 4)) fail_msg("%s: %s", names[i], same ? "unchanged" : "changed");
+    }
+    safetensors_free(&a);
+    safetensors_free(&b);
+}
+
 static void test_init_from_errors_name_the_tensor(void **state)
 {
     (void)state;
@@ -199,6 +274,8 @@ int main(void)
         cmocka_unit_test(test_same_seed_same_files),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_frozen_tensors_stay_unchanged),
+        cmocka_unit_test(test_val_every_validates_every_kth_and_the_last),
+        cmocka_unit_test(test_freeze_encoder_keeps_its_initialisation),
         cmocka_unit_test(test_init_from_errors_name_the_tensor),
         cmocka_unit_test(test_exploding_lr_stops_with_a_message),
     };

@@ -8,6 +8,7 @@ void data_options_defaults(DataOptions *o)
     memset(o, 0, sizeof *o);
     o->size = 128;
     o->train_count = o->val_count = -1;
+    o->subset_seed = -1;
 }
 
 int run_data_load(const DataOptions *o, int which, RunData *d)
@@ -23,7 +24,8 @@ int run_data_load(const DataOptions *o, int which, RunData *d)
     so.val_count = o->val_count;
     if (split_make(d->dataset->preset, d->dataset->patient_count, &so, &d->split))
         goto fail;
-    if (o->n_train > 0 && split_choose_train(&d->split, o->n_train, o->split_seed)) goto fail;
+    const uint64_t draw = o->subset_seed >= 0 ? (uint64_t)o->subset_seed : o->split_seed;
+    if (o->n_train > 0 && split_choose_train(&d->split, o->n_train, draw)) goto fail;
     PreprocessOptions pp;
     preprocess_defaults(&pp);
     pp.size = o->size;

@@ -15,6 +15,8 @@ typedef struct DataOptions {
     float spacing_mm;         /* 0: keep the native spacing */
     int n_train;              /* 0: every training patient of the split */
     uint64_t split_seed;      /* random splits and the choice of n_train patients */
+    int64_t subset_seed;      /* >= 0: the choice of n_train patients instead (a new draw
+                                 of the training subset, same validation patients) */
     int train_count, val_count;   /* -1: the preset's default split */
 } DataOptions;
 

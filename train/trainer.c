@@ -53,6 +53,8 @@ static cJSON *config_json(const TrainConfig *c, const char *origin, bool with_th
     cJSON_AddNumberToObject(j, "spacing", c->data.spacing_mm);
     cJSON_AddNumberToObject(j, "n_train", c->data.n_train);
     cJSON_AddNumberToObject(j, "split_seed", (double)c->data.split_seed);
+    if (c->data.subset_seed >= 0)
+        cJSON_AddNumberToObject(j, "subset_seed", (double)c->data.subset_seed);
     cJSON_AddNumberToObject(j, "epochs", c->epochs);
     cJSON_AddNumberToObject(j, "batch", c->batch);
     cJSON_AddNumberToObject(j, "lr", c->lr);
@@ -68,6 +70,8 @@ static cJSON *config_json(const TrainConfig *c, const char *origin, bool with_th
     cJSON_AddStringToObject(j, "params", c->params_list ? c->params_list : "");
     cJSON_AddStringToObject(j, "plan", c->plan ? c->plan : "");
     cJSON_AddBoolToObject(j, "freeze", c->freeze);
+    cJSON_AddBoolToObject(j, "freeze_encoder", c->freeze_encoder);
+    cJSON_AddNumberToObject(j, "val_every", c->val_every > 1 ? c->val_every : 1);
     cJSON_AddStringToObject(j, "init", origin);
     return j;
 }
@@ -268,14 +272,19 @@ static void log_epoch(FILE *log, FILE *times, const Model *m, const TrainConfig 
                       const RunState *rs, double lr, double train_loss, const EvalResult *er,
                       bool best, const double seconds[3], char *detail, size_t detail_len)
 {
-    fprintf(log, "%d,%lld,%.6g,%.6f,%.6f", rs->epoch, (long long)rs->step, lr, train_loss, er->loss);
-    if (c->model.task == TASK_SEG) {
+    fprintf(log, "%d,%lld,%.6g,%.6f,", rs->epoch, (long long)rs->step, lr, train_loss);
+    if (!er) {                     /* not validated (val_every): the validation cells empty */
+        const int cells = c->model.task == TASK_SEG ? m->cfg.classes + 3 : 2;
+        for (int k = 0; k < cells; k++) fputc(',', log);
+        snprintf(detail, detail_len, "train loss %.4f  (not validated)", train_loss);
+    } else if (c->model.task == TASK_SEG) {
+        fprintf(log, "%.6f", er->loss);
         for (int k = 0; k < m->cfg.classes; k++) fprintf(log, ",%.4f", er->dice[k]);
         fprintf(log, ",%.4f,%.4f,%.4f", er->mean_dice, er->patient_mean_mean, er->patient_mean_sd);
         snprintf(detail, detail_len, "train loss %.4f  val loss %.4f  mean Dice %.4f%s",
                  train_loss, er->loss, er->mean_dice, best ? " *" : "");
     } else {
-        fprintf(log, ",%.6f,%.3f", er->mse, er->psnr);
+        fprintf(log, "%.6f,%.6f,%.3f", er->loss, er->mse, er->psnr);
         snprintf(detail, detail_len, "train loss %.4f  val MSE %.4f  PSNR %.2f dB%s",
                  train_loss, er->mse, er->psnr, best ? " *" : "");
     }
@@ -390,6 +399,18 @@ static int setup_model(Run *r)
         if (!r->quiet)
             fprintf(stderr, "loaded %d tensors from %s%s\n", loaded, c->init_from,
                     c->freeze ? " (frozen)" : "");
+    }
+    if (c->freeze_encoder) {
+        /* every tensor of layers 1..encoder_rows (conv W, B; BN weight, bias and running
+         * statistics) stays at its initialisation: a frozen BN normalises with its
+         * running statistics (batchnorm.h) */
+        const int rows = model_arch_info(c->model.arch)->encoder_rows;
+        for (int k = 1; k <= rows; k++)
+            for (int role = 0; role < ROLE_COUNT; role++) {
+                Param *p = model_param(&r->m, model_layer(&r->m, k), (ParamRole)role);
+                if (p) params_set_frozen(p, true);
+            }
+        if (!r->quiet) fprintf(stderr, "encoder (layers 1-%d) frozen\n", rows);
     }
     if (c->optimizer == OPTIMIZER_SGD)
         optimizer_init_sgd(&r->opt, &r->m.params, c->lr, c->momentum, c->weight_decay);
@@ -536,23 +557,25 @@ static int run_epoch(Run *r, int epoch)
     const int steps = train_batches(r, epoch, &pr, t0, &loss_sum);
     if (steps < 0) return -1;
     const double sum_seconds = dist_sum_seconds_take();
-    if (!r->quiet) {
+    /* every K-th epoch and the last: Table 1 and best.safetensors read validated epochs */
+    const bool validate = c->val_every <= 1 || (epoch + 1) % c->val_every == 0 ||
+                          epoch + 1 == c->epochs;
+    if (!r->quiet && validate) {
         snprintf(detail, sizeof detail, "validating on %d slices", r->data.val.count);
         progress_update(&pr, steps, detail);
     }
     const double t_val = progress_now();
     /* with ranks, each evaluates its share and every rank gets the whole set's numbers */
     EvalResult er;
-    evaluate_model(&r->m, &r->tape, &r->data.val, &r->eo, &er);
+    if (validate) evaluate_model(&r->m, &r->tape, &r->data.val, &r->eo, &er);
     const double t_end = progress_now();
-    double score = score_of(&er, c->model.task);
     r->rs.epoch = epoch + 1;
-    bool best = score > r->rs.best;
-    if (best) r->rs.best = score;
+    bool best = validate && score_of(&er, c->model.task) > r->rs.best;
+    if (best) r->rs.best = score_of(&er, c->model.task);
     int written = 0;
     if (r->writer) {
         const double seconds[3] = {t_val - t0, t_end - t_val, sum_seconds};
-        written = write_epoch(r, &pr, loss_sum / steps, &er, best, seconds);
+        written = write_epoch(r, &pr, loss_sum / steps, validate ? &er : NULL, best, seconds);
     }
     return r->dp ? dist_agree(written) : written;
 }

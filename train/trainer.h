@@ -5,7 +5,8 @@
  *
  * RUN_DIR holds:
  *   config.json              the run's full configuration
- *   log.csv                  one row per epoch: losses, per-class Dice, mean (or MSE, PSNR)
+ *   log.csv                  one row per epoch: losses, per-class Dice, mean (or MSE, PSNR);
+ *                            an epoch not validated (val_every) leaves the validation cells empty
  *   last.safetensors         the model after the last finished epoch (PyTorch-loadable)
  *   best.safetensors         the model with the best validation score so far
  *   resume.safetensors       model + optimizer state + progress, for --resume
@@ -36,6 +37,9 @@ typedef struct TrainConfig {
     const char *params_list;      /* comma-separated tensor names to load, or NULL = all */
     const char *plan;             /* plan.json: load its "tensors" */
     bool freeze;                  /* keep every loaded tensor fixed */
+    bool freeze_encoder;          /* keep the encoder (ModelArchInfo.encoder_rows) fixed at
+                                     its initialisation: Karimi et al. 2021's frozen encoder */
+    int val_every;                /* validate after every K-th epoch and the last (0, 1: all) */
     bool resume;
     bool quiet;                   /* no progress line */
     bool data_parallel;           /* spread each batch over the ranks of the MPI job

@@ -1,0 +1,163 @@
+/* Table 1 from the runs' final Dice: runs.csv, table.csv and table.md (transfer.h).
+ *
+ * For each n and configuration, over its runs r = 1..R (seeds x subsets):
+ *   mean, sd and the 95 % t-interval of the mean Dice (table_stats.h);
+ *   d_r = Dice_r - Dice_r(random init), the paired difference to the random run with the
+ *   same seed and training subset: its mean, 95 % t-interval and the two-sided Wilcoxon
+ *   signed-rank p-value (spec/reuse.md section 6, "Over runs").
+ * With one run there is no spread: the sd, interval and p cells are empty in the CSV and
+ * "—" in the Markdown, never "± 0.00". */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine/atomic_file.h"
+#include "engine/fsutil.h"
+#include "reuse/table_stats.h"
+#include "reuse/transfer.h"
+#include "train/stats.h"
+
+/* A number, or an empty cell when it is not finite. */
+static void csv_cell(FILE *f, const char *fmt, double v)
+{
+    fputc(',', f);
+    if (isfinite(v)) fprintf(f, fmt, v);
+}
+
+/* The statistics of one row of Table 1 (one n, one configuration). */
+typedef struct RowStats {
+    double mean[TRANSFER_MAX_LIST + 1], sd[TRANSFER_MAX_LIST + 1];   /* per class, then mean */
+    double lo, hi;                            /* 95 % interval of the mean Dice */
+    double delta, delta_lo, delta_hi, p;      /* paired with random init; NaN on its row */
+} RowStats;
+
+/* Value j (class j, or k for the mean) of run r of configuration c at n[a]. */
+static double run_value(const TransferStudy *st, const double *dice, int a, int c, int r, int j)
+{
+    const int k = st->base.model.classes;
+    return dice[((size_t)(a * st->config_count + c) * st->runs + r) * (k + 1) + j];
+}
+
+static void row_stats(const TransferStudy *st, const double *dice, int a, int c, RowStats *s)
+{
+    const int k = st->base.model.classes, R = st->runs;
+    double x[TRANSFER_MAX_RUNS], d[TRANSFER_MAX_RUNS];
+    for (int j = 0; j <= k; j++) {
+        for (int r = 0; r < R; r++) x[r] = run_value(st, dice, a, c, r, j);
+        stats_mean_sd(x, R, &s->mean[j], &s->sd[j]);
+        if (R < 2) s->sd[j] = NAN;                 /* one run: no spread */
+    }
+    double m;
+    t_interval95(x, R, &m, &s->lo, &s->hi);        /* x holds the mean Dice (j = k) */
+    s->delta = s->delta_lo = s->delta_hi = s->p = NAN;
+    if (st->configs[c].mode == MODE_RANDOM) return;
+    for (int r = 0; r < R; r++) d[r] = x[r] - run_value(st, dice, a, 0, r, k);  /* c = 0: random */
+    t_interval95(d, R, &s->delta, &s->delta_lo, &s->delta_hi);
+    if (R >= 2) s->p = wilcoxon_signed_rank(d, R).p_value;
+}
+
+static void table_header(FILE *csv, FILE *md, int k)
+{
+    fprintf(csv, "n,configuration,runs");
+    fprintf(md, "| n | configuration | runs |");
+    for (int j = 0; j < k; j++) {
+        fprintf(csv, ",class_%d,class_%d_sd", j, j);
+        fprintf(md, " class-%d |", j);
+    }
+    fprintf(csv, ",mean,mean_sd,mean_ci_lo,mean_ci_hi,delta_random,delta_ci_lo,delta_ci_hi,p_value\n");
+    fprintf(md, " mean | 95 %% interval | Δ random init | 95 %% interval | p (Wilcoxon) |\n|---|---|---|");
+    for (int j = 0; j < k + 5; j++) fprintf(md, "---|");
+    fprintf(md, "\n");
+}
+
+/* "0.71 ± 0.03", or "0.71 ± —" for a single run */
+static void md_mean_sd(FILE *md, double m, double sd)
+{
+    if (isfinite(sd)) fprintf(md, " %.2f ± %.2f |", m, sd);
+    else fprintf(md, " %.2f ± — |", m);
+}
+
+static void md_interval(FILE *md, double lo, double hi)
+{
+    if (isfinite(lo)) fprintf(md, " [%.3f, %.3f] |", lo, hi);
+    else fprintf(md, " — |");
+}
+
+static void table_row(FILE *csv, FILE *md, const TransferStudy *st, int a, int c, const double *dice)
+{
+    const int k = st->base.model.classes;
+    char label[160];
+    transfer_config_label(st, c, label, sizeof label);
+    RowStats s;
+    row_stats(st, dice, a, c, &s);
+    fprintf(csv, "%d,%s,%d", st->n[a], label, st->runs);
+    fprintf(md, "| %d | %s | %d |", st->n[a], label, st->runs);
+    for (int j = 0; j <= k; j++) {
+        fprintf(csv, ",%.4f", s.mean[j]);
+        csv_cell(csv, "%.4f", s.sd[j]);
+        md_mean_sd(md, s.mean[j], s.sd[j]);
+    }
+    const double cells[6] = {s.lo, s.hi, s.delta, s.delta_lo, s.delta_hi, s.p};
+    for (int i = 0; i < 6; i++) csv_cell(csv, i == 5 ? "%.4g" : "%.4f", cells[i]);
+    md_interval(md, s.lo, s.hi);
+    if (isfinite(s.delta)) fprintf(md, " %+.3f |", s.delta);
+    else fprintf(md, " — |");
+    md_interval(md, s.delta_lo, s.delta_hi);
+    if (isfinite(s.p)) fprintf(md, " %.2g |\n", s.p);
+    else fprintf(md, " — |\n");
+    fprintf(csv, "\n");
+}
+
+/* runs.csv: every run's seed, subset draw, folder and final Dice (what the table and the
+ * report's predictors resample). */
+static void runs_csv(FILE *f, const TransferStudy *st, const double *dice)
+{
+    const int k = st->base.model.classes;
+    fprintf(f, "n,configuration,seed,subset,run");
+    for (int j = 0; j < k; j++) fprintf(f, ",dice_%d", j);
+    fprintf(f, ",mean_dice\n");
+    for (int a = 0; a < st->n_count; a++)
+        for (int c = 0; c < st->config_count; c++)
+            for (int r = 0; r < st->runs; r++) {
+                char label[160], name[256];
+                transfer_config_label(st, c, label, sizeof label);
+                transfer_run_name(st, a, c, r, name, sizeof name);
+                fprintf(f, "%d,%s,%d,", st->n[a], label, st->seeds[st->run_seed[r]]);
+                if (st->run_subset[r] >= 0) fprintf(f, "%d", st->subsets[st->run_subset[r]]);
+                fprintf(f, ",%s", name);
+                for (int j = 0; j <= k; j++) fprintf(f, ",%.4f", run_value(st, dice, a, c, r, j));
+                fputc('\n', f);
+            }
+}
+
+int transfer_write_tables(const TransferStudy *st, const double *dice, const char *study_dir,
+                          bool quiet)
+{
+    static const char *const names[3] = {"transfer/runs.csv", "transfer/table.csv",
+                                         "transfer/table.md"};
+    char *paths[3];
+    AtomicFile *files[3] = {NULL, NULL, NULL};
+    int rc = 0;
+    for (int i = 0; i < 3; i++) {
+        paths[i] = fs_join(study_dir, names[i]);
+        if (!rc && !(files[i] = atomic_open(paths[i]))) rc = -1;
+    }
+    if (!rc) {
+        FILE *csv = atomic_stream(files[1]), *md = atomic_stream(files[2]);
+        runs_csv(atomic_stream(files[0]), st, dice);
+        table_header(csv, md, st->base.model.classes);
+        for (int a = 0; a < st->n_count; a++)
+            for (int c = 0; c < st->config_count; c++) table_row(csv, md, st, a, c, dice);
+        fprintf(md, "\nMean Dice of the final epoch over the runs (seeds x training subsets); "
+                    "Δ: paired with random init on the same seed and subset, its 95 %% "
+                    "t-interval and the two-sided Wilcoxon signed-rank p.\n");
+    }
+    for (int i = 0; i < 3; i++)
+        if (files[i]) {
+            if (!rc) rc = atomic_commit(files[i]);
+            else atomic_abort(files[i]);
+        }
+    if (!rc && !quiet) fprintf(stderr, "Table 1: %s and %s (runs: %s)\n", paths[1], paths[2], paths[0]);
+    for (int i = 0; i < 3; i++) free(paths[i]);
+    return rc;
+}
