@@ -303,7 +303,7 @@ static void section_rmse(Page *pg, const Study *s)
     fputs("</section>\n", pg->out);
 }
 
-/* ---- plans, Table 1, overlays ------------------------------------------------------------ */
+/* ---- plans, overlays (Table 1: report_table1.c) ------------------------------------------ */
 
 /* The plan's trivial tensors, apart from the others: their count and names. */
 static void trivial_cell(Page *pg, const cJSON *json)
@@ -362,82 +362,6 @@ static void section_plans(Page *pg, const Study *s)
     }
     fputs("</table>\n", pg->out);
     report_plan_validation_html(pg->out, s, &pg->figure);
-    fputs("</section>\n", pg->out);
-}
-
-/* The column holding a configuration's mean Dice in Table 1 ("mean" or "mean_dice"). */
-static int mean_column(const CsvTable *t)
-{
-    int c = csv_column(t, "mean");
-    return c >= 0 ? c : csv_column(t, "mean_dice");
-}
-
-static void section_transfer(Page *pg, const Study *s)
-{
-    fputs("<section id=\"transfer\"><h2>Transfer experiment (Table 1)</h2>\n", pg->out);
-    if (!s->has_table) {
-        fputs("<p class=\"none\">No transfer results (transfer/table.csv).</p></section>\n", pg->out);
-        return;
-    }
-    const CsvTable *t = &s->table.csv;
-    fputs("<table id=\"table-1\"><caption>Table 1: per-class and mean Dice of every "
-          "configuration (cf. the paper's Table 1)</caption><tr>", pg->out);
-    for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) {
-        fputs("<th>", pg->out);
-        esc(pg, t->header[c]);
-        fputs("</th>", pg->out);
-    }
-    fputs("</tr>\n", pg->out);
-    for (int r = 0; r < t->n_rows; r++) {
-        fputs("<tr>", pg->out);
-        for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) {
-            fputs("<td>", pg->out);
-            esc(pg, t->rows[r][c]);
-            if (table_has_sd(t, c)) {
-                fputs(" &plusmn; ", pg->out);
-                esc(pg, t->rows[r][c + 1]);
-            }
-            fputs("</td>", pg->out);
-        }
-        fputs("</tr>\n", pg->out);
-    }
-    fputs("</table>\n", pg->out);
-    int mc = mean_column(t);
-    if (mc >= 0 && t->n_rows) {
-        /* one bar per row, labelled by the columns that name the configuration */
-        char **labels = xcalloc((size_t)t->n_rows, sizeof *labels);
-        double *y = xmalloc(sizeof *y * (size_t)t->n_rows);
-        for (int r = 0; r < t->n_rows; r++) {
-            size_t len = 0;
-            labels[r] = xcalloc(1, 256);
-            for (int c = 0; c < t->n_cols && len < 255; c++)
-                if (table_is_label_column(t, c) && t->rows[r][c][0])
-                    len += (size_t)snprintf(labels[r] + len, 256 - len, "%s%s%s", len ? " " : "",
-                                            !strcmp(t->header[c], "n") ? "n=" : "", t->rows[r][c]);
-            y[r] = csv_number(t, r, mc);
-        }
-        SvgSeries series = {.name = "mean Dice", .y = y};
-        SvgChart c = svg_chart_defaults();
-        c.title = "Mean Dice per configuration";
-        c.x_label = "configuration";
-        c.y_label = "mean Dice";
-        c.n_x = t->n_rows;
-        c.x_labels = (const char *const *)labels;
-        c.n_series = 1;
-        c.series = &series;
-        c.bars = true;
-        c.y_min = 0;
-        c.y_max = 1;
-        c.width = t->n_rows > 8 ? 120 * t->n_rows : 900;
-        c.height = 320;
-        figure_open(pg, "fig-transfer-", "mean");
-        svg_chart_write(pg->out, &c);
-        figure_close(pg, "Mean Dice of every configuration of Table 1.");
-        fputs("</figure>\n", pg->out);
-        for (int r = 0; r < t->n_rows; r++) free(labels[r]);
-        free(labels);
-        free(y);
-    }
     fputs("</section>\n", pg->out);
 }
 
@@ -507,7 +431,7 @@ void report_render_html(const Study *s, FILE *out)
     section_bn(&pg, s);
     section_rmse(&pg, s);
     section_plans(&pg, s);
-    section_transfer(&pg, s);
+    report_table1_html(pg.out, s, &pg.figure);
     report_predictors_html(pg.out, s);
     section_overlays(&pg, s);
     fputs("</body></html>\n", pg.out);

@@ -6,7 +6,8 @@
  *   BN statistics       MRM/MRB and MRV/MRW per layer               (Figs 5/9)
  *   kernel RMSE         W and B per layer for each pair             (Figs 6/10)
  *                       and across all pairs                        (Figs 11/12)
- *   transfer            Table 1 (transfer/table.csv) and a chart of its mean column
+ *   transfer            Table 1 (transfer/table.csv); its means with their intervals and a
+ *                       forest plot of the differences to random initialisation
  *   plans, overlays     the reusable tensors and verdicts; prediction images
  * Each figure's numbers are also given as a table under it.
  * Markdown: the same tables (no charts), for reading in a terminal or a code review. */
@@ -27,6 +28,13 @@ void report_predictors_md(FILE *out, const Study *s);
  * figure: the page's figure counter. */
 void report_scan_controls_html(FILE *out, const CsvTable *t, const char *name, int *figure);
 void report_plan_validation_html(FILE *out, const Study *s, int *figure);
+
+/* Table 1 (reuse/report_table1.c): transfer/table.csv as a table, "x ± sd" with "—" for
+ * an empty or single-run spread, intervals as "[lo, hi]"; in HTML with its figures (ids
+ * table1-intervals, table1-forest; a table without intervals: fig-transfer-mean). Any
+ * header reusenet transfer wrote renders. figure: the page's figure counter. */
+void report_table1_html(FILE *out, const Study *s, int *figure);
+void report_table1_md(FILE *out, const Study *s);
 
 /* Both write atomically; 0, or -1 with the error set. */
 int report_write_html(const Study *s, const char *path);

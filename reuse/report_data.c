@@ -159,24 +159,3 @@ void plan_summary(const cJSON *json, PlanSummary *p)
         }
     }
 }
-
-bool table_has_sd(const CsvTable *t, int c)
-{
-    if (c + 1 >= t->n_cols) return false;
-    size_t len = strlen(t->header[c]);
-    return !strncmp(t->header[c + 1], t->header[c], len) && !strcmp(t->header[c + 1] + len, "_sd");
-}
-
-int table_label_columns(const CsvTable *t)
-{
-    int c = 0;
-    while (c < t->n_cols && strncmp(t->header[c], "dice", 4) && strncmp(t->header[c], "class", 5) &&
-           strcmp(t->header[c], "mean"))
-        c++;
-    return c;
-}
-
-bool table_is_label_column(const CsvTable *t, int c)
-{
-    return c < table_label_columns(t) && strcmp(t->header[c], "seeds");
-}

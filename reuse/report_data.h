@@ -43,14 +43,6 @@ int paper_figure_base(int numbered_layers);
 /* Numbered layers among a grid's categories (labels that are not "head"). */
 int grid_numbered(const Grid *g);
 
-/* Table 1: whether column c is followed by its standard deviation ("mean", "mean_sd"),
- * shown together as "0.73 ± 0.02". */
-bool table_has_sd(const CsvTable *t, int c);
-/* The columns that name a configuration: those before the first Dice column ("dice..."
- * or "class..."), without "seeds". Returns how many lead the table. */
-int table_label_columns(const CsvTable *t);
-bool table_is_label_column(const CsvTable *t, int c);
-
 /* What a plan file says, for the plan tables (missing fields: NAN, -1 or ""). */
 typedef struct cJSON cJSON;
 typedef struct PlanSummary {

@@ -148,34 +148,6 @@ static void plans_md(FILE *out, const Study *s)
     fputs("\n", out);
 }
 
-static void table_md(FILE *out, const Study *s)
-{
-    fprintf(out, "## Transfer experiment (Table 1)\n\n");
-    if (!s->has_table) {
-        fprintf(out, "No transfer results (transfer/table.csv).\n\n");
-        return;
-    }
-    const CsvTable *t = &s->table.csv;
-    fputs("|", out);
-    for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) cell(out, t->header[c]);
-    fputs("\n|", out);
-    for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) fputs("---|", out);
-    fputs("\n", out);
-    for (int r = 0; r < t->n_rows; r++) {
-        fputs("|", out);
-        for (int c = 0; c < t->n_cols; c += table_has_sd(t, c) ? 2 : 1) {
-            char buf[256];
-            if (table_has_sd(t, c))
-                snprintf(buf, sizeof buf, "%s ± %s", t->rows[r][c], t->rows[r][c + 1]);
-            else
-                snprintf(buf, sizeof buf, "%s", t->rows[r][c]);
-            cell(out, buf);
-        }
-        fputs("\n", out);
-    }
-    fputs("\n", out);
-}
-
 void report_render_md(const Study *s, FILE *out)
 {
     fprintf(out, "# Parameter-reuse study: %s\n\n", s->dir);
@@ -183,7 +155,7 @@ void report_render_md(const Study *s, FILE *out)
     bn_md(out, s);
     rmse_md(out, s);
     plans_md(out, s);
-    table_md(out, s);
+    report_table1_md(out, s);
     report_predictors_md(out, s);
     fprintf(out, "## Predictions\n\n");
     if (!s->n_overlays) fprintf(out, "No overlays (overlays/*.png).\n");

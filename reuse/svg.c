@@ -300,6 +300,21 @@ void svg_chart_write(FILE *out, const SvgChart *c)
 
 /* ---- scatter plots ------------------------------------------------------------------- */
 
+/* [lo, hi] widened to whole ticks, and the tick step; [0, 1] when lo is not finite (no
+ * values), a range around the value when they coincide. */
+static void pad_to_ticks(double *lo, double *hi, double *step)
+{
+    if (!isfinite(*lo)) *lo = 0, *hi = 1;
+    if (*hi - *lo < 1e-12) {
+        double pad = fabs(*hi) > 1e-12 ? 0.1 * fabs(*hi) : 1;
+        *lo -= pad;
+        *hi += pad;
+    }
+    *step = nice_step(*hi - *lo, 5);
+    *lo = floor(*lo / *step + 1e-9) * *step;
+    *hi = ceil(*hi / *step - 1e-9) * *step;
+}
+
 /* Padded range of the finite values, its tick step; [0, 1] when there are none. */
 static void scatter_range(const double *v, const double *other, int n, double *lo, double *hi,
                           double *step)
@@ -311,15 +326,7 @@ static void scatter_range(const double *v, const double *other, int n, double *l
             *lo = fmin(*lo, v[i]);
             *hi = fmax(*hi, v[i]);
         }
-    if (!isfinite(*lo)) *lo = 0, *hi = 1;
-    if (*hi - *lo < 1e-12) {
-        double pad = fabs(*hi) > 1e-12 ? 0.1 * fabs(*hi) : 1;
-        *lo -= pad;
-        *hi += pad;
-    }
-    *step = nice_step(*hi - *lo, 5);
-    *lo = floor(*lo / *step + 1e-9) * *step;
-    *hi = ceil(*hi / *step - 1e-9) * *step;
+    pad_to_ticks(lo, hi, step);
 }
 
 void svg_scatter_write(FILE *out, const SvgScatter *c)
@@ -371,6 +378,120 @@ void svg_scatter_write(FILE *out, const SvgScatter *c)
                 "y=\"%.1f\" font-size=\"10\">", x, y - 3, palette[g % PALETTE], x + 8, y);
         svg_escape(out, c->group_names[g]);
         fputs("</text>\n", out);
+    }
+    fputs("</svg>\n", out);
+}
+
+/* ---- horizontal interval (forest) charts ------------------------------------------------ */
+
+static double at(const double *v, int i) { return v ? v[i] : NAN; }
+
+/* Width in pixels of the longest of n strings (NULL entries and arrays count as empty), at
+ * about 6.2 pixels a character of 10.5-pixel sans-serif. */
+static double text_width(const char *const *s, int n)
+{
+    size_t longest = 0;
+    for (int i = 0; i < n && s; i++)
+        if (s[i] && strlen(s[i]) > longest) longest = strlen(s[i]);
+    return 6.2 * (double)longest;
+}
+
+/* Whether row i starts a new group (its heading goes above it). */
+static bool new_group(const SvgIntervals *c, int i)
+{
+    return c->groups && c->groups[i] && (i == 0 || !c->groups[i - 1] || strcmp(c->groups[i], c->groups[i - 1]));
+}
+
+/* x of value v; geo = {plot left, plot width, axis lo, axis hi}. */
+static double interval_x(double v, const double *geo)
+{
+    return geo[0] + geo[1] * (v - geo[2]) / (geo[3] - geo[2]);
+}
+
+/* Row i: its bar with end caps, its point, both under one hover title; label and note. */
+static void interval_row(FILE *out, const SvgIntervals *c, int i, double y, const double *geo)
+{
+    const double x = c->x[i], lo = at(c->lo, i), hi = at(c->hi, i), right = geo[0] + geo[1];
+    const char *colour = palette[(c->colour ? c->colour[i] : 0) % PALETTE];
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10.5\">", geo[0] - 8, y + 3.5);
+    svg_escape(out, c->labels[i]);
+    fputs("</text>\n<g>", out);
+    if (isfinite(lo) && isfinite(hi)) {
+        double a = interval_x(lo, geo), b = interval_x(hi, geo);
+        fprintf(out, "<path d=\"M%.1f %.1fH%.1fM%.1f %.1fV%.1fM%.1f %.1fV%.1f\" stroke=\"%s\" "
+                "stroke-width=\"1.6\" fill=\"none\"/>", a, y, b, a, y - 4, y + 4, b, y - 4, y + 4, colour);
+    }
+    if (isfinite(x))
+        fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.6\" fill=\"%s\"/>", interval_x(x, geo), y, colour);
+    fputs("<title>", out);
+    if (c->hover && c->hover[i]) svg_escape(out, c->hover[i]);
+    else {
+        svg_escape(out, c->labels[i]);
+        fprintf(out, ": %.4g", x);
+        if (isfinite(lo) && isfinite(hi)) fprintf(out, " [%.4g, %.4g]", lo, hi);
+    }
+    fputs("</title></g>\n", out);
+    if (c->notes && c->notes[i]) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10.5\">", right + 8, y + 3.5);
+        svg_escape(out, c->notes[i]);
+        fputs("</text>\n", out);
+    }
+}
+
+void svg_intervals_write(FILE *out, const SvgIntervals *c)
+{
+    const double row = 20, width = c->width > 0 ? c->width : 640;
+    double lo = INFINITY, hi = -INFINITY, step;
+    int headings = 0;
+    for (int i = 0; i < c->n; i++) {
+        const double v[3] = {c->x[i], at(c->lo, i), at(c->hi, i)};
+        for (int k = 0; k < 3; k++)
+            if (isfinite(v[k])) lo = fmin(lo, v[k]), hi = fmax(hi, v[k]);
+        headings += new_group(c, i);
+    }
+    if (isfinite(c->ref) && isfinite(lo)) lo = fmin(lo, c->ref), hi = fmax(hi, c->ref);
+    pad_to_ticks(&lo, &hi, &step);
+    /* the label column as wide as the longest label, the notes' as the longest note */
+    const double left = fmin(fmax(text_width(c->labels, c->n) + 16, 90), 0.45 * width);
+    const double right = c->notes ? text_width(c->notes, c->n) + 14 : 16;
+    const double top = c->title ? 34 : 12, plot_h = row * (c->n + headings) + 6;
+    const double geo[4] = {left, fmax(width - left - right, 80), lo, hi};
+    const double height = top + plot_h + 42;
+    fprintf(out, "<svg class=\"chart\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+            "role=\"img\" font-family=\"sans-serif\"><title>", width, height, width, height);
+    svg_escape(out, c->title ? c->title : "chart");
+    fprintf(out, "</title>\n<rect width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", width, height);
+    if (c->title) {
+        fprintf(out, "<text x=\"%.1f\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" "
+                "font-weight=\"bold\">", width / 2);
+        svg_escape(out, c->title);
+        fputs("</text>\n", out);
+    }
+    for (double v = lo; v <= hi + step * 1e-6; v += step) {      /* grid and x ticks */
+        double x = interval_x(v, geo);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%.4g</text>\n",
+                x, top, x, top + plot_h, x, top + plot_h + 14, fabs(v) < 1e-12 ? 0 : v);
+    }
+    if (isfinite(c->ref))
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
+                "stroke-dasharray=\"4 3\"/>\n", interval_x(c->ref, geo), top, interval_x(c->ref, geo), top + plot_h);
+    fprintf(out, "<path d=\"M%.1f %.1fV%.1fH%.1f\" fill=\"none\" stroke=\"#333\"/>\n", left, top,
+            top + plot_h, left + geo[1]);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">",
+            left + geo[1] / 2, top + plot_h + 32);
+    svg_escape(out, c->x_label);
+    fputs("</text>\n", out);
+    double y = top + row / 2;
+    for (int i = 0; i < c->n; i++) {
+        if (new_group(c, i)) {
+            fprintf(out, "<text x=\"6\" y=\"%.1f\" font-size=\"11\" font-weight=\"bold\">", y + 4);
+            svg_escape(out, c->groups[i]);
+            fputs("</text>\n", out);
+            y += row;
+        }
+        interval_row(out, c, i, y, geo);
+        y += row;
     }
     fputs("</svg>\n", out);
 }

@@ -2,7 +2,8 @@
  * with every kind of result, the HTML page contains every figure (swap scans, BN
  * statistics, RMSE per pair and across pairs, Table 1, plans, overlays) as SVG charts with
  * titles, axes and legends, is self-contained (no scripts, nothing fetched) and well
- * nested; report.md has the same tables; bad study folders give one clear message.
+ * nested; report.md has the same tables; Table 1 in the older (seeds) and the newer format
+ * (runs, intervals, paired tests) with its figures; bad study folders give one clear message.
  * (tests/report/check_render.sh opens a report in headless Chromium.) */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -321,6 +322,126 @@ static void test_report_controls_and_validation(void **state)
     free(t);
 }
 
+/* Table 1 in the format with runs, intervals and paired tests (reuse/report_table1.c): a
+ * single-run row (empty sd and intervals), random init (empty difference), a configuration
+ * with a comma. Every expectation is checked before failing, so that one broken rule shows
+ * all that it breaks. */
+static int missed;
+
+static void expect(bool ok, const char *what, const char *text)
+{
+    if (!ok) {
+        print_error("Table 1: %s '%s'\n", what, text);
+        missed++;
+    }
+}
+
+static void expect_in(const char *page, const char *text) { expect(strstr(page, text), "lacks", text); }
+static void expect_not_in(const char *page, const char *text) { expect(!strstr(page, text), "has", text); }
+
+static void test_report_table1_intervals(void **state)
+{
+    (void)state;
+    char sub[4200], p[4400];
+    snprintf(sub, sizeof sub, "%s", path_in(dir, "table1"));
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(p, sizeof p, "%s/transfer", sub);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/transfer/table.csv", sub);
+    write_text(p, "n,configuration,runs,class_0,class_0_sd,class_1,class_1_sd,mean,mean_sd,"
+                  "mean_ci_lo,mean_ci_hi,delta_random,delta_ci_lo,delta_ci_hi,p_value\n"
+                  "10,random init,6,0.9900,0.0100,0.6200,0.0500,0.7300,0.0300,0.6985,0.7615,,,,\n"
+                  "10,T1_seg plan frozen,6,0.9900,0.0120,0.7000,0.0400,0.8100,0.0200,0.7890,"
+                  "0.8310,0.0800,0.0512,0.1088,0.03125\n"
+                  "10,T1_seg all fine-tune,1,0.9800,,0.6900,,0.7700,,,,0.0400,,,\n"
+                  "50,random init,6,0.9910,0.0110,0.8000,0.0300,0.8600,0.0200,0.8390,0.8810,,,,\n"
+                  "50,\"T1 seg, plan fine-tune\",6,0.9920,0.0130,0.7900,0.0300,0.8500,0.0250,"
+                  "0.8238,0.8762,-0.0100,-0.0300,0.0100,0.4375\n");
+    Study st;
+    assert_int_equal(study_load(sub, &st), 0);
+    snprintf(p, sizeof p, "%s/r.html", sub);
+    assert_int_equal(report_write_html(&st, p), 0);
+    char *h = (char *)read_file_bytes(p, NULL);
+    snprintf(p, sizeof p, "%s/r.md", sub);
+    assert_int_equal(report_write_md(&st, p), 0);
+    char *m = (char *)read_file_bytes(p, NULL);
+    study_free(&st);
+    missed = 0;
+
+    /* the table: x ± sd [lo, hi], "—" for the single run's spread and the empty cells */
+    expect_in(h, "<th>n</th><th>configuration</th><th>runs</th><th>class_0</th><th>class_1</th>"
+                 "<th>mean [95 % CI]</th><th>delta_random [95 % CI]</th><th>p_value</th>");
+    expect_in(h, "<td>0.7300 &plusmn; 0.0300 [0.6985, 0.7615]</td><td>—</td><td>—</td></tr>");
+    expect_in(h, "<td>0.8100 &plusmn; 0.0200 [0.7890, 0.8310]</td><td>0.0800 [0.0512, 0.1088]</td>"
+                 "<td>0.03125</td>");
+    expect_in(h, "<td>1</td><td>0.9800 &plusmn; —</td><td>0.6900 &plusmn; —</td><td>0.7700 "
+                 "&plusmn; —</td><td>0.0400</td><td>—</td>");
+    expect_in(h, "<td>-0.0100 [-0.0300, 0.0100]</td><td>0.4375</td>");
+    expect_in(h, "<td>T1 seg, plan fine-tune</td>");
+    expect_not_in(h, "&plusmn; 0.00");
+    expect_not_in(h, "&plusmn; </td>");
+    expect_not_in(h, "&plusmn; <");
+    expect_not_in(h, "[, ]");
+    /* the figures: means with intervals; the forest plot without random init */
+    expect_in(h, "<figure id=\"table1-intervals\">");
+    expect_in(h, "<figure id=\"table1-forest\">");
+    expect_not_in(h, "id=\"fig-transfer-mean\"");
+    expect_in(h, ">n = 10</text>");
+    expect_in(h, ">n = 50</text>");
+    expect_in(h, "n=10 T1_seg plan frozen: mean Dice 0.8100, 95 % interval [0.7890, 0.8310], 6 runs");
+    expect_in(h, "n=10 T1_seg all fine-tune: mean Dice 0.7700, 1 run(s), no interval");
+    const char *forest = strstr(h, "id=\"table1-forest\"");
+    char *forest_end = forest ? strstr(forest, "</figure>") : NULL;
+    if (forest_end) *forest_end = '\0';
+    forest = forest ? forest : "";
+    expect_in(forest, "n=10 T1_seg plan frozen: difference to random init 0.0800 [0.0512, 0.1088], "
+                      "p = 0.03125, 6 run(s)");
+    expect_in(forest, "n=50 T1 seg, plan fine-tune: difference to random init -0.0100 [-0.0300, "
+                      "0.0100], p = 0.4375");
+    expect_in(forest, "n=10 T1_seg all fine-tune: difference to random init 0.0400, p = —, 1 run(s)");
+    expect_in(forest, ">p = 0.03125</text>");
+    expect_in(forest, ">p = —</text>");
+    expect_in(forest, "stroke-dasharray=\"4 3\"");      /* the line at 0 */
+    expect_not_in(forest, "random init</text>");
+    expect(count(forest, "<circle") == 3, "forest points: not", "3");
+    expect(count(forest, "<path d=\"M") == 3, "forest: axes + 2 interval bars, not", "3");
+    if (forest_end) *forest_end = '<';
+    expect_not_in(h, "nan");
+    const char *pairs[][2] = {{"<figure", "</figure>"}, {"<svg", "</svg>"}, {"<g>", "</g>"}};
+    for (int i = 0; i < 3; i++) expect(count(h, pairs[i][0]) == count(h, pairs[i][1]), "unbalanced", pairs[i][0]);
+
+    /* the Markdown table likewise */
+    expect_in(m, "| n | configuration | runs | class_0 | class_1 | mean [95 % CI] | delta_random "
+                 "[95 % CI] | p_value |\n|---|---|---|---|---|---|---|---|\n");
+    expect_in(m, "| 10 | random init | 6 | 0.9900 ± 0.0100 | 0.6200 ± 0.0500 | 0.7300 ± 0.0300 "
+                 "[0.6985, 0.7615] | — | — |");
+    expect_in(m, "| 10 | T1_seg plan frozen | 6 | 0.9900 ± 0.0120 | 0.7000 ± 0.0400 | 0.8100 ± "
+                 "0.0200 [0.7890, 0.8310] | 0.0800 [0.0512, 0.1088] | 0.03125 |");
+    expect_in(m, "| 10 | T1_seg all fine-tune | 1 | 0.9800 ± — | 0.6900 ± — | 0.7700 ± — | 0.0400 | — |");
+    expect_in(m, "| 50 | T1 seg, plan fine-tune | 6 |");
+    expect_in(m, "| -0.0100 [-0.0300, 0.0100] | 0.4375 |");
+    expect_not_in(m, "± 0.00");
+    expect_not_in(m, "±  ");
+    expect_not_in(m, "± |");
+    free(h);
+    free(m);
+
+    /* the older format from a single seed wrote sd 0: one run has no spread either */
+    snprintf(p, sizeof p, "%s/transfer/table.csv", sub);
+    write_text(p, "n,configuration,seeds,class_0,class_0_sd,mean,mean_sd\n"
+                  "10,random init,1,0.9900,0.0000,0.7300,0.0000\n");
+    assert_int_equal(study_load(sub, &st), 0);
+    snprintf(p, sizeof p, "%s/r.md", sub);
+    assert_int_equal(report_write_md(&st, p), 0);
+    study_free(&st);
+    m = (char *)read_file_bytes(p, NULL);
+    expect_in(m, "| n | configuration | seeds | class_0 | mean |\n");
+    expect_in(m, "| 10 | random init | 1 | 0.9900 ± — | 0.7300 ± — |");
+    expect_not_in(m, "± 0.00");
+    free(m);
+    assert_int_equal(missed, 0);
+}
+
 static void test_report_command(void **state)
 {
     (void)state;
@@ -390,6 +511,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_report_has_every_figure),
         cmocka_unit_test(test_report_command),
         cmocka_unit_test(test_report_controls_and_validation),
+        cmocka_unit_test(test_report_table1_intervals),
         cmocka_unit_test(test_plan_summary_counts),
         cmocka_unit_test(test_report_bad_study),
     };

@@ -36,8 +36,20 @@ else
         -o "$S/bn/unet.csv" >/dev/null
     "$BIN" rmse "$WORK/seg.safetensors" "$WORK/auto.safetensors" -o "$S/rmse/unet.csv" >/dev/null 2>&1
     "$BIN" plan --scan "$S/scans/unet.csv" -o "$S/plans/unet.json" >/dev/null
+    # Table 1 in the format reusenet transfer writes (a single-run row: empty sd and
+    # intervals; random init: no difference), for its table, interval and forest figures
+    mkdir -p "$S/transfer"
+    cat > "$S/transfer/table.csv" <<'CSV'
+n,configuration,runs,class_0,class_0_sd,class_1,class_1_sd,mean,mean_sd,mean_ci_lo,mean_ci_hi,delta_random,delta_ci_lo,delta_ci_hi,p_value
+10,random init,6,0.9900,0.0100,0.6200,0.0500,0.7300,0.0300,0.6985,0.7615,,,,
+10,T1_seg plan frozen,6,0.9900,0.0120,0.7000,0.0400,0.8100,0.0200,0.7890,0.8310,0.0800,0.0512,0.1088,0.03125
+10,T1_seg all fine-tune,1,0.9800,,0.6900,,0.7700,,,,0.0400,,,
+CSV
     REPORT=$WORK/report.html
     "$BIN" report "$S" -o "$REPORT" >/dev/null
+    for id in table1-intervals table1-forest; do
+        grep -q "id=\"$id\"" "$REPORT" || { echo "check_render: the report has no $id figure" >&2; exit 1; }
+    done
 fi
 
 SHOT=$WORK/shot.png
