@@ -10,7 +10,7 @@
  *   plan swap        plans/NAME2.json validated with source NAME: the whole plan's change of
  *                    the target's mean Dice without training (the paper's own evidence)
  * Kendall's tau-b against the gain, with a 95 % interval from resampling the runs of every
- * configuration (transfer/runs/RUN/log.csv, final mean Dice); without the runs, no
+ * configuration (transfer/runs.csv, or the run folders of older studies); without runs, no
  * interval. A predictor from models without a shared initialisation is marked. */
 #include <dirent.h>
 #include <math.h>
@@ -32,7 +32,8 @@
 typedef struct Verdict {
     int n_points;
     char (*source)[64];
-    int *config, *base, *mode;          /* Table 1 rows; mode 0 freeze, 1 fine-tune */
+    int *config, *base, *mode;          /* Table 1 rows; mode 0 freeze, 1 fine-tune (the
+                                         * plan's tensors), 2 all fine-tune (every tensor) */
     double *gain;
     double **runs;                      /* [table rows] final mean Dice of each run */
     int *n_runs;
@@ -65,7 +66,33 @@ static void run_prefix(int n, const char *config, char *out, size_t len)
         if (*q == ' ' || *q == '/') *q = '_';
 }
 
-/* The final mean Dice of every run of a configuration (0 runs when absent). */
+/* The final mean Dice of every run of Table 1's (n, configuration) from transfer/runs.csv
+ * (written since Table 1 has subsets); 0 runs when the file or the rows are absent, -1
+ * when there is no such file. */
+static int read_runs_csv(const char *dir, const char *n, const char *config, double **out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/transfer/runs.csv", dir);
+    CsvTable t;
+    if (csv_read(path, &t)) {
+        error_clear();
+        return -1;
+    }
+    const int nc = csv_column(&t, "n"), cc = csv_column(&t, "configuration");
+    const int mc = csv_column(&t, "mean_dice");
+    int count = 0;
+    for (int r = 0; nc >= 0 && cc >= 0 && mc >= 0 && r < t.n_rows; r++) {
+        double v = csv_number(&t, r, mc);
+        if (strcmp(t.rows[r][nc], n) || strcmp(t.rows[r][cc], config) || !isfinite(v)) continue;
+        *out = xrealloc(*out, sizeof **out * (size_t)(count + 1));
+        (*out)[count++] = v;
+    }
+    csv_free(&t);
+    return count;
+}
+
+/* The final mean Dice of every run of a configuration (0 runs when absent), from the run
+ * folders of a study written before runs.csv. */
 static int read_runs(const char *dir, const char *prefix, double **out)
 {
     *out = NULL;
@@ -155,7 +182,8 @@ static void verdict_build(const Study *s, Verdict *v)
     for (int r = 0; r < t->n_rows; r++) {
         char prefix[512];
         run_prefix(atoi(t->rows[r][nc]), t->rows[r][cc], prefix, sizeof prefix);
-        v->n_runs[r] = read_runs(s->dir, prefix, &v->runs[r]);
+        v->n_runs[r] = read_runs_csv(s->dir, t->rows[r][nc], t->rows[r][cc], &v->runs[r]);
+        if (v->n_runs[r] < 0) v->n_runs[r] = read_runs(s->dir, prefix, &v->runs[r]);
         if (!v->n_runs[r]) {                 /* no runs: the table's mean stands alone */
             v->per_run = false;
             v->runs[r] = xmalloc(sizeof **v->runs);
@@ -170,14 +198,16 @@ static void verdict_build(const Study *s, Verdict *v)
     for (int r = 0; r < t->n_rows && v->n_points < 64; r++) {
         const char *conf = t->rows[r][cc];
         size_t cl = strlen(conf);
-        int mode = cl > 7 && !strcmp(conf + cl - 7, " freeze") ? 0
+        /* "NAME freeze", "NAME fine-tune", "NAME all fine-tune" (transfer.h) */
+        int mode = cl > 14 && !strcmp(conf + cl - 14, " all fine-tune") ? 2
+                 : cl > 7 && !strcmp(conf + cl - 7, " freeze") ? 0
                  : cl > 10 && !strcmp(conf + cl - 10, " fine-tune") ? 1 : -1;
         int base = -1;
         for (int q = 0; q < t->n_rows; q++)
             if (!strcmp(t->rows[q][cc], "random init") && !strcmp(t->rows[q][nc], t->rows[r][nc])) base = q;
         if (mode < 0 || base < 0) continue;
         const int i = v->n_points++;
-        snprintf(v->source[i], sizeof v->source[i], "%.*s", (int)(cl - (mode ? 10 : 7)), conf);
+        snprintf(v->source[i], sizeof v->source[i], "%.*s", (int)(cl - (size_t[]){7, 10, 14}[mode]), conf);
         v->config[i] = r;
         v->base[i] = base;
         v->mode[i] = mode;
@@ -296,7 +326,7 @@ void report_predictors_html(FILE *out, const Study *s)
                 "share no initialisation with the target</span>" : !r.points ? "no values" : "");
     }
     fputs("</table>\n<div class=\"charts\">\n", out);
-    static const char *const modes[2] = {"freeze", "fine-tune"};
+    static const char *const modes[3] = {"freeze", "fine-tune", "all fine-tune"};
     for (int p = 0; p < P_COUNT; p++) {
         int n = 0;
         for (int i = 0; i < v.n_points; i++) n += isfinite(v.pred[p][i]);
@@ -304,7 +334,7 @@ void report_predictors_html(FILE *out, const Study *s)
         const char *labels[64];
         for (int i = 0; i < v.n_points; i++) labels[i] = v.source[i];
         SvgScatter sc = {predictor_names[p], predictor_names[p], "gain in mean Dice",
-                         v.n_points, v.pred[p], v.gain, labels, v.mode, modes, 2, 0, 0};
+                         v.n_points, v.pred[p], v.gain, labels, v.mode, modes, 3, 0, 0};
         svg_scatter_write(out, &sc);
     }
     fputs("</div>\n</section>\n", out);

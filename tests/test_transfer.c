@@ -1,6 +1,9 @@
 /* reusenet transfer on a tiny study: every configuration runs and lands in table.csv; the
  * freeze runs leave every planned tensor (BN statistics included) bitwise equal to the
- * source's while the rest trains; a second invocation skips finished runs. */
+ * source's while the rest trains; a second invocation skips finished runs. With subsets
+ * and every configuration: each run trains as configured (config.json), runs.csv lists
+ * them, and table.csv's statistics equal NumPy/SciPy's from runs.csv; a single run shows
+ * no spread ("—", empty cells). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +15,7 @@
 static const char *bin;   /* set in main: the program under test */
 
 /* The field under header `col` in line `row` (1 = first after the header; 0 = the last) of
- * a CSV without quoted fields; NAN when absent. Written apart from reuse/csv.c. */
+ * a CSV without quoted fields; NAN when absent or empty. Written apart from reuse/csv.c. */
 static double field(const char *path, int row, const char *col)
 {
     FILE *f = fopen(path, "r");
@@ -30,7 +33,8 @@ static double field(const char *path, int row, const char *col)
     fclose(f);
     const char *p = last;
     for (int i = 0; i < index && p; i++) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
-    return index < 0 || !p || !last[0] ? NAN : strtod(p, NULL);
+    if (index < 0 || !p || !last[0] || *p == ',' || *p == '\n' || !*p) return NAN;  /* empty */
+    return strtod(p, NULL);
 }
 
 static void test_transfer_study(void **state)
@@ -106,6 +110,95 @@ static void test_transfer_study(void **state)
     free(root);
 }
 
+/* The text of FILE, or NULL; the caller frees it. */
+static char *slurp(const char *path)
+{
+    size_t len;
+    char *text = (char *)read_file_bytes(path, &len);
+    if (text) text[len] = '\0';
+    return text;
+}
+
+/* Write study.cfg for the tiny study (UNet F=4, 32x32) with extra lines; run it. */
+static int run_study(const char *root, const char *data, const char *name, const char *extra,
+                     char *out, size_t out_len)
+{
+    char path[4096], cmd[16384];
+    snprintf(path, sizeof path, "%s/%s.cfg", root, name);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "target: %s\narch: unet\nwidth: 4\nbatch: 4\nsize: 32\nlr: 0.01\n"
+               "source: auto | %s/src/last.safetensors | %s/plan.json\n%s", data, root, root, extra);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s transfer --config %s -o %s/%s", bin, path, root, name);
+    return run_command(cmd, out, out_len);
+}
+
+static void test_subsets_configs_and_statistics(void **state)
+{
+    (void)state;
+    char *root = make_temp_dir("transfer-stats");
+    char data[4096], cmd[16384], out[16384];
+    snprintf(data, sizeof data, "%s/acdc", root);
+    test_synth("acdc", 8, 64, 0, 1, data);
+    snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --task auto --data %s --size 32 "
+             "--batch 4 --lr 0.01 --epochs 1 --quiet -o %s/src", bin, data, root);
+    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    FILE *f = fopen(path_in(root, "plan.json"), "w");
+    fprintf(f, "{\"tensors\": [\"enc1.conv1.weight\", \"enc1.bn1.running_mean\"]}\n");
+    fclose(f);
+    assert_int_equal(run_study(root, data, "s", "n: 2 3\nepochs: 2 1\nseeds: 2\nsubsets: per-seed\n"
+                               "configs: random, random frozen encoder, freeze, fine-tune, all fine-tune\n",
+                               out, sizeof out), 0);
+    /* 2 sizes x 5 configurations x 2 runs, each run as its configuration says */
+    char *runs = slurp(path_in(root, "s/transfer/runs.csv"));
+    assert_non_null(runs);
+    int lines = 0;
+    for (char *p = runs; (p = strchr(p, '\n')); p++) lines++;
+    assert_int_equal(lines, 1 + 2 * 5 * 2);
+    assert_non_null(strstr(runs, ",auto all fine-tune,2,2,n3-auto-all-finetune-s2-d2,"));
+    free(runs);
+    static const struct { const char *run, *expect[3]; } checks[] = {
+        {"n2-random-frozen-encoder-s1-d1", {"\"freeze_encoder\":\ttrue", "\"plan\":\t\"\"",
+                                            "\"epochs\":\t2"}},
+        {"n3-auto-all-finetune-s2-d2", {"\"freeze_encoder\":\tfalse", "\"plan\":\t\"\"",
+                                        "\"subset_seed\":\t2"}},
+        {"n3-auto-freeze-s1-d1", {"\"freeze\":\ttrue", "plan.json", "\"epochs\":\t1"}},
+        {"n2-auto-finetune-s2-d2", {"\"freeze\":\tfalse", "plan.json", "\"val_every\":\t2"}}};
+    for (int i = 0; i < 4; i++) {
+        char *config = slurp(path_in(root, "s/transfer/runs/%s/config.json", checks[i].run));
+        assert_non_null(config);
+        for (int j = 0; j < 3; j++)
+            if (!strstr(config, checks[i].expect[j]))
+                fail_msg("%s/config.json has no %s", checks[i].run, checks[i].expect[j]);
+        free(config);
+    }
+    /* the draws differ: the runs of seed 1 and 2 trained on other patients */
+    double a = field(path_in(root, "s/transfer/runs/n2-random-s1-d1/log.csv"), 0, "train_loss");
+    double b = field(path_in(root, "s/transfer/runs/n2-random-s2-d2/log.csv"), 0, "train_loss");
+    assert_true(a != b);
+    if (test_python_has("numpy, scipy")) {
+        snprintf(cmd, sizeof cmd, "%s tests/transfer_table_ref.py %s/s", test_python(), root);
+        int rc = run_command(cmd, out, sizeof out);
+        print_message("%s", out);
+        assert_int_equal(rc, 0);
+        assert_non_null(strstr(out, "ok 10"));
+    } else {
+        print_message("skipped the SciPy comparison: no python3 with numpy and scipy\n");
+    }
+    /* one run: no spread, never "± 0.00" */
+    assert_int_equal(run_study(root, data, "one", "n: 2\nepochs: 1\nseeds: 1\n", out, sizeof out), 0);
+    char *md = slurp(path_in(root, "one/transfer/table.md"));
+    assert_non_null(md);
+    assert_non_null(strstr(md, "± —"));
+    assert_null(strstr(md, "± 0.00"));
+    free(md);
+    assert_true(isnan(field(path_in(root, "one/transfer/table.csv"), 2, "mean_sd")));
+    assert_true(isnan(field(path_in(root, "one/transfer/table.csv"), 2, "delta_ci_lo")));
+    assert_false(isnan(field(path_in(root, "one/transfer/table.csv"), 2, "delta_random")));
+    assert_int_equal(remove_tree(root), 0);
+    free(root);
+}
+
 static void test_bad_config_is_reported(void **state)
 {
     (void)state;
@@ -123,6 +216,19 @@ static void test_bad_config_is_reported(void **state)
     fclose(f);
     assert_int_equal(run_command(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "NAME | CHECKPOINT | PLAN.json"));
+    static const char *const bad[][2] = {
+        {"configs: random, plan frozen\n", "unknown 'plan frozen'"},
+        {"configs: freeze\n", "must include random"},
+        {"n: 2 3\nepochs: 1 2 3\n", "one per n"},
+        {"subsets: 0\n", "subsets: 0 is not between"},
+        {"seeds: 9\nsubsets: 9\n", "more than 64 runs"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        f = fopen(path, "w");
+        fprintf(f, "target: x\n%s", bad[i][0]);
+        fclose(f);
+        assert_int_equal(run_command(cmd, out, sizeof out), 1);
+        if (!strstr(out, bad[i][1]) || !strstr(out, path)) fail_msg("%s: %s", bad[i][0], out);
+    }
     assert_int_equal(remove_tree(root), 0);
     free(root);
 }
@@ -132,6 +238,7 @@ int main(void)
     bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transfer_study),
+        cmocka_unit_test(test_subsets_configs_and_statistics),
         cmocka_unit_test(test_bad_config_is_reported),
     };
     return cmocka_run_group_tests_name("transfer", tests, NULL, NULL);
