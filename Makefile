@@ -75,7 +75,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test test-mpi mpi-tests sanitize check-torch valgrind valgrind-tests demo reproduce bench clean fuzz fuzz-run report-check
+.PHONY: all deps test test-mpi mpi-tests sanitize check-torch valgrind valgrind-tests demo study reproduce bench clean fuzz fuzz-run report-check
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -187,6 +187,13 @@ report-check: all
 demo: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/demo.sh
+
+# The paper's questions with intervals, sized for one 2-core machine (about 1.5 h; see
+# README "make study" and docs/FINDINGS.md). Resumable: run it again after an interruption.
+# On real data: make study ACDC=/path/to/ACDC/training; under MPI: MPI=1 MPIRUN="mpirun -np R".
+study: deps
+	@$(MAKE) --no-print-directory all
+	BIN=$(BIN) MPIRUN="$(MPIRUN)" ACDC="$(ACDC)" T1="$(T1)" sh tools/study.sh
 
 # The paper-sized study (hours; resumable: run it again after an interruption). On a
 # cluster: make reproduce MPI=1 MPIRUN="mpirun -np R" (README "Past one machine").
