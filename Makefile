@@ -193,7 +193,7 @@ demo: deps
 # On real data: make study ACDC=/path/to/ACDC/training; under MPI: MPI=1 MPIRUN="mpirun -np R".
 study: deps
 	@$(MAKE) --no-print-directory all
-	BIN=$(BIN) MPIRUN="$(MPIRUN)" ACDC="$(ACDC)" T1="$(T1)" sh tools/study.sh
+	BIN=$(BIN) sh tools/study.sh
 
 # The paper-sized study (hours; resumable: run it again after an interruption). On a
 # cluster: make reproduce MPI=1 MPIRUN="mpirun -np R" (README "Past one machine").

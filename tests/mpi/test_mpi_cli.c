@@ -182,8 +182,9 @@ static void write_study(const char *name)
     snprintf(p, sizeof p, "%s/%s", root, name);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
-    fprintf(f, "target: %s\narch: unet\nwidth: 4\nn: 1 2\nseeds: 2\nepochs: 1\nbatch: 4\n"
-               "size: 32\nlr: 0.01\n", data);
+    fprintf(f, "target: %s\narch: unet\nwidth: 4\nn: 1 2\nseeds: 2\nsubsets: per-seed\n"
+               "configs: random, random frozen encoder\nepochs: 1\nbatch: 4\nsize: 32\nlr: 0.01\n",
+            data);
     fclose(f);
 }
 
@@ -196,21 +197,22 @@ static void test_transfer_table_equals_serial(void **state)
     assert_int_equal(run("%s -np 2 %s transfer --config %s/study.cfg -o %s/grid --threads 1",
                          mpirun, bin, root, root), 0);
     char a[8192], b[8192];
-    for (int i = 0; i < 2; i++) {
-        const char *file = i ? "table.md" : "table.csv";
+    static const char *const files[3] = {"table.csv", "table.md", "runs.csv"};
+    for (int i = 0; i < 3; i++) {
+        const char *file = files[i];
         snprintf(a, sizeof a, "%s/serial/transfer/%s", root, file);
         snprintf(b, sizeof b, "%s/grid/transfer/%s", root, file);
         assert_files_equal(a, b);
     }
     /* lose one run and the table; 3 ranks redo that run only */
-    assert_int_equal(run("rm -r %s/grid/transfer/runs/n2-random-s1 %s/grid/transfer/table.csv "
+    assert_int_equal(run("rm -r %s/grid/transfer/runs/n2-random-s1-d1 %s/grid/transfer/table.csv "
                          "%s/grid/transfer/table.md", root, root, root), 0);
     assert_int_equal(run("%s -np 3 %s transfer --config %s/study.cfg -o %s/grid --threads 1",
                          mpirun, bin, root, root), 0);
-    assert_non_null(strstr(out, "n1-random-s1: finished, skipped"));
-    assert_null(strstr(out, "n2-random-s1: finished"));
-    for (int i = 0; i < 2; i++) {
-        const char *file = i ? "table.md" : "table.csv";
+    assert_non_null(strstr(out, "n1-random-s1-d1: finished, skipped"));
+    assert_null(strstr(out, "n2-random-s1-d1: finished"));
+    for (int i = 0; i < 3; i++) {
+        const char *file = files[i];
         snprintf(a, sizeof a, "%s/serial/transfer/%s", root, file);
         snprintf(b, sizeof b, "%s/grid/transfer/%s", root, file);
         assert_files_equal(a, b);
