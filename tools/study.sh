@@ -4,12 +4,12 @@
 # (FINDINGS.md, "How the regime was chosen"):
 #   * synthetic ACDC at noise 10 (the target: a PSPNet from random init on 10 patients ends
 #     near 0.75 mean Dice, below the ceiling of about 0.89, as the paper's 0.73), and at
-#     noise 1 for a second, easy difficulty; synthetic T1 as the other dataset;
+#     noise 1 for a second, easy difficulty; synthetic T1 (30 patients) as the other dataset;
 #   * 64x64 slices; sources trained 6 epochs on their full training split;
 #   * swap scans with the init and random controls and bootstrap intervals (10 validation
 #     patients), UNet and PSPNet (auto-encoder -> segmentation on ACDC, as the paper);
 #   * Table 1 (PSPNet): random init, random frozen encoder, and from each source (T1 seg,
-#     ACDC auto) the plan frozen, the plan fine-tuned and everything fine-tuned; n = 10
+#     T1 auto: the paper's best) the plan frozen, the plan fine-tuned and everything fine-tuned; n = 10
 #     (6 epochs) and n = 50 (2 epochs); 5 runs, run r with seed r and its own draw of the
 #     n patients; validation after the last epoch only;
 #   * the easy target: n = 10, T1 seg, random / freeze / fine-tune / all fine-tune;
@@ -29,7 +29,8 @@ SRC_EPOCHS=${STUDY_SOURCE_EPOCHS:-6}
 EPOCHS=${STUDY_EPOCHS:-6 2}        # per n
 N=${STUDY_N:-10 50}
 RUNS=${STUDY_RUNS:-5}
-PATIENTS=${STUDY_PATIENTS:-}       # empty: the presets' sizes (acdc 100, t1 90)
+PATIENTS=${STUDY_PATIENTS:-}       # empty: the presets' sizes (acdc 100)
+T1_PATIENTS=${STUDY_T1_PATIENTS:-30}   # t1 has 55 slices a patient: 30 give 1100 training slices
 VAL=${STUDY_SCAN_VAL:-10}          # validation patients of the swap scans and CKA
 ACDC=${ACDC:-}                     # a real ACDC training folder instead of synthetic data
 T1=${T1:-}                         # a real T1 dataset folder (dataset.cfg with preset t1)
@@ -40,16 +41,16 @@ mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" 
     "$OUT/sources" "$OUT/cka" "$OUT/transferability" "$OUT/overlays"
 START=$(date +%s)
 {
-    echo "settings: SIZE=$SIZE NOISE=$NOISE EASY_NOISE=$EASY_NOISE SRC_EPOCHS=$SRC_EPOCHS EPOCHS='$EPOCHS' N='$N' RUNS=$RUNS PATIENTS='$PATIENTS' VAL=$VAL MPIRUN='$MPIRUN' ACDC='$ACDC' T1='$T1'"
+    echo "settings: SIZE=$SIZE NOISE=$NOISE EASY_NOISE=$EASY_NOISE SRC_EPOCHS=$SRC_EPOCHS EPOCHS='$EPOCHS' N='$N' RUNS=$RUNS PATIENTS='$PATIENTS' T1_PATIENTS=$T1_PATIENTS VAL=$VAL MPIRUN='$MPIRUN' ACDC='$ACDC' T1='$T1'"
     echo "started: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     "$BIN" --version
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
 } > "$OUT/machine.txt"
 
 step "1/8 datasets (synthetic unless ACDC=...)"
-synth() {  # name preset noise
+synth() {  # name preset noise [patients]
     [ -f "$OUT/data/$1/dataset.cfg" ] && return
-    p=""; [ -n "$PATIENTS" ] && p="--patients $PATIENTS"
+    p=""; [ -n "${4:-$PATIENTS}" ] && p="--patients ${4:-$PATIENTS}"
     "$BIN" data synth --preset "$2" --noise "$3" --size 96 --seed 1 $p -o "$OUT/data/$1"
 }
 if [ -n "$ACDC" ]; then
@@ -61,7 +62,7 @@ synth acdc-easy acdc "$EASY_NOISE"
 if [ -n "$T1" ]; then
     [ -e "$OUT/data/t1" ] || ln -s "$(cd "$T1" && pwd)" "$OUT/data/t1"
 else
-    synth t1 t1 1
+    synth t1 t1 1 "$T1_PATIENTS"
 fi
 for d in acdc acdc-easy t1; do "$BIN" data info "$OUT/data/$d" | sed -n '1p;5,6p'; done
 
@@ -82,9 +83,10 @@ for arch in pspnet unet; do
     train "$arch-acdc-auto" "$arch" auto acdc
 done
 train pspnet-t1-seg pspnet seg t1
+train pspnet-t1-auto pspnet auto t1
 R="$OUT/runs"
 cp "$R/pspnet-t1-seg/best.safetensors" "$OUT/sources/T1_seg.safetensors"
-cp "$R/pspnet-acdc-auto/best.safetensors" "$OUT/sources/ACDC_auto.safetensors"
+cp "$R/pspnet-t1-auto/best.safetensors" "$OUT/sources/T1_auto.safetensors"
 
 step "3/8 swap scans with controls and intervals, BN statistics, kernel RMSE"
 for arch in pspnet unet; do
@@ -113,7 +115,7 @@ study_cfg() {  # target n epochs configs sources...
 }
 step "5/8 transfer experiment: Table 1 with intervals (n = $N, $RUNS runs each)"
 study_cfg "$OUT/data/acdc" "$N" "$EPOCHS" "random, random frozen encoder, freeze, fine-tune, all fine-tune" \
-    T1_seg ACDC_auto > "$OUT/study.cfg"
+    T1_seg T1_auto > "$OUT/study.cfg"
 $MPIRUN "$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
 cat "$OUT/transfer/table.md"
 
@@ -126,14 +128,14 @@ cat "$OUT/easy/transfer/table.md"
 
 step "7/8 will a source help? aligned RMSE, CKA, LogME and LEEP of the sources"
 T="$R/pspnet-acdc-seg/best.safetensors"
-for s in T1_seg ACDC_auto; do
+for s in T1_seg T1_auto; do
     "$BIN" rmse "$T" "$OUT/sources/$s.safetensors" --names "target,$s" --align \
         -o "$OUT/rmse/target-$s.csv" > /dev/null
     [ -f "$OUT/cka/$s.csv" ] || "$BIN" cka --target "$T" --source "$OUT/sources/$s.safetensors" \
         --data "$OUT/data/acdc" --size "$SIZE" --val-count "$VAL" --pixels 2048 -o "$OUT/cka/$s.csv" > /dev/null
 done
 [ -f "$OUT/transferability/pspnet.csv" ] || "$BIN" transferability --source "$OUT/sources/T1_seg.safetensors" \
-    "$OUT/sources/ACDC_auto.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
+    "$OUT/sources/T1_auto.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
     -o "$OUT/transferability/pspnet.csv" > /dev/null
 
 step "8/8 report"
