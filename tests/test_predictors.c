@@ -370,6 +370,47 @@ static void test_report_verdict(void **state)
     assert_close(tau_swap, reference("kendall", "verdict.npy", NULL), 1e-3);
 }
 
+/* The verdict of a study written since runs.csv: each row's runs from that file (no run
+ * folders), and "all fine-tune" rows as points of their own, not a source "A all". */
+static void test_report_verdict_from_runs_csv(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/study2", test_dir());
+    static const char *const configs[4] = {"random init", "A fine-tune", "A all fine-tune",
+                                           "B fine-tune"};
+    static const double means[4] = {0.50, 0.60, 0.70, 0.55};
+    char table[4096] = "n,configuration,runs,mean,mean_sd\n", runs[8192] =
+        "n,configuration,seed,subset,run,mean_dice\n";
+    for (int c = 0; c < 4; c++) {
+        char line[256];
+        snprintf(line, sizeof line, "10,%s,3,%.4f,0.01\n", configs[c], means[c]);
+        strcat(table, line);
+        for (int seed = 1; seed <= 3; seed++) {
+            snprintf(line, sizeof line, "10,%s,%d,%d,x,%.4f\n", configs[c], seed, seed,
+                     means[c] + 0.01 * (seed - 2) * (c + 1));
+            strcat(runs, line);
+        }
+    }
+    write_text(dir, "transfer/table.csv", table);
+    write_text(dir, "transfer/runs.csv", runs);
+    write_text(dir, "transferability/scores.csv", "source,logme,leep\nA,-0.3,\nB,-0.2,\n");
+    Study s;
+    assert_int_equal(study_load(dir, &s), 0);
+    char md[1024];
+    snprintf(md, sizeof md, "%s/r2.md", test_dir());
+    assert_int_equal(report_write_md(&s, md), 0);
+    study_free(&s);
+    char *text = (char *)read_file_bytes(md, NULL);
+    /* three points (A fine-tune, A all fine-tune, B fine-tune), with an interval: the runs */
+    const char *row = strstr(text, "| LogME | 3 | ");
+    if (!row) fail_msg("no LogME row over 3 points in:\n%s", text);
+    const char *interval = strchr(row + 14, '[');
+    assert_non_null(interval);
+    assert_true(interval < strchr(row, '\n'));
+    free(text);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
@@ -382,6 +423,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_activation_points),
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_report_verdict),
+        cmocka_unit_test(test_report_verdict_from_runs_csv),
     };
     return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }
