@@ -5,6 +5,8 @@
  *   d_r = Dice_r - Dice_r(random init), the paired difference to the random run with the
  *   same seed and training subset: its mean, 95 % t-interval and the two-sided Wilcoxon
  *   signed-rank p-value (spec/reuse.md section 6, "Over runs").
+ * A plan's rows (S freeze, S fine-tune) are also paired with S all fine-tune, plain
+ * transfer learning, when the study has it: delta_all, its interval and p, the same way.
  * With one run there is no spread: the sd, interval and p cells are empty in the CSV and
  * "—" in the Markdown, never "± 0.00". */
 #include <math.h>
@@ -24,13 +26,6 @@ static void csv_cell(FILE *f, const char *fmt, double v)
     if (isfinite(v)) fprintf(f, fmt, v);
 }
 
-/* The statistics of one row of Table 1 (one n, one configuration). */
-typedef struct RowStats {
-    double mean[TRANSFER_MAX_LIST + 1], sd[TRANSFER_MAX_LIST + 1];   /* per class, then mean */
-    double lo, hi;                            /* 95 % interval of the mean Dice */
-    double delta, delta_lo, delta_hi, p;      /* paired with random init; NaN on its row */
-} RowStats;
-
 /* Value j (class j, or k for the mean) of run r of configuration c at n[a]. */
 static double run_value(const TransferStudy *st, const double *dice, int a, int c, int r, int j)
 {
@@ -38,10 +33,40 @@ static double run_value(const TransferStudy *st, const double *dice, int a, int 
     return dice[((size_t)(a * st->config_count + c) * st->runs + r) * (k + 1) + j];
 }
 
+/* The statistics of one row of Table 1 (one n, one configuration). */
+typedef struct RowStats {
+    double mean[TRANSFER_MAX_LIST + 1], sd[TRANSFER_MAX_LIST + 1];   /* per class, then mean */
+    double lo, hi;                            /* 95 % interval of the mean Dice */
+    double delta, delta_lo, delta_hi, p;      /* paired with random init; NaN on its row */
+    double all, all_lo, all_hi, all_p;        /* paired with the source's all fine-tune */
+} RowStats;
+
+/* The configuration that loads every tensor of c's source, when c is one of its plan's
+ * rows; -1 otherwise. */
+static int all_finetune_of(const TransferStudy *st, int c)
+{
+    const TransferConfig *k = &st->configs[c];
+    if (k->mode != MODE_FREEZE && k->mode != MODE_FINETUNE) return -1;
+    for (int q = 0; q < st->config_count; q++)
+        if (st->configs[q].mode == MODE_ALL_FINETUNE && st->configs[q].source == k->source) return q;
+    return -1;
+}
+
+/* Mean of x[r] - value of configuration base on run r, its interval and p. */
+static void paired(const TransferStudy *st, const double *dice, int a, int base, const double *x,
+                   double *mean, double *lo, double *hi, double *p)
+{
+    const int k = st->base.model.classes, R = st->runs;
+    double d[TRANSFER_MAX_RUNS];
+    for (int r = 0; r < R; r++) d[r] = x[r] - run_value(st, dice, a, base, r, k);
+    t_interval95(d, R, mean, lo, hi);
+    *p = R >= 2 ? wilcoxon_signed_rank(d, R).p_value : NAN;
+}
+
 static void row_stats(const TransferStudy *st, const double *dice, int a, int c, RowStats *s)
 {
     const int k = st->base.model.classes, R = st->runs;
-    double x[TRANSFER_MAX_RUNS], d[TRANSFER_MAX_RUNS];
+    double x[TRANSFER_MAX_RUNS];
     for (int j = 0; j <= k; j++) {
         for (int r = 0; r < R; r++) x[r] = run_value(st, dice, a, c, r, j);
         stats_mean_sd(x, R, &s->mean[j], &s->sd[j]);
@@ -50,10 +75,11 @@ static void row_stats(const TransferStudy *st, const double *dice, int a, int c,
     double m;
     t_interval95(x, R, &m, &s->lo, &s->hi);        /* x holds the mean Dice (j = k) */
     s->delta = s->delta_lo = s->delta_hi = s->p = NAN;
-    if (st->configs[c].mode == MODE_RANDOM) return;
-    for (int r = 0; r < R; r++) d[r] = x[r] - run_value(st, dice, a, 0, r, k);  /* c = 0: random */
-    t_interval95(d, R, &s->delta, &s->delta_lo, &s->delta_hi);
-    if (R >= 2) s->p = wilcoxon_signed_rank(d, R).p_value;
+    s->all = s->all_lo = s->all_hi = s->all_p = NAN;
+    if (st->configs[c].mode != MODE_RANDOM)           /* configuration 0 is random init */
+        paired(st, dice, a, 0, x, &s->delta, &s->delta_lo, &s->delta_hi, &s->p);
+    const int all = all_finetune_of(st, c);
+    if (all >= 0) paired(st, dice, a, all, x, &s->all, &s->all_lo, &s->all_hi, &s->all_p);
 }
 
 static void table_header(FILE *csv, FILE *md, int k)
@@ -64,9 +90,11 @@ static void table_header(FILE *csv, FILE *md, int k)
         fprintf(csv, ",class_%d,class_%d_sd", j, j);
         fprintf(md, " class-%d |", j);
     }
-    fprintf(csv, ",mean,mean_sd,mean_ci_lo,mean_ci_hi,delta_random,delta_ci_lo,delta_ci_hi,p_value\n");
-    fprintf(md, " mean | 95 %% interval | Δ random init | 95 %% interval | p (Wilcoxon) |\n|---|---|---|");
-    for (int j = 0; j < k + 5; j++) fprintf(md, "---|");
+    fprintf(csv, ",mean,mean_sd,mean_ci_lo,mean_ci_hi,delta_random,delta_ci_lo,delta_ci_hi,p_value,"
+                 "delta_all,delta_all_ci_lo,delta_all_ci_hi,p_all\n");
+    fprintf(md, " mean | 95 %% interval | Δ random init | 95 %% interval | p (Wilcoxon) | "
+                "Δ all fine-tune | 95 %% interval | p |\n|---|---|---|");
+    for (int j = 0; j < k + 8; j++) fprintf(md, "---|");
     fprintf(md, "\n");
 }
 
@@ -80,6 +108,16 @@ static void md_mean_sd(FILE *md, double m, double sd)
 static void md_interval(FILE *md, double lo, double hi)
 {
     if (isfinite(lo)) fprintf(md, " [%.3f, %.3f] |", lo, hi);
+    else fprintf(md, " — |");
+}
+
+/* "+0.012 | [-0.004, 0.028] | 0.31 |", with "—" for what does not exist */
+static void md_delta(FILE *md, double delta, double lo, double hi, double p)
+{
+    if (isfinite(delta)) fprintf(md, " %+.3f |", delta);
+    else fprintf(md, " — |");
+    md_interval(md, lo, hi);
+    if (isfinite(p)) fprintf(md, " %.2g |", p);
     else fprintf(md, " — |");
 }
 
@@ -97,14 +135,13 @@ static void table_row(FILE *csv, FILE *md, const TransferStudy *st, int a, int c
         csv_cell(csv, "%.4f", s.sd[j]);
         md_mean_sd(md, s.mean[j], s.sd[j]);
     }
-    const double cells[6] = {s.lo, s.hi, s.delta, s.delta_lo, s.delta_hi, s.p};
-    for (int i = 0; i < 6; i++) csv_cell(csv, i == 5 ? "%.4g" : "%.4f", cells[i]);
+    const double cells[10] = {s.lo, s.hi, s.delta, s.delta_lo, s.delta_hi, s.p,
+                              s.all, s.all_lo, s.all_hi, s.all_p};
+    for (int i = 0; i < 10; i++) csv_cell(csv, i == 5 || i == 9 ? "%.4g" : "%.4f", cells[i]);
     md_interval(md, s.lo, s.hi);
-    if (isfinite(s.delta)) fprintf(md, " %+.3f |", s.delta);
-    else fprintf(md, " — |");
-    md_interval(md, s.delta_lo, s.delta_hi);
-    if (isfinite(s.p)) fprintf(md, " %.2g |\n", s.p);
-    else fprintf(md, " — |\n");
+    md_delta(md, s.delta, s.delta_lo, s.delta_hi, s.p);
+    md_delta(md, s.all, s.all_lo, s.all_hi, s.all_p);
+    fprintf(md, "\n");
     fprintf(csv, "\n");
 }
 
@@ -149,8 +186,9 @@ int transfer_write_tables(const TransferStudy *st, const double *dice, const cha
         for (int a = 0; a < st->n_count; a++)
             for (int c = 0; c < st->config_count; c++) table_row(csv, md, st, a, c, dice);
         fprintf(md, "\nMean Dice of the final epoch over the runs (seeds x training subsets); "
-                    "Δ: paired with random init on the same seed and subset, its 95 %% "
-                    "t-interval and the two-sided Wilcoxon signed-rank p.\n");
+                    "Δ: paired with random init (or the source's all fine-tune) on the same "
+                    "seed and subset, its 95 %% t-interval and the two-sided Wilcoxon "
+                    "signed-rank p.\n");
     }
     for (int i = 0; i < 3; i++)
         if (files[i]) {
