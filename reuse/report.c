@@ -174,6 +174,7 @@ static void section_scans(Page *pg, const Study *s)
         grid_table(pg, &means, "layer", "Mean Dice per layer and swapped kind");
         fputs("</figure>\n", pg->out);
         report_scan_controls_html(pg->out, t, s->scans[i].name, &pg->figure);
+        report_kinds_html(pg->out, t, s->scans[i].name);
         grid_free(&means);
     }
     fputs("</section>\n", pg->out);

@@ -3,6 +3,7 @@
  * HTML: self-contained (no scripts, nothing fetched: charts are inline SVG, images data:
  * URIs) with the paper's figures as charts with axes, labels and legends:
  *   swap scans          Dice vs layer for RM/RV/RW/RB and for W/B   (paper Figs 3/7, 4/8)
+ *                       and which kinds matter (conclusions 2 and 3)
  *   BN statistics       MRM/MRB and MRV/MRW per layer               (Figs 5/9)
  *   kernel RMSE         W and B per layer for each pair             (Figs 6/10)
  *                       and across all pairs                        (Figs 11/12)
@@ -28,6 +29,14 @@ void report_predictors_md(FILE *out, const Study *s);
  * figure: the page's figure counter. */
 void report_scan_controls_html(FILE *out, const CsvTable *t, const char *name, int *figure);
 void report_plan_validation_html(FILE *out, const Study *s, int *figure);
+
+/* reuse/report_kinds.c: "Which kinds matter (conclusions 2 and 3)" for one swap scan: per
+ * kind its mean change of Dice with a 95 % t-interval over layers, the worst, the hurt,
+ * reusable and trivial tensors and the random control's mean; then BN statistics vs BN
+ * affine and conv W vs B paired over layers (mean, t-interval, Wilcoxon p) with a verdict
+ * and its rule. Nothing for a scan without swap rows. name: the scan's, for the caption. */
+void report_kinds_html(FILE *out, const CsvTable *t, const char *name);
+void report_kinds_md(FILE *out, const CsvTable *t);
 
 /* Table 1 (reuse/report_table1.c): transfer/table.csv as a table, "x ± sd" with "—" for
  * an empty or single-run spread, intervals as "[lo, hi]"; in HTML with its figures (ids

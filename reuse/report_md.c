@@ -68,6 +68,7 @@ static void scans_md(FILE *out, const Study *s)
         fprintf(out, "\n\n");
         grid_md(out, &g, "layer");
         grid_free(&g);
+        report_kinds_md(out, t);
     }
 }
 

@@ -227,6 +227,10 @@ static void test_report_has_every_figure(void **state)
     /* the overlay embedded: base64 of the PNG signature */
     assert_contains(t, "src=\"data:image/png;base64,iVBORw0KGgo");
     /* self-contained and well nested */
+    /* which kinds matter: W of the 9 odd layers drops by 0.1, the other 10 W and every B by
+     * 0.001: mean (-0.9 - 0.01) / 19 */
+    assert_contains(t, "<h4>Which kinds matter (conclusions 2 and 3)</h4>");
+    assert_contains(t, "<td class=\"ok\">W is more sensitive than B (confirmed)</td>");
     assert_null(strstr(t, "<script"));
     assert_null(strstr(t, "http:"));
     assert_null(strstr(t, "https:"));
@@ -246,6 +250,8 @@ static void test_report_has_every_figure(void **state)
     assert_contains(m, "| 10 | t1-auto freeze | 3 | 0.99 ± 0.00 | 0.70 ± 0.04 | 0.81 ± 0.02 |");
     assert_contains(m, "| reusable network | W: 1, 3, 5, 7, 9, 11, 13, 15, 17 |");
     assert_contains(m, "**no shared initialisation**");
+    assert_contains(m, "#### Which kinds matter (conclusions 2 and 3)");
+    assert_contains(m, "| W | 19 | -0.0479 [");
     assert_contains(m, "overlays/slice-3.png");
     free(m);
 }
