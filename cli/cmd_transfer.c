@@ -18,8 +18,11 @@ int cmd_transfer(int argc, char **argv)
         {"--quiet", OPT_FLAG, &quiet, "no progress output", false},
     };
     const OptionSpec spec = {"reusenet transfer", "The transfer experiment (paper Table 1): random "
-                             "init, and per source the plan's tensors frozen or fine-tuned, for each "
-                             "n and seed. Rerunning skips finished runs and resumes interrupted ones. Under "
+                             "init, random frozen encoder, and per source the plan's tensors frozen "
+                             "or fine-tuned or every tensor fine-tuned (study.cfg configs:), for "
+                             "each n over seeds x training subsets; Table 1 with 95% intervals and "
+                             "paired differences (Wilcoxon). Rerunning skips finished runs and "
+                             "resumes interrupted ones. Under "
                              "`mpirun -np R` (the MPI=1 build) the runs are spread over the R "
                              "ranks, each an ordinary single-process run.",
                              NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
