@@ -401,13 +401,17 @@ static int setup_model(Run *r)
                     c->freeze ? " (frozen)" : "");
     }
     if (c->freeze_encoder) {
-        /* every tensor of layers 1..encoder_rows (conv W, B; BN weight, bias and running
-         * statistics) stays at its initialisation: a frozen BN normalises with its
-         * running statistics (batchnorm.h) */
+        /* the learned tensors of layers 1..encoder_rows (conv W, B; BN weight, bias) stay
+         * at their random initialisation, as requires_grad = False does in PyTorch
+         * (Karimi et al. 2021). The BN running statistics are not learned: they keep
+         * following the data, and training normalises with the batch's (frozen at their
+         * initial 0 and 1, every BN of the encoder would normalise with them, batchnorm.h,
+         * and pass unnormalised features on: not what the experiment asks). */
+        static const ParamRole learned[4] = {ROLE_W, ROLE_B, ROLE_RW, ROLE_RB};
         const int rows = model_arch_info(c->model.arch)->encoder_rows;
         for (int k = 1; k <= rows; k++)
-            for (int role = 0; role < ROLE_COUNT; role++) {
-                Param *p = model_param(&r->m, model_layer(&r->m, k), (ParamRole)role);
+            for (int i = 0; i < 4; i++) {
+                Param *p = model_param(&r->m, model_layer(&r->m, k), learned[i]);
                 if (p) params_set_frozen(p, true);
             }
         if (!r->quiet) fprintf(stderr, "encoder (layers 1-%d) frozen\n", rows);

@@ -37,8 +37,9 @@ typedef struct TrainConfig {
     const char *params_list;      /* comma-separated tensor names to load, or NULL = all */
     const char *plan;             /* plan.json: load its "tensors" */
     bool freeze;                  /* keep every loaded tensor fixed */
-    bool freeze_encoder;          /* keep the encoder (ModelArchInfo.encoder_rows) fixed at
-                                     its initialisation: Karimi et al. 2021's frozen encoder */
+    bool freeze_encoder;          /* keep the encoder's learned tensors (ModelArchInfo.
+                                     encoder_rows; BN running statistics still follow the
+                                     data) at their initialisation: Karimi et al. 2021 */
     int val_every;                /* validate after every K-th epoch and the last (0, 1: all) */
     bool resume;
     bool quiet;                   /* no progress line */
