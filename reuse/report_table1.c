@@ -136,7 +136,8 @@ static void html_table(FILE *out, const CsvTable *t)
         fputs("<p>x &plusmn; sd over the runs (seeds &times; training subsets; &mdash;: a single "
               "run, no spread); [lo, hi]: 95 % t-interval of the mean. delta_random: the paired "
               "difference of the mean Dice to random initialisation on the same seed and subset; "
-              "p_value: two-sided Wilcoxon signed-rank test of those differences.</p>\n", out);
+              "p_value: two-sided Wilcoxon signed-rank test of those differences; delta_all, "
+              "p_all: the same against the source's all fine-tune (plain transfer).</p>\n", out);
 }
 
 /* The columns that name a configuration: those before the first Dice column ("dice...",
@@ -450,5 +451,6 @@ void report_table1_md(FILE *out, const Study *s)
     if (csv_column(t, "mean_ci_lo") >= 0 || csv_column(t, "delta_random") >= 0)
         fputs("x ± sd over the runs (— : a single run, no spread); [lo, hi]: 95 % t-interval of "
               "the mean; delta_random: paired difference to random init on the same seed and "
-              "subset; p_value: two-sided Wilcoxon signed-rank test.\n\n", out);
+              "subset; p_value: two-sided Wilcoxon signed-rank test; delta_all, p_all: the same "
+              "against the source's all fine-tune (plain transfer).\n\n", out);
 }
