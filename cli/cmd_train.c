@@ -49,8 +49,9 @@ int cmd_train(int argc, char **argv)
         {"--params", OPT_STRING, &c.params_list, "LIST  with --init-from: only these tensors (comma-separated)", false},
         {"--plan", OPT_STRING, &c.plan, "PLAN.json  with --init-from: the plan's reusable tensors", false},
         {"--freeze", OPT_FLAG, &c.freeze, "keep every loaded tensor fixed (BN statistics too)", false},
-        {"--freeze-encoder", OPT_FLAG, &c.freeze_encoder, "keep the encoder (PSPNet's backbone, "
-         "UNet's enc1-enc4) fixed at its initialisation", false},
+        {"--freeze-encoder", OPT_FLAG, &c.freeze_encoder, "keep the encoder's learned tensors "
+         "(PSPNet's backbone, UNet's enc1-enc4) at their initialisation; its BN statistics "
+         "follow the data", false},
         {"--val-every", OPT_INT, &c.val_every, "K  validate after every K-th epoch and the last "
          "(default 1)", false},
         {"--resume", OPT_FLAG, &c.resume, "continue the run in RUN_DIR where it stopped", false},

@@ -15,7 +15,6 @@
 #include "reuse/transfer.h"
 #include "train/trainer.h"
 
-
 static int study_read(const char *path, TransferStudy *st)
 {
     CfgFile cfg;

@@ -33,9 +33,14 @@ static double run_value(const TransferStudy *st, const double *dice, int a, int 
     return dice[((size_t)(a * st->config_count + c) * st->runs + r) * (k + 1) + j];
 }
 
-/* The statistics of one row of Table 1 (one n, one configuration). */
+/* Column j (class j, or k for the mean Dice) of configuration c's runs at n[a]: x[r]. */
+static void run_column(const TransferStudy *st, const double *dice, int a, int c, int j, double *x)
+{
+    for (int r = 0; r < st->runs; r++) x[r] = run_value(st, dice, a, c, r, j);
+}
+
+/* The statistics of one row of Table 1 (one n, one configuration) on its mean Dice. */
 typedef struct RowStats {
-    double mean[TRANSFER_MAX_LIST + 1], sd[TRANSFER_MAX_LIST + 1];   /* per class, then mean */
     double lo, hi;                            /* 95 % interval of the mean Dice */
     double delta, delta_lo, delta_hi, p;      /* paired with random init; NaN on its row */
     double all, all_lo, all_hi, all_p;        /* paired with the source's all fine-tune */
@@ -65,15 +70,9 @@ static void paired(const TransferStudy *st, const double *dice, int a, int base,
 
 static void row_stats(const TransferStudy *st, const double *dice, int a, int c, RowStats *s)
 {
-    const int k = st->base.model.classes, R = st->runs;
-    double x[TRANSFER_MAX_RUNS];
-    for (int j = 0; j <= k; j++) {
-        for (int r = 0; r < R; r++) x[r] = run_value(st, dice, a, c, r, j);
-        stats_mean_sd(x, R, &s->mean[j], &s->sd[j]);
-        if (R < 2) s->sd[j] = NAN;                 /* one run: no spread */
-    }
-    double m;
-    t_interval95(x, R, &m, &s->lo, &s->hi);        /* x holds the mean Dice (j = k) */
+    double x[TRANSFER_MAX_RUNS], m;
+    run_column(st, dice, a, c, st->base.model.classes, x);
+    t_interval95(x, st->runs, &m, &s->lo, &s->hi);
     s->delta = s->delta_lo = s->delta_hi = s->p = NAN;
     s->all = s->all_lo = s->all_hi = s->all_p = NAN;
     if (st->configs[c].mode != MODE_RANDOM)           /* configuration 0 is random init */
@@ -130,10 +129,14 @@ static void table_row(FILE *csv, FILE *md, const TransferStudy *st, int a, int c
     row_stats(st, dice, a, c, &s);
     fprintf(csv, "%d,%s,%d", st->n[a], label, st->runs);
     fprintf(md, "| %d | %s | %d |", st->n[a], label, st->runs);
-    for (int j = 0; j <= k; j++) {
-        fprintf(csv, ",%.4f", s.mean[j]);
-        csv_cell(csv, "%.4f", s.sd[j]);
-        md_mean_sd(md, s.mean[j], s.sd[j]);
+    for (int j = 0; j <= k; j++) {                   /* each class, then the mean */
+        double x[TRANSFER_MAX_RUNS], m, sd;
+        run_column(st, dice, a, c, j, x);
+        stats_mean_sd(x, st->runs, &m, &sd);
+        if (st->runs < 2) sd = NAN;                  /* one run: no spread */
+        fprintf(csv, ",%.4f", m);
+        csv_cell(csv, "%.4f", sd);
+        md_mean_sd(md, m, sd);
     }
     const double cells[10] = {s.lo, s.hi, s.delta, s.delta_lo, s.delta_hi, s.p,
                               s.all, s.all_lo, s.all_hi, s.all_p};

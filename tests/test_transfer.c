@@ -110,15 +110,6 @@ static void test_transfer_study(void **state)
     free(root);
 }
 
-/* The text of FILE, or NULL; the caller frees it. */
-static char *slurp(const char *path)
-{
-    size_t len;
-    char *text = (char *)read_file_bytes(path, &len);
-    if (text) text[len] = '\0';
-    return text;
-}
-
 /* Write study.cfg for the tiny study (UNet F=4, 32x32) with extra lines; run it. */
 static int run_study(const char *root, const char *data, const char *name, const char *extra,
                      char *out, size_t out_len)
@@ -150,7 +141,7 @@ static void test_subsets_configs_and_statistics(void **state)
                                "configs: random, random frozen encoder, freeze, fine-tune, all fine-tune\n",
                                out, sizeof out), 0);
     /* 2 sizes x 5 configurations x 2 runs, each run as its configuration says */
-    char *runs = slurp(path_in(root, "s/transfer/runs.csv"));
+    char *runs = (char *)read_file_bytes(path_in(root, "s/transfer/runs.csv"), NULL);
     assert_non_null(runs);
     int lines = 0;
     for (char *p = runs; (p = strchr(p, '\n')); p++) lines++;
@@ -165,7 +156,8 @@ static void test_subsets_configs_and_statistics(void **state)
         {"n3-auto-freeze-s1-d1", {"\"freeze\":\ttrue", "plan.json", "\"epochs\":\t1"}},
         {"n2-auto-finetune-s2-d2", {"\"freeze\":\tfalse", "plan.json", "\"val_every\":\t2"}}};
     for (int i = 0; i < 4; i++) {
-        char *config = slurp(path_in(root, "s/transfer/runs/%s/config.json", checks[i].run));
+        char *config = (char *)read_file_bytes(
+            path_in(root, "s/transfer/runs/%s/config.json", checks[i].run), NULL);
         assert_non_null(config);
         for (int j = 0; j < 3; j++)
             if (!strstr(config, checks[i].expect[j]))
@@ -187,7 +179,7 @@ static void test_subsets_configs_and_statistics(void **state)
     }
     /* one run: no spread, never "± 0.00" */
     assert_int_equal(run_study(root, data, "one", "n: 2\nepochs: 1\nseeds: 1\n", out, sizeof out), 0);
-    char *md = slurp(path_in(root, "one/transfer/table.md"));
+    char *md = (char *)read_file_bytes(path_in(root, "one/transfer/table.md"), NULL);
     assert_non_null(md);
     assert_non_null(strstr(md, "± —"));
     assert_null(strstr(md, "± 0.00"));

@@ -574,8 +574,9 @@ static int run_epoch(Run *r, int epoch)
     if (validate) evaluate_model(&r->m, &r->tape, &r->data.val, &r->eo, &er);
     const double t_end = progress_now();
     r->rs.epoch = epoch + 1;
-    bool best = validate && score_of(&er, c->model.task) > r->rs.best;
-    if (best) r->rs.best = score_of(&er, c->model.task);
+    const double score = validate ? score_of(&er, c->model.task) : -INFINITY;
+    bool best = score > r->rs.best;
+    if (best) r->rs.best = score;
     int written = 0;
     if (r->writer) {
         const double seconds[3] = {t_val - t0, t_end - t_val, sum_seconds};
