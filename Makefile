@@ -1,7 +1,7 @@
 # reusenet build.  Toggles (set on the command line, e.g. `make DEBUG=1`):
 #   BLAS=openblas|blis   GEMM library (default: openblas; see README "Choosing the BLAS")
 #   DEBUG=1              -O0 -g with AddressSanitizer + UndefinedBehaviorSanitizer
-#   OMP=0                build without OpenMP (single-threaded loops; the BLAS keeps its own threads)
+#   OMP=0                build without OpenMP (one thread: the BLAS runs one-threaded too)
 #   ARCH=native          the instruction set the C code is compiled for (-march): this machine's
 #                        by default; ARCH=x86-64-v2 for a binary that runs on any x86-64 since 2009
 #   MPI=1                the Open MPI build (mpicc, -DUSE_MPI) in build-mpi/: `mpirun -np R
@@ -75,7 +75,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test test-mpi mpi-tests sanitize check-torch valgrind valgrind-tests demo study reproduce bench clean fuzz fuzz-run report-check
+.PHONY: all deps test test-kernels test-mpi mpi-tests sanitize check-torch valgrind valgrind-tests demo study reproduce bench clean fuzz fuzz-run report-check
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -107,10 +107,30 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# Every tests/test_*.c is its own cmocka program; `make test` runs them all and stops on a failure.
+# Every tests/test_*.c is its own cmocka program; `make test` runs them all and stops on a
+# failure, then the bits under the other BLAS kernels (test-kernels).
 test: deps
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} REUSENET_BIN=$(BIN) $$t; done; echo "all test programs passed"
+	@$(if $(filter 0,$(KERNELS)),,$(MAKE) --no-print-directory test-kernels)
+
+# The same bits under every BLAS kernel (README "What the bits depend on"): the GEMM's bits
+# at 1, 2 and 3 threads (test_blas) under each OpenBLAS kernel this processor can run
+# (tests/kernels.sh), under the one OpenBLAS picks itself, and under BLIS; the training,
+# resume and evaluation checks (test_reproducible) also under a second kernel: OpenBLAS's
+# own pick when the environment names one in OPENBLAS_CORETYPE, else Haswell.
+test-kernels: all $(BUILD)/tests/test_blas $(BUILD)/tests/test_reproducible
+	@set -e; export OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} REUSENET_BIN=$(BIN); \
+	for k in $$(sh tests/kernels.sh) picked; do echo "== test_blas, OpenBLAS kernel $$k"; \
+	  if [ $$k = picked ]; then env -u OPENBLAS_CORETYPE $(BUILD)/tests/test_blas; \
+	  else OPENBLAS_CORETYPE=$$k $(BUILD)/tests/test_blas; fi; done; \
+	if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then echo "== test_reproducible, OpenBLAS's own kernel"; \
+	  env -u OPENBLAS_CORETYPE $(BUILD)/tests/test_reproducible; \
+	elif sh tests/kernels.sh | grep -qx Haswell; then echo "== test_reproducible, kernel Haswell"; \
+	  OPENBLAS_CORETYPE=Haswell $(BUILD)/tests/test_reproducible; fi
+	@$(MAKE) --no-print-directory BLAS=blis BUILD=$(BUILD)-blis $(BUILD)-blis/reusenet $(BUILD)-blis/tests/test_blas
+	@echo "== test_blas, BLIS"; OMP_WAIT_POLICY=PASSIVE REUSENET_BIN=$(BUILD)-blis/reusenet $(BUILD)-blis/tests/test_blas
+	@echo "all kernels passed"
 
 # The Open MPI tests (tests/mpi/): test_dist_*.c run under mpirun with 3 ranks (on one
 # machine: --oversubscribe; as root Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 and
@@ -128,7 +148,7 @@ mpi-tests: all $(MPI_TESTS)
 	  *) MPIRUN="$(MPIRUN)" REUSENET_BIN=$(BIN) $$t;; esac; done; echo "all MPI test programs passed"
 
 sanitize: deps
-	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-san test
+	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-san KERNELS=0 test
 
 # libgomp's thread pool is suppressed (tests/valgrind.supp). A test program may start itself
 # again with its BLAS and OpenMP settings (engine_configure_process): valgrind follows it
@@ -209,7 +229,7 @@ reproduce: deps
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 CONV_BENCH := $(BUILD)/bench/conv_bench
 $(CONV_BENCH): $(BENCH_OBJ) $(BUILD)/cli/options.o $(LIB)
-	$(CC) $(LDFLAGS) -Wl,--wrap=sgemm_rowmajor $^ $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) -Wl,--wrap=sgemm_rowmajor -Wl,--wrap=sgemm_rowmajor_serial $^ $(LDLIBS) -o $@
 bench: deps
 	@$(MAKE) --no-print-directory all $(CONV_BENCH)
 	@BIN=$(BIN) CONV_BENCH=$(CONV_BENCH) TORCH_PY=$(TORCH_PY) BENCH_DIR=$(BUILD)/bench BENCH_BLAS=$(BLAS) sh bench/run.sh

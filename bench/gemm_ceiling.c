@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -8,13 +9,17 @@
 #include "bench/gemm_ceiling.h"
 #include "engine/blas.h"
 #include "engine/error.h"
+#include "engine/gemm.h"
 #include "engine/rng.h"
 
-/* ---- recording (see the header: the link wraps sgemm_rowmajor) ------------------------ */
+/* ---- recording (see the header: the link wraps both GEMM entry points) ---------------- */
 
 void __real_sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                            const float *a, int lda, const float *b, int ldb, float beta,
                            float *c, int ldc);
+void __real_sgemm_rowmajor_serial(bool trans_a, bool trans_b, int m, int n, int k,
+                                  float alpha, const float *a, int lda, const float *b,
+                                  int ldb, float beta, float *c, int ldc);
 
 static GemmList *recording;
 
@@ -35,7 +40,7 @@ static void gemm_list_add(GemmList *l, const GemmCall *g)
         if (e->trans_a == g->trans_a && e->trans_b == g->trans_b && e->m == g->m &&
             e->n == g->n && e->k == g->k && e->lda == g->lda && e->ldb == g->ldb &&
             e->ldc == g->ldc && e->alpha == g->alpha && e->beta == g->beta &&
-            e->team == g->team) {
+            e->team == g->team && e->serial == g->serial) {
             e->count += g->count;
             return;
         }
@@ -47,16 +52,30 @@ static void gemm_list_add(GemmList *l, const GemmCall *g)
     l->calls[l->count++] = *g;
 }
 
+static void gemm_record(bool trans_a, bool trans_b, int m, int n, int k, float alpha, int lda,
+                        int ldb, float beta, int ldc, bool serial)
+{
+    if (!recording) return;
+    GemmCall g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, gemm_team(), 1, serial};
+#pragma omp critical(gemm_record)
+    gemm_list_add(recording, &g);
+}
+
 void __wrap_sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                            const float *a, int lda, const float *b, int ldb, float beta,
                            float *c, int ldc)
 {
-    if (recording) {
-        GemmCall g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, gemm_team(), 1};
-#pragma omp critical(gemm_record)
-        gemm_list_add(recording, &g);
-    }
+    gemm_record(trans_a, trans_b, m, n, k, alpha, lda, ldb, beta, ldc, false);
     __real_sgemm_rowmajor(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void __wrap_sgemm_rowmajor_serial(bool trans_a, bool trans_b, int m, int n, int k,
+                                  float alpha, const float *a, int lda, const float *b,
+                                  int ldb, float beta, float *c, int ldc)
+{
+    gemm_record(trans_a, trans_b, m, n, k, alpha, lda, ldb, beta, ldc, true);
+    __real_sgemm_rowmajor_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                                 ldc);
 }
 
 void gemm_record_start(GemmList *into) { recording = into; }
@@ -104,8 +123,9 @@ static void gemm_run(void *ctx)
 {
     GemmRun *r = ctx;
     const GemmCall *g = r->g;
-    __real_sgemm_rowmajor(g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, r->a, g->lda,
-                          r->b, g->ldb, g->beta, r->c, g->ldc);
+    (g->serial ? __real_sgemm_rowmajor_serial : __real_sgemm_rowmajor)(
+        g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, r->a, g->lda, r->b, g->ldb, g->beta,
+        r->c, g->ldc);
 }
 
 /* One round of a team's calls: each thread its own GEMM, as the engine issues them (the

@@ -1,9 +1,9 @@
 /* The sgemm ceiling of a convolution: the GEMMs conv2d issues, recorded as it runs, and
  * the time the BLAS alone needs for exactly those calls.
  *
- * Recording works at link time: the benchmark is linked with -Wl,--wrap=sgemm_rowmajor,
- * so every call the engine makes to sgemm_rowmajor() reaches __wrap_sgemm_rowmajor()
- * here, which notes its shape and passes it on. The shapes are therefore those the
+ * Recording works at link time: the benchmark is linked with -Wl,--wrap=sgemm_rowmajor and
+ * --wrap=sgemm_rowmajor_serial, so every call the engine makes to either (engine/gemm.h)
+ * reaches its __wrap_ twin here, which notes its shape and passes it on. The shapes are therefore those the
  * engine really uses (per image or batched, transposes, leading dimensions, beta), not
  * a copy of conv2d.c's logic that could drift from it.
  *
@@ -26,6 +26,7 @@ typedef struct GemmCall {
     float alpha, beta;
     int team;                /* threads of the parallel region that issued it (1: none) */
     int count;               /* identical calls merged */
+    bool serial;             /* sgemm_rowmajor_serial: one BLAS call, not split by the engine */
 } GemmCall;
 
 typedef struct GemmList {

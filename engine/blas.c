@@ -16,15 +16,6 @@
 
 static int thread_count = 0;    /* 0: not set yet */
 
-void sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                    int ldc)
-{
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                ldc);
-}
-
 /* BLIS 0.9 reads BLIS_ARCH_TYPE as a number (3 haswell, 6 zen3, ...): a name is taken as 0,
  * the AVX-512 kernel, which crashes on processors without AVX-512. Refuse it plainly. */
 static void blas_check_environment(void)
@@ -53,13 +44,16 @@ void engine_set_threads(int n)
     if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n <= 0) n = 1;
     thread_count = n;
+    /* The BLAS never threads: the engine splits its GEMMs (gemm.h). OpenBLAS's OpenMP build
+     * sets OpenMP's thread count along with its own, so ours is set after it; OpenBLAS then
+     * keeps to one thread, since its count is 1, whatever OpenMP's is. */
+#ifdef USE_BLIS
+    bli_thread_set_num_threads(1);
+#else
+    openblas_set_num_threads(1);
+#endif
 #ifdef _OPENMP
     omp_set_num_threads(n);
-#endif
-#ifdef USE_BLIS
-    bli_thread_set_num_threads(n);
-#else
-    openblas_set_num_threads(n);
 #endif
 }
 
@@ -172,9 +166,9 @@ void engine_print_config(FILE *out)
     fprintf(out, "build: %s\n", engine_build());
     fprintf(out, "threads: %d", engine_threads());
 #ifdef _OPENMP
-    fprintf(out, " (OpenMP and BLAS)\n");
+    fprintf(out, " (OpenMP; the BLAS runs one-threaded under the engine's GEMM split)\n");
 #else
-    fprintf(out, " (BLAS only; built with OMP=0)\n");
+    fprintf(out, " (built with OMP=0: one thread)\n");
 #endif
     if (blas_kernel_is_generic())
         fprintf(out, "warning: the BLAS runs its generic kernel '%s' on this processor; "

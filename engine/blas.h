@@ -1,19 +1,14 @@
-/* The BLAS behind every convolution, chosen at build time (make BLAS=openblas|blis),
- * and the thread count shared by the BLAS and our own OpenMP loops.
- *
- * sgemm_rowmajor(): C = alpha * op(A) op(B) + beta * C, row-major, the one GEMM entry
- * point of the engine. Never call it from inside an OpenMP parallel region. */
+/* The BLAS behind every convolution, chosen at build time (make BLAS=openblas|blis), and
+ * the engine's thread count. The BLAS itself always runs one-threaded: the engine splits
+ * its GEMMs over its own threads (gemm.h), so that their bits do not depend on the count. */
 #ifndef REUSENET_BLAS_H
 #define REUSENET_BLAS_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
-void sgemm_rowmajor(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                    int ldc);
-
-/* Set the threads for the BLAS and OpenMP loops; n <= 0 means all cores. */
+/* Set the engine's threads (its OpenMP loops and GEMM tiles; the BLAS keeps one);
+ * n <= 0 means all cores. */
 void engine_set_threads(int n);
 int engine_threads(void);
 /* The calling thread's number in its parallel region (0 outside one). */

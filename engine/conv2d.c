@@ -2,6 +2,7 @@
 
 #include "blas.h"
 #include "conv2d.h"
+#include "gemm.h"
 #include "im2col.h"
 #include "reduce.h"
 #include "error.h"
@@ -123,8 +124,7 @@ static size_t conv2d_panel_floats(const Conv2dShape *s)
  * images, in place of every thread working on every image in turn. A thread on its
  * own image keeps its columns in its own cache, and one-thread GEMMs reach a higher
  * fraction of the core's peak than a GEMM split across threads (the bench shows both).
- * Used when the images divide evenly, or there are enough of them for the imbalance not
- * to matter; otherwise the threads share each image's GEMM.
+ * A single image's GEMMs are split among the threads instead (image_gemm).
  *
  * The workspace has a slot for each processor (conv2d_image_slots), not for the current
  * thread count, so that a workspace sized before engine_set_threads() changes the count
@@ -138,8 +138,20 @@ static int conv2d_image_slots(const Conv2dShape *s)
 
 static int conv2d_image_threads(const Conv2dShape *s)
 {
-    const int t = engine_loop_threads((size_t)conv2d_image_slots(s));
-    return t > 1 && (s->n % t == 0 || s->n >= 4 * t) ? t : 1;
+    return engine_loop_threads((size_t)(s->n < conv2d_image_slots(s) ? s->n
+                                                                       : conv2d_image_slots(s)));
+}
+
+/* The GEMMs of the per-image path: one single-threaded call each when the batch's images
+ * are shared out among the threads, the engine's split (gemm.h) when there is one image.
+ * Chosen by the shape alone, so that the bits do not depend on how many threads there are
+ * or which of them took which image. */
+static void image_gemm(const Conv2dShape *s, bool trans_a, bool trans_b, int m, int n, int k,
+                       const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                       int ldc)
+{
+    if (s->n == 1) sgemm_rowmajor(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+    else sgemm_rowmajor_serial(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* The per-image workspace: the flipped kernel (C, O*KH*KW) when dx is a convolution,
@@ -239,8 +251,8 @@ void conv2d_forward_per_image(const Conv2dShape *s, const float *x, const float 
                 im2col_rows(s, xn, col, (size_t)np, oy0, oy1);
                 cols = col;
             }
-            sgemm_rowmajor(false, false, s->o, np, ckk, 1.0f, w, ckk, cols, np, beta,
-                           yn + (size_t)oy0 * s->ow, opix);
+            image_gemm(s, false, false, s->o, np, ckk, w, ckk, cols, np, beta,
+                       yn + (size_t)oy0 * s->ow, opix);
         }
     }
 }
@@ -322,19 +334,18 @@ static void conv2d_backward_image(const Conv2dShape *s, int n, const float *x, c
                     im2col_rows(s, xn, col, (size_t)np, oy0, oy1);
                     cols = col;
                 }
-                sgemm_rowmajor(false, true, s->o, ckk, np, 1.0f, dyp, opix, cols, np, 1.0f,
-                               dw_part, ckk);
+                image_gemm(s, false, true, s->o, ckk, np, dyp, opix, cols, np, 1.0f, dw_part,
+                           ckk);
             }
             if (dx && !dx_conv && !pointwise) {
                 /* dcol (C*KH*KW, P) = w^T (C*KH*KW, O) @ dy_n[:, panel]; dx_n += col2im */
-                sgemm_rowmajor(true, false, ckk, np, s->o, 1.0f, w, ckk, dyp, opix, 0.0f,
-                               col, np);
+                image_gemm(s, true, false, ckk, np, s->o, w, ckk, dyp, opix, 0.0f, col, np);
                 col2im_rows(s, col, (size_t)np, dxn, oy0, oy1);
             }
         }
     if (dx && pointwise) {
         /* dx_n (C, H*W) += w^T (C, O) @ dy_n (O, H*W): the columns are dx_n itself */
-        sgemm_rowmajor(true, false, ckk, opix, s->o, 1.0f, w, ckk, dyn, opix, 1.0f, dxn, opix);
+        image_gemm(s, true, false, ckk, opix, s->o, w, ckk, dyn, opix, 1.0f, dxn, opix);
     }
     if (dx_conv) {
         const Conv2dShape ts = conv2d_dx_shape(s);
@@ -344,8 +355,8 @@ static void conv2d_backward_image(const Conv2dShape *s, int n, const float *x, c
             const int iy1 = iy0 + dx_rows < s->h ? iy0 + dx_rows : s->h;
             const int np = (iy1 - iy0) * s->w;
             im2col_rows(&ts, dyn, col, (size_t)np, iy0, iy1);
-            sgemm_rowmajor(false, false, s->c, np, okk, 1.0f, wt, okk, col, np, 1.0f,
-                           dxn + (size_t)iy0 * s->w, hw);
+            image_gemm(s, false, false, s->c, np, okk, wt, okk, col, np, 1.0f,
+                       dxn + (size_t)iy0 * s->w, hw);
         }
     }
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "gemm.h"
 #include "polyphase.h"
 #include "reduce.h"
 #include "winograd.h"
@@ -388,7 +389,7 @@ static void winograd_gemms(const Conv2dShape *s, const float *u, const float *v,
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 16; k++) {
         const float *uk = flipped ? u + (4 * p[k / 4] + p[k % 4]) * us : u + k * us;
-        sgemm_rowmajor(flipped, false, s->o, np, s->c, 1.0f, uk, flipped ? s->o : s->c,
+        sgemm_rowmajor_serial(flipped, false, s->o, np, s->c, 1.0f, uk, flipped ? s->o : s->c,
                        v + k * vs, np, 0.0f, m + k * ms, np);
     }
 }
@@ -570,7 +571,7 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
         const int tk = engine_loop_threads(16);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
         for (int k = 0; k < 16; k++)             /* M_k (O, C) = U''_k (O, np) @ V_k^T */
-            sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + k * us, np, v + k * vs, np,
+            sgemm_rowmajor_serial(false, true, s->o, s->c, np, 1.0f, u + k * us, np, v + k * vs, np,
                            0.0f, m + k * ms, s->c);
     } else {
         /* M = the sum over the batch's panels, in pieces fixed by the panel count
@@ -594,7 +595,7 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
                 winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
                 winograd_dy(s, dy, r0, rows, 0, s->o, u, rowbuf);
                 for (int k = 0; k < 16; k++)
-                    sgemm_rowmajor(false, true, s->o, s->c, np, 1.0f, u + k * us, np,
+                    sgemm_rowmajor_serial(false, true, s->o, s->c, np, 1.0f, u + k * us, np,
                                    v + k * vs, np, 1.0f, part + k * ms, s->c);
             }
         }

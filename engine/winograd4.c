@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "gemm.h"
 #include "polyphase.h"
 #include "winograd.h"
 #include "winograd4.h"
@@ -330,7 +331,7 @@ void winograd4_conv(const Conv2dShape *s, const float *x, const float *w, const 
     const int tk = engine_loop_threads(36);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 36; k++)
-        sgemm_rowmajor(flipped, false, o, (int)g.t, c, 1.0f, wk.big + k * g.pairs_stride,
+        sgemm_rowmajor_serial(flipped, false, o, (int)g.t, c, 1.0f, wk.big + k * g.pairs_stride,
                        flipped ? o : c, wk.v + k * g.in_stride, (int)g.t, 0.0f,
                        wk.m + k * g.out_stride, (int)g.t);
 #pragma omp parallel for num_threads(to) schedule(static) if (to > 1)
@@ -356,7 +357,7 @@ void winograd4_conv_dw(const Conv2dShape *s, const float *x, const float *dy, fl
     const int tk = engine_loop_threads(36);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
     for (int k = 0; k < 36; k++)
-        sgemm_rowmajor(false, true, o, c, (int)g.t, 1.0f, wk.m + k * g.out_stride, (int)g.t,
+        sgemm_rowmajor_serial(false, true, o, c, (int)g.t, 1.0f, wk.m + k * g.out_stride, (int)g.t,
                        wk.v + k * g.in_stride, (int)g.t, 0.0f, wk.big + k * g.pairs_stride, c);
     dw_output_transform(oc, g.pairs_stride, wk.big, dw);
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/blas.h"
+#include "engine/gemm.h"
 #include "engine/error.h"
 #include "engine/rng.h"
 #include "models/forward_graph.h"

@@ -26,15 +26,6 @@
 #include "engine/winograd.h"
 #include "tests/testutil.h"
 
-/* OpenBLAS's GEMMs give the same bits at any thread count (test_blas.c), BLIS's small
- * A B^T products do not: with BLIS only repetitions at the same count are compared. */
-static bool blas_thread_invariant(void)
-{
-    if (strstr(blas_library(), "OpenBLAS")) return true;
-    print_message("%s: comparing repetitions at the same thread count only\n", blas_library());
-    return false;
-}
-
 /* ---- a thread that keeps one core busy ------------------------------------------------ */
 
 static atomic_bool spinning;
@@ -119,7 +110,6 @@ static void test_conv_paths_same_bits(void **state)
         /* F(4x4, 3x3) on dilated sub-images (128 tiles) */
         {"winograd 4x4", 8, 128, 16, 16, 128, 3, 1, 2, 2, false},
     };
-    const bool any_count = blas_thread_invariant();
     bool all = true;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const ConvCase *cc = &cases[i];
@@ -134,8 +124,8 @@ static void test_conv_paths_same_bits(void **state)
         assert_int_equal(winograd_uses_f4x4(&s), strcmp(cc->path, "winograd 4x4") == 0);
         if (!wino)
             assert_int_equal(conv2d_batches_images(&s), strcmp(cc->path, "batched") == 0);
-        ConvOut ref = conv_run(cc, any_count ? 1 : 2);
-        for (int run = any_count ? 0 : 2; run < 3; run++) {
+        ConvOut ref = conv_run(cc, 1);
+        for (int run = 0; run < 3; run++) {
             const int threads = run == 0 ? 2 : run == 1 ? 3 : 2;
             pthread_t busy;
             if (run == 2) {
@@ -229,7 +219,6 @@ static void test_training_same_bits_any_thread_count(void **state)
         assert_int_equal(train(arch[a], 2, 2, r2b, ""), 0);
         assert_int_equal(train(arch[a], 2, 3, r3, ""), 0);
         assert_true(same_results(r2, r2b));
-        if (!blas_thread_invariant()) continue;
         assert_true(same_results(r1, r2));
         assert_true(same_results(r1, r3));
     }
@@ -255,7 +244,6 @@ static void test_eval_and_swap_same_bits_any_thread_count(void **state)
         char log[8192];
         assert_int_equal(run_command(cmd, log, sizeof log), 0);
     }
-    if (!blas_thread_invariant()) return;
     assert_string_equal(out[0], out[1]);
     assert_string_equal(out[0], out[2]);
     char a[4096], b[4096];
@@ -324,13 +312,12 @@ static void test_killed_and_resumed_same_bits(void **state)
     /* killed while a checkpoint is written, at 2 threads; then resumed at 1 and killed
      * mid-epoch; at 3 and killed while writing again; at 2 and killed mid-epoch; then
      * resumed at 1 thread to the end */
-    const bool any = blas_thread_invariant();
     start_and_kill("killed", 2, true, 0);
-    start_and_kill("killed", any ? 1 : 2, false, 250000);
-    start_and_kill("killed", any ? 3 : 2, true, 0);
+    start_and_kill("killed", 1, false, 250000);
+    start_and_kill("killed", 3, true, 0);
     start_and_kill("killed", 2, false, 250000);
     const char *extra = access(path_in(root, "killed/resume.safetensors"), F_OK) == 0 ? "--resume" : "";
-    assert_int_equal(train("unet", KILL_EPOCHS, any ? 1 : 2, "killed", extra), 0);
+    assert_int_equal(train("unet", KILL_EPOCHS, 1, "killed", extra), 0);
     assert_true(same_results("whole", "killed"));
 }
 
