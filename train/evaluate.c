@@ -168,10 +168,16 @@ void evaluate_model(Model *m, Tape *tape, const SliceSet *set, const EvalOptions
     const int hw = set->slices[0].height * set->slices[0].width;
     EvalSums e = {.set = set, .task = o->task};
     if (o->task == TASK_SEG) dice_tally_init(&e.tally, k, sliceset_patients(set));
+    /* Split over the ranks by whole batches of one process's batching, so that every batch,
+     * and with it every slice's logits, is bitwise the one a single process computes: a
+     * conv's GEMM is split by its shape, which includes the batch (engine/gemm.h). */
     const bool split = o->split_over_ranks && dist_size() > 1;
     const int r = dist_rank(), ranks = dist_size();
-    const int first = split ? (int)((long long)r * set->count / ranks) : 0;
-    const int end = split ? (int)((long long)(r + 1) * set->count / ranks) : set->count;
+    const long long batches = (set->count + o->batch - 1) / o->batch;
+    const long long b0 = split ? r * batches / ranks : 0;
+    const long long b1 = split ? (r + 1) * batches / ranks : batches;
+    const int first = (int)(b0 * o->batch);
+    const int end = b1 * o->batch < set->count ? (int)(b1 * o->batch) : set->count;
     eval_batches_range(m, tape, set, first, end, o->batch, visit_eval, &e);
     if (split) eval_sums_over_ranks(&e);
     if (o->task == TASK_SEG) {
