@@ -24,19 +24,39 @@ static int study_read(const char *path, TransferStudy *st)
     return rc;
 }
 
-/* A run is finished when its resume point has reached the last epoch. */
+/* True when RUN/log.csv's last row is epoch `epochs` or later with a validated mean Dice:
+ * a run folder kept without its checkpoints (a study committed in parts keeps log.csv and
+ * config.json of each finished run, README "make study-real"). */
+static bool log_finished(const char *dir, int epochs)
+{
+    char *path = fs_join(dir, "log.csv");
+    CsvTable t;
+    bool done = false;
+    if (fs_is_file(path) && csv_read(path, &t) == 0) {
+        const int e = csv_column(&t, "epoch"), d = csv_column(&t, "mean_dice");
+        done = t.n_rows && e >= 0 && d >= 0 && csv_number(&t, t.n_rows - 1, e) >= epochs &&
+               csv_number(&t, t.n_rows - 1, d) == csv_number(&t, t.n_rows - 1, d);
+        csv_free(&t);
+    }
+    error_clear();
+    free(path);
+    return done;
+}
+
+/* A run is finished when its resume point has reached the last epoch, or, without one,
+ * when its log has (log_finished). */
 static bool run_finished(const char *dir, int epochs)
 {
     char *path = fs_join(dir, "resume.safetensors");
     SafeTensors st;
-    bool done = false;
-    if (safetensors_read(path, &st) == 0) {
+    bool done = false, resume = fs_is_file(path);
+    if (resume && safetensors_read(path, &st) == 0) {
         const char *e = safetensors_meta(&st, "epoch");
         done = e && atoi(e) >= epochs;
         safetensors_free(&st);
     }
     free(path);
-    return done;
+    return resume ? done : log_finished(dir, epochs);
 }
 
 /* Per-class and mean Dice of the last row of RUN/log.csv (the final epoch), by column name. */
