@@ -75,7 +75,7 @@ LIB      := $(BUILD)/libreusenet.a
 BIN      := $(BUILD)/reusenet
 
 .SECONDARY:
-.PHONY: all deps test test-kernels test-mpi mpi-tests sanitize check-torch valgrind valgrind-tests demo study reproduce bench clean fuzz fuzz-run report-check
+.PHONY: all deps test test-kernels test-mpi mpi-tests sanitize check-torch valgrind valgrind-tests demo study study-real reproduce bench clean fuzz fuzz-run report-check
 all: $(LIB) $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -220,6 +220,14 @@ demo: deps
 study: deps
 	@$(MAKE) --no-print-directory all
 	BIN=$(BIN) sh tools/study.sh
+
+# The paper's questions on real scans (README "make study-real"; hours, in parts: run it
+# again and it goes on): make study-real ACDC_H5=/path/to/ACDC LA_H5=/path/to/LA (the SSL4MIS
+# HDF5 folders), or ACDC=/path/to/training for the ACDC release; under Open MPI:
+# make study-real MPI=1 MPIRUN="mpirun -np R" ...
+study-real: deps
+	@$(MAKE) --no-print-directory all
+	BIN=$(BIN) sh tools/study_real.sh
 
 # The paper-sized study (hours; resumable: run it again after an interruption). On a
 # cluster: make reproduce MPI=1 MPIRUN="mpirun -np R" (README "Past one machine").

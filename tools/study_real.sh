@@ -1,0 +1,146 @@
+#!/bin/sh
+# `make study-real`: the paper's questions on real scans (README "make study-real"; what it
+# found: docs/FINDINGS.md). The target is real ACDC, all 100 patients (SSL4MIS HDF5 layout,
+# or the ACDC release with ACDC=...), split as the paper: 50 training and 50 validation
+# patients (seeded), n = 10 and n = 50 drawn from the training half. Sources at graded
+# distance from it:
+#   ACDC auto      the auto-encoder on the target's own training half (in-domain);
+#   LA seg, LA auto  real LGE-MRI of the left atrium (another sequence and anatomy);
+#   T1 seg, T1 auto, RVSC seg  the synthetic stand-ins of `make study` for the paper's T1
+#                  and RVSC data, which cannot be had here.
+# Steps: the sources and the scan models; PSPNet and UNet auto -> seg swap scans on real
+# ACDC with the init and random controls and bootstrap intervals; BN statistics, RMSE and
+# plans; Table 1 with every configuration (random, random frozen encoder, and per source
+# the plan frozen, the plan fine-tuned, everything fine-tuned), n = 10 and 50, RUNS runs
+# each; aligned RMSE, CKA, LogME and LEEP of every source, whose ranking the report tests
+# against the measured gains (Kendall's tau-b with its interval); the report.
+#
+# Sizes were chosen by measurement on a 2-core machine (FINDINGS.md, "The real study: how
+# it was sized"). Everything lands in $STUDY_DIR (default build/study-real); finished
+# steps are skipped and training resumes, so the command runs in parts: run it again
+# after an interruption. A part's small outputs (logs, tables, scans, each run's log.csv
+# and config.json) are enough to go on from: checkpoints that are missing are trained again
+# from their seeds, to the same bits. With MPIRUN="mpirun -np R" (the MPI=1 build) every
+# training and the transfer grid run under Open MPI.
+set -eu
+. "$(dirname "$0")/lib.sh"
+BIN=${BIN:-build/reusenet}
+MPIRUN=${MPIRUN:-}
+OUT=${STUDY_DIR:-build/study-real}
+ACDC_H5=${ACDC_H5:-}               # SSL4MIS ACDC: the folder holding data/ and the lists
+ACDC=${ACDC:-}                     # or the ACDC release's training/ folder (NIfTI)
+LA_H5=${LA_H5:?LA_H5=/path/to/LA (the folder holding "2018LA_Seg_Training Set" and the lists)}
+SIZE=${STUDY_SIZE:-96}
+SRC_EPOCHS=${STUDY_SOURCE_EPOCHS:-10}
+LA_PATIENTS=${STUDY_LA_PATIENTS:-40}  # LA training volumes of the LA sources (88 slices each)
+EPOCHS=${STUDY_EPOCHS:-20 6}       # per n
+N=${STUDY_N:-10 50}
+RUNS=${STUDY_RUNS:-5}
+VAL=${STUDY_SCAN_VAL:-10}          # validation patients of the swap scans and CKA
+T1_PATIENTS=${STUDY_T1_PATIENTS:-30}
+SOURCES="ACDC_auto LA_seg LA_auto T1_seg T1_auto RVSC_seg"
+COMMON="--size $SIZE --batch 8 --lr 0.001 --seed 1 --quiet"
+[ -n "$ACDC_H5$ACDC" ] || { echo "study-real: set ACDC_H5=/path/to/ACDC (SSL4MIS) or ACDC=/path/to/training (release)" >&2; exit 2; }
+
+mkdir -p "$OUT/data" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans" "$OUT/sources" \
+    "$OUT/cka" "$OUT/transferability" "$OUT/overlays"
+START=$(date +%s)
+machine_header "SIZE=$SIZE SRC_EPOCHS=$SRC_EPOCHS LA_PATIENTS=$LA_PATIENTS EPOCHS='$EPOCHS' N='$N' RUNS=$RUNS VAL=$VAL MPIRUN='$MPIRUN'" \
+    >> "$OUT/machine.txt"
+
+step "1/8 datasets: real ACDC and LA, synthetic T1 and RVSC"
+# The real folders are read where they are (nothing is written into them): a folder of
+# ours holds links to them and the dataset.cfg that says what the HDF5 files lack.
+real_h5() {  # name folder cfg-lines...
+    d="$OUT/data/$1" src=$(cd "$2" && pwd)
+    shift 2
+    mkdir -p "$d"
+    for f in "$src"/*; do [ -e "$d/${f##*/}" ] || ln -s "$f" "$d/${f##*/}"; done
+    printf '%s\n' "$@" > "$d/dataset.cfg.tmp" && mv "$d/dataset.cfg.tmp" "$d/dataset.cfg"
+}
+if [ -n "$ACDC_H5" ]; then
+    real_h5 acdc "$ACDC_H5" "preset: acdc" "spacing: 1.5"
+else
+    [ -e "$OUT/data/acdc" ] || ln -s "$(cd "$ACDC" && pwd)" "$OUT/data/acdc"
+fi
+real_h5 la "$LA_H5" "preset: custom" "spacing: 0.625" "labels: 1 = left atrium"
+synth() {  # name preset patients
+    [ -f "$OUT/data/$1/dataset.cfg" ] && return
+    "$BIN" data synth --preset "$2" --size 96 --seed 1 --patients "$3" -o "$OUT/data/$1"
+}
+synth t1 t1 "$T1_PATIENTS"
+synth rvsc rvsc 32
+for d in acdc la t1 rvsc; do "$BIN" data info "$OUT/data/$d" | head -8; done
+
+step "2/8 sources and scan models ($SRC_EPOCHS epochs each)"
+init_model pspnet
+init_model unet 32
+for arch in pspnet unet; do
+    w=""; [ "$arch" = unet ] && w="--width 32"
+    train_run "$arch-acdc-seg" "$arch" seg "$OUT/data/acdc" "$SRC_EPOCHS" $w
+    train_run "$arch-acdc-auto" "$arch" auto "$OUT/data/acdc" "$SRC_EPOCHS" $w
+done
+train_run pspnet-la-seg pspnet seg "$OUT/data/la" "$SRC_EPOCHS" --n-train "$LA_PATIENTS"
+train_run pspnet-la-auto pspnet auto "$OUT/data/la" "$SRC_EPOCHS" --n-train "$LA_PATIENTS"
+train_run pspnet-t1-seg pspnet seg "$OUT/data/t1" "$SRC_EPOCHS"
+train_run pspnet-t1-auto pspnet auto "$OUT/data/t1" "$SRC_EPOCHS"
+train_run pspnet-rvsc-seg pspnet seg "$OUT/data/rvsc" "$SRC_EPOCHS"
+R="$OUT/runs"
+for s in ACDC_auto:acdc-auto LA_seg:la-seg LA_auto:la-auto T1_seg:t1-seg T1_auto:t1-auto RVSC_seg:rvsc-seg; do
+    cp "$R/pspnet-${s#*:}/best.safetensors" "$OUT/sources/${s%%:*}.safetensors"
+done
+
+step "3/8 swap scans with controls and intervals on real ACDC, BN statistics, kernel RMSE"
+for arch in pspnet unet; do
+    T="$R/$arch-acdc-seg/best.safetensors"; S="$R/$arch-acdc-auto/best.safetensors"
+    [ -f "$OUT/scans/$arch-auto-to-seg.csv" ] || "$BIN" swap --target "$T" --source "$S" \
+        --init "$OUT/init/$arch.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
+        --val-count "$VAL" --quiet -o "$OUT/scans/$arch-auto-to-seg.csv"
+    "$BIN" bnstats --target "$T" --source "$S" -o "$OUT/bn/$arch-auto-to-seg.csv" > /dev/null
+    "$BIN" rmse "$T" "$S" --names "seg ACDC,auto ACDC" -o "$OUT/rmse/$arch.csv" > /dev/null
+    [ -d "$OUT/overlays/$arch" ] || "$BIN" eval --weights "$T" --data "$OUT/data/acdc" --size "$SIZE" \
+        --val-count "$VAL" --overlays "$OUT/overlays/$arch" > /dev/null
+done
+
+step "4/8 reuse plans (the paper's rule and the interval rule)"
+for arch in pspnet unet; do
+    "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" -o "$OUT/plans/$arch-auto-to-seg.json"
+    "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" --rule ci -o "$OUT/plans/$arch-auto-to-seg-ci.json"
+done
+
+step "5/8 Table 1 on real ACDC: every configuration, n = $N, $RUNS runs each"
+PLAN="$OUT/plans/pspnet-auto-to-seg.json"
+{
+    printf 'target: %s\narch: pspnet\nn: %s\nepochs: %s\nseeds: %s\nsubsets: per-seed\n' \
+        "$OUT/data/acdc" "$N" "$EPOCHS" "$RUNS"
+    printf 'configs: random, random frozen encoder, freeze, fine-tune, all fine-tune\n'
+    printf 'batch: 8\nsize: %s\nlr: 0.001\n' "$SIZE"
+    for s in $SOURCES; do study_source "$s" "$OUT/sources/$s.safetensors" "$PLAN"; done
+} > "$OUT/study.cfg"
+$MPIRUN "$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
+cat "$OUT/transfer/table.md"
+
+step "6/8 will a source help? aligned RMSE, CKA, LogME and LEEP of every source"
+T="$R/pspnet-acdc-seg/best.safetensors"
+for s in $SOURCES; do
+    "$BIN" rmse "$T" "$OUT/sources/$s.safetensors" --names "target,$s" --align \
+        -o "$OUT/rmse/target-$s.csv" > /dev/null
+    [ -f "$OUT/cka/$s.csv" ] || "$BIN" cka --target "$T" --source "$OUT/sources/$s.safetensors" \
+        --data "$OUT/data/acdc" --size "$SIZE" --val-count "$VAL" --pixels 2048 -o "$OUT/cka/$s.csv" > /dev/null
+done
+srcs=""; for s in $SOURCES; do srcs="$srcs $OUT/sources/$s.safetensors"; done
+[ -f "$OUT/transferability/pspnet.csv" ] || "$BIN" transferability --source $srcs \
+    --data "$OUT/data/acdc" --size "$SIZE" -o "$OUT/transferability/pspnet.csv" > /dev/null
+
+step "7/8 report"
+pick_overlay unet
+pick_overlay pspnet
+"$BIN" report "$OUT" -o "$OUT/report.html"
+
+step "8/8 done"
+{
+    echo "finished: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "wall time of this invocation: $(( ($(date +%s) - START) / 60 )) min"
+} >> "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+printf '\nopen %s/report.html\n' "$OUT"
