@@ -92,6 +92,8 @@ int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path)
 
 static int read_dataset_cfg(Dataset *d)
 {
+    /* Without the file (the ACDC release ships none) the preset's classes are labelled. */
+    d->classes = dataset_preset_classes(d->preset);
     char *path = fs_join(d->path, "dataset.cfg");
     if (!fs_is_file(path)) {
         free(path);
@@ -117,7 +119,7 @@ int dataset_cfg_describe(const char *dir, float *spacing, unsigned *classes)
     snprintf(d.preset, sizeof d.preset, "custom");
     if (read_dataset_cfg(&d) < 0) return -1;
     *spacing = d.png_spacing;
-    *classes = d.classes ? d.classes : dataset_preset_classes("custom");
+    *classes = d.classes;
     return 0;
 }
 
