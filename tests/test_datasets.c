@@ -153,7 +153,7 @@ static void test_acdc_preset(void **state)
     Dataset *d = open_and_count(dir, c, &slices, 96);
     assert_int_equal(d->layout, DATASET_LAYOUT_ACDC);
     assert_string_equal(d->preset, "acdc");
-    assert_int_equal(d->classes, 0xE);
+    assert_int_equal(d->classmap.labelled, 0xE);
     assert_int_equal(d->patient_count, 3);
     assert_true(slices >= 3 * 2 * 8 && slices <= 3 * 2 * 10);   /* ED + ES, 8-10 slices */
     for (int k = 0; k < 4; k++) assert_true(c[k] > 0);             /* all four classes */
@@ -187,7 +187,7 @@ static void test_t1_preset(void **state)
     int slices;
     Dataset *d = open_and_count(dir, c, &slices, 64);
     assert_string_equal(d->preset, "t1");
-    assert_int_equal(d->classes, 1u << 2);
+    assert_int_equal(d->classmap.labelled, 1u << 2);
     assert_int_equal(slices, 2 * 55);                 /* 11 inversion times x 5 slices */
     assert_true(c[2] > 0);
     assert_true(c[1] == 0 && c[3] == 0);              /* only the myocardium */
@@ -222,7 +222,7 @@ static void test_rvsc_preset(void **state)
     int slices;
     Dataset *d = open_and_count(dir, c, &slices, 96);
     assert_string_equal(d->preset, "rvsc");
-    assert_int_equal(d->classes, 1u << 1);
+    assert_int_equal(d->classmap.labelled, 1u << 1);
     assert_true(slices >= 2 * 2 * 6 && slices <= 2 * 2 * 9);
     assert_true(c[1] > 0);
     assert_true(c[2] == 0 && c[3] == 0);              /* only the RV */
@@ -300,7 +300,7 @@ static void test_png_layout(void **state)
     if (!d) { print_error("%s\n", error_get()); fail(); }
     assert_int_equal(d->layout, DATASET_LAYOUT_PNG);
     assert_string_equal(d->preset, "rvsc");
-    assert_int_equal(d->classes, 1u << 1);
+    assert_int_equal(d->classmap.labelled, 1u << 1);
     assert_string_equal(d->patients[0].id, "P9");          /* natural order */
     assert_non_null(strstr(d->patients[0].items[0].image, "P9/1.png"));
     assert_non_null(strstr(d->patients[0].items[2].image, "P9/10.png"));
@@ -442,7 +442,7 @@ static void test_acdc_release_without_cfg(void **state)
     if (!d) fail_msg("%s", error_get());
     assert_int_equal(d->layout, DATASET_LAYOUT_ACDC);
     assert_string_equal(d->preset, "acdc");
-    assert_int_equal(d->classes, 0xE);
+    assert_int_equal(d->classmap.labelled, 0xE);
     assert_int_equal(d->patient_count, 2);
     assert_int_equal(d->patients[0].item_count, 2);            /* the 4-D file is not a frame */
     assert_string_equal(d->patients[1].group, "DCM");
@@ -470,7 +470,7 @@ static void test_cfgfile(void **state)
     Dataset d = {.preset = "custom"};
     assert_int_equal(dataset_apply_cfg(&d, &cfg, "a.cfg"), 0);
     assert_string_equal(d.preset, "t1");
-    assert_int_equal(d.classes, (1u << 1) | (1u << 3));
+    assert_int_equal(d.classmap.labelled, (1u << 1) | (1u << 3));
     cfgfile_free(&cfg);
 
     char long_line[1100];
@@ -501,8 +501,11 @@ static void test_class_helpers(void **state)
 {
     (void)state;
     char buf[64];
-    assert_string_equal(dataset_classes_str(0xE, buf, sizeof buf), "RV, myocardium, LV");
-    assert_string_equal(dataset_classes_str(1u << 2, buf, sizeof buf), "myocardium");
+    ClassMap m;
+    classmap_preset(&m, 0xE);
+    assert_string_equal(classmap_str(&m, buf, sizeof buf), "RV, myocardium, LV");
+    classmap_preset(&m, 1u << 2);
+    assert_string_equal(classmap_str(&m, buf, sizeof buf), "myocardium");
     unsigned c = 0;
     assert_int_equal(dataset_parse_classes("3,1", &c), 0);
     assert_int_equal(c, (1u << 1) | (1u << 3));
