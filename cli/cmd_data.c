@@ -248,19 +248,22 @@ static void print_spacing(const Dataset *d, const InfoStats *st)
     else printf("assumed (the %s files hold none; give spacing: in %s/dataset.cfg)\n", kind, d->path);
 }
 
-/* The dataset's own split lists (dataset_lists.h), each checked. 0, or -1 (set). */
-static int print_lists(const Dataset *d)
+/* The dataset's own split lists (dataset_lists.h), each checked, as the line that
+ * describes them ("" without lists). 0, or -1 (set). */
+static int describe_lists(const Dataset *d, char *text, size_t len)
 {
     static const char *const names[] = {"train", "val", "test"};
-    int shown = 0;
+    size_t used = 0;
+    text[0] = '\0';
     for (int i = 0; i < 3; i++) {
         if (!dataset_has_list(d, names[i])) continue;
         int *patients, count, lines;
         if (dataset_read_list(d, names[i], &patients, &count, &lines) < 0) return -1;
         free(patients);
-        printf("%s%s.list %d patients (%d names)", shown++ ? ", " : "lists     ", names[i], count, lines);
+        used += (size_t)snprintf(text + used, len - used, "%s%s.list %d patients (%d names)",
+                                 used ? ", " : "lists     ", names[i], count, lines);
     }
-    if (shown) printf("   (train with --list-split val|test)\n");
+    if (used) snprintf(text + used, len - used, "   (train with --list-split val|test)\n");
     return 0;
 }
 
@@ -279,7 +282,8 @@ static int data_info(int argc, char **argv)
     }
     InfoStats st;
     int files;
-    if (scan_dataset(d, &st, &files)) {
+    char lists[400];
+    if (scan_dataset(d, &st, &files) || describe_lists(d, lists, sizeof lists)) {
         dataset_close(d);
         return cli_fail(NULL);
     }
@@ -300,9 +304,9 @@ static int data_info(int argc, char **argv)
         print_labels(d, &st);
         print_split(d);
     }
-    rc = print_lists(d) ? cli_fail(NULL) : 0;
+    fputs(lists, stdout);
     dataset_close(d);
-    return rc;
+    return 0;
 }
 
 /* ---- preview */
@@ -377,7 +381,7 @@ static int data_import(int argc, char **argv)
     double t0 = progress_now();
     rc = dataset_import(d, out, &sum, import_progress, &pr);
     if (rc) {
-        fputc('\n', stderr);
+        if (pr.tty && pr.done) fputc('\n', stderr);      /* end the progress line */
         dataset_close(d);
         return cli_fail(NULL);
     }

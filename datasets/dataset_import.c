@@ -69,11 +69,15 @@ static int write_cfg(const Dataset *d, const char *tmp)
     return status;
 }
 
+/* The lists, each checked to name the dataset's cases first. */
 static int copy_lists(const Dataset *d, const char *tmp)
 {
     static const char *const lists[] = {"train", "val", "test"};
     for (int i = 0; i < 3; i++) {
         if (!dataset_has_list(d, lists[i])) continue;
+        int *patients, count, lines;
+        if (dataset_read_list(d, lists[i], &patients, &count, &lines) < 0) return -1;
+        free(patients);
         char file[32], *text;
         size_t size;
         snprintf(file, sizeof file, "%s.list", lists[i]);
@@ -98,7 +102,7 @@ int dataset_import(const Dataset *d, const char *out, ImportSummary *summary,
     memset(summary, 0, sizeof *summary);
     char *tmp = staged_dir_begin(out);
     if (!tmp) return -1;
-    int status = 0;
+    int status = copy_lists(d, tmp);           /* first: a bad list fails at once */
     for (int p = 0; p < d->patient_count && !status; p++) {
         char *dir = fs_join(tmp, d->patients[p].id);
         if (mkdir(dir, 0777) != 0) status = error_set("%s: cannot create folder", dir);
@@ -111,7 +115,6 @@ int dataset_import(const Dataset *d, const char *out, ImportSummary *summary,
         if (progress && !status) progress(p + 1, d->patient_count, ctx);
     }
     if (!status) status = write_cfg(d, tmp);
-    if (!status) status = copy_lists(d, tmp);
     if (status) {
         staged_dir_abort(tmp);
         return -1;

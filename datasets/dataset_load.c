@@ -78,8 +78,9 @@ static int volume_load_item(const Dataset *d, int p, int item, SliceSet *set)
                 int c = classmap_label(&d->classmap, lab[i]);
                 char where[96];
                 if (c < 0) {
-                    snprintf(where, sizeof where, "x=%zu y=%zu z=%d t=%d", i % (size_t)nx,
-                             i / (size_t)nx, z, b[3] == 1 ? 0 : t);
+                    int n = snprintf(where, sizeof where, "x=%zu y=%zu z=%d", i % (size_t)nx,
+                                     i / (size_t)nx, z);
+                    if (b[3] > 1) snprintf(where + n, sizeof where - (size_t)n, " t=%d", t);
                     status = bad_label(d, it, lab[i], where);
                 } else {
                     s.label[i] = (uint8_t)c;

@@ -113,10 +113,18 @@ static int read_array(hid_t file, const char *name, const char *key, Array *a)
     htri_t there = H5Lexists(file, key, H5P_DEFAULT);
     if (there < 0) return h5_fail(name, "damaged HDF5 file");
     if (!there) return missing_key(file, name, key);
+    H5O_info_t info;
+    char what[96];
+    if (H5Oget_info_by_name2(file, key, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        snprintf(what, sizeof what, "damaged HDF5 file, cannot open '%s'", key);
+        return h5_fail(name, what);
+    }
+    if (info.type != H5O_TYPE_DATASET)
+        return error_set("%s: '%s' is not a dataset (a %s)", name, key,
+                         info.type == H5O_TYPE_GROUP ? "group" : "named type");
     hid_t dset = H5Dopen2(file, key, H5P_DEFAULT);
     if (dset < 0) {
-        char what[64];
-        snprintf(what, sizeof what, "'%s' is not a dataset", key);
+        snprintf(what, sizeof what, "damaged HDF5 file, cannot open '%s'", key);
         return h5_fail(name, what);
     }
     hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
@@ -132,8 +140,7 @@ static int read_array(hid_t file, const char *name, const char *key, Array *a)
         size_t n = (size_t)a->dims[0] * (size_t)a->dims[1] * (a->ndim == 3 ? (size_t)a->dims[2] : 1);
         a->data = xmalloc_floats(n);
         if (H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data) < 0) {
-            char what[64];
-            snprintf(what, sizeof what, "cannot read '%s'", key);
+            snprintf(what, sizeof what, "damaged HDF5 file, cannot read '%s'", key);
             status = h5_fail(name, what);
             free(a->data);
             a->data = NULL;

@@ -3,7 +3,6 @@
  * grouping into patients and frames, the split lists, label maps with their own class
  * names, every bad input as one line from the command, and `data import` checked with
  * nibabel. Every file is written here (libhdf5 from C, or h5py); no real data is needed. */
-#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,58 +16,6 @@
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "tests/testutil.h"
-
-/* ---- writing case files with libhdf5 */
-
-/* Dataset `key` of the given shape and file type, from floats (converted by libhdf5). */
-static void put_array(hid_t file, const char *key, int ndim, const hsize_t *dims, hid_t type,
-                      const float *data, int gzip)
-{
-    hid_t space = H5Screate_simple(ndim, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    assert_true(space >= 0 && dcpl >= 0);
-    if (gzip) {
-        hsize_t chunk[3] = {1, 1, 1};
-        for (int k = 0; k < ndim; k++) chunk[k] = dims[k] > 4 ? 4 : dims[k];
-        assert_true(H5Pset_chunk(dcpl, ndim, chunk) >= 0 && H5Pset_deflate(dcpl, 4) >= 0);
-    }
-    hid_t d = H5Dcreate2(file, key, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    assert_true(d >= 0);
-    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
-    H5Dclose(d);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-}
-
-static size_t voxels(int ndim, const hsize_t *dims)
-{
-    size_t n = 1;
-    for (int k = 0; k < ndim; k++) n *= (size_t)dims[k];
-    return n;
-}
-
-/* A case as SSL4MIS writes it: image float32 from a formula, label uint8 from labels (or
- * NULL: (i * 7 / 3) % 4), gzip chunks. The values are what values() gives. */
-static float image_value(size_t i, int seed) { return (float)((i * 37 + (size_t)seed * 11) % 1000) / 999.0f; }
-static float label_value(size_t i) { return (float)((i * 7 / 3) % 4); }
-
-static void write_case(const char *path, int ndim, const hsize_t *dims, int seed, const float *labels)
-{
-    size_t n = voxels(ndim, dims);
-    float *img = malloc(n * sizeof *img), *lab = malloc(n * sizeof *lab);
-    for (size_t i = 0; i < n; i++) {
-        img[i] = image_value(i, seed);
-        lab[i] = labels ? labels[i] : label_value(i);
-    }
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(f >= 0);
-    put_array(f, "image", ndim, dims, H5T_IEEE_F32LE, img, 1);
-    put_array(f, "label", ndim, dims, H5T_STD_U8LE, lab, 1);
-    H5Fclose(f);
-    free(img);
-    free(lab);
-}
-
-static void make_dir(const char *path) { assert_int_equal(mkdir(path, 0777), 0); }
 
 static void write_text(const char *path, const char *text)
 {
@@ -87,35 +34,10 @@ static Dataset *open_ok(const char *dir)
 
 /* ---- the data/ form */
 
-/* p1: two volumes; p2: frame01 as slices in data/slices/, frame02 as slices in data/;
- * p10: a volume whose slices are also there (read from the volume). */
-static const char *write_data_form(const char *name)
-{
-    const char *dir = path_in(test_dir(), "%s", name);
-    make_dir(dir);
-    make_dir(path_in(dir, "data"));
-    make_dir(path_in(dir, "data/slices"));
-    const hsize_t vol[3] = {3, 6, 5}, sl[2] = {6, 5};
-    write_case(path_in(dir, "data/p1_frame01.h5"), 3, vol, 1, NULL);
-    write_case(path_in(dir, "data/p1_frame02.h5"), 3, vol, 2, NULL);
-    for (int k = 1; k <= 3; k++) {
-        write_case(path_in(dir, "data/slices/p2_frame01_slice_%d.h5", k), 2, sl, 10 + k, NULL);
-        write_case(path_in(dir, "data/p2_frame02_slice_%d.h5", k), 2, sl, 20 + k, NULL);
-    }
-    write_case(path_in(dir, "data/slices/p2_frame01_slice_10.h5"), 2, sl, 30, NULL);
-    write_case(path_in(dir, "data/p10_frame01.h5"), 3, vol, 3, NULL);
-    write_case(path_in(dir, "data/slices/p10_frame01_slice_0.h5"), 2, sl, 4, NULL);
-    write_case(path_in(dir, "data/slices/p10_frame01_slice_1.h5"), 2, sl, 5, NULL);
-    write_text(path_in(dir, "train.list"), "p1_frame01\np1_frame02\r\n\n# a comment\np10_frame01\n");
-    write_text(path_in(dir, "val.list"), "p2_frame01\np2_frame02\n");
-    write_text(path_in(dir, "test.list"), "p2\n");
-    return dir;
-}
-
 static void test_data_form(void **state)
 {
     (void)state;
-    const char *dir = write_data_form("ssl4mis");
+    const char *dir = test_h5_data_form("ssl4mis");
     Dataset *d = open_ok(dir);
     assert_int_equal(d->layout, DATASET_LAYOUT_HDF5);
     assert_int_equal(d->hdf5_form, DATASET_HDF5_DATA);
@@ -146,16 +68,16 @@ static void test_data_form(void **state)
         assert_true(sl->spacing[0] == 1.0f && sl->spacing[1] == 1.0f);   /* assumed */
         for (int i = 0; i < 30; i++) {
             size_t at = (size_t)sl->z * 30 + (size_t)i;
-            assert_true(sl->image[i] == image_value(at, 1 + sl->item));
-            assert_int_equal(sl->label[i], (int)label_value(at));
+            assert_true(sl->image[i] == test_h5_image_value(at, 1 + sl->item));
+            assert_int_equal(sl->label[i], (int)test_h5_label_value(at));
         }
     }
     sliceset_free(&set);
     assert_int_equal(dataset_load_patient(d, 1, &set), 0);
     assert_int_equal(set.count, 7);
     assert_int_equal(set.slices[3].z, 10);
-    assert_true(set.slices[3].image[4] == image_value(4, 30));
-    assert_true(set.slices[5].image[0] == image_value(0, 22));
+    assert_true(set.slices[3].image[4] == test_h5_image_value(4, 30));
+    assert_true(set.slices[5].image[0] == test_h5_image_value(0, 22));
     sliceset_free(&set);
 
     int patient, frame;
@@ -169,31 +91,10 @@ static void test_data_form(void **state)
 
 /* ---- the case-folder form: (X, Y, Z) arrays, a label list, spacing */
 
-static const char *write_case_folders(const char *name, const char *cfg)
-{
-    const char *dir = path_in(test_dir(), "%s", name);
-    make_dir(dir);
-    const char *root = path_in(dir, "Training Set");
-    make_dir(root);
-    const char *ids[3] = {"B7", "A2", "A10"};
-    const hsize_t dims[3] = {5, 4, 3};       /* X, Y, Z */
-    float lab[60];
-    for (int i = 0; i < 60; i++) lab[i] = (float)(i % 5 == 0);
-    for (int k = 0; k < 3; k++) {
-        make_dir(path_in(root, "%s", ids[k]));
-        write_case(path_in(root, "%s/mri_norm2.h5", ids[k]), 3, dims, k, lab);
-    }
-    write_text(path_in(root, "A2/desktop.ini"), "[.ShellClassInfo]\n");
-    write_text(path_in(dir, "train.list"), "A2\nB7\n");
-    write_text(path_in(dir, "test.list"), "A10\n");
-    if (cfg) write_text(path_in(dir, "dataset.cfg"), cfg);
-    return dir;
-}
-
 static void test_case_folders(void **state)
 {
     (void)state;
-    const char *dir = write_case_folders("la", "labels: 1 left atrium\nspacing: 0.625\n");
+    const char *dir = test_h5_case_folders("la", "labels: 1 left atrium\nspacing: 0.625\n");
     Dataset *d = open_ok(dir);
     assert_int_equal(d->hdf5_form, DATASET_HDF5_CASES);
     assert_int_equal(d->axes, HDF5_AXES_XYZ);
@@ -213,7 +114,7 @@ static void test_case_folders(void **state)
         for (int y = 0; y < 4; y++)
             for (int x = 0; x < 5; x++) {
                 size_t at = ((size_t)x * 4 + (size_t)y) * 3 + (size_t)z;   /* [x][y][z] */
-                assert_true(s->image[y * 5 + x] == image_value(at, 2));
+                assert_true(s->image[y * 5 + x] == test_h5_image_value(at, 2));
                 assert_int_equal(s->label[y * 5 + x], at % 5 == 0);
             }
     }
@@ -222,7 +123,7 @@ static void test_case_folders(void **state)
 
     /* without dataset.cfg: label 1 is "foreground", spacing assumed; axes: zyx reads the
      * same file the other way round */
-    dir = write_case_folders("la_plain", NULL);
+    dir = test_h5_case_folders("la_plain", NULL);
     d = open_ok(dir);
     assert_string_equal(classmap_name(&d->classmap, 1), "foreground");
     assert_false(d->spacing_given);
@@ -298,16 +199,16 @@ static void test_h5py_reads_our_files(void **state)
     (void)state;
     if (!test_python_has("h5py, numpy")) skip();
     const char *path = path_in(test_dir(), "ours.h5"), *f32 = path_in(test_dir(), "ours.f32");
-    const hsize_t dims[3] = {2, 3, 4};
-    write_case(path, 3, dims, 9, NULL);
+    const unsigned long long dims[3] = {2, 3, 4};
+    test_h5_case(path, 3, dims, 9, NULL);
     char cmd[8600], out[1024];
     snprintf(cmd, sizeof cmd, "%s tests/data/hdf5_cases.py dump '%s' '%s'", test_python(), path, f32);
     if (run_command(cmd, out, sizeof out) != 0) fail_msg("%s failed: %s", cmd, out);
     assert_non_null(strstr(out, "shape 2 3 4"));
     float *ref = read_f32(f32, 48);
     for (size_t i = 0; i < 24; i++) {
-        assert_true(ref[i] == image_value(i, 9));
-        assert_true(ref[24 + i] == label_value(i));
+        assert_true(ref[i] == test_h5_image_value(i, 9));
+        assert_true(ref[24 + i] == test_h5_label_value(i));
     }
     free(ref);
 }

@@ -386,11 +386,11 @@ static int open_run(Run *r)
         return error_set("%s already holds a run (use --resume to continue it, or another -o)",
                          c->out_dir);
     r->resuming = has_run;
-    if (r->writer && make_dirs(c->out_dir)) return -1;
+    /* the data first: bad data leaves no run directory behind */
     if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &r->data)) return -1;
     if (!r->data.train.count || !r->data.val.count)
         return error_set("%s: no training or validation slices", c->data.dir);
-    return 0;
+    return r->writer && make_dirs(c->out_dir) ? -1 : 0;
 }
 
 /* The model (seeded weights, then --init-from's tensors) and its optimizer. */
