@@ -18,6 +18,10 @@ CC      ?= cc
 BUILD   ?= build$(if $(filter blis,$(BLAS)),-blis)$(if $(filter-out native,$(ARCH)),-$(ARCH))$(if $(filter 1,$(MPI)),-mpi)
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iengine -I. -MMD -MP
 LDLIBS  := -lcjson -lpng -lz -lm
+# libhdf5 (Debian's serial build, libhdf5-dev) reads the SSL4MIS HDF5 datasets (datasets/hdf5io.c).
+HDF5_CFLAGS := -isystem /usr/include/hdf5/serial
+CFLAGS  += $(HDF5_CFLAGS)
+LDLIBS  := -lhdf5_serial $(LDLIBS)
 # Open MPI's compiler wrapper adds its include and library flags; only engine/dist.c
 # looks at USE_MPI.
 ifeq ($(MPI),1)
@@ -96,7 +100,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(CLI_CMD_OBJ) $(
 
 # Debian packages the build, tests and demo need; installed only when missing.
 DEB_PKGS := build-essential libopenblas-openmp-dev libblis-openmp-dev libpng-dev zlib1g-dev libstb-dev \
-            libcmocka-dev libcjson-dev $(if $(filter 1,$(MPI)),libopenmpi-dev openmpi-bin)
+            libcmocka-dev libcjson-dev libhdf5-dev $(if $(filter 1,$(MPI)),libopenmpi-dev openmpi-bin)
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -190,7 +194,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ       := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-              $(filter -DUSE_%,$(CFLAGS)) $(BLAS_CFLAGS) -Iengine -I.
+              $(filter -DUSE_%,$(CFLAGS)) $(BLAS_CFLAGS) $(HDF5_CFLAGS) -Iengine -I.
 FUZZ_TIME  ?= 60
 FUZZ_RUNS  ?=
 FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_TIME))

@@ -1,4 +1,5 @@
-/* reusenet data synth|info|preview: make, inspect and preview datasets (datasets/). */
+/* reusenet data synth|info|preview|import: make, inspect, preview and convert datasets
+ * (datasets/). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,16 +9,20 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "datasets/dataset.h"
+#include "datasets/dataset_import.h"
+#include "datasets/dataset_lists.h"
 #include "datasets/preview.h"
 #include "datasets/split.h"
 #include "datasets/synth.h"
 #include "engine/engine.h"
+#include "train/progress.h"
 
 static const char DATA_USAGE[] =
-    "usage: reusenet data <synth|info|preview> [options]   (reusenet data <cmd> --help)\n\n"
+    "usage: reusenet data <synth|info|preview|import> [options]   (reusenet data <cmd> --help)\n\n"
     "  synth    generate a synthetic cardiac MRI dataset (ACDC layout)\n"
     "  info     patients, slices, sizes, spacing and label counts of a dataset\n"
-    "  preview  contact sheet of slices with coloured mask overlays (PNG)\n";
+    "  preview  contact sheet of slices with coloured mask overlays (PNG)\n"
+    "  import   write a dataset (HDF5, PNG, ACDC) as ACDC-layout NIfTI files\n";
 
 /* An integer option not given (the preset's default applies). */
 #define UNSET INT_MIN
@@ -175,9 +180,17 @@ static void print_labels(const Dataset *d, const InfoStats *st)
     for (int c = 0; c < DATASET_CLASSES; c++) total += st->pixels[c];
     printf("labels    class        pixels      share   slices with it\n");
     for (int c = 0; c < DATASET_CLASSES; c++)
-        printf("          %d %-10s %11lld %8.3f%%   %lld%s\n", c, dataset_class_name(c), st->pixels[c],
-               100.0 * (double)st->pixels[c] / (double)total, st->slices_with[c],
-               c == 0 || d->classes & 1u << c ? "" : "   (not labelled)");
+        printf("          %d %-10s %11lld %8.3f%%   %lld%s\n", c, classmap_name(&d->classmap, c),
+               st->pixels[c], 100.0 * (double)st->pixels[c] / (double)total, st->slices_with[c],
+               c == 0 || d->classmap.labelled & 1u << c ? "" : "   (not labelled)");
+    if (d->classmap.by_value) {
+        printf("values   ");
+        for (int v = 1; v < CLASSMAP_VALUES; v++)
+            if (d->classmap.value_class[v] >= 0)
+                printf(" %d = %s,", v, classmap_name(&d->classmap, d->classmap.value_class[v]));
+        printf(" other values are not labels (%s)\n", d->labels_given
+               ? "the labels: of dataset.cfg" : "the default; name them with labels: in dataset.cfg");
+    }
 }
 
 /* The preset's default split of the patients (datasets/split.h). */
@@ -196,6 +209,64 @@ static void print_split(const Dataset *d)
     }
 }
 
+/* The layout, and for HDF5 its form and files. */
+static void print_layout(const Dataset *d, int files)
+{
+    if (d->layout != DATASET_LAYOUT_HDF5) {
+        printf("layout    %s\n", d->layout == DATASET_LAYOUT_ACDC ? "ACDC (NIfTI volumes)" : "PNG slice folders");
+        printf("files     %d %s\n", files, d->layout == DATASET_LAYOUT_ACDC ? "volumes" : "images");
+        return;
+    }
+    int volumes = 0, slices = 0, frames = 0;
+    for (int p = 0; p < d->patient_count; p++) {
+        frames += d->patients[p].frame_count;
+        for (int i = 0; i < d->patients[p].item_count; i++) {
+            if (d->patients[p].items[i].slice < 0) volumes++;
+            else slices++;
+        }
+    }
+    printf("layout    HDF5 (SSL4MIS, %s %s; arrays %s)\n",
+           d->hdf5_form == DATASET_HDF5_DATA ? "data folder" : "case folders", d->hdf5_root,
+           d->axes == HDF5_AXES_ZYX ? "(Z, Y, X)" : "(X, Y, Z)");
+    printf("files     %d volumes, %d slice files (%d frames)", volumes, slices, frames);
+    if (d->hdf5_skipped)
+        printf("; %d slice files not read: their frames are read from the volumes", d->hdf5_skipped);
+    printf("\n");
+}
+
+/* Where the spacing comes from: the files, dataset.cfg, or assumed. */
+static void print_spacing(const Dataset *d, const InfoStats *st)
+{
+    if (d->layout == DATASET_LAYOUT_ACDC) {
+        printf("spacing   %.3g..%.3g mm\n", (double)st->min_sp, (double)st->max_sp);
+        return;
+    }
+    const char *kind = d->layout == DATASET_LAYOUT_PNG ? "PNG" : "HDF5";
+    printf("spacing   %g x %g mm per pixel, %g mm between slices: ", (double)d->spacing[0],
+           (double)d->spacing[1], (double)d->spacing[2]);
+    if (d->spacing_given) printf("from %s/dataset.cfg\n", d->path);
+    else printf("assumed (the %s files hold none; give spacing: in %s/dataset.cfg)\n", kind, d->path);
+}
+
+/* The dataset's own split lists (dataset_lists.h), each checked, as the line that
+ * describes them ("" without lists). 0, or -1 (set). */
+static int describe_lists(const Dataset *d, char *text, size_t len)
+{
+    static const char *const names[] = {"train", "val", "test"};
+    size_t used = 0;
+    text[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        if (!dataset_has_list(d, names[i])) continue;
+        int *patients, count, lines;
+        if (dataset_read_list(d, names[i], &patients, &count, &lines) < 0) return -1;
+        free(patients);
+        used += (size_t)snprintf(text + used, len - used, "%s%s.list %d patients (%d names)",
+                                 used ? ", " : "lists     ", names[i], count, lines);
+    }
+    if (used) snprintf(text + used, len - used, "   (train with --list-split val|test)\n");
+    return 0;
+}
+
 static int data_info(int argc, char **argv)
 {
     const OptionSpec spec = {"reusenet data info", "Print the layout, preset, labelled classes, "
@@ -211,28 +282,29 @@ static int data_info(int argc, char **argv)
     }
     InfoStats st;
     int files;
-    if (scan_dataset(d, &st, &files)) {
+    char lists[400];
+    if (scan_dataset(d, &st, &files) || describe_lists(d, lists, sizeof lists)) {
         dataset_close(d);
         return cli_fail(NULL);
     }
-    char classes[64];
+    char classes[200];
     printf("dataset   %s\n", d->path);
-    printf("layout    %s\n", d->layout == DATASET_LAYOUT_ACDC ? "ACDC (NIfTI volumes)" : "PNG slice folders");
+    print_layout(d, files);
     printf("preset    %s\n", d->preset);
-    printf("labelled  %s\n", dataset_classes_str(d->classes, classes, sizeof classes));
+    printf("labelled  %s\n", classmap_str(&d->classmap, classes, sizeof classes));
     printf("patients  %d (%s .. %s)\n", d->patient_count, d->patients[0].id,
            d->patients[d->patient_count - 1].id);
-    printf("files     %d %s\n", files, d->layout == DATASET_LAYOUT_ACDC ? "volumes" : "images");
     printf("slices    %lld (%.1f per patient)\n", st.slices, (double)st.slices / d->patient_count);
     if (st.slices > 0) {
         if (st.min_h == st.max_h && st.min_w == st.max_w) printf("size      %dx%d (rows x columns)\n", st.min_h, st.min_w);
         else printf("size      %d..%d x %d..%d (rows x columns)\n", st.min_h, st.max_h, st.min_w, st.max_w);
-        printf("spacing   %.3g..%.3g mm\n", (double)st.min_sp, (double)st.max_sp);
+        print_spacing(d, &st);
         printf("intensity %.6g..%.6g\n", st.min_v, st.max_v);
         print_groups(d);
         print_labels(d, &st);
         print_split(d);
     }
+    fputs(lists, stdout);
     dataset_close(d);
     return 0;
 }
@@ -276,6 +348,54 @@ static int data_preview(int argc, char **argv)
     return 0;
 }
 
+/* ---- import */
+
+static void import_progress(int done, int total, void *ctx)
+{
+    progress_update(ctx, done, "patients written");
+    (void)total;
+}
+
+static int data_import(int argc, char **argv)
+{
+    const char *out = NULL;
+    const Option opts[] = {
+        {"-o", OPT_STRING, &out, "OUT  output folder (must not exist, or be empty)", true},
+        {"--output", OPT_STRING, &out, "OUT  same as -o", false},
+    };
+    const OptionSpec spec = {"reusenet data import", "Write the dataset in DIR (SSL4MIS HDF5, PNG "
+                             "or ACDC layout) as ACDC-layout NIfTI files a viewer opens:\n"
+                             "OUT/<patient>/<patient>_frameNN.nii.gz and _gt.nii.gz masks (label "
+                             "values as stored), the voxel spacing used in\neach header, "
+                             "OUT/dataset.cfg with the classes or labels, and DIR's split lists. "
+                             "OUT appears only when\ncomplete.", "DIR", 1, 1, opts,
+                             sizeof opts / sizeof opts[0]};
+    char *dir = NULL;
+    int rc = options_parse(&spec, argc, argv, &dir, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    Dataset *d = dataset_open(dir);
+    if (!d) return cli_fail(NULL);
+    Progress pr;
+    progress_begin(&pr, "import", d->patient_count);
+    ImportSummary sum;
+    double t0 = progress_now();
+    rc = dataset_import(d, out, &sum, import_progress, &pr);
+    if (rc) {
+        if (pr.tty && pr.done) fputc('\n', stderr);      /* end the progress line */
+        dataset_close(d);
+        return cli_fail(NULL);
+    }
+    progress_end(&pr, "done");
+    printf("wrote %s: %d patients, %d frames as ACDC-layout NIfTI (%.1f s); voxel spacing ", out,
+           sum.patients, sum.frames, progress_now() - t0);
+    if (d->layout == DATASET_LAYOUT_ACDC) printf("the input's own\n");
+    else printf("%g x %g x %g mm (%s)\n", (double)d->spacing[0], (double)d->spacing[1],
+                (double)d->spacing[2], d->spacing_given ? "from dataset.cfg"
+                                                        : "assumed: the input's files hold none");
+    dataset_close(d);
+    return 0;
+}
+
 int cmd_data(int argc, char **argv)
 {
     if (argc < 2) {
@@ -290,6 +410,7 @@ int cmd_data(int argc, char **argv)
     if (!strcmp(sub, "synth")) return data_synth(argc - 1, argv + 1);
     if (!strcmp(sub, "info")) return data_info(argc - 1, argv + 1);
     if (!strcmp(sub, "preview")) return data_preview(argc - 1, argv + 1);
+    if (!strcmp(sub, "import")) return data_import(argc - 1, argv + 1);
     fprintf(stderr, "reusenet: unknown data command '%s'\n%s", sub, DATA_USAGE);
     return 2;
 }

@@ -231,7 +231,7 @@ int cmd_predict(int argc, char **argv)
     rc = predictor_init(&r.pred, &m, s, pp.spacing_mm) ? error_prefix("%s", weights) : 0;
     if (!rc && !dir && !fs_is_file(input)) rc = error_set("%s: no such file or folder", input);
     if (!rc && overlays) rc = make_dirs(overlays);
-    unsigned classes;
+    ClassMap classes;
     if (!rc && dir) rc = dataset_cfg_describe(input, &r.png_spacing, &classes);
     if (!rc) rc = dir ? predict_folder(&r, input, out) : predict_file(&r, input, out);
     if (rc) cli_fail("predict");

@@ -100,9 +100,8 @@ int cmd_train(int argc, char **argv)
     return train_run(&c) ? cli_fail("train") : 0;
 }
 
-static void print_eval(const EvalResult *r, ModelTask task)
+static void print_eval(const EvalResult *r, ModelTask task, const ClassMap *names)
 {
-    static const char *const names[4] = {"background", "RV", "myocardium", "LV"};
     if (task == TASK_AUTO) {
         printf("MSE %.6f   PSNR %.2f dB\n", r->mse, r->psnr);
         return;
@@ -110,13 +109,13 @@ static void print_eval(const EvalResult *r, ModelTask task)
     printf("%-12s %8s %18s\n", "class", "Dice", "per patient");
     for (int c = 0; c < r->classes; c++) {
         bool used = r->evaluated & (1u << c);
-        printf("%-12s %8.4f %10.4f ± %.4f%s\n", c < 4 ? names[c] : "class", r->dice[c],
+        printf("%-12s %8.4f %10.4f ± %.4f%s\n", classmap_name(names, c), r->dice[c],
                r->patient_dice_mean[c], r->patient_dice_sd[c], used ? "" : "   (not labelled)");
     }
     printf("%-12s %8.4f %10.4f ± %.4f   (%d patients; classes:", "mean", r->mean_dice,
            r->patient_mean_mean, r->patient_mean_sd, r->patients);
     for (int c = 0; c < r->classes; c++)
-        if (r->evaluated & (1u << c)) printf(" %s", c < 4 ? names[c] : "?");
+        if (r->evaluated & (1u << c)) printf(" %s", classmap_name(names, c));
     printf(")\n");
 }
 
@@ -171,7 +170,7 @@ int cmd_eval(int argc, char **argv)
     EvalResult r;
     evaluate_model(&m, &t, set, &eo, &r);
     printf("%s on %s (%s split, %d slices)\n", weights, d.dir, split, set->count);
-    print_eval(&r, m.cfg.task);
+    print_eval(&r, m.cfg.task, &data.dataset->classmap);
     if (overlays) rc = eval_write_overlays(&m, &t, set, overlays) ? cli_fail("eval") : 0;
     tape_free(&t);
     run_data_free(&data);

@@ -18,13 +18,7 @@ static char *copy_string(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-/* ---- classes */
-
-const char *dataset_class_name(int c)
-{
-    static const char *names[DATASET_CLASSES] = {"background", "RV", "myocardium", "LV"};
-    return c >= 0 && c < DATASET_CLASSES ? names[c] : "?";
-}
+/* ---- presets and classes */
 
 unsigned dataset_preset_classes(const char *preset)
 {
@@ -32,19 +26,6 @@ unsigned dataset_preset_classes(const char *preset)
     if (!strcmp(preset, "t1")) return 1u << 2;
     if (!strcmp(preset, "rvsc")) return 1u << 1;
     return 0;
-}
-
-char *dataset_classes_str(unsigned classes, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int c = 1; c < DATASET_CLASSES; c++) {
-        if (!(classes & 1u << c)) continue;
-        int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", dataset_class_name(c));
-        if (n < 0 || (size_t)n >= len - used) break;
-        used += (size_t)n;
-    }
-    return buf;
 }
 
 int dataset_parse_classes(const char *text, unsigned *classes)
@@ -64,32 +45,62 @@ int dataset_parse_classes(const char *text, unsigned *classes)
 
 /* ---- dataset.cfg */
 
-int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path)
+/* Every key dataset.cfg may hold: what the reader uses, then what the generator writes
+ * for the record. */
+const char *const dataset_cfg_keys[] = {"preset", "classes", "labels", "spacing", "axes",
+                                        "patients", "seed", "size", "noise", NULL};
+
+/* "1.25" (x and y; z the same) or "1.25 1.25 10" (x, y, z), in mm. */
+static int parse_spacing(const char *text, float spacing[3])
 {
-    int status = 0;
-    const char *preset = cfgfile_get(cfg, "preset");
-    const char *classes = cfgfile_get(cfg, "classes");
-    const char *spacing = cfgfile_get(cfg, "spacing");
-    if (preset) {
-        if (!dataset_preset_classes(preset) || strlen(preset) >= sizeof d->preset)
-            status = error_set("%s: unknown preset '%s' (acdc, t1, rvsc or custom)", path, preset);
-        else
-            snprintf(d->preset, sizeof d->preset, "%s", preset);
-    }
-    d->classes = dataset_preset_classes(d->preset);
-    if (!status && classes && dataset_parse_classes(classes, &d->classes) < 0)
-        status = error_prefix("%s", path);
-    if (!status && spacing) {
+    double v[3];
+    int n = 0;
+    const char *p = text;
+    for (; n < 3; n++) {
         char *end;
-        double s = strtod(spacing, &end);
-        if (end == spacing || *end || !(s > 0 && s < 1000))
-            status = error_set("%s: bad spacing '%s' (mm per pixel, e.g. 1.25)", path, spacing);
-        else
-            d->png_spacing = (float)s;
+        v[n] = strtod(p, &end);
+        if (end == p) break;
+        if (!(v[n] > 0 && v[n] < 1000)) return -1;
+        p = end;
+        while (isspace((unsigned char)*p) || *p == ',') p++;
     }
-    return status;
+    if (*p || (n != 1 && n != 3)) return -1;
+    for (int k = 0; k < 3; k++) spacing[k] = (float)v[n == 1 ? 0 : k];
+    return 0;
 }
 
+int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path)
+{
+    const char *preset = cfgfile_get(cfg, "preset"), *classes = cfgfile_get(cfg, "classes");
+    const char *labels = cfgfile_get(cfg, "labels"), *spacing = cfgfile_get(cfg, "spacing");
+    const char *axes = cfgfile_get(cfg, "axes");
+    if (preset) {
+        if (!dataset_preset_classes(preset) || strlen(preset) >= sizeof d->preset)
+            return error_set("%s: unknown preset '%s' (acdc, t1, rvsc or custom)", path, preset);
+        snprintf(d->preset, sizeof d->preset, "%s", preset);
+        classmap_preset(&d->classmap, dataset_preset_classes(preset));
+    }
+    if (classes && labels)
+        return error_set("%s: give classes (ACDC's label values) or labels (your own), not both", path);
+    unsigned mask;
+    if (classes) {
+        if (dataset_parse_classes(classes, &mask) < 0) return error_prefix("%s", path);
+        classmap_preset(&d->classmap, mask);
+    }
+    if (labels && classmap_parse_labels(&d->classmap, labels) < 0) return error_prefix("%s", path);
+    d->labels_given = labels != NULL;
+    if (spacing) {
+        if (parse_spacing(spacing, d->spacing) < 0)
+            return error_set("%s: bad spacing '%s' (mm per pixel, e.g. 1.25, or along x, y and "
+                             "between slices, e.g. 1.25 1.25 10)", path, spacing);
+        d->spacing_given = true;
+    }
+    if (axes && hdf5_axes_parse(axes, &d->axes) < 0) return error_prefix("%s", path);
+    return 0;
+}
+
+/* DIR/dataset.cfg into d, whose preset and classes hold the layout's defaults: without the
+ * file (the ACDC release ships none) they stay. */
 static int read_dataset_cfg(Dataset *d)
 {
     char *path = fs_join(d->path, "dataset.cfg");
@@ -108,17 +119,51 @@ static int read_dataset_cfg(Dataset *d)
     return status;
 }
 
-int dataset_cfg_describe(const char *dir, float *spacing, unsigned *classes)
+int dataset_cfg_describe(const char *dir, float *spacing, ClassMap *classes)
 {
     Dataset d;
     memset(&d, 0, sizeof d);
     d.path = (char *)dir;
-    d.png_spacing = 1.0f;
+    d.spacing[0] = d.spacing[1] = d.spacing[2] = 1.0f;
     snprintf(d.preset, sizeof d.preset, "custom");
+    classmap_preset(&d.classmap, dataset_preset_classes(d.preset));
     if (read_dataset_cfg(&d) < 0) return -1;
-    *spacing = d.png_spacing;
-    *classes = d.classes ? d.classes : dataset_preset_classes("custom");
+    *spacing = d.spacing[0];
+    *classes = d.classmap;
     return 0;
+}
+
+/* ---- patients */
+
+void dataset_patient_add_item(DatasetPatient *pat, char *image, char *mask, int frame, int slice)
+{
+    pat->items = xrealloc(pat->items, (size_t)(pat->item_count + 1) * sizeof *pat->items);
+    pat->items[pat->item_count++] = (DatasetItem){image, mask, frame, slice};
+}
+
+int dataset_patient_add_frame(DatasetPatient *pat, const char *name)
+{
+    pat->frames = xrealloc(pat->frames, (size_t)(pat->frame_count + 1) * sizeof *pat->frames);
+    pat->frames[pat->frame_count] = copy_string(name);
+    return pat->frame_count++;
+}
+
+static void free_patient(DatasetPatient *pat)
+{
+    for (int i = 0; i < pat->item_count; i++) {
+        free(pat->items[i].image);
+        free(pat->items[i].mask);
+    }
+    for (int f = 0; f < pat->frame_count; f++) free(pat->frames[f]);
+    free(pat->items);
+    free(pat->frames);
+    free(pat->id);
+}
+
+void dataset_add_patient(Dataset *d, const DatasetPatient *pat)
+{
+    d->patients = xrealloc(d->patients, (size_t)(d->patient_count + 1) * sizeof *d->patients);
+    d->patients[d->patient_count++] = *pat;
 }
 
 /* ---- ACDC layout */
@@ -183,24 +228,19 @@ static int acdc_add_patient(Dataset *d, const char *id)
             free(image);
             break;
         }
-        pat.items = xrealloc(pat.items, (size_t)(pat.item_count + 1) * sizeof *pat.items);
-        pat.items[pat.item_count++] = (DatasetItem){image, mask};
+        snprintf(mask_name, sizeof mask_name, "%.*s", (int)stem, files[i]);
+        dataset_patient_add_item(&pat, image, mask, dataset_patient_add_frame(&pat, mask_name), -1);
     }
     fs_free_names(files, count);
     if (status || pat.item_count == 0) {
-        for (int i = 0; i < pat.item_count; i++) {
-            free(pat.items[i].image);
-            free(pat.items[i].mask);
-        }
-        free(pat.items);
+        free_patient(&pat);
         free(dir);
         return status ? -1 : 0;
     }
     pat.id = copy_string(id);
     read_info_cfg(&pat, dir);
     free(dir);
-    d->patients = xrealloc(d->patients, (size_t)(d->patient_count + 1) * sizeof *d->patients);
-    d->patients[d->patient_count++] = pat;
+    dataset_add_patient(d, &pat);
     return 1;
 }
 
@@ -230,6 +270,7 @@ static int png_list(Dataset *d)
         DatasetPatient pat;
         memset(&pat, 0, sizeof pat);
         pat.id = copy_string(pids[i]);
+        dataset_patient_add_frame(&pat, pids[i]);
         for (int f = 0; f < nfiles && !status; f++) {
             if (!fs_has_suffix(files[f], ".png")) continue;
             char *image = fs_join(idir, files[f]), *mask = fs_join(mdir, files[f]);
@@ -239,15 +280,13 @@ static int png_list(Dataset *d)
                 free(mask);
                 break;
             }
-            pat.items = xrealloc(pat.items, (size_t)(pat.item_count + 1) * sizeof *pat.items);
-            pat.items[pat.item_count++] = (DatasetItem){image, mask};
+            dataset_patient_add_item(&pat, image, mask, 0, pat.item_count);
         }
         if (nfiles < 0) status = -1;
         else if (!status && pat.item_count == 0)
             status = error_set("%s: no .png slices in this patient folder", idir);
         fs_free_names(files, nfiles);
-        d->patients = xrealloc(d->patients, (size_t)(d->patient_count + 1) * sizeof *d->patients);
-        d->patients[d->patient_count++] = pat;   /* added even on error, so close frees it */
+        dataset_add_patient(d, &pat);            /* added even on error, so close frees it */
         free(idir);
         free(mdir);
     }
@@ -259,6 +298,29 @@ static int png_list(Dataset *d)
 
 /* ---- open / close */
 
+/* The layout of dir and its defaults (dataset.h): 0, or -1 with the message set. */
+static int detect_layout(Dataset *d)
+{
+    char *images = fs_join(d->path, "images"), *masks = fs_join(d->path, "masks");
+    int png = fs_is_dir(images), masks_there = fs_is_dir(masks);
+    free(images);
+    free(masks);
+    if (png && !masks_there)
+        return error_set("%s: has images/ but no masks/ folder (PNG layout needs both)", d->path);
+    int h5 = png ? 0 : dataset_hdf5_detect(d->path, &d->hdf5_form, &d->hdf5_root);
+    if (h5 < 0) return -1;
+    d->layout = png ? DATASET_LAYOUT_PNG : h5 ? DATASET_LAYOUT_HDF5 : DATASET_LAYOUT_ACDC;
+    /* SSL4MIS's data/ form is its ACDC; its case folders hold one foreground class each
+     * (the Left Atrium, and the pancreas and tumour sets of the same code base). */
+    bool cases = d->layout == DATASET_LAYOUT_HDF5 && d->hdf5_form == DATASET_HDF5_CASES;
+    snprintf(d->preset, sizeof d->preset, "%s",
+             d->layout == DATASET_LAYOUT_ACDC || (h5 && !cases) ? "acdc" : "custom");
+    classmap_preset(&d->classmap, dataset_preset_classes(d->preset));
+    if (cases && classmap_parse_labels(&d->classmap, "1 foreground") < 0) return -1;
+    d->axes = cases ? HDF5_AXES_XYZ : HDF5_AXES_ZYX;
+    return 0;
+}
+
 Dataset *dataset_open(const char *dir)
 {
     if (!fs_is_dir(dir)) {
@@ -267,28 +329,19 @@ Dataset *dataset_open(const char *dir)
     }
     Dataset *d = xcalloc(1, sizeof *d);
     d->path = copy_string(dir);
-    d->png_spacing = 1.0f;
-    char *images = fs_join(dir, "images"), *masks = fs_join(dir, "masks");
-    int png = fs_is_dir(images);
-    if (png && !fs_is_dir(masks)) {
-        error_set("%s: has images/ but no masks/ folder (PNG layout needs both)", dir);
-        free(images);
-        free(masks);
-        dataset_close(d);
-        return NULL;
-    }
-    free(images);
-    free(masks);
-    d->layout = png ? DATASET_LAYOUT_PNG : DATASET_LAYOUT_ACDC;
-    snprintf(d->preset, sizeof d->preset, "%s", png ? "custom" : "acdc");
-    if (read_dataset_cfg(d) < 0 || (png ? png_list(d) : acdc_list(d)) < 0) {
-        dataset_close(d);
-        return NULL;
-    }
-    if (d->patient_count == 0) {
-        error_set("%s: no dataset here: expected patient folders <id>/<id>_frameXX.nii.gz with "
-                  "<id>_frameXX_gt.nii.gz masks (ACDC layout; for the ACDC release use its "
-                  "training/ folder) or images/ and masks/ folders of PNG slices", dir);
+    d->spacing[0] = d->spacing[1] = d->spacing[2] = 1.0f;
+    int status = detect_layout(d);
+    if (!status) status = read_dataset_cfg(d);
+    if (!status)
+        status = d->layout == DATASET_LAYOUT_PNG    ? png_list(d)
+                 : d->layout == DATASET_LAYOUT_HDF5 ? dataset_hdf5_list(d)
+                                                    : acdc_list(d);
+    if (!status && d->patient_count == 0)
+        status = error_set("%s: no dataset here: expected patient folders <id>/<id>_frameXX.nii.gz "
+                           "with <id>_frameXX_gt.nii.gz masks (ACDC layout; for the ACDC release "
+                           "use its training/ folder), images/ and masks/ folders of PNG slices, "
+                           "or HDF5 files in data/ or in case folders (SSL4MIS layout)", dir);
+    if (status) {
         dataset_close(d);
         return NULL;
     }
@@ -298,15 +351,9 @@ Dataset *dataset_open(const char *dir)
 void dataset_close(Dataset *d)
 {
     if (!d) return;
-    for (int p = 0; p < d->patient_count; p++) {
-        for (int i = 0; i < d->patients[p].item_count; i++) {
-            free(d->patients[p].items[i].image);
-            free(d->patients[p].items[i].mask);
-        }
-        free(d->patients[p].items);
-        free(d->patients[p].id);
-    }
+    for (int p = 0; p < d->patient_count; p++) free_patient(&d->patients[p]);
     free(d->patients);
+    free(d->hdf5_root);
     free(d->path);
     free(d);
 }
@@ -315,5 +362,23 @@ int dataset_find_patient(const Dataset *d, const char *id)
 {
     for (int p = 0; p < d->patient_count; p++)
         if (!strcmp(d->patients[p].id, id)) return p;
+    return -1;
+}
+
+int dataset_find_case(const Dataset *d, const char *name, int *patient, int *frame)
+{
+    for (int p = 0; p < d->patient_count; p++) {
+        if (!strcmp(d->patients[p].id, name)) {
+            *patient = p;
+            *frame = -1;
+            return 0;
+        }
+        for (int f = 0; f < d->patients[p].frame_count; f++)
+            if (!strcmp(d->patients[p].frames[f], name)) {
+                *patient = p;
+                *frame = f;
+                return 0;
+            }
+    }
     return -1;
 }

@@ -1,7 +1,4 @@
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +11,7 @@
 #include "datasets/synth_anatomy.h"
 #include "engine/error.h"
 #include "engine/fsutil.h"
+#include "engine/staged_dir.h"
 
 /* ---- presets */
 
@@ -301,32 +299,6 @@ static int synth_patient(const char *dir, const Preset *p, const SynthOptions *o
 
 /* ---- the dataset folder */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-/* dir may not exist, or be an empty folder (rename replaces an empty folder). */
-static int check_target(const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) != 0) return 0;
-    if (!S_ISDIR(st.st_mode)) return error_set("%s: exists and is not a folder", dir);
-    DIR *dh = opendir(dir);
-    if (!dh) return error_set("%s: cannot open: %s", dir, strerror(errno));
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(dh)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
-    closedir(dh);
-    return empty ? 0 : error_set("%s: already exists and is not empty (remove it or choose "
-                                 "another -o)", dir);
-}
-
 int synth_write(const char *dir, const SynthOptions *o)
 {
     const Preset *p = find_preset(o->preset);
@@ -336,16 +308,8 @@ int synth_write(const char *dir, const SynthOptions *o)
     if (o->size < 32 || o->size > 1024) return error_set("--size %d: must be 32..1024", o->size);
     if (o->slices < 0 || o->slices > 64) return error_set("--slices %d: must be 1..64", o->slices);
     if (!(o->noise >= 0 && o->noise <= 10)) return error_set("--noise %g: must be 0..10", (double)o->noise);
-    if (check_target(dir) < 0) return -1;
-
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/') n--;
-    char tmp[4096];
-    if (n > 4000) return error_set("%s: path too long", dir);
-    snprintf(tmp, sizeof tmp, "%.*s.tmp-XXXXXX", (int)n, dir);
-    if (!mkdtemp(tmp)) return error_set("%s: cannot create a temporary folder next to it: %s", dir,
-                                        strerror(errno));
-    chmod(tmp, 0755);
+    char *tmp = staged_dir_begin(dir);
+    if (!tmp) return -1;
 
     char *errors = xcalloc((size_t)o->patients, 512);
 #ifdef _OPENMP
@@ -369,14 +333,9 @@ int synth_write(const char *dir, const SynthOptions *o)
         snprintf(path, sizeof path, "%s/dataset.cfg", tmp);
         status = fs_write_text(path, cfg, 0);
     }
-    if (!status) {
-        /* One sync for the whole tree instead of one per file, then the atomic rename. */
-        int fd = open(tmp, O_RDONLY | O_DIRECTORY);
-        if (fd < 0 || syncfs(fd) != 0) status = error_set("%s: cannot sync to disk: %s", tmp, strerror(errno));
-        if (fd >= 0) close(fd);
+    if (status) {
+        staged_dir_abort(tmp);
+        return -1;
     }
-    if (!status && rename(tmp, dir) != 0)
-        status = error_set("%s: cannot rename the finished dataset into place: %s", dir, strerror(errno));
-    if (status) remove_tree(tmp);
-    return status;
+    return staged_dir_commit(tmp, dir);
 }

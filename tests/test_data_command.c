@@ -230,12 +230,51 @@ static void test_command_synth_info_preview(void **state)
     dataset_close(d);
 }
 
+/* `data info` on the ACDC release as shipped (no dataset.cfg): the acdc preset with RV,
+ * myocardium and LV labelled, and each class's pixel count what the mask files hold
+ * (read here with the NIfTI reader alone). */
+static void test_command_info_release_without_cfg(void **state)
+{
+    (void)state;
+    const char *dir = path_in(test_dir(), "cli_release");
+    test_synth("acdc", 2, 48, 3, 3, dir);
+    assert_int_equal(unlink(path_in(dir, "dataset.cfg")), 0);
+    long long raw[4] = {0};
+    Dataset *d = dataset_open(dir);                 /* for the list of mask files */
+    assert_non_null(d);
+    for (int p = 0; p < d->patient_count; p++)
+        for (int i = 0; i < d->patients[p].item_count; i++) {
+            NiftiVolume m;
+            assert_int_equal(nifti_read(d->patients[p].items[i].mask, &m), 0);
+            for (size_t k = 0; k < nifti_voxel_count(&m); k++) raw[(int)m.data[k] & 3]++;
+            nifti_free(&m);
+        }
+    dataset_close(d);
+    char text[8192];
+    assert_int_equal(captured_cmd_data(3, (char *[]){"data", "info", (char *)dir, NULL}, text,
+                                       sizeof text), 0);
+    if (!strstr(text, "preset    acdc\n") || !strstr(text, "labelled  RV, myocardium, LV\n") ||
+        strstr(text, "not labelled"))
+        fail_msg("data info printed:\n%s", text);
+    static const char *names[4] = {"background", "RV", "myocardium", "LV"};
+    for (int c = 0; c < 4; c++) {
+        char row[64];
+        snprintf(row, sizeof row, "%d %-10s", c, names[c]);
+        const char *at = strstr(text, row);
+        long long pixels = -1;
+        if (!at || sscanf(at + strlen(row), "%lld", &pixels) != 1 || pixels != raw[c] || !raw[c])
+            fail_msg("class %d: data info says %lld pixels, the masks hold %lld:\n%s", c, pixels,
+                     raw[c], text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_command_errors),
         cmocka_unit_test(test_command_reports_each_broken_file),
         cmocka_unit_test(test_command_synth_info_preview),
+        cmocka_unit_test(test_command_info_release_without_cfg),
     };
     return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -86,6 +86,42 @@ static Dataset *open_and_count(const char *dir, long long counts[4], int *slices
     return d;
 }
 
+/* What the mask files hold, read with the NIfTI reader alone (not the dataset's class
+ * logic), against what the dataset loads: every class the test expects to be labelled
+ * (bit c of labelled) keeps every pixel, another reads as background. Fails whenever a
+ * labelled class reads as empty (or short) while the masks hold it. */
+static void assert_loaded_labels_match_masks(const Dataset *d, unsigned labelled)
+{
+    long long raw[4] = {0}, loaded[4] = {0};
+    for (int p = 0; p < d->patient_count; p++) {
+        for (int i = 0; i < d->patients[p].item_count; i++) {
+            NiftiVolume m;
+            assert_int_equal(nifti_read(d->patients[p].items[i].mask, &m), 0);
+            for (size_t k = 0, n = nifti_voxel_count(&m); k < n; k++) {
+                long v = lrintf(m.data[k]);
+                assert_true(v >= 0 && v < 4);
+                raw[v]++;
+            }
+            nifti_free(&m);
+        }
+        SliceSet set = {0};
+        assert_int_equal(dataset_load_patient(d, p, &set), 0);
+        for (int i = 0; i < set.count; i++)
+            for (int k = 0; k < set.slices[i].height * set.slices[i].width; k++)
+                loaded[set.slices[i].label[k]]++;
+        sliceset_free(&set);
+    }
+    long long background = raw[0];
+    for (int c = 1; c < 4; c++) {
+        long long want = labelled & 1u << c ? raw[c] : 0;
+        if (!(labelled & 1u << c)) background += raw[c];
+        if (loaded[c] != want)
+            fail_msg("%s: class %d: the masks hold %lld pixels, %lld labelled, %lld loaded",
+                     d->path, c, raw[c], want, loaded[c]);
+    }
+    assert_int_equal(loaded[0], background);
+}
+
 /* Mean image intensity over pixels of a label, for slices of one item (frame). */
 static double mean_of_label(const SliceSet *set, int item, int label, double *image_mean)
 {
@@ -117,11 +153,12 @@ static void test_acdc_preset(void **state)
     Dataset *d = open_and_count(dir, c, &slices, 96);
     assert_int_equal(d->layout, DATASET_LAYOUT_ACDC);
     assert_string_equal(d->preset, "acdc");
-    assert_int_equal(d->classes, 0xE);
+    assert_int_equal(d->classmap.labelled, 0xE);
     assert_int_equal(d->patient_count, 3);
     assert_true(slices >= 3 * 2 * 8 && slices <= 3 * 2 * 10);   /* ED + ES, 8-10 slices */
     for (int k = 0; k < 4; k++) assert_true(c[k] > 0);             /* all four classes */
     assert_true(c[3] > c[1] / 4 && c[2] > c[3] / 4);
+    assert_loaded_labels_match_masks(d, 0xE);
     for (int p = 0; p < 3; p++) {
         assert_int_equal(d->patients[p].item_count, 2);
         assert_non_null(strstr(d->patients[p].items[0].image, "_frame01.nii.gz"));
@@ -150,10 +187,11 @@ static void test_t1_preset(void **state)
     int slices;
     Dataset *d = open_and_count(dir, c, &slices, 64);
     assert_string_equal(d->preset, "t1");
-    assert_int_equal(d->classes, 1u << 2);
+    assert_int_equal(d->classmap.labelled, 1u << 2);
     assert_int_equal(slices, 2 * 55);                 /* 11 inversion times x 5 slices */
     assert_true(c[2] > 0);
     assert_true(c[1] == 0 && c[3] == 0);              /* only the myocardium */
+    assert_loaded_labels_match_masks(d, 1u << 2);
     SliceSet set = {0};
     assert_int_equal(dataset_load_patient(d, 0, &set), 0);
     assert_int_equal(d->patients[0].item_count, 11);
@@ -184,10 +222,11 @@ static void test_rvsc_preset(void **state)
     int slices;
     Dataset *d = open_and_count(dir, c, &slices, 96);
     assert_string_equal(d->preset, "rvsc");
-    assert_int_equal(d->classes, 1u << 1);
+    assert_int_equal(d->classmap.labelled, 1u << 1);
     assert_true(slices >= 2 * 2 * 6 && slices <= 2 * 2 * 9);
     assert_true(c[1] > 0);
     assert_true(c[2] == 0 && c[3] == 0);              /* only the RV */
+    assert_loaded_labels_match_masks(d, 1u << 1);
     SliceSet set = {0};
     assert_int_equal(dataset_load_patient(d, 0, &set), 0);
     assert_true(set.slices[0].spacing[1] < 1.0f);     /* finer pixels than acdc */
@@ -261,7 +300,7 @@ static void test_png_layout(void **state)
     if (!d) { print_error("%s\n", error_get()); fail(); }
     assert_int_equal(d->layout, DATASET_LAYOUT_PNG);
     assert_string_equal(d->preset, "rvsc");
-    assert_int_equal(d->classes, 1u << 1);
+    assert_int_equal(d->classmap.labelled, 1u << 1);
     assert_string_equal(d->patients[0].id, "P9");          /* natural order */
     assert_non_null(strstr(d->patients[0].items[0].image, "P9/1.png"));
     assert_non_null(strstr(d->patients[0].items[2].image, "P9/10.png"));
@@ -372,6 +411,45 @@ static void test_acdc_mismatches(void **state)
     expect_open_error(dir, "dataset.cfg: bad spacing '-1'", NULL);
 }
 
+/* The ACDC release as it ships: patient folders with frame volumes, _gt masks, a 4-D
+ * cine file and Info.cfg, and no dataset.cfg. It is the acdc preset, RV, myocardium
+ * and LV labelled. */
+static void test_acdc_release_without_cfg(void **state)
+{
+    (void)state;
+    const char *dir = path_in(test_dir(), "release");
+    make_dir(dir);
+    const int nx = 12, ny = 10, nz = 3;
+    for (int p = 1; p <= 2; p++) {
+        make_dir(path_in(dir, "patient%03d", p));
+        write_text_file(path_in(dir, "patient%03d/Info.cfg", p),
+                        "ED: 1\nES: 12\nGroup: DCM\nHeight: 184.0\nNbFrame: 30\nWeight: 95.0\n");
+        write_volume(path_in(dir, "patient%03d/patient%03d_4d.nii.gz", p, p), nx, ny, nz, 4, 50);
+        const int frames[2] = {1, 12};
+        for (int f = 0; f < 2; f++) {
+            write_volume(path_in(dir, "patient%03d/patient%03d_frame%02d.nii.gz", p, p, frames[f]),
+                         nx, ny, nz, 1, 100);
+            NiftiVolume m = {{nx, ny, nz, 1}, {1.5f, 1.5f, 10, 1}, 0, 0,
+                             malloc(sizeof(float) * nx * ny * nz)};
+            for (int i = 0; i < nx * ny * nz; i++)     /* a different share of each class */
+                m.data[i] = (float)((i * (p + f + 1)) % 7 < 4 ? (i * (p + f + 1)) % 7 : 0);
+            assert_int_equal(nifti_write(path_in(dir, "patient%03d/patient%03d_frame%02d_gt.nii.gz",
+                                                 p, p, frames[f]), &m, NIFTI_UINT8, 1), 0);
+            nifti_free(&m);
+        }
+    }
+    Dataset *d = dataset_open(dir);
+    if (!d) fail_msg("%s", error_get());
+    assert_int_equal(d->layout, DATASET_LAYOUT_ACDC);
+    assert_string_equal(d->preset, "acdc");
+    assert_int_equal(d->classmap.labelled, 0xE);
+    assert_int_equal(d->patient_count, 2);
+    assert_int_equal(d->patients[0].item_count, 2);            /* the 4-D file is not a frame */
+    assert_string_equal(d->patients[1].group, "DCM");
+    assert_loaded_labels_match_masks(d, 0xE);
+    dataset_close(d);
+}
+
 /* "key: value" files (datasets/cfgfile.c) from memory, as cfgfile_read parses them:
  * comments and blank lines skipped, spaces trimmed, the last of a repeated key wins;
  * a line without a key, a too long line and a NUL byte are errors naming file and line. */
@@ -392,7 +470,7 @@ static void test_cfgfile(void **state)
     Dataset d = {.preset = "custom"};
     assert_int_equal(dataset_apply_cfg(&d, &cfg, "a.cfg"), 0);
     assert_string_equal(d.preset, "t1");
-    assert_int_equal(d.classes, (1u << 1) | (1u << 3));
+    assert_int_equal(d.classmap.labelled, (1u << 1) | (1u << 3));
     cfgfile_free(&cfg);
 
     char long_line[1100];
@@ -423,8 +501,11 @@ static void test_class_helpers(void **state)
 {
     (void)state;
     char buf[64];
-    assert_string_equal(dataset_classes_str(0xE, buf, sizeof buf), "RV, myocardium, LV");
-    assert_string_equal(dataset_classes_str(1u << 2, buf, sizeof buf), "myocardium");
+    ClassMap m;
+    classmap_preset(&m, 0xE);
+    assert_string_equal(classmap_str(&m, buf, sizeof buf), "RV, myocardium, LV");
+    classmap_preset(&m, 1u << 2);
+    assert_string_equal(classmap_str(&m, buf, sizeof buf), "myocardium");
     unsigned c = 0;
     assert_int_equal(dataset_parse_classes("3,1", &c), 0);
     assert_int_equal(c, (1u << 1) | (1u << 3));
@@ -445,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_png_layout),
         cmocka_unit_test(test_png_mismatches),
         cmocka_unit_test(test_acdc_mismatches),
+        cmocka_unit_test(test_acdc_release_without_cfg),
         cmocka_unit_test(test_cfgfile),
         cmocka_unit_test(test_class_helpers),
     };

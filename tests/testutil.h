@@ -39,6 +39,31 @@ void toy_train(Model *m, const SliceSet *set, int steps);
 
 #endif
 
+/* Add dataset `key` (dims: ndim sizes, slowest first, as h5py shows them) to the HDF5 file
+ * at path (created when absent), stored as uint8 (as_uint8) or float32, gzip-compressed in
+ * chunks as SSL4MIS writes them; data holds the values as floats. Fails the test when
+ * libhdf5 does. */
+void test_h5_put(const char *path, const char *key, int ndim, const unsigned long long *dims,
+                 const float *data, bool as_uint8);
+
+/* SSL4MIS-style case files and datasets for the HDF5 tests (all under test_dir()):
+ * test_h5_case writes image (float32, test_h5_image_value(i, seed) at C-order index i) and
+ * label (uint8, labels[i], or test_h5_label_value(i) when labels is NULL).
+ * test_h5_data_form: DIR/data/ with p1_frame01, p1_frame02 as (3, 6, 5) volumes (seeds 1,
+ * 2), p2's frames as (6, 5) slices (frame01 K = 1, 2, 3, 10 in data/slices/, seeds 11, 12,
+ * 13, 30; frame02 K = 1..3 in data/, seeds 21..23), p10_frame01 a volume (seed 3) whose
+ * slices 0 and 1 are also there; lists train (p1's frames, p10_frame01), val (p2's), test
+ * ("p2"). test_h5_case_folders: DIR/"Training Set"/{B7, A2, A10}/mri_norm2.h5, (X, Y, Z) =
+ * (5, 4, 3) arrays (seeds 0, 1, 2), label 1 where i % 5 == 0, a desktop.ini beside A2's
+ * file; lists train (A2, B7) and test (A10); DIR/dataset.cfg holding cfg unless NULL. Both
+ * return DIR. */
+float test_h5_image_value(size_t i, int seed);
+float test_h5_label_value(size_t i);
+void test_h5_case(const char *path, int ndim, const unsigned long long *dims, int seed,
+                  const float *labels);
+const char *test_h5_data_form(const char *name);
+const char *test_h5_case_folders(const char *name, const char *cfg);
+
 /* ---- finite-difference gradient check --------------------------------------------------
  * build(tape, inputs, arg) runs an op (or several) on the inputs and returns its output.
  * gradcheck() compares the tape's gradient of L = sum(out * r), r fixed random in [-1, 1),

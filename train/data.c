@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "datasets/dataset_lists.h"
 #include "engine/error.h"
 #include "train/data.h"
 
@@ -16,13 +17,18 @@ int run_data_load(const DataOptions *o, int which, RunData *d)
     memset(d, 0, sizeof *d);
     d->dataset = dataset_open(o->dir);
     if (!d->dataset) return -1;
-    d->labelled = d->dataset->classes;
+    d->labelled = d->dataset->classmap.labelled;
     SplitOptions so;
     split_defaults(&so);
     so.seed = o->split_seed;
     so.train_count = o->train_count;
     so.val_count = o->val_count;
-    if (split_make(d->dataset->preset, d->dataset->patient_count, &so, &d->split))
+    if (o->list_split && (o->train_count >= 0 || o->val_count >= 0)) {
+        error_set("the lists give the split: no training or validation counts with them");
+        goto fail;
+    }
+    if (o->list_split ? dataset_list_split(d->dataset, o->list_split, &d->split)
+                      : split_make(d->dataset->preset, d->dataset->patient_count, &so, &d->split))
         goto fail;
     const uint64_t draw = o->subset_seed >= 0 ? (uint64_t)o->subset_seed : o->split_seed;
     if (o->n_train > 0 && split_choose_train(&d->split, o->n_train, draw)) goto fail;

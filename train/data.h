@@ -1,6 +1,7 @@
 /* From a dataset folder to the preprocessed training and validation slices a run uses:
- * open (layout detected), split by patient (the preset's paper split unless overridden),
- * optionally keep n training patients drawn with a seed, load and preprocess to S x S. */
+ * open (layout detected), split by patient (the preset's paper split unless overridden, or
+ * the dataset's own lists), optionally keep n training patients drawn with a seed, load
+ * and preprocess to S x S. */
 #ifndef REUSENET_TRAIN_DATA_H
 #define REUSENET_TRAIN_DATA_H
 
@@ -18,13 +19,17 @@ typedef struct DataOptions {
     int64_t subset_seed;      /* >= 0: the choice of n_train patients instead (a new draw
                                  of the training subset, same validation patients) */
     int train_count, val_count;   /* -1: the preset's default split */
+    const char *list_split;   /* "val" or "test": training patients from DIR/train.list,
+                                 validation from DIR/val.list or test.list
+                                 (datasets/dataset_lists.h); NULL: the preset's split */
 } DataOptions;
 
 typedef struct RunData {
     Dataset *dataset;
     Split split;
     SliceSet train, val;
-    unsigned labelled;        /* classes the dataset labels (bit c for class c) */
+    unsigned labelled;        /* classes the dataset labels (bit c for class c); their
+                                 names: dataset->classmap */
 } RunData;
 
 void data_options_defaults(DataOptions *o);

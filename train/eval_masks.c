@@ -102,7 +102,26 @@ static int mean_sd(const double *x, int n, double *mean, double *sd)
     return m;
 }
 
-static void print_summary(FILE *out, const SurfaceScore *scores, int cases, unsigned classes)
+/* A reference mask whose dataset.cfg lists its own label values (classmap.h): its values
+ * as classes, as predictions hold them. */
+static int map_reference(const CaseFile *f, const ClassMap *map, Mask *m)
+{
+    size_t n = (size_t)m->dim[0] * m->dim[1] * m->dim[2] * m->dim[3];
+    for (size_t i = 0; i < n; i++) {
+        int c = map->value_class[m->labels[i]];
+        if (c < 0) {
+            char values[200];
+            return error_set("%s: value %d at voxel %zu is not a label %s (the labels: of "
+                             "dataset.cfg)", f->path, m->labels[i], i,
+                             classmap_values_str(map, values, sizeof values));
+        }
+        m->labels[i] = (uint8_t)c;
+    }
+    return 0;
+}
+
+static void print_summary(FILE *out, const SurfaceScore *scores, int cases, unsigned classes,
+                          const ClassMap *names)
 {
     fprintf(out, "%-11s %5s  %-17s  %-21s  %-21s  %s\n", "class", "cases", "Dice", "HD95 (mm)",
             "ASSD (mm)", "pooled Dice");
@@ -122,9 +141,7 @@ static void print_summary(FILE *out, const SurfaceScore *scores, int cases, unsi
         int defined = mean_sd(x, cases, &mh, &sh);
         for (int i = 0; i < cases; i++) x[i] = scores[(size_t)i * MAX_LABEL + c].assd;
         mean_sd(x, cases, &ma, &sa);
-        char name[16];
-        snprintf(name, sizeof name, "%s", c < DATASET_CLASSES ? dataset_class_name(c) : "class");
-        if (c >= DATASET_CLASSES) snprintf(name, sizeof name, "class %d", c);
+        const char *name = classmap_name(names, c);
         fprintf(out, "%-11s %5d  %.4f ± %.4f    %8.3f ± %-8.3f    %8.3f ± %-8.3f    %.4f",
                 name, cases, md, sd, mh, sh, ma, sa, sum ? 2.0 * inter / sum : 1.0);
         if (defined < cases)
@@ -158,9 +175,9 @@ static int write_csv(const char *path, const CaseList *gt, const SurfaceScore *s
 int eval_masks(const MaskEvalOptions *o, FILE *summary)
 {
     float png_spacing;
-    unsigned classes;
-    if (dataset_cfg_describe(o->gt_dir, &png_spacing, &classes)) return -1;
-    if (o->classes) classes = o->classes;
+    ClassMap map;
+    if (dataset_cfg_describe(o->gt_dir, &png_spacing, &map)) return -1;
+    unsigned classes = o->classes ? o->classes : map.labelled;
     classes &= (1u << MAX_LABEL) - 2;
     CaseList pred, gt;
     if (case_list(o->pred_dir, CASE_MASKS, &pred)) return -1;
@@ -175,6 +192,7 @@ int eval_masks(const MaskEvalOptions *o, FILE *summary)
         Mask p = {0}, g = {0};
         rc = read_mask(pf, png_spacing, &p);
         if (!rc) rc = read_mask(gf, png_spacing, &g);
+        if (!rc && map.by_value) rc = map_reference(gf, &map, &g);
         if (!rc) rc = check_pair(pf, &p, gf, &g);
         for (int c = 1; c < MAX_LABEL && !rc; c++)
             if (classes & 1u << c)
@@ -186,7 +204,7 @@ int eval_masks(const MaskEvalOptions *o, FILE *summary)
     if (!rc) rc = write_csv(o->csv_path, &gt, scores, classes);
     if (!rc && summary) {
         fprintf(summary, "%s against %s: %d cases\n", o->pred_dir, o->gt_dir, gt.count);
-        print_summary(summary, scores, gt.count, classes);
+        print_summary(summary, scores, gt.count, classes, &map);
     }
     free(scores);
     case_list_free(&pred);

@@ -53,6 +53,7 @@ static cJSON *config_json(const TrainConfig *c, const char *origin, bool with_th
     cJSON_AddNumberToObject(j, "spacing", c->data.spacing_mm);
     cJSON_AddNumberToObject(j, "n_train", c->data.n_train);
     cJSON_AddNumberToObject(j, "split_seed", (double)c->data.split_seed);
+    if (c->data.list_split) cJSON_AddStringToObject(j, "list_split", c->data.list_split);
     if (c->data.subset_seed >= 0)
         cJSON_AddNumberToObject(j, "subset_seed", (double)c->data.subset_seed);
     cJSON_AddNumberToObject(j, "epochs", c->epochs);
@@ -90,9 +91,17 @@ static uint64_t config_fingerprint(const TrainConfig *c)
     return h;
 }
 
-static int write_config_json(const TrainConfig *c, const char *path, const char *origin)
+static int write_config_json(const TrainConfig *c, const char *path, const char *origin,
+                             const ClassMap *classes)
 {
     cJSON *j = config_json(c, origin, true);
+    /* what the data calls its classes (output channel c is class_names[c]) */
+    cJSON *names = cJSON_AddArrayToObject(j, "class_names"), *labelled = cJSON_AddArrayToObject(j, "labelled");
+    for (int k = 0; k < DATASET_CLASSES; k++) {
+        cJSON_AddItemToArray(names, cJSON_CreateString(classmap_name(classes, k)));
+        if (k && classes->labelled & 1u << k)
+            cJSON_AddItemToArray(labelled, cJSON_CreateString(classmap_name(classes, k)));
+    }
     /* what the results' bits depend on besides the above (README: "What the bits depend
      * on"); the thread count is not among them */
     cJSON *bits = cJSON_AddObjectToObject(j, "bits_depend_on");
@@ -377,11 +386,11 @@ static int open_run(Run *r)
         return error_set("%s already holds a run (use --resume to continue it, or another -o)",
                          c->out_dir);
     r->resuming = has_run;
-    if (r->writer && make_dirs(c->out_dir)) return -1;
+    /* the data first: bad data leaves no run directory behind */
     if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &r->data)) return -1;
     if (!r->data.train.count || !r->data.val.count)
         return error_set("%s: no training or validation slices", c->data.dir);
-    return 0;
+    return r->writer && make_dirs(c->out_dir) ? -1 : 0;
 }
 
 /* The model (seeded weights, then --init-from's tensors) and its optimizer. */
@@ -452,7 +461,8 @@ static int resume_or_start(Run *r)
         if (load_resume(&r->m, &r->opt, &r->rs, r->resume_path, r->origin, sizeof r->origin))
             return -1;
         if (!r->quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, r->rs.epoch);
-    } else if (r->writer && write_config_json(c, r->config_path, r->origin)) {
+    } else if (r->writer && write_config_json(c, r->config_path, r->origin,
+                                              &r->data.dataset->classmap)) {
         return -1;
     }
     char header[1024];
@@ -547,6 +557,16 @@ static int write_epoch(Run *r, Progress *pr, double train_loss, const EvalResult
            save_resume(&r->m, &r->opt, &r->rs, r->resume_path, r->origin) ? -1 : 0;
 }
 
+/* The last validation's Dice of each evaluated class, by the data's class names. */
+static void print_class_dice(const Run *r, const EvalResult *er)
+{
+    fprintf(stderr, "validation Dice:");
+    for (int k = 0; k < er->classes; k++)
+        if (er->evaluated & 1u << k)
+            fprintf(stderr, "  %s %.4f", classmap_name(&r->data.dataset->classmap, k), er->dice[k]);
+    fprintf(stderr, "  (mean %.4f)\n", er->mean_dice);
+}
+
 /* One epoch: its steps, validation, and rank 0's log rows and checkpoints. 0, or -1
  * (on every rank of a data-parallel run) with the message set. */
 static int run_epoch(Run *r, int epoch)
@@ -581,6 +601,8 @@ static int run_epoch(Run *r, int epoch)
     if (r->writer) {
         const double seconds[3] = {t_val - t0, t_end - t_val, sum_seconds};
         written = write_epoch(r, &pr, loss_sum / steps, validate ? &er : NULL, best, seconds);
+        if (!written && !r->quiet && validate && epoch + 1 == c->epochs && c->model.task == TASK_SEG)
+            print_class_dice(r, &er);
     }
     return r->dp ? dist_agree(written) : written;
 }

@@ -47,13 +47,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Dataset d;
         memset(&d, 0, sizeof d);
         strcpy(d.preset, presets[k]);
-        d.png_spacing = 1.0f;
+        classmap_preset(&d.classmap, dataset_preset_classes(d.preset));
+        d.spacing[0] = d.spacing[1] = d.spacing[2] = 1.0f;
         if (dataset_apply_cfg(&d, &cfg, "fuzz.cfg") != 0) {
             check_message();
             continue;
         }
-        if (!dataset_preset_classes(d.preset) || (d.classes & ~0xEu) || !(d.png_spacing > 0))
+        if (!dataset_preset_classes(d.preset) || (d.classmap.labelled & ~0xEu) ||
+            !(d.spacing[0] > 0 && d.spacing[1] > 0 && d.spacing[2] > 0))
             abort();
+        for (int v = 0; v < CLASSMAP_VALUES; v++)      /* every value a class or not a label */
+            if (d.classmap.value_class[v] < -1 || d.classmap.value_class[v] >= DATASET_CLASSES)
+                abort();
     }
 
     /* study.cfg */
