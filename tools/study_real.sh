@@ -32,8 +32,8 @@ ACDC=${ACDC:-}                     # or the ACDC release's training/ folder (NIf
 LA_H5=${LA_H5:?LA_H5=/path/to/LA (the folder holding "2018LA_Seg_Training Set" and the lists)}
 SIZE=${STUDY_SIZE:-96}
 SRC_EPOCHS=${STUDY_SOURCE_EPOCHS:-10}
-LA_PATIENTS=${STUDY_LA_PATIENTS:-40}  # LA training volumes of the LA sources (88 slices each)
-EPOCHS=${STUDY_EPOCHS:-20 6}       # per n
+LA_PATIENTS=${STUDY_LA_PATIENTS:-20}  # LA training volumes of the LA sources (88 slices each)
+EPOCHS=${STUDY_EPOCHS:-15 3}       # per n: about 360 steps each
 N=${STUDY_N:-10 50}
 RUNS=${STUDY_RUNS:-5}
 VAL=${STUDY_SCAN_VAL:-10}          # validation patients of the swap scans and CKA
@@ -63,7 +63,7 @@ if [ -n "$ACDC_H5" ]; then
 else
     [ -e "$OUT/data/acdc" ] || ln -s "$(cd "$ACDC" && pwd)" "$OUT/data/acdc"
 fi
-real_h5 la "$LA_H5" "preset: custom" "spacing: 0.625" "labels: 1 = left atrium"
+real_h5 la "$LA_H5" "preset: custom" "spacing: 0.625" "labels: 1 left atrium"
 synth() {  # name preset patients
     [ -f "$OUT/data/$1/dataset.cfg" ] && return
     "$BIN" data synth --preset "$2" --size 96 --seed 1 --patients "$3" -o "$OUT/data/$1"
