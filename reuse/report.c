@@ -160,14 +160,14 @@ static void section_scans(Page *pg, const Study *s)
                 scan_baseline(t, "patient_sd"), grid_numbered(&means));
         char caption[512], ref[64];
         figure_open(pg, "fig-scan-bn-", s->scans[i].name);
-        for (int k = 0; k < 4; k++) scan_kind_chart(pg, t, report_kinds[k]);
+        for (int k = ROLE_RM; k <= ROLE_RB; k++) scan_kind_chart(pg, t, param_role_name((ParamRole)k));
         snprintf(caption, sizeof caption, "Dice when one BN tensor of a layer is taken from the "
                  "source: running mean (RM), running variance (RV), weight (RW), bias (RB). "
                  "Dashed: the unmodified target.%s", paper_ref(fig, ref, sizeof ref));
         figure_close(pg, caption);
         fputs("</figure>\n", pg->out);
         figure_open(pg, "fig-scan-conv-", s->scans[i].name);
-        for (int k = 4; k < 6; k++) scan_kind_chart(pg, t, report_kinds[k]);
+        for (int k = ROLE_W; k < ROLE_COUNT; k++) scan_kind_chart(pg, t, param_role_name((ParamRole)k));
         snprintf(caption, sizeof caption, "Dice when a convolution's weight (W) or bias (B) is "
                  "taken from the source.%s", paper_ref(fig ? fig + 1 : 0, ref, sizeof ref));
         figure_close(pg, caption);
@@ -334,7 +334,8 @@ static void section_plans(Page *pg, const Study *s)
     }
     fputs("<table id=\"table-plans\"><tr><th>plan</th><th>&tau;</th><th>&rho;</th><th>tensors "
           "reused</th><th>W reusable</th><th>verdict</th>", pg->out);
-    for (int k = 0; k < 6; k++) fprintf(pg->out, "<th>not reusable: %s</th>", report_kinds[k]);
+    for (int k = 0; k < ROLE_COUNT; k++)
+        fprintf(pg->out, "<th>not reusable: %s</th>", param_role_name((ParamRole)k));
     fputs("<th>trivial (reusable, but the random control does as well)</th></tr>\n", pg->out);
     for (int i = 0; i < s->n_plans; i++) {
         PlanSummary p;
@@ -353,7 +354,7 @@ static void section_plans(Page *pg, const Study *s)
         fprintf(pg->out, "<td class=\"%s\">", strcmp(p.verdict, "reusable network") ? "warn" : "ok");
         esc(pg, p.verdict[0] ? p.verdict : "?");
         fputs("</td>", pg->out);
-        for (int k = 0; k < 6; k++) {
+        for (int k = 0; k < ROLE_COUNT; k++) {
             fputs("<td>", pg->out);
             esc(pg, p.not_reusable[k]);
             fputs("</td>", pg->out);

@@ -118,7 +118,7 @@ void report_scan_controls_html(FILE *out, const CsvTable *t, const char *name, i
     count_controls(t, &k);
     if (!k.with_random && !k.with_init && !k.with_interval) return;
     fputs("<figure class=\"controls\"><div class=\"charts\">\n", out);
-    for (int i = 0; i < 6; i++) kind_chart(out, t, report_kinds[i]);
+    for (int k = 0; k < ROLE_COUNT; k++) kind_chart(out, t, param_role_name((ParamRole)k));
     fprintf(out, "</div><figcaption><b>Figure %d.</b> ", ++*figure);
     svg_escape(out, name);
     fputs(": change of mean Dice when one tensor is swapped in, per kind. Thick: from the source, "

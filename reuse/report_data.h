@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "models/param_role.h"
 #include "reuse/csv.h"
 
 typedef struct Grid {
@@ -50,9 +51,8 @@ typedef struct PlanSummary {
     double tau, rho, rmse_max;
     int reused, total, w_reusable, w_total;
     char scan[256], rmse_pair[160];
-    char not_reusable[6][256];      /* per kind RM RV RW RB W B: "1, 17" */
+    char not_reusable[ROLE_COUNT][256];   /* per kind RM RV RW RB W B: "1, 17" */
 } PlanSummary;
-extern const char *const report_kinds[6];
 void plan_summary(const cJSON *json, PlanSummary *p);
 
 #endif

@@ -117,8 +117,8 @@ static double layer_delta(const CsvTable *t, const ScanCols *c, const char *laye
 
 /* d_l = mean of the plus kinds' deltas - mean of the minus kinds', over the layers (in
  * the scan's order) that have all of them; its mean, t-interval and Wilcoxon p. */
-static void compare_kinds(const CsvTable *t, const ScanCols *c, const char *const *plus,
-                          const char *const *minus, int n_each, KindComparison *k)
+static void compare_kinds(const CsvTable *t, const ScanCols *c, const ParamRole *plus,
+                          const ParamRole *minus, int n_each, KindComparison *k)
 {
     double *d = xmalloc(sizeof *d * (size_t)(t->n_rows + 1));
     k->layers = 0;
@@ -129,8 +129,8 @@ static void compare_kinds(const CsvTable *t, const ScanCols *c, const char *cons
         if (seen) continue;
         double p = 0, m = 0;
         for (int i = 0; i < n_each; i++) {
-            p += layer_delta(t, c, layer, plus[i]) / n_each;
-            m += layer_delta(t, c, layer, minus[i]) / n_each;
+            p += layer_delta(t, c, layer, param_role_name(plus[i])) / n_each;
+            m += layer_delta(t, c, layer, param_role_name(minus[i])) / n_each;
         }
         if (!isnan(p - m)) d[k->layers++] = p - m;
     }
@@ -151,8 +151,8 @@ static const char *comparison_status(const KindComparison *k)
 
 static void compare_scan(const CsvTable *t, const ScanCols *c, KindComparison cmp[2])
 {
-    static const char *const stats[] = {"RM", "RV"}, *const affine[] = {"RW", "RB"};
-    static const char *const w[] = {"W"}, *const b[] = {"B"};
+    static const ParamRole stats[] = {ROLE_RM, ROLE_RV}, affine[] = {ROLE_RW, ROLE_RB};
+    static const ParamRole w[] = {ROLE_W}, b[] = {ROLE_B};
     cmp[0] = (KindComparison){.name = "BN statistics vs BN affine",
                               .formula = "(ΔRM + ΔRV)/2 − (ΔRW + ΔRB)/2",
                               .claim = "RM/RV matter more"};
@@ -262,9 +262,9 @@ void report_kinds_html(FILE *out, const CsvTable *t, const char *name)
     if (!scan_cols(t, &c)) return;
     char cells[KIND_COLS][CELL];
     bool any = false;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < ROLE_COUNT; i++) {
         KindSummary k;
-        summarise_kind(t, &c, report_kinds[i], &k);
+        summarise_kind(t, &c, param_role_name((ParamRole)i), &k);
         if (!k.rows) continue;
         if (!any) {
             fputs("<div class=\"kinds\"><h4>Which kinds matter (conclusions 2 and 3)</h4>\n"
@@ -274,7 +274,7 @@ void report_kinds_html(FILE *out, const CsvTable *t, const char *name)
             html_header(out, kind_header, KIND_COLS);
             any = true;
         }
-        kind_cells(report_kinds[i], &k, cells, HTML_DASH);
+        kind_cells(param_role_name((ParamRole)i), &k, cells, HTML_DASH);
         html_row(out, cells, KIND_COLS, NULL);
     }
     if (!any) return;
@@ -315,16 +315,16 @@ void report_kinds_md(FILE *out, const CsvTable *t)
     if (!scan_cols(t, &c)) return;
     char cells[KIND_COLS][CELL];
     bool any = false;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < ROLE_COUNT; i++) {
         KindSummary k;
-        summarise_kind(t, &c, report_kinds[i], &k);
+        summarise_kind(t, &c, param_role_name((ParamRole)i), &k);
         if (!k.rows) continue;
         if (!any) {
             fputs("#### Which kinds matter (conclusions 2 and 3)\n\n", out);
             md_header(out, kind_header, KIND_COLS);
             any = true;
         }
-        kind_cells(report_kinds[i], &k, cells, "-");
+        kind_cells(param_role_name((ParamRole)i), &k, cells, "-");
         md_row(out, cells, KIND_COLS);
     }
     if (!any) return;

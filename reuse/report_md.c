@@ -139,10 +139,10 @@ static void plans_md(FILE *out, const Study *s)
         cell(out, p.verdict);
         size_t used = 0;
         buf[0] = '\0';
-        for (int k = 0; k < 6; k++)
+        for (int k = 0; k < ROLE_COUNT; k++)
             if (p.not_reusable[k][0] && used < sizeof buf)
                 used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s: %s", used ? "; " : "",
-                                         report_kinds[k], p.not_reusable[k]);
+                                         param_role_name((ParamRole)k), p.not_reusable[k]);
         cell(out, used ? buf : "none");
         fputs("\n", out);
     }

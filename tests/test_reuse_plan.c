@@ -143,7 +143,7 @@ static void test_plan_respects_tau(void **state)
             const PlanEntry *e = &p.entries[i];
             /* the drop, from the scan's own numbers */
             int k = atoi(e->layer);
-            double drop = !strcmp(e->layer, "head") ? 0.5 : !strcmp(e->kind, "W") ? 0.005 * k : 0.001 * k;
+            double drop = !strcmp(e->layer, "head") ? 0.5 : e->role == ROLE_W ? 0.005 * k : 0.001 * k;
             assert_true(e->reusable == (drop <= taus[t] + 1e-9));
             reusable += e->reusable;
         }
