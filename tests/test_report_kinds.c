@@ -65,10 +65,10 @@ static void render(const char *csv, char **html, char **md)
     assert_int_equal(csv_parse(csv, strlen(csv), "kinds.csv", &t), 0);
     size_t len;
     FILE *f = open_memstream(html, &len);
-    report_kinds_html(f, &t, "a-scan");
+    report_kinds(f, TABLE_HTML, &t, "a-scan");
     assert_int_equal(fclose(f), 0);
     f = open_memstream(md, &len);
-    report_kinds_md(f, &t);
+    report_kinds(f, TABLE_MARKDOWN, &t, "a-scan");
     assert_int_equal(fclose(f), 0);
     csv_free(&t);
 }
@@ -168,7 +168,7 @@ static void test_kinds_clear_and_inconclusive(void **state)
     expect_in(md, " | -0.1200 | 4 of 4 | 0 of 4 | 0 of 4 | -0.3000 |");
     expect_in(md, " | -0.0900 | 4 of 4 | 0 of 4 | 1 of 4 | -0.2000 |");
     expect_in(md, " | -0.0040 | 0 of 4 | 4 of 4 | 4 of 4 | +0.0000 |");
-    expect_in(md, " | -0.0020 | 0 of 2 | 4 of 4 | - | - |");
+    expect_in(md, " | -0.0020 | 0 of 2 | 4 of 4 | – | – |");
     expect_in(md, " | -0.3000 | 3 of 5 | 2 of 5 | 0 of 5 | -0.4000 |");
     expect_in(md, " | -0.0200 | 1 of 5 | 5 of 5 | 5 of 5 | +0.0000 |");
     const char *rows[] = {"| RM | 4 | ", "| RV | 4 | ", "| RW | 4 | ", "| RB | 4 | ", "| W | 5 | ",
@@ -226,9 +226,9 @@ static void test_kinds_without_controls(void **state)
     assert_int_equal(fclose(f), 0);
     render(csv, &html, &md);
     missed = 0;
-    expect_in(md, "| RW | 1 | +0.0000 | +0.0000 | - | 1 of 1 | - | - |");
+    expect_in(md, "| RW | 1 | +0.0000 | +0.0000 | – | 1 of 1 | – | – |");
     expect_in(md, "| RM | 2 | -0.0550 [");
-    expect_in(md, "| 1 | -0.0450 | - | not enough layers |");
+    expect_in(md, "| 1 | -0.0450 | – | not enough layers |");
     expect_in(md, "| 3 | +0.1030 [");
     expect_in(md, " | W is more sensitive than B (contradicted) |");
     expect_in(html, "<td class=\"na\">not enough layers</td>");
@@ -250,10 +250,10 @@ static void test_kinds_odd_scans(void **state)
     render("layer,kind,tensor,mean,delta\nbaseline,,,0.8,0\n1,RM,a,0.7,-0.1\n1,RW,b,0.8,inf\n"
            "2,RM,c,0.8,nan\n2,RW,d,0.8,x\n3,W,e,0.8,\n", &html, &md);
     missed = 0;
-    expect_in(md, "| RM | 2 | -0.1000 | -0.1000 | - | 0 of 1 | - | - |");
-    expect_in(md, "| RW | 2 | - | - | - | - | - | - |");
-    expect_in(md, "| W | 1 | - | - | - | - | - | - |");
-    expect_in(md, "| 0 | - | - | not enough layers |");
+    expect_in(md, "| RM | 2 | -0.1000 | -0.1000 | – | 0 of 1 | – | – |");
+    expect_in(md, "| RW | 2 | – | – | – | – | – | – |");
+    expect_in(md, "| W | 1 | – | – | – | – | – | – |");
+    expect_in(md, "| 0 | – | – | not enough layers |");
     expect_in(html, "Which kinds matter (conclusions 2 and 3)");
     expect_not_in(html, "nan");
     expect_not_in(md, "nan");
