@@ -1,4 +1,4 @@
-/* Models: PSPNet with a ResNet-18 backbone and UNet, exactly as spec/models.md defines them.
+/* Models: PSPNet with a ResNet-18 backbone and UNet, exactly as docs/models.md defines them.
  *
  * A Model is a ParamStore (every tensor under its PyTorch state_dict name) plus the layer
  * table: the numbered conv+BN layers 1..L in forward order, then the head (the final

@@ -1,4 +1,4 @@
-/* Reuse plans (spec/reuse.md, section 4): from a swap scan (and optionally a kernel RMSE
+/* Reuse plans (docs/method.md, "Reuse plans"): from a swap scan (and optionally a kernel RMSE
  * bound), the parameter tensors judged reusable, with the evidence for each.
  *
  *   reusable tensor   its swap lowers the mean Dice by at most tau (the paper's rule:

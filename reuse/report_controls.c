@@ -1,4 +1,4 @@
-/* The report's evidence that a swap verdict means something (spec/reuse.md section 6):
+/* The report's evidence that a swap verdict means something (docs/method.md, "Controls"):
  *   - per swap scan, the change of mean Dice per layer for each kind: the source's with its
  *     95 % interval as a band, the controls (init, random, control) as thin lines, and a
  *     sentence with what the controls show, counted from the scan;

@@ -1,5 +1,5 @@
 /* "Will a source help?" in the study report: the per-layer CKA figures and the verdict on
- * question 3 (spec/reuse.md section 6, "Predictors").
+ * question 3 (docs/method.md, "Predictors").
  *
  * A point of the verdict is one (n, source, freeze | fine-tune) row of Table 1; its gain is
  * the row's mean Dice minus that of random initialisation at the same n. Each predictor is

@@ -4,7 +4,7 @@
  *   mean, sd and the 95 % t-interval of the mean Dice (table_stats.h);
  *   d_r = Dice_r - Dice_r(random init), the paired difference to the random run with the
  *   same seed and training subset: its mean, 95 % t-interval and the two-sided Wilcoxon
- *   signed-rank p-value (spec/reuse.md section 6, "Over runs").
+ *   signed-rank p-value (docs/method.md, "Statistics").
  * A plan's rows (S freeze, S fine-tune) are also paired with S all fine-tune, plain
  * transfer learning, when the study has it: delta_all, its interval and p, the same way.
  * With one run there is no spread: the sd, interval and p cells are empty in the CSV and
