@@ -106,8 +106,8 @@ static void section_scans(Page *pg, const Study *s)
 {
     fputs("<section id=\"scans\"><h2>Swap scans</h2>\n<p>For every layer and parameter kind, "
           "that one tensor of the target is replaced by the source's and the target is evaluated "
-          "on the validation set without retraining (spec/reuse.md, section 1). A tensor is "
-          "reusable when the mean Dice falls by at most &tau;.</p>\n", pg->out);
+          "on the validation set without retraining (docs/method.md, \"The swap scan\"). A "
+          "tensor is reusable when the mean Dice falls by at most &tau;.</p>\n", pg->out);
     if (!s->n_scans) fputs("<p class=\"none\">No scans (scans/*.csv).</p>\n", pg->out);
     for (int i = 0; i < s->n_scans; i++) {
         const CsvTable *t = &s->scans[i].csv;
@@ -146,9 +146,9 @@ static void section_scans(Page *pg, const Study *s)
 static void section_bn(Page *pg, const Study *s)
 {
     fputs("<section id=\"bn\"><h2>BN scale and shift statistics</h2>\n<p>Per BN layer, target "
-          "against source (spec/reuse.md, section 2): MRM and MRB measure the shift, MRV and MRW "
-          "the scaling that swapping the running mean, bias, running variance and weight "
-          "would cause.</p>\n", pg->out);
+          "against source (docs/method.md, \"BN scale and shift statistics\"): MRM and MRB "
+          "measure the shift, MRV and MRW the scaling that swapping the running mean, bias, "
+          "running variance and weight would cause.</p>\n", pg->out);
     if (!s->n_bn) fputs("<p class=\"none\">No BN statistics (bn/*.csv).</p>\n", pg->out);
     for (int i = 0; i < s->n_bn; i++) {
         Grid g;
@@ -208,8 +208,8 @@ static void shared_init_notes(Page *pg, const CsvTable *t)
 static void section_rmse(Page *pg, const Study *s)
 {
     fputs("<section id=\"rmse\"><h2>Kernel RMSE</h2>\n<p>RMSE of each convolution's weight W "
-          "and bias B between two models (spec/reuse.md, section 3). It only means something "
-          "between models that started from the same weights.</p>\n", pg->out);
+          "and bias B between two models (docs/method.md, \"Kernel RMSE\"). It only means "
+          "something between models that started from the same weights.</p>\n", pg->out);
     if (!s->n_rmse) fputs("<p class=\"none\">No RMSE tables (rmse/*.csv).</p>\n", pg->out);
     for (int i = 0; i < s->n_rmse; i++) {
         const CsvTable *t = &s->rmse[i].csv;

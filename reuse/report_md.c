@@ -10,7 +10,7 @@
 static void scans_md(FILE *out, const Study *s)
 {
     fprintf(out, "## Swap scans\n\nMean Dice of the target with one tensor taken from the "
-            "source, per layer and kind (spec/reuse.md, section 1).\n\n");
+            "source, per layer and kind (docs/method.md, \"The swap scan\").\n\n");
     if (!s->n_scans) fprintf(out, "No scans (scans/*.csv).\n\n");
     for (int i = 0; i < s->n_scans; i++) {
         const CsvTable *t = &s->scans[i].csv;
