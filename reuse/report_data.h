@@ -1,4 +1,4 @@
-/* Shared by the report's files (report*.c), nothing else: the numbers of a result CSV
+/* Shared by the report's files (report*.c, and their tests), nothing else: the numbers of a result CSV
  * arranged as series over categories (layers), the shape both the charts and the tables
  * need; what a plan file says; and the tables both pages show, each written once
  * (table_writer.h). */
