@@ -1,7 +1,7 @@
-/* Shared by the report's files (report*.c, and their tests), nothing else: the numbers of a result CSV
- * arranged as series over categories (layers), the shape both the charts and the tables
- * need; what a plan file says; and the tables both pages show, each written once
- * (table_writer.h). */
+/* Shared by the report's files (report*.c, and their tests), nothing else: the numbers of
+ * a result CSV arranged as series over categories (layers), the shape both the charts and
+ * the tables need; what a plan file says; and the tables both pages show, each written
+ * once (table_writer.h). */
 #ifndef REUSENET_REPORT_DATA_H
 #define REUSENET_REPORT_DATA_H
 
