@@ -147,39 +147,25 @@ static void test_markdown_has_the_pages_numbers(void **state)
     free(md);
 }
 
-static void write_text(const char *dir, const char *name, const char *text)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    mkdir(path, 0755);
-    *slash = '/';
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* A study whose names and fields try to add markup. */
 static const char *hostile_study(void)
 {
     static char dir[2048];
     snprintf(dir, sizeof dir, "%s/hostile", test_dir());
     mkdir(dir, 0755);
-    write_text(dir, "scans/a<b>x<&[l](javascript:alert(1))`c`.csv",
+    test_file_write(path_in(dir, "scans/a<b>x<&[l](javascript:alert(1))`c`.csv"),
                "layer,kind,tensor,dice_0,mean,delta,patient_mean,patient_sd,delta_lo,delta_hi,"
                "delta_random,trivial\n"
                "baseline,,,0.9,0.9,0,0.9,0.01,0,0,,\n"
                "1,RM,bn1.running_mean,0.8,0.8,-0.1,0.8,0.02,-0.12,-0.08,-0.2,0\n"
                "1,W,conv1.weight,0.85,0.85,-0.05,0.85,0.02,-0.06,-0.04,-0.05,1\n"
                "head,W,head.weight,0.7,0.7,-0.2,0.7,0.03,-0.25,-0.15,-0.3,0\n");
-    write_text(dir, "plans/p<i>.json",
+    test_file_write(path_in(dir, "plans/p<i>.json"),
                "{\"tensors\": [\"bn1.running_mean\"], \"verdict\": \"<iframe src=javascript:"
                "alert(1)>\", \"tau\": 0.02, \"rho\": 0.5, \"reused_tensors\": 1, "
                "\"total_tensors\": 3, \"w_reusable\": 0, \"w_total\": 2, \"not_reusable\": "
                "{\"W\": [\"<b>1</b>\", \"head|x\"]}, \"trivial\": [\"<img src=x onerror=alert(1)>\"]}");
-    write_text(dir, "transfer/table.csv",
+    test_file_write(path_in(dir, "transfer/table.csv"),
                "n,configuration,runs,mean,mean_sd,mean_ci_lo,mean_ci_hi,delta_random,"
                "delta_ci_lo,delta_ci_hi,p_value\n"
                "10,random init,3,0.7300,0.0300,0.6555,0.8045,,,,\n"
