@@ -10,7 +10,7 @@
  *
  * Activation reuse: a swap at layer k leaves everything computed before layer k as it
  * was, so the scan runs the baseline once per batch, keeps the activations that the
- * later layers need (forward_graph.h, resume_plan.h; within the memory budget), and
+ * later layers need (forward_graph.h, resume_points.h; within the memory budget), and
  * resumes every swapped forward pass at its layer. The numbers are bitwise those of
  * recomputing from the input (tests/test_reuse_swap.c, against swap_scan_plain, the
  * definition: swap, evaluate, restore). Batches are the outer loop, so the cache holds one
