@@ -175,7 +175,7 @@ valgrind-tests: all $(TESTS)
 	  OMP_NUM_THREADS=1 REUSENET_BIN=$(BIN) valgrind -q --error-exitcode=1 --leak-check=full $(VALGRIND_FLAGS) $$t; done
 
 # PyTorch equality proof (needs Debian's python3-torch): forward and gradients of both
-# models against a PyTorch implementation written from the spec, fresh random weights;
+# models against a PyTorch implementation written from docs/models.md, fresh random weights;
 # then ten Adam steps of `reusenet train` against torch.optim.Adam (check_training.py).
 TORCH_PY ?= /usr/bin/python3
 check-torch: all

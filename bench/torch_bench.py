@@ -4,7 +4,7 @@
                  --threads T [--iters 10] [--warmup 2] [--no-mkldnn]
 
 The same work as `reusenet bench` (cli/cmd_bench.c), on the reference models of
-tests/torch/models.py (spec/models.md), random input x ~ N(0, 1) and random labels 0..3:
+tests/torch/models.py (docs/models.md), random input x ~ N(0, 1) and random labels 0..3:
 
   train-step  forward in train mode, cross-entropy, zero_grad, backward, SGD step
               (lr 0.01, momentum 0.9, no weight decay)

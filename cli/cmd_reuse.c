@@ -1,5 +1,5 @@
 /* reusenet bnstats | rmse | swap | plan | report: the parameter-reuse analyses of
- * spec/reuse.md as commands (reuse/). Each writes a CSV (or JSON, HTML) a person can open
+ * docs/method.md as commands (reuse/). Each writes a CSV (or JSON, HTML) a person can open
  * and prints a readable summary. */
 #include <math.h>
 #include <stdio.h>
@@ -44,7 +44,7 @@ int cmd_bnstats(int argc, char **argv)
         {"-o", OPT_STRING, &out, "FILE  CSV: layer,bn,channels,MRM,MRV,MRW,MRB,skipped", true},
     };
     const OptionSpec spec = {"reusenet bnstats", "BN scale and shift statistics MRM, MRV, MRW, "
-                             "MRB of T against S for every BN layer (spec/reuse.md section 2; "
+                             "MRB of T against S for every BN layer (docs/method.md; "
                              "paper Figures 5, 9).", NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
@@ -110,7 +110,7 @@ int cmd_rmse(int argc, char **argv)
          "[rmse_w_aligned,rmse_b_aligned,]init_a,init_b,shared_init", true},
     };
     const OptionSpec spec = {"reusenet rmse", "Per-layer RMSE of the conv weights W and biases B "
-                             "for every pair of the models (spec/reuse.md section 3; paper "
+                             "for every pair of the models (docs/method.md; paper "
                              "Figures 6, 10, 11, 12).", "A.safetensors B.safetensors [C ...]", 2,
                              MAX_MODELS, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, paths, &n);
@@ -251,8 +251,8 @@ int cmd_swap(int argc, char **argv)
     const OptionSpec spec = {"reusenet swap", "The swap scan: for every layer and parameter kind "
                              "(RM RV RW RB W B), copy that one tensor from S into T, evaluate T "
                              "without training, record the Dice and its change from T's own "
-                             "(spec/reuse.md section 1; paper Figures 3, 4, 7, 8), with its 95% "
-                             "bootstrap interval and the controls init and random (section 6).",
+                             "(docs/method.md; paper Figures 3, 4, 7, 8), with its 95% "
+                             "bootstrap interval and the controls init and random.",
                              NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
@@ -398,7 +398,7 @@ int cmd_plan(int argc, char **argv)
     const OptionSpec spec = {"reusenet plan", "The reusable tensors of a swap scan (mean Dice "
                              "drop <= tau), the fraction reused, and the verdict: a reusable "
                              "network when at least rho of the conv weights are reusable "
-                             "(spec/reuse.md section 4). With --validate, the plan swapped in "
+                             "(docs/method.md). With --validate, the plan swapped in "
                              "jointly on the data, with 95% bootstrap intervals.", NULL, 0, 0, opts,
                              sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);

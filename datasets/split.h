@@ -1,6 +1,6 @@
 /* Patient-level training/validation splits (a patient's slices never straddle the two).
  *
- * Defaults follow the paper (spec/reuse.md, "Data splits"), per preset, for P patients
+ * Defaults follow the paper (docs/method.md, "Data splits"), per preset, for P patients
  * in natural order:
  *   acdc, custom  random: floor(P/2) training, the rest validation (100 -> 50/50), seeded;
  *   t1            ordered: first 60 training, last 30 validation when P >= 90 (the paper's

@@ -4,7 +4,7 @@
  *   x (N,C,H,W) -> y (N,C,OH,OW)
  *
  * Output row i averages input rows [floor(i*H/OH), ceil((i+1)*H/OH)) (columns alike), so
- * neighbouring bins overlap when OH does not divide H (spec/models.md, shared semantics).
+ * neighbouring bins overlap when OH does not divide H (docs/models.md, "Conventions").
  * adaptive_avgpool2d() is the taped op; the _forward/_backward functions are the kernels. */
 #ifndef REUSENET_AVGPOOL2D_H
 #define REUSENET_AVGPOOL2D_H

@@ -6,7 +6,7 @@
  *
  * concat() is the taped op. concat_resized() first brings every input to xs[0]'s H x W
  * by bilinear resize (resize.h) where its size differs: concat(xs[0], resize(xs[1]), ...),
- * the UNet skip join and the PSPNet pyramid join as the spec writes them. The resized
+ * the UNet skip join and the PSPNet pyramid join as docs/models.md writes them. The resized
  * input is written straight into its slice of y and its gradient read straight from dy's
  * slice, so no resized copy exists in forward or backward (UNet F=64 at 128 x 128: 125 MB
  * of decoder tensors, and their gradients). Bitwise the result of the two ops: the same

@@ -4,7 +4,7 @@
  *
  *   x (N,C,H,W) -> y (N,C,OH,OW)
  *
- * Per axis (spec/models.md, shared semantics), for output index d of `out` from `in`:
+ * Per axis (docs/models.md, "Conventions"), for output index d of `out` from `in`:
  *   src = (d + 0.5) * in/out - 0.5, clamped below at 0
  *   i0 = floor(src), i1 = min(i0 + 1, in - 1), t = src - i0
  *   y = (1-t) * x[i0] + t * x[i1]      (rows, then the same for columns)

@@ -1,5 +1,5 @@
 /* safetensors files: named tensors plus string metadata, the checkpoint format that
- * PyTorch, JAX and this program share (spec/models.md, "Checkpoints").
+ * PyTorch, JAX and this program share (docs/models.md, "Checkpoints").
  *
  * Layout:  u64 N (little-endian) | N bytes of JSON header | byte buffer
  *   header = {"__metadata__": {"key": "value", ...},

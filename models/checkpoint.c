@@ -122,7 +122,7 @@ int checkpoint_read_tensors(Model *m, SafeTensors *st)
     for (int i = 0; i < m->params.count; i++) {
         Param *p = &m->params.items[i];
         /* PyTorch modules built with track_running_stats but saved without the counter
-         * still load (spec: a missing num_batches_tracked is tolerated). */
+         * still load (docs/models.md, "Checkpoints": a missing one is tolerated). */
         if (p->kind == PARAM_COUNTER && !safetensors_find(st, p->name)) {
             p->counter = 0;
             continue;

@@ -1,4 +1,4 @@
-/* Model checkpoints as safetensors files (spec/models.md, "Checkpoints"): every tensor
+/* Model checkpoints as safetensors files (docs/models.md, "Checkpoints"): every tensor
  * under its PyTorch state_dict name (F32; num_batches_tracked I64 of shape []) and string
  * metadata: arch, in_channels, classes, width (unet), task, plus any extra pairs; a
  * training run adds the preprocessing its slices had: size (the S x S crop/pad) and, when

@@ -3,8 +3,8 @@
  * graph_* builders below, declaring each conv+BN row where they wire it; the layer table
  * is what the builders record), run by model_forward().
  *
- * Why a program: the swap scan (spec/reuse.md, section 1) evaluates the target once per swapped
- * tensor. A swap at layer k changes nothing that is computed before layer k, so the
+ * Why a program: the swap scan (docs/method.md, "The swap scan") evaluates the target
+ * once per swapped tensor. A swap at layer k changes nothing computed before layer k, so the
  * activations in front of k can be taken from the unmodified model's forward pass instead
  * of being recomputed. To do that, the forward pass is written as a list of steps over
  * numbered values (each value written once):
@@ -74,7 +74,7 @@ void forward_graph_free(ForwardGraph *g);
 
 /* One conv + BN row as an architecture declares it, where it wires it. The row's input
  * channels are those of the value it reads; its number is the next in declaration order
- * (spec/models.md: layer k is the k-th conv followed by a BN, in forward order). */
+ * (docs/models.md, "Layer numbering": layer k is the k-th conv followed by a BN). */
 typedef struct ConvRow {
     const char *conv, *bn;      /* PyTorch module names: "layer1.0.conv1", "layer1.0.bn1";
                                  * bn is NULL for the head */

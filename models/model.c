@@ -10,8 +10,6 @@
 #include "models/model.h"
 #include "models/model_arch.h"
 
-static const char *const role_names[ROLE_COUNT] = {"RM", "RV", "RW", "RB", "W", "B"};
-
 static const ModelArchInfo *const archs[ARCH_COUNT] = {[ARCH_PSPNET] = &pspnet_arch,
                                                        [ARCH_UNET] = &unet_arch};
 
@@ -23,7 +21,6 @@ const ModelArchInfo *model_arch_info(ModelArch a)
 
 const char *model_arch_name(ModelArch a) { return model_arch_info(a)->name; }
 const char *model_task_name(ModelTask t) { return t == TASK_SEG ? "seg" : "auto"; }
-const char *param_role_name(ParamRole r) { return role_names[r]; }
 
 int model_arch_parse(const char *s, ModelArch *out)
 {
@@ -41,16 +38,6 @@ int model_task_parse(const char *s, ModelTask *out)
     else if (!strcmp(s, "auto")) *out = TASK_AUTO;
     else return error_set("unknown task '%s' (seg or auto)", s);
     return 0;
-}
-
-int param_role_parse(const char *s, ParamRole *out)
-{
-    for (int r = 0; r < ROLE_COUNT; r++)
-        if (!strcmp(s, role_names[r])) {
-            *out = (ParamRole)r;
-            return 0;
-        }
-    return error_set("unknown parameter kind '%s' (RM, RV, RW, RB, W or B)", s);
 }
 
 /* Declare the tensors of one table row under their PyTorch names. */

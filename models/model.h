@@ -1,4 +1,4 @@
-/* Models: PSPNet with a ResNet-18 backbone and UNet, exactly as spec/models.md defines them.
+/* Models: PSPNet with a ResNet-18 backbone and UNet, exactly as docs/models.md defines them.
  *
  * A Model is a ParamStore (every tensor under its PyTorch state_dict name) plus the layer
  * table: the numbered conv+BN layers 1..L in forward order, then the head (the final
@@ -15,6 +15,7 @@
 
 #include "engine/params.h"
 #include "engine/tape.h"
+#include "models/param_role.h"   /* the parameter kinds RM RV RW RB W B */
 
 typedef enum ModelArch { ARCH_PSPNET, ARCH_UNET, ARCH_COUNT } ModelArch;
 typedef enum ModelTask { TASK_SEG, TASK_AUTO } ModelTask;
@@ -26,13 +27,6 @@ typedef struct ModelConfig {
     int width;           /* UNet base width F (ignored by pspnet) */
     ModelTask task;      /* recorded in checkpoints */
 } ModelConfig;
-
-/* The parameter kinds of the swap scan (spec/reuse.md, section 1). */
-typedef enum ParamRole {
-    ROLE_RM, ROLE_RV, ROLE_RW, ROLE_RB,  /* BN running_mean, running_var, weight, bias */
-    ROLE_W, ROLE_B,                       /* conv weight, conv bias */
-    ROLE_COUNT
-} ParamRole;
 
 #define LAYER_NAME_MAX 48
 
@@ -119,10 +113,8 @@ Tensor *model_apply_bn(Model *m, Tape *t, const Layer *l, Tensor *y, bool relu);
 
 const char *model_arch_name(ModelArch a);
 const char *model_task_name(ModelTask t);
-const char *param_role_name(ParamRole r);          /* "RM", ..., "B" */
 int model_arch_parse(const char *s, ModelArch *out);
 int model_task_parse(const char *s, ModelTask *out);
-int param_role_parse(const char *s, ParamRole *out);
 
 /* The table, like darknet's: number, conv/BN names, kernel, channels, stride, padding,
  * dilation, bias, parameter count; with an input size (in_h > 0) also each layer's output

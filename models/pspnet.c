@@ -1,4 +1,4 @@
-/* PSPNet with a dilated ResNet-18 backbone (output stride 8), spec/models.md, written once:
+/* PSPNet with a dilated ResNet-18 backbone (output stride 8), docs/models.md, written once:
  * each conv+BN row is declared where it is wired, and numbered in that order.
  *
  *   conv1 7x7/2 -> maxpool 3x3/2 -> layer1 (64) -> layer2 (128, /2) -> layer3 (256, dilation 2)

@@ -1,8 +1,9 @@
-/* UNet with base width F (spec/models.md), written once: each conv+BN row is declared where
- * it is wired, and numbered in that order. Four encoder stages and a bottom stage of two
- * 3x3 conv+BN+ReLU each, max-pooled 2x2 between them; four decoder stages that join the
- * matching encoder output with the bilinear x2 of the stage below (concat [skip, up]); a
- * 1x1 head. Every conv has a bias. Layers 1-2 enc1 ... 9-10 bottom ... 17-18 dec1. */
+/* UNet with base width F (docs/models.md, "UNet"), written once: each conv+BN row is
+ * declared where it is wired, and numbered in that order. Four encoder stages and a bottom
+ * stage of two 3x3 conv+BN+ReLU each, max-pooled 2x2 between them; four decoder stages
+ * that join the matching encoder output with the bilinear x2 of the stage below (concat
+ * [skip, up]); a 1x1 head. Every conv has a bias. Layers 1-2 enc1 ... 9-10 bottom ...
+ * 17-18 dec1. */
 #include <stdio.h>
 
 #include "models/forward_graph.h"

@@ -199,7 +199,9 @@ static void gather_slice(const float *w, const Layer *l, const AlignSlice *sl, f
                    w + ((size_t)o * l->in_ch + sl->offset + i) * kk, sizeof *w * kk);
 }
 
-static const ParamRole matched_roles[4] = {ROLE_W, ROLE_B, ROLE_RW, ROLE_RB};
+/* The tensors whose rows the matching compares (align.h): conv W and B, BN weight and bias. */
+static const ParamRole matched_roles[] = {ROLE_W, ROLE_B, ROLE_RW, ROLE_RB};
+#define N_MATCHED ((int)(sizeof matched_roles / sizeof matched_roles[0]))
 
 /* score[i][j] = similarity of t's channel i and s's channel j of group gi. */
 static void group_scores(Model *t, Model *s, const AlignGroups *g, int gi, double *score,
@@ -210,7 +212,7 @@ static void group_scores(Model *t, Model *s, const AlignGroups *g, int gi, doubl
     for (int r = 0; r < t->n_layers; r++) {
         const Layer *l = &t->layers[r];
         if (g->out_group[r] == gi)
-            for (int k = 0; k < 4; k++) {
+            for (int k = 0; k < N_MATCHED; k++) {
                 Param *p = model_param(t, l, matched_roles[k]), *q = model_param(s, &s->layers[r], matched_roles[k]);
                 if (p) add_products(score, n, (int)(p->t.size / (size_t)n), p->t.data, q->t.data, tmp);
             }
@@ -228,7 +230,7 @@ static double weight_distance(Model *t, Model *s)
 {
     double sum = 0;
     for (int r = 0; r < t->n_layers; r++)
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < N_MATCHED; k++) {
             Param *p = model_param(t, &t->layers[r], matched_roles[k]);
             Param *q = model_param(s, &s->layers[r], matched_roles[k]);
             if (!p) continue;

@@ -1,6 +1,7 @@
-/* BN scale and shift statistics between a target T and a source S (spec/reuse.md,
- * section 2; paper Figures 5 and 9). For BN layer k with m channels, target running mean
- * mu, running variance var, weight w, bias b, and the source's mu', var', w', b':
+/* BN scale and shift statistics between a target T and a source S (docs/method.md, "BN
+ * scale and shift statistics"; paper Figures 5 and 9). For BN layer k with m channels,
+ * target running mean mu, running variance var, weight w, bias b, and the source's mu',
+ * var', w', b':
  *
  *   MRM = (1/m) sum_j w_j |mu_j - mu'_j| / sqrt(var_j + eps)
  *   MRV = (1/m) sum_j sqrt(var_j + eps) / sqrt(var'_j + eps)

@@ -1,4 +1,5 @@
-/* The paired bootstrap over validation patients (spec/reuse.md, section 6).
+/* The paired bootstrap over validation patients (docs/method.md, "The paired bootstrap
+ * over patients").
  *
  * Draw B resamples of the P patients with replacement (seeded); in resample b the pooled
  * mean Dice of a model is recomputed from the summed per-patient counts of the drawn

@@ -3,7 +3,7 @@
  * forward_graph.h: a model whose tensors differ from a kept pass's model only at step j
  * and later computes the same values before j, so its pass can resume at j from the kept
  * pass's live-in values of j (bitwise the values of a pass from the input). The swap scan
- * keeps one batch's values under a memory budget (swap.c, resume_plan.h); this keeps
+ * keeps one batch's values under a memory budget (swap.c, resume_points.h); this keeps
  * every value of a pass, for the passes that resume many times: the recalibrated scan
  * (swap_recal.c: the recalibrated target's training and validation passes, every batch)
  * and plan validation (plan_validate.c: a chain of passes, each resumed from the last).

@@ -5,11 +5,10 @@
 
 #include "engine/fsutil.h"
 #include "engine/error.h"
+#include "models/param_role.h"
 #include "reuse/csv.h"
 #include "reuse/plan.h"
 #include "reuse/plan_validate.h"
-
-static const char *const kinds[6] = {"RM", "RV", "RW", "RB", "W", "B"};
 
 void plan_options_defaults(PlanOptions *o)
 {
@@ -77,8 +76,8 @@ static int attach_rmse(Plan *p, const PlanOptions *o)
         for (int i = 0; i < p->n; i++) {
             PlanEntry *e = &p->entries[i];
             if (strcmp(e->layer, t.rows[r][c[2]])) continue;
-            if (!strcmp(e->kind, "W")) e->rmse = csv_number(&t, r, c[3]);
-            if (!strcmp(e->kind, "B")) e->rmse = csv_number(&t, r, c[4]);
+            if (e->role == ROLE_W) e->rmse = csv_number(&t, r, c[3]);
+            if (e->role == ROLE_B) e->rmse = csv_number(&t, r, c[4]);
         }
     }
     int rc = 0;
@@ -93,15 +92,15 @@ static int read_entry(const CsvTable *t, int r, const int *c, int c_lo, int c_hi
                       int c_trivial, const char *scan_csv, PlanRule rule, PlanEntry *e)
 {
     char **row = t->rows[r];
-    bool known = false;
-    for (int k = 0; k < 6; k++) known |= !strcmp(row[c[1]], kinds[k]);
+    const int role = param_role_find(row[c[1]]);
+    const bool known = role >= 0;
     double delta = csv_number(t, r, c[4]);
     if (!known || !row[c[2]][0] || isnan(delta))
         return error_set("%s: row %d (layer '%s') has %s", scan_csv, r + 2, row[c[0]],
                          !known ? "an unknown kind (expected RM RV RW RB W B)"
                          : !row[c[2]][0] ? "no tensor name" : "no delta");
     snprintf(e->layer, sizeof e->layer, "%s", row[c[0]]);
-    snprintf(e->kind, sizeof e->kind, "%s", row[c[1]]);
+    e->role = (ParamRole)role;
     snprintf(e->tensor, sizeof e->tensor, "%s", row[c[2]]);
     e->mean = csv_number(t, r, c[3]);
     e->delta = delta;
@@ -153,7 +152,7 @@ static void decide_entry(const PlanOptions *o, PlanEntry *e)
 {
     const double judged = o->rule == PLAN_RULE_CI ? e->delta_lo : e->delta;
     bool dice_ok = judged >= -o->tau - 1e-9;
-    bool conv = !strcmp(e->kind, "W") || !strcmp(e->kind, "B");
+    bool conv = e->role == ROLE_W || e->role == ROLE_B;
     bool rmse_ok = !conv || isnan(o->rmse_max) || isnan(e->rmse) || e->rmse <= o->rmse_max;
     e->reusable = dice_ok && rmse_ok;
     if (!dice_ok && o->rule == PLAN_RULE_CI)
@@ -202,7 +201,7 @@ int plan_from_table(const CsvTable *t, const PlanOptions *o, Plan *p)
         decide_entry(o, e);
         p->reusable += e->reusable;
         p->trivial += e->reusable && e->trivial == 1;
-        if (!strcmp(e->kind, "W")) {
+        if (e->role == ROLE_W) {
             p->w_total++;
             p->w_reusable += e->reusable;
         }
@@ -217,13 +216,13 @@ void plan_free(Plan *p)
     memset(p, 0, sizeof *p);
 }
 
-char *plan_not_reusable_layers(const Plan *p, const char *kind, char *buf, size_t len)
+char *plan_not_reusable_layers(const Plan *p, ParamRole role, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
     for (int i = 0; i < p->n; i++) {
         const PlanEntry *e = &p->entries[i];
-        if (e->reusable || strcmp(e->kind, kind)) continue;
+        if (e->reusable || e->role != role) continue;
         int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", e->layer);
         if (w < 0 || (size_t)w >= len - used) break;
         used += (size_t)w;
@@ -263,10 +262,10 @@ int plan_write_json(const char *path, const Plan *p)
     cJSON_AddNumberToObject(root, "w_total", p->w_total);
     cJSON_AddNumberToObject(root, "fraction_w_reusable", p->w_total ? (double)p->w_reusable / p->w_total : 0);
     cJSON *nr = cJSON_AddObjectToObject(root, "not_reusable");
-    for (int k = 0; k < 6; k++) {
-        cJSON *layers = cJSON_AddArrayToObject(nr, kinds[k]);
+    for (int k = 0; k < ROLE_COUNT; k++) {
+        cJSON *layers = cJSON_AddArrayToObject(nr, param_role_name((ParamRole)k));
         for (int i = 0; i < p->n; i++)
-            if (!p->entries[i].reusable && !strcmp(p->entries[i].kind, kinds[k]))
+            if (!p->entries[i].reusable && p->entries[i].role == (ParamRole)k)
                 cJSON_AddItemToArray(layers, cJSON_CreateString(p->entries[i].layer));
     }
     cJSON *ev = cJSON_AddArrayToObject(root, "evidence");
@@ -275,7 +274,7 @@ int plan_write_json(const char *path, const Plan *p)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "tensor", e->tensor);
         cJSON_AddStringToObject(o, "layer", e->layer);
-        cJSON_AddStringToObject(o, "kind", e->kind);
+        cJSON_AddStringToObject(o, "kind", param_role_name(e->role));
         cJSON_AddItemToObject(o, "mean", plan_json_number(e->mean));
         cJSON_AddItemToObject(o, "delta", plan_json_number(e->delta));
         cJSON_AddItemToObject(o, "delta_lo", plan_json_number(e->delta_lo));
@@ -307,9 +306,9 @@ void plan_print(FILE *out, const Plan *p)
     char buf[1024];
     fprintf(out, "not reusable:");
     bool any = false;
-    for (int k = 0; k < 6; k++)
-        if (plan_not_reusable_layers(p, kinds[k], buf, sizeof buf)[0]) {
-            fprintf(out, "%s %s: %s", any ? ";" : "", kinds[k], buf);
+    for (int k = 0; k < ROLE_COUNT; k++)
+        if (plan_not_reusable_layers(p, (ParamRole)k, buf, sizeof buf)[0]) {
+            fprintf(out, "%s %s: %s", any ? ";" : "", param_role_name((ParamRole)k), buf);
             any = true;
         }
     fprintf(out, "%s\n", any ? "" : " none");

@@ -1,4 +1,4 @@
-/* Reuse plans (spec/reuse.md, section 4): from a swap scan (and optionally a kernel RMSE
+/* Reuse plans (docs/method.md, "Reuse plans"): from a swap scan (and optionally a kernel RMSE
  * bound), the parameter tensors judged reusable, with the evidence for each.
  *
  *   reusable tensor   its swap lowers the mean Dice by at most tau (the paper's rule:
@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "models/param_role.h"
 #include "reuse/csv.h"
 
 typedef enum PlanRule { PLAN_RULE_PAPER, PLAN_RULE_CI } PlanRule;
@@ -33,7 +34,7 @@ typedef struct PlanOptions {
 
 typedef struct PlanEntry {
     char layer[12];              /* "1".."L", "head" */
-    char kind[4];                /* RM RV RW RB W B */
+    ParamRole role;              /* its kind: RM RV RW RB W B */
     char tensor[96];
     double mean, delta;          /* from the scan */
     double delta_lo, delta_hi;   /* its 95 % interval (NAN when the scan has none) */
@@ -80,6 +81,6 @@ int plan_write_json(const char *path, const Plan *p);
 void plan_print(FILE *out, const Plan *p);
 
 /* The non-reusable layers of one kind as "1, 6, 11" into buf ("" if none). */
-char *plan_not_reusable_layers(const Plan *p, const char *kind, char *buf, size_t len);
+char *plan_not_reusable_layers(const Plan *p, ParamRole role, char *buf, size_t len);
 
 #endif

@@ -1,5 +1,5 @@
-/* Joint validation of a reuse plan (spec/reuse.md section 4; issue "controls ... and joint
- * validation"): the scan judges every tensor alone, but a plan loads them together.
+/* Joint validation of a reuse plan (docs/method.md, "Reuse plans"): the scan judges every
+ * tensor alone, but a plan loads them together.
  *
  *   whole        every tensor of the plan swapped in from the source at once
  *   cumulative   the plan's tensors of layers 1..k, for every layer k that has any (layer

@@ -1,6 +1,6 @@
-/* Rank correlation of a predictor with measured gains (spec/reuse.md section 6,
- * "Predictors"): Kendall's tau-b and its 95 % bootstrap interval over the runs behind each
- * gain.
+/* Rank correlation of a predictor with measured gains (docs/method.md, "Kendall's tau-b
+ * and its bootstrap"): Kendall's tau-b and its 95 % bootstrap interval over the runs behind
+ * each gain.
  *
  * tau-b = (C - D) / sqrt((P - Tx)(P - Ty)): C concordant and D discordant pairs among the
  * P = n(n-1)/2, Tx (Ty) pairs tied in x (y) (Kendall 1945; scipy.stats.kendalltau's

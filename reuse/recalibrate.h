@@ -1,6 +1,6 @@
-/* BN recalibration (AdaBN, Li et al. 2016; spec/reuse.md section 6): set the running mean
- * and variance of every BN layer to the exact mean and unbiased variance of its input
- * over all given slices (the training images of the target, evaluation crop, no
+/* BN recalibration (AdaBN, Li et al. 2016; docs/method.md, "Recalibration"): set the
+ * running mean and variance of every BN layer to the exact mean and unbiased variance of
+ * its input over all given slices (the training images of the target, evaluation crop, no
  * augmentation, no gradient).
  *
  * What PyTorch computes with momentum=None after reset_running_stats() when all images

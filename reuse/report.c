@@ -1,10 +1,10 @@
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/atomic_file.h"
 #include "engine/engine.h"
+#include "reuse/escape.h"
 #include "reuse/report.h"
 #include "reuse/report_data.h"
 #include "reuse/svg.h"
@@ -14,24 +14,12 @@ typedef struct Page {
     int figure;                  /* figures so far */
 } Page;
 
-static void esc(Page *pg, const char *s) { svg_escape(pg->out, s); }
-
-/* An id from a file name: letters, digits, '-' and '_' kept, anything else '-'. */
-static void put_id(Page *pg, const char *prefix, const char *name)
-{
-    fputs(prefix, pg->out);
-    for (const char *c = name; *c; c++) {
-        char ch = *c;
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '-' || ch == '_';
-        fputc(ok ? ch : '-', pg->out);
-    }
-}
+static void esc(Page *pg, const char *s) { html_escape(pg->out, s); }
 
 static void figure_open(Page *pg, const char *prefix, const char *name)
 {
     fputs("<figure id=\"", pg->out);
-    put_id(pg, prefix, name);
+    html_id(pg->out, prefix, name);
     fputs("\"><div class=\"charts\">\n", pg->out);
 }
 
@@ -49,33 +37,6 @@ static const char *paper_ref(int figure, char *buf, size_t len)
     return buf;
 }
 
-static void number_cell(Page *pg, double x)
-{
-    if (isnan(x)) fputs("<td class=\"na\">&ndash;</td>", pg->out);
-    else fprintf(pg->out, "<td>%.4g</td>", x);
-}
-
-/* The numbers behind a figure: categories down, series across, in a <details>. */
-static void grid_table(Page *pg, const Grid *g, const char *corner, const char *summary)
-{
-    fprintf(pg->out, "<details><summary>%s</summary><table><tr><th>", summary);
-    esc(pg, corner);
-    fputs("</th>", pg->out);
-    for (int s = 0; s < g->n_series; s++) {
-        fputs("<th>", pg->out);
-        esc(pg, g->names[s]);
-        fputs("</th>", pg->out);
-    }
-    fputs("</tr>\n", pg->out);
-    for (int i = 0; i < g->n_x; i++) {
-        fputs("<tr><th>", pg->out);
-        esc(pg, g->x[i]);
-        fputs("</th>", pg->out);
-        for (int s = 0; s < g->n_series; s++) number_cell(pg, grid_at(g, s, i));
-        fputs("</tr>\n", pg->out);
-    }
-    fputs("</table></details>\n", pg->out);
-}
 
 /* A chart of some of a grid's series. */
 static void grid_chart(Page *pg, const Grid *g, const int *series, int n, const bool *dashed,
@@ -145,8 +106,8 @@ static void section_scans(Page *pg, const Study *s)
 {
     fputs("<section id=\"scans\"><h2>Swap scans</h2>\n<p>For every layer and parameter kind, "
           "that one tensor of the target is replaced by the source's and the target is evaluated "
-          "on the validation set without retraining (spec/reuse.md, section 1). A tensor is "
-          "reusable when the mean Dice falls by at most &tau;.</p>\n", pg->out);
+          "on the validation set without retraining (docs/method.md, \"The swap scan\"). A "
+          "tensor is reusable when the mean Dice falls by at most &tau;.</p>\n", pg->out);
     if (!s->n_scans) fputs("<p class=\"none\">No scans (scans/*.csv).</p>\n", pg->out);
     for (int i = 0; i < s->n_scans; i++) {
         const CsvTable *t = &s->scans[i].csv;
@@ -160,21 +121,21 @@ static void section_scans(Page *pg, const Study *s)
                 scan_baseline(t, "patient_sd"), grid_numbered(&means));
         char caption[512], ref[64];
         figure_open(pg, "fig-scan-bn-", s->scans[i].name);
-        for (int k = 0; k < 4; k++) scan_kind_chart(pg, t, report_kinds[k]);
+        for (int k = ROLE_RM; k <= ROLE_RB; k++) scan_kind_chart(pg, t, param_role_name((ParamRole)k));
         snprintf(caption, sizeof caption, "Dice when one BN tensor of a layer is taken from the "
                  "source: running mean (RM), running variance (RV), weight (RW), bias (RB). "
                  "Dashed: the unmodified target.%s", paper_ref(fig, ref, sizeof ref));
         figure_close(pg, caption);
         fputs("</figure>\n", pg->out);
         figure_open(pg, "fig-scan-conv-", s->scans[i].name);
-        for (int k = 4; k < 6; k++) scan_kind_chart(pg, t, report_kinds[k]);
+        for (int k = ROLE_W; k < ROLE_COUNT; k++) scan_kind_chart(pg, t, param_role_name((ParamRole)k));
         snprintf(caption, sizeof caption, "Dice when a convolution's weight (W) or bias (B) is "
                  "taken from the source.%s", paper_ref(fig ? fig + 1 : 0, ref, sizeof ref));
         figure_close(pg, caption);
-        grid_table(pg, &means, "layer", "Mean Dice per layer and swapped kind");
+        report_scan_table(pg->out, TABLE_HTML, &means);
         fputs("</figure>\n", pg->out);
         report_scan_controls_html(pg->out, t, s->scans[i].name, &pg->figure);
-        report_kinds_html(pg->out, t, s->scans[i].name);
+        report_kinds(pg->out, TABLE_HTML, t, s->scans[i].name);
         grid_free(&means);
     }
     fputs("</section>\n", pg->out);
@@ -185,14 +146,13 @@ static void section_scans(Page *pg, const Study *s)
 static void section_bn(Page *pg, const Study *s)
 {
     fputs("<section id=\"bn\"><h2>BN scale and shift statistics</h2>\n<p>Per BN layer, target "
-          "against source (spec/reuse.md, section 2): MRM and MRB measure the shift, MRV and MRW "
-          "the scaling that swapping the running mean, bias, running variance and weight "
-          "would cause.</p>\n", pg->out);
+          "against source (docs/method.md, \"BN scale and shift statistics\"): MRM and MRB "
+          "measure the shift, MRV and MRW the scaling that swapping the running mean, bias, "
+          "running variance and weight would cause.</p>\n", pg->out);
     if (!s->n_bn) fputs("<p class=\"none\">No BN statistics (bn/*.csv).</p>\n", pg->out);
     for (int i = 0; i < s->n_bn; i++) {
-        static const char *const cols[] = {"MRM", "MRB", "MRV", "MRW"};
         Grid g;
-        grid_from_columns(&s->bn[i].csv, "layer", cols, NULL, 4, NULL, NULL, &g);
+        report_bn_grid(&s->bn[i].csv, &g);
         int fig = paper_figure_base(grid_numbered(&g));
         fputs("<h3>", pg->out);
         esc(pg, s->bn[i].name);
@@ -212,7 +172,7 @@ static void section_bn(Page *pg, const Study *s)
         snprintf(caption, sizeof caption, "BN statistics per layer (a log axis when the values "
                  "span several decades).%s", paper_ref(fig ? fig + 2 : 0, ref, sizeof ref));
         figure_close(pg, caption);
-        grid_table(pg, &g, "layer", "MRM, MRB, MRV, MRW per layer");
+        report_bn_table(pg->out, TABLE_HTML, &g);
         fputs("</figure>\n", pg->out);
         grid_free(&g);
     }
@@ -248,8 +208,8 @@ static void shared_init_notes(Page *pg, const CsvTable *t)
 static void section_rmse(Page *pg, const Study *s)
 {
     fputs("<section id=\"rmse\"><h2>Kernel RMSE</h2>\n<p>RMSE of each convolution's weight W "
-          "and bias B between two models (spec/reuse.md, section 3). It only means something "
-          "between models that started from the same weights.</p>\n", pg->out);
+          "and bias B between two models (docs/method.md, \"Kernel RMSE\"). It only means "
+          "something between models that started from the same weights.</p>\n", pg->out);
     if (!s->n_rmse) fputs("<p class=\"none\">No RMSE tables (rmse/*.csv).</p>\n", pg->out);
     for (int i = 0; i < s->n_rmse; i++) {
         const CsvTable *t = &s->rmse[i].csv;
@@ -277,14 +237,7 @@ static void section_rmse(Page *pg, const Study *s)
                  "layer, for each pair of models (W aligned, B aligned: after weight matching the "
                  "second model's channels to the first's, reusenet rmse --align).%s", paper_ref(fig ? fig + 3 : 0, ref, sizeof ref));
         figure_close(pg, caption);
-        grid_table(pg, &w, "layer", "RMSE of W per layer and pair");
-        grid_table(pg, &b, "layer", "RMSE of B per layer and pair");
-        if (csv_column(t, "rmse_w_aligned") >= 0) {
-            Grid wa;
-            grid_pivot(t, "layer", "pair", "rmse_w_aligned", &wa);
-            grid_table(pg, &wa, "layer", "RMSE of W after alignment, per layer and pair");
-            grid_free(&wa);
-        }
+        report_rmse_tables(pg->out, TABLE_HTML, t);
         fputs("</figure>\n", pg->out);
         if (w.n_series > 1) {                         /* every pair in one chart */
             figure_open(pg, "fig-rmse-pairs-", s->rmse[i].name);
@@ -306,25 +259,6 @@ static void section_rmse(Page *pg, const Study *s)
 
 /* ---- plans, overlays (Table 1: report_table1.c) ------------------------------------------ */
 
-/* The plan's trivial tensors, apart from the others: their count and names. */
-static void trivial_cell(Page *pg, const cJSON *json)
-{
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(json, "trivial"), *item;
-    if (!cJSON_IsArray(list)) {
-        fputs("<td class=\"na\">&ndash;</td>", pg->out);
-        return;
-    }
-    fprintf(pg->out, "<td><details><summary>%d</summary>", cJSON_GetArraySize(list));
-    const char *sep = "";
-    cJSON_ArrayForEach(item, list) {
-        if (!cJSON_IsString(item)) continue;
-        fputs(sep, pg->out);
-        esc(pg, item->valuestring);
-        sep = ", ";
-    }
-    fputs("</details></td>", pg->out);
-}
-
 static void section_plans(Page *pg, const Study *s)
 {
     fputs("<section id=\"plans\"><h2>Reuse plans</h2>\n", pg->out);
@@ -332,36 +266,7 @@ static void section_plans(Page *pg, const Study *s)
         fputs("<p class=\"none\">No plans (plans/*.json).</p></section>\n", pg->out);
         return;
     }
-    fputs("<table id=\"table-plans\"><tr><th>plan</th><th>&tau;</th><th>&rho;</th><th>tensors "
-          "reused</th><th>W reusable</th><th>verdict</th>", pg->out);
-    for (int k = 0; k < 6; k++) fprintf(pg->out, "<th>not reusable: %s</th>", report_kinds[k]);
-    fputs("<th>trivial (reusable, but the random control does as well)</th></tr>\n", pg->out);
-    for (int i = 0; i < s->n_plans; i++) {
-        PlanSummary p;
-        plan_summary(s->plans[i].json, &p);
-        fputs("<tr id=\"", pg->out);
-        put_id(pg, "plan-", s->plans[i].name);
-        fputs("\"><th>", pg->out);
-        esc(pg, s->plans[i].name);
-        fputs("</th>", pg->out);
-        number_cell(pg, p.tau);
-        number_cell(pg, p.rho);
-        if (p.total > 0) fprintf(pg->out, "<td>%d of %d (%.0f%%)</td>", p.reused, p.total, 100.0 * p.reused / p.total);
-        else fprintf(pg->out, "<td>%d</td>", p.reused);
-        if (p.w_total > 0) fprintf(pg->out, "<td>%d of %d</td>", p.w_reusable, p.w_total);
-        else fputs("<td class=\"na\">&ndash;</td>", pg->out);
-        fprintf(pg->out, "<td class=\"%s\">", strcmp(p.verdict, "reusable network") ? "warn" : "ok");
-        esc(pg, p.verdict[0] ? p.verdict : "?");
-        fputs("</td>", pg->out);
-        for (int k = 0; k < 6; k++) {
-            fputs("<td>", pg->out);
-            esc(pg, p.not_reusable[k]);
-            fputs("</td>", pg->out);
-        }
-        trivial_cell(pg, s->plans[i].json);
-        fputs("</tr>\n", pg->out);
-    }
-    fputs("</table>\n", pg->out);
+    report_plans_table(pg->out, TABLE_HTML, s);
     report_plan_validation_html(pg->out, s, &pg->figure);
     fputs("</section>\n", pg->out);
 }
@@ -386,7 +291,7 @@ static void section_overlays(Page *pg, const Study *s)
     for (int i = 0; i < s->n_overlays; i++) {
         const StudyImage *im = &s->overlays[i];
         fputs("<figure id=\"", pg->out);
-        put_id(pg, "overlay-", im->name);
+        html_id(pg->out, "overlay-", im->name);
         fputs("\"><img alt=\"", pg->out);
         esc(pg, im->name);
         fputs("\" src=\"data:image/png;base64,", pg->out);

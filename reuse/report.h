@@ -16,6 +16,7 @@
 #define REUSENET_REPORT_H
 
 #include "reuse/study.h"
+#include "reuse/table_writer.h"
 
 /* "Will a source help?" (reuse/report_predictors.c): per-layer CKA charts, and with Table 1
  * the verdict: Kendall's tau-b of each predictor against the measured gains, its bootstrap
@@ -35,8 +36,7 @@ void report_plan_validation_html(FILE *out, const Study *s, int *figure);
  * reusable and trivial tensors and the random control's mean; then BN statistics vs BN
  * affine and conv W vs B paired over layers (mean, t-interval, Wilcoxon p) with a verdict
  * and its rule. Nothing for a scan without swap rows. name: the scan's, for the caption. */
-void report_kinds_html(FILE *out, const CsvTable *t, const char *name);
-void report_kinds_md(FILE *out, const CsvTable *t);
+void report_kinds(FILE *out, TableFormat format, const CsvTable *t, const char *name);
 
 /* Table 1 (reuse/report_table1.c): transfer/table.csv as a table, "x ± sd" with "—" for
  * an empty or single-run spread, intervals as "[lo, hi]"; in HTML with its figures (ids
@@ -44,6 +44,8 @@ void report_kinds_md(FILE *out, const CsvTable *t);
  * header reusenet transfer wrote renders. figure: the page's figure counter. */
 void report_table1_html(FILE *out, const Study *s, int *figure);
 void report_table1_md(FILE *out, const Study *s);
+/* The table alone, with the note on what its symbols mean (also transfer/table.md). */
+void report_table1(FILE *out, TableFormat format, const CsvTable *t);
 
 /* Both write atomically; 0, or -1 with the error set. */
 int report_write_html(const Study *s, const char *path);

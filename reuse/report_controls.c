@@ -1,4 +1,4 @@
-/* The report's evidence that a swap verdict means something (spec/reuse.md section 6):
+/* The report's evidence that a swap verdict means something (docs/method.md, "Controls"):
  *   - per swap scan, the change of mean Dice per layer for each kind: the source's with its
  *     95 % interval as a band, the controls (init, random, control) as thin lines, and a
  *     sentence with what the controls show, counted from the scan;
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reuse/escape.h"
 #include "reuse/report.h"
 #include "reuse/report_data.h"
 #include "reuse/svg.h"
@@ -118,9 +119,9 @@ void report_scan_controls_html(FILE *out, const CsvTable *t, const char *name, i
     count_controls(t, &k);
     if (!k.with_random && !k.with_init && !k.with_interval) return;
     fputs("<figure class=\"controls\"><div class=\"charts\">\n", out);
-    for (int i = 0; i < 6; i++) kind_chart(out, t, report_kinds[i]);
+    for (int k = 0; k < ROLE_COUNT; k++) kind_chart(out, t, param_role_name((ParamRole)k));
     fprintf(out, "</div><figcaption><b>Figure %d.</b> ", ++*figure);
-    svg_escape(out, name);
+    html_escape(out, name);
     fputs(": change of mean Dice when one tensor is swapped in, per kind. Thick: from the source, "
           "with its 95% paired bootstrap interval over patients as a band; thin: the controls "
           "(init: the target's initial tensor; random: a fresh draw of its initialisation rule, "
@@ -171,7 +172,7 @@ static void validation_figure(FILE *out, const char *name, const cJSON *v, int *
     fputs("<figure class=\"validation\"><div class=\"charts\">\n", out);
     svg_chart_write(out, &ch);
     fprintf(out, "</div><figcaption><b>Figure %d.</b> Plan ", ++*figure);
-    svg_escape(out, name);
+    html_escape(out, name);
     fprintf(out, " swapped in jointly (plan --validate, %d slices of %d patients): the change "
             "of mean Dice from the target (%.4f) when the plan's tensors of layers 1..k are all "
             "taken from the source.</figcaption>\n", (int)num(v, "slices"), (int)num(v, "patients"),

@@ -110,8 +110,6 @@ int grid_numbered(const Grid *g)
     return n;
 }
 
-const char *const report_kinds[6] = {"RM", "RV", "RW", "RB", "W", "B"};
-
 static double json_number(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -147,8 +145,8 @@ void plan_summary(const cJSON *json, PlanSummary *p)
     p->w_total = json_count(json, "w_total");
     if (p->reused < 0) p->reused = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(json, "tensors"));
     const cJSON *nr = cJSON_GetObjectItemCaseSensitive(json, "not_reusable");
-    for (int k = 0; k < 6; k++) {
-        const cJSON *layers = cJSON_GetObjectItemCaseSensitive(nr, report_kinds[k]), *item;
+    for (int k = 0; k < ROLE_COUNT; k++) {
+        const cJSON *layers = cJSON_GetObjectItemCaseSensitive(nr, param_role_name((ParamRole)k)), *item;
         size_t used = 0;
         cJSON_ArrayForEach(item, layers) {
             if (!cJSON_IsString(item)) continue;

@@ -1,12 +1,17 @@
-/* Internal to the report (report.c, report_md.c): the numbers of a result CSV arranged as
- * series over categories (layers), the shape both the charts and the tables need. */
+/* Shared by the report's files (report*.c, and their tests), nothing else: the numbers of
+ * a result CSV arranged as series over categories (layers), the shape both the charts and
+ * the tables need; what a plan file says; and the tables both pages show, each written
+ * once (table_writer.h). */
 #ifndef REUSENET_REPORT_DATA_H
 #define REUSENET_REPORT_DATA_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "models/param_role.h"
 #include "reuse/csv.h"
+#include "reuse/study.h"
+#include "reuse/table_writer.h"
 
 typedef struct Grid {
     int n_x;
@@ -50,9 +55,25 @@ typedef struct PlanSummary {
     double tau, rho, rmse_max;
     int reused, total, w_reusable, w_total;
     char scan[256], rmse_pair[160];
-    char not_reusable[6][256];      /* per kind RM RV RW RB W B: "1, 17" */
+    char not_reusable[ROLE_COUNT][256];   /* per kind RM RV RW RB W B: "1, 17" */
 } PlanSummary;
-extern const char *const report_kinds[6];
 void plan_summary(const cJSON *json, PlanSummary *p);
+
+/* The numbers behind a figure (reuse/report_tables.c): categories down, series across,
+ * "%.4g", folded under summary. */
+void report_grid_table(FILE *out, TableFormat format, const Grid *g, const char *corner,
+                       const char *summary);
+/* A swap scan's mean Dice per layer (down) and kind (across): grid_pivot of its layer, kind
+ * and mean. */
+void report_scan_table(FILE *out, TableFormat format, const Grid *means);
+/* A BN statistics table (bn/NAME.csv) as MRM, MRB, MRV, MRW per layer, and its table. */
+void report_bn_grid(const CsvTable *t, Grid *g);
+void report_bn_table(FILE *out, TableFormat format, const Grid *g);
+/* An RMSE table's numbers (rmse/NAME.csv): W, B and, when aligned, W after alignment, each
+ * per layer and pair. */
+void report_rmse_tables(FILE *out, TableFormat format, const CsvTable *t);
+/* Every plan of the study: tau, rho, tensors reused, W reusable, the verdict, the
+ * non-reusable layers per kind and the trivial tensors (id table-plans, rows plan-NAME). */
+void report_plans_table(FILE *out, TableFormat format, const Study *s);
 
 #endif

@@ -26,16 +26,15 @@
 #include <string.h>
 
 #include "engine/error.h"
+#include "reuse/escape.h"
 #include "reuse/report.h"
 #include "reuse/report_data.h"
-#include "reuse/svg.h"
 #include "reuse/table_stats.h"
 
 #define KINDS_TAU 0.02          /* the paper's rule: reusable when delta >= -0.02 */
 #define KIND_COLS 8
 #define CMP_COLS 6
 #define CELL 96
-#define HTML_DASH "\x01"       /* a missing number, shown as an en dash */
 
 typedef struct ScanCols {
     int layer, kind, delta, hi, random, trivial;
@@ -117,8 +116,8 @@ static double layer_delta(const CsvTable *t, const ScanCols *c, const char *laye
 
 /* d_l = mean of the plus kinds' deltas - mean of the minus kinds', over the layers (in
  * the scan's order) that have all of them; its mean, t-interval and Wilcoxon p. */
-static void compare_kinds(const CsvTable *t, const ScanCols *c, const char *const *plus,
-                          const char *const *minus, int n_each, KindComparison *k)
+static void compare_kinds(const CsvTable *t, const ScanCols *c, const ParamRole *plus,
+                          const ParamRole *minus, int n_each, KindComparison *k)
 {
     double *d = xmalloc(sizeof *d * (size_t)(t->n_rows + 1));
     k->layers = 0;
@@ -129,8 +128,8 @@ static void compare_kinds(const CsvTable *t, const ScanCols *c, const char *cons
         if (seen) continue;
         double p = 0, m = 0;
         for (int i = 0; i < n_each; i++) {
-            p += layer_delta(t, c, layer, plus[i]) / n_each;
-            m += layer_delta(t, c, layer, minus[i]) / n_each;
+            p += layer_delta(t, c, layer, param_role_name(plus[i])) / n_each;
+            m += layer_delta(t, c, layer, param_role_name(minus[i])) / n_each;
         }
         if (!isnan(p - m)) d[k->layers++] = p - m;
     }
@@ -151,8 +150,8 @@ static const char *comparison_status(const KindComparison *k)
 
 static void compare_scan(const CsvTable *t, const ScanCols *c, KindComparison cmp[2])
 {
-    static const char *const stats[] = {"RM", "RV"}, *const affine[] = {"RW", "RB"};
-    static const char *const w[] = {"W"}, *const b[] = {"B"};
+    static const ParamRole stats[] = {ROLE_RM, ROLE_RV}, affine[] = {ROLE_RW, ROLE_RB};
+    static const ParamRole w[] = {ROLE_W}, b[] = {ROLE_B};
     cmp[0] = (KindComparison){.name = "BN statistics vs BN affine",
                               .formula = "(ΔRM + ΔRV)/2 − (ΔRW + ΔRB)/2",
                               .claim = "RM/RV matter more"};
@@ -162,24 +161,24 @@ static void compare_scan(const CsvTable *t, const ScanCols *c, KindComparison cm
     compare_kinds(t, c, w, b, 1, &cmp[1]);
 }
 
-/* ---- cells, shared by both pages (dash: what a missing number shows as) ------------------- */
+/* ---- cells ("": a missing number) ------------------------------------------------------- */
 
-static void mean_interval(char *buf, double mean, double lo, double hi, const char *dash)
+static void mean_interval(char *buf, double mean, double lo, double hi)
 {
-    if (isnan(mean)) snprintf(buf, CELL, "%s", dash);
+    if (isnan(mean)) buf[0] = '\0';
     else if (isnan(lo) || isnan(hi)) snprintf(buf, CELL, "%+.4f", mean);
     else snprintf(buf, CELL, "%+.4f [%+.4f, %+.4f]", mean, lo, hi);
 }
 
-static void count_of(char *buf, int k, int n, const char *dash)
+static void count_of(char *buf, int k, int n)
 {
     if (n) snprintf(buf, CELL, "%d of %d", k, n);
-    else snprintf(buf, CELL, "%s", dash);
+    else buf[0] = '\0';
 }
 
-static void number_or(char *buf, const char *fmt, double x, const char *dash)
+static void number_or(char *buf, const char *fmt, double x)
 {
-    if (isnan(x)) snprintf(buf, CELL, "%s", dash);
+    if (isnan(x)) buf[0] = '\0';
     else snprintf(buf, CELL, fmt, x);
 }
 
@@ -187,30 +186,29 @@ static const char *const kind_header[KIND_COLS] = {
     "kind", "tensors", "mean Δ [95% CI over layers]", "worst Δ", "hurt (interval below 0)",
     "reusable (Δ ≥ −0.02)", "trivial", "random control: mean Δ"};
 
-static void kind_cells(const char *kind, const KindSummary *k, char cells[KIND_COLS][CELL],
-                       const char *dash)
+static void kind_cells(const char *kind, const KindSummary *k, char cells[KIND_COLS][CELL])
 {
     snprintf(cells[0], CELL, "%s", kind);
     snprintf(cells[1], CELL, "%d", k->rows);
-    mean_interval(cells[2], k->mean, k->lo, k->hi, dash);
-    number_or(cells[3], "%+.4f", k->worst, dash);
-    count_of(cells[4], k->hurt, k->with_interval, dash);
-    count_of(cells[5], k->reusable, k->with_delta, dash);
-    count_of(cells[6], k->trivial, k->with_trivial, dash);
-    number_or(cells[7], "%+.4f", k->random_mean, dash);
+    mean_interval(cells[2], k->mean, k->lo, k->hi);
+    number_or(cells[3], "%+.4f", k->worst);
+    count_of(cells[4], k->hurt, k->with_interval);
+    count_of(cells[5], k->reusable, k->with_delta);
+    count_of(cells[6], k->trivial, k->with_trivial);
+    number_or(cells[7], "%+.4f", k->random_mean);
 }
 
 static const char *const cmp_header[CMP_COLS] = {"comparison", "d per layer", "layers",
                                                  "mean d [95% CI]", "Wilcoxon p", "verdict"};
 
-static void comparison_cells(const KindComparison *k, char cells[CMP_COLS][CELL], const char *dash)
+static void comparison_cells(const KindComparison *k, char cells[CMP_COLS][CELL])
 {
     const char *status = comparison_status(k);
     snprintf(cells[0], CELL, "%s", k->name);
     snprintf(cells[1], CELL, "%s", k->formula);
     snprintf(cells[2], CELL, "%d", k->layers);
-    mean_interval(cells[3], k->mean, k->lo, k->hi, dash);
-    number_or(cells[4], "%.3g", k->p, dash);
+    mean_interval(cells[3], k->mean, k->lo, k->hi);
+    number_or(cells[4], "%.3g", k->p);
     if (status) snprintf(cells[5], CELL, "%s (%s)", k->claim, status);
     else snprintf(cells[5], CELL, "not enough layers");
 }
@@ -224,117 +222,102 @@ static const char *const rule_text =
     "bootstrap interval lies below 0; reusable: the paper's rule Δ ≥ −0.02; trivial: the "
     "random control does as well as the source.";
 
-/* ---- the two pages ------------------------------------------------------------------------ */
+/* ---- the tables (every cell is the program's own text) ----------------------------------- */
 
-static void html_row(FILE *out, char cells[][CELL], int n, const char *last_class)
+static void header_row(TableWriter *w, const char *const *names, int n)
 {
-    fputs("<tr><th>", out);
-    svg_escape(out, cells[0]);
-    fputs("</th>", out);
+    table_header(w);
+    for (int i = 0; i < n; i++) {
+        table_cell_begin(w, TABLE_HEAD, NULL);
+        table_printf(w, "%s", names[i]);
+        table_cell_end(w);
+    }
+    table_row_end(w);
+}
+
+/* The label, then the cells; last_class: the HTML class of the last cell (NULL: none). */
+static void cells_row(TableWriter *w, char cells[][CELL], int n, const char *last_class)
+{
+    table_row(w);
+    table_cell_begin(w, TABLE_HEAD, NULL);
+    table_printf(w, "%s", cells[0]);
+    table_cell_end(w);
     for (int i = 1; i < n; i++) {
-        const char *cls = i == n - 1 && last_class ? last_class : NULL;
-        if (!strcmp(cells[i], HTML_DASH)) {
-            fputs("<td class=\"na\">&ndash;</td>", out);
+        if (!cells[i][0]) {
+            table_missing(w);
             continue;
         }
-        if (cls) fprintf(out, "<td class=\"%s\">", cls);
-        else fputs("<td>", out);
-        svg_escape(out, cells[i]);
-        fputs("</td>", out);
+        table_cell_begin(w, TABLE_DATA, i == n - 1 ? last_class : NULL);
+        table_printf(w, "%s", cells[i]);
+        table_cell_end(w);
     }
-    fputs("</tr>\n", out);
+    table_row_end(w);
 }
 
-static void html_header(FILE *out, const char *const *names, int n)
+/* A table with its caption ("NAME: " + text, or text alone). */
+static void kinds_table_open(TableWriter *w, FILE *out, TableFormat format, const char *html_class,
+                       const char *name, const char *caption)
 {
-    fputs("<tr>", out);
-    for (int i = 0; i < n; i++) {
-        fputs("<th>", out);
-        svg_escape(out, names[i]);
-        fputs("</th>", out);
+    char attrs[64];
+    snprintf(attrs, sizeof attrs, " class=\"%s\"", html_class);
+    table_begin(w, out, format, attrs, NULL);
+    table_caption_begin(w);
+    if (name) {
+        table_text(w, name);
+        table_printf(w, ": ");
     }
-    fputs("</tr>\n", out);
+    table_printf(w, "%s", caption);
+    table_caption_end(w);
+    table_markup(w, "\n", NULL);
 }
 
-void report_kinds_html(FILE *out, const CsvTable *t, const char *name)
+static void comparisons(FILE *out, TableFormat format, const CsvTable *t, const ScanCols *c)
 {
-    ScanCols c;
-    if (!scan_cols(t, &c)) return;
-    char cells[KIND_COLS][CELL];
-    bool any = false;
-    for (int i = 0; i < 6; i++) {
-        KindSummary k;
-        summarise_kind(t, &c, report_kinds[i], &k);
-        if (!k.rows) continue;
-        if (!any) {
-            fputs("<div class=\"kinds\"><h4>Which kinds matter (conclusions 2 and 3)</h4>\n"
-                  "<table class=\"kinds\"><caption>", out);
-            svg_escape(out, name);
-            fputs(": change of mean Dice per swapped kind</caption>\n", out);
-            html_header(out, kind_header, KIND_COLS);
-            any = true;
-        }
-        kind_cells(report_kinds[i], &k, cells, HTML_DASH);
-        html_row(out, cells, KIND_COLS, NULL);
-    }
-    if (!any) return;
-    fputs("</table>\n<table class=\"kinds-compare\"><caption>Paired over layers</caption>\n", out);
-    html_header(out, cmp_header, CMP_COLS);
+    TableWriter w;
+    kinds_table_open(&w, out, format, "kinds-compare", NULL, "Paired over layers");
+    header_row(&w, cmp_header, CMP_COLS);
     KindComparison cmp[2];
-    compare_scan(t, &c, cmp);
+    compare_scan(t, c, cmp);
     for (int i = 0; i < 2; i++) {
+        char cells[CMP_COLS][CELL];
         const char *status = comparison_status(&cmp[i]);
-        comparison_cells(&cmp[i], cells, HTML_DASH);
-        html_row(out, cells, CMP_COLS, !status ? "na" : !strcmp(status, "confirmed") ? "ok"
+        comparison_cells(&cmp[i], cells);
+        cells_row(&w, cells, CMP_COLS, !status ? "na" : !strcmp(status, "confirmed") ? "ok"
                                        : !strcmp(status, "contradicted") ? "warn" : NULL);
     }
-    fputs("</table>\n<p class=\"kinds-rule\">", out);
-    svg_escape(out, rule_text);
-    fputs("</p></div>\n", out);
+    table_end(&w);
 }
 
-static void md_row(FILE *out, char cells[][CELL], int n)
-{
-    fputs("|", out);
-    for (int i = 0; i < n; i++) fprintf(out, " %s |", cells[i]);
-    fputs("\n", out);
-}
-
-static void md_header(FILE *out, const char *const *names, int n)
-{
-    fputs("|", out);
-    for (int i = 0; i < n; i++) fprintf(out, " %s |", names[i]);
-    fputs("\n|---|", out);
-    for (int i = 1; i < n; i++) fputs("---:|", out);
-    fputs("\n", out);
-}
-
-void report_kinds_md(FILE *out, const CsvTable *t)
+void report_kinds(FILE *out, TableFormat format, const CsvTable *t, const char *name)
 {
     ScanCols c;
     if (!scan_cols(t, &c)) return;
-    char cells[KIND_COLS][CELL];
+    TableWriter w;
     bool any = false;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < ROLE_COUNT; i++) {
         KindSummary k;
-        summarise_kind(t, &c, report_kinds[i], &k);
+        summarise_kind(t, &c, param_role_name((ParamRole)i), &k);
         if (!k.rows) continue;
         if (!any) {
-            fputs("#### Which kinds matter (conclusions 2 and 3)\n\n", out);
-            md_header(out, kind_header, KIND_COLS);
+            fputs(format == TABLE_HTML ? "<div class=\"kinds\"><h4>Which kinds matter (conclusions "
+                                         "2 and 3)</h4>\n"
+                                       : "#### Which kinds matter (conclusions 2 and 3)\n\n", out);
+            kinds_table_open(&w, out, format, "kinds", name, "change of mean Dice per swapped kind");
+            header_row(&w, kind_header, KIND_COLS);
             any = true;
         }
-        kind_cells(report_kinds[i], &k, cells, "-");
-        md_row(out, cells, KIND_COLS);
+        char cells[KIND_COLS][CELL];
+        kind_cells(param_role_name((ParamRole)i), &k, cells);
+        cells_row(&w, cells, KIND_COLS, NULL);
     }
     if (!any) return;
-    fputs("\nPaired over layers:\n\n", out);
-    md_header(out, cmp_header, CMP_COLS);
-    KindComparison cmp[2];
-    compare_scan(t, &c, cmp);
-    for (int i = 0; i < 2; i++) {
-        comparison_cells(&cmp[i], cells, "-");
-        md_row(out, cells, CMP_COLS);
+    table_end(&w);
+    comparisons(out, format, t, &c);
+    if (format == TABLE_HTML) {
+        fputs("<p class=\"kinds-rule\">", out);
+        html_escape(out, rule_text);
+        fputs("</p></div>\n", out);
+    } else {
+        fprintf(out, "%s\n\n", rule_text);
     }
-    fprintf(out, "\n%s\n\n", rule_text);
 }

@@ -1,5 +1,5 @@
 /* "Will a source help?" in the study report: the per-layer CKA figures and the verdict on
- * question 3 (spec/reuse.md section 6, "Predictors").
+ * question 3 (docs/method.md, "Predictors").
  *
  * A point of the verdict is one (n, source, freeze | fine-tune) row of Table 1; its gain is
  * the row's mean Dice minus that of random initialisation at the same n. Each predictor is
@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "engine/error.h"
+#include "reuse/escape.h"
 #include "reuse/rankcorr.h"
 #include "reuse/report.h"
 #include "reuse/report_data.h"
@@ -260,6 +261,46 @@ static TauRow verdict_tau(const Verdict *v, int p, int n_configs)
     return row;
 }
 
+/* Kendall's tau-b of every predictor against the gains, with its interval. */
+static void verdict_table(FILE *out, TableFormat format, const Verdict *v, int n_configs)
+{
+    TableWriter w;
+    table_begin(&w, out, format, NULL, NULL);
+    table_caption_begin(&w);
+    table_printf(&w, "Kendall's tau-b of each predictor against the gain in mean Dice over "
+                 "random initialisation (each n, freeze and fine-tune: %d points); 95 %% "
+                 "interval from %d bootstrap resamples of the runs behind each gain%s.",
+                 v->n_points, BOOTSTRAP, v->per_run ? "" : " (not available: it needs every "
+                 "configuration's runs in transfer/runs/, and several runs of some)");
+    table_caption_end(&w);
+    table_markup(&w, "\n", NULL);
+    table_header(&w);
+    static const char *const header[] = {"predictor", "points", "tau-b", "95 % interval", "note"};
+    for (int i = 0; i < 5; i++) table_head(&w, header[i]);
+    table_row_end(&w);
+    for (int p = 0; p < P_COUNT; p++) {
+        const TauRow r = verdict_tau(v, p, n_configs);
+        table_row(&w);
+        table_head(&w, predictor_names[p]);
+        table_cellf(&w, "%d", r.points);
+        if (isfinite(r.tau)) table_cellf(&w, "%.3f", r.tau);
+        else table_cell_class(&w, "na", "—");
+        if (isfinite(r.lo)) table_cellf(&w, "[%.3f, %.3f]", r.lo, r.hi);
+        else table_cell_class(&w, "na", "—");
+        table_cell_begin(&w, TABLE_DATA, NULL);
+        if (v->unshared[p]) {
+            table_markup(&w, "<span class=\"warn\">", NULL);
+            table_printf(&w, "from models that share no initialisation with the target");
+            table_markup(&w, "</span>", NULL);
+        } else if (!r.points) {
+            table_printf(&w, "no values");
+        }
+        table_cell_end(&w);
+        table_row_end(&w);
+    }
+    table_end(&w);
+}
+
 static void cka_charts(FILE *out, const Study *s)
 {
     for (int i = 0; i < s->n_cka; i++) {
@@ -284,9 +325,9 @@ static void cka_charts(FILE *out, const Study *s)
         for (int k = 0; k < g.n_x; k++) mean += grid_at(&g, 0, k) / g.n_x;
         const char *src = t->n_rows ? cell(t, 0, "source") : "", *tgt = t->n_rows ? cell(t, 0, "target") : "";
         fprintf(out, "<figcaption>Linear CKA (unbiased HSIC) between the activations of ");
-        svg_escape(out, tgt);
+        html_escape(out, tgt);
         fputs(" (target) and ", out);
-        svg_escape(out, src);
+        html_escape(out, src);
         fprintf(out, " (source) after each BN+ReLU, on %s pixels of the target's images; mean "
                 "%.3f.%s</figcaption></figure>\n", t->n_rows ? cell(t, 0, "pixels") : "?", mean,
                 t->n_rows && !strcmp(cell(t, 0, "shared_init"), "no")
@@ -308,24 +349,9 @@ void report_predictors_html(FILE *out, const Study *s)
     }
     Verdict v;
     verdict_build(s, &v);
-    fprintf(out, "<h3>The verdict on question 3</h3>\n<table><caption>Kendall's tau-b of each "
-            "predictor against the gain in mean Dice over random initialisation (each n, "
-            "freeze and fine-tune: %d points); 95 %% interval from %d bootstrap resamples of "
-            "the runs behind each gain%s.</caption>\n<tr><th>predictor</th><th>points</th>"
-            "<th>tau-b</th><th>95 %% interval</th><th>note</th></tr>\n", v.n_points, BOOTSTRAP,
-            v.per_run ? "" : " (not available: it needs every configuration's runs in "
-            "transfer/runs/, and several runs of some)");
-    for (int p = 0; p < P_COUNT; p++) {
-        TauRow r = verdict_tau(&v, p, s->table.csv.n_rows);
-        fprintf(out, "<tr><th>%s</th><td>%d</td>", predictor_names[p], r.points);
-        if (isfinite(r.tau)) fprintf(out, "<td>%.3f</td>", r.tau);
-        else fputs("<td class=\"na\">—</td>", out);
-        if (isfinite(r.lo)) fprintf(out, "<td>[%.3f, %.3f]</td>", r.lo, r.hi);
-        else fputs("<td class=\"na\">—</td>", out);
-        fprintf(out, "<td>%s</td></tr>\n", v.unshared[p] ? "<span class=\"warn\">from models that "
-                "share no initialisation with the target</span>" : !r.points ? "no values" : "");
-    }
-    fputs("</table>\n<div class=\"charts\">\n", out);
+    fputs("<h3>The verdict on question 3</h3>\n", out);
+    verdict_table(out, TABLE_HTML, &v, s->table.csv.n_rows);
+    fputs("<div class=\"charts\">\n", out);
     static const char *const modes[3] = {"freeze", "fine-tune", "all fine-tune"};
     for (int p = 0; p < P_COUNT; p++) {
         int n = 0;
@@ -349,7 +375,9 @@ void report_predictors_md(FILE *out, const Study *s)
         bool unshared = false;
         double m = lookup(&s->cka[i], 1, "source", t->n_rows ? cell(t, 0, "source") : "", "cka",
                           false, &unshared);
-        fprintf(out, "- CKA %s: mean %.4f over %d layers%s\n", s->cka[i].name, m, t->n_rows,
+        fputs("- CKA ", out);
+        md_escape(out, s->cka[i].name);
+        fprintf(out, ": mean %.4f over %d layers%s\n", m, t->n_rows,
                 unshared ? " (no shared initialisation)" : "");
     }
     if (!s->has_table) {
@@ -358,16 +386,7 @@ void report_predictors_md(FILE *out, const Study *s)
     }
     Verdict v;
     verdict_build(s, &v);
-    fprintf(out, "\n| predictor | points | tau-b | 95 %% interval | note |\n|---|---|---|---|---|\n");
-    for (int p = 0; p < P_COUNT; p++) {
-        TauRow r = verdict_tau(&v, p, s->table.csv.n_rows);
-        fprintf(out, "| %s | %d | ", predictor_names[p], r.points);
-        if (isfinite(r.tau)) fprintf(out, "%.3f | ", r.tau);
-        else fprintf(out, "— | ");
-        if (isfinite(r.lo)) fprintf(out, "[%.3f, %.3f] | ", r.lo, r.hi);
-        else fprintf(out, "— | ");
-        fprintf(out, "%s |\n", v.unshared[p] ? "no shared initialisation" : "");
-    }
     fputc('\n', out);
+    verdict_table(out, TABLE_MARKDOWN, &v, s->table.csv.n_rows);
     verdict_free(&v, s->table.csv.n_rows);
 }

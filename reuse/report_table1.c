@@ -72,72 +72,77 @@ static bool single_run(const CsvTable *t, int r)
     return c >= 0 && csv_number(t, r, c) == 1;
 }
 
-/* How a page writes: text (escaped for it) and its symbols. */
-typedef struct Marks {
-    void (*text)(FILE *, const char *);
-    const char *pm, *dash;
-} Marks;
-
-static void put_cell(FILE *out, const CsvTable *t, int r, const Group *g, const Marks *m)
+/* x ± sd [lo, hi] of group g in row r (the CSV's own digits; escaped as inputs). */
+static void put_cell(TableWriter *w, const CsvTable *t, int r, const Group *g)
 {
     char *const *row = t->rows[r];
+    table_cell_begin(w, TABLE_DATA, NULL);
     if (!row[g->value][0]) {
-        fputs(m->dash, out);
+        table_printf(w, "—");
+        table_cell_end(w);
         return;
     }
-    m->text(out, row[g->value]);
+    table_text(w, row[g->value]);
     if (g->sd >= 0) {
-        fputs(m->pm, out);
-        if (row[g->sd][0] && !single_run(t, r)) m->text(out, row[g->sd]);
-        else fputs(m->dash, out);
+        table_markup(w, " &plusmn; ", " ± ");
+        if (row[g->sd][0] && !single_run(t, r)) table_text(w, row[g->sd]);
+        else table_printf(w, "—");
     }
     if (g->lo >= 0 && row[g->lo][0] && row[g->hi][0]) {
-        fputs(" [", out);
-        m->text(out, row[g->lo]);
-        fputs(", ", out);
-        m->text(out, row[g->hi]);
-        fputs("]", out);
+        table_printf(w, " [");
+        table_text(w, row[g->lo]);
+        table_printf(w, ", ");
+        table_text(w, row[g->hi]);
+        table_printf(w, "]");
     }
+    table_cell_end(w);
 }
 
-static void put_header(FILE *out, const CsvTable *t, const Group *g, const Marks *m)
+static void put_header(TableWriter *w, const CsvTable *t, const Group *g)
 {
-    m->text(out, t->header[g->value]);
-    if (g->lo >= 0) fputs(" [95 % CI]", out);
+    table_cell_begin(w, TABLE_HEAD, NULL);
+    table_text(w, t->header[g->value]);
+    if (g->lo >= 0) table_printf(w, " [95 %% CI]");
+    table_cell_end(w);
 }
 
-/* ---- HTML ------------------------------------------------------------------------------ */
-
-static void html_table(FILE *out, const CsvTable *t)
+void report_table1(FILE *out, TableFormat format, const CsvTable *t)
 {
-    const Marks m = {svg_escape, " &plusmn; ", "—"};
+    TableWriter w;
     Group g;
-    fputs("<table id=\"table-1\"><caption>Table 1: per-class and mean Dice of every "
-          "configuration (cf. the paper's Table 1)</caption><tr>", out);
+    table_begin(&w, out, format, " id=\"table-1\"", NULL);
+    table_caption_begin(&w);
+    table_printf(&w, "Table 1: per-class and mean Dice of every configuration (cf. the paper's "
+                     "Table 1)");
+    table_caption_end(&w);
+    table_header(&w);
     for (int c = 0, next; c < t->n_cols; c = next) {
         next = group_at(t, c, &g);
-        fputs("<th>", out);
-        put_header(out, t, &g, &m);
-        fputs("</th>", out);
+        put_header(&w, t, &g);
     }
-    fputs("</tr>\n", out);
+    table_row_end(&w);
     for (int r = 0; r < t->n_rows; r++) {
-        fputs("<tr>", out);
+        table_row(&w);
         for (int c = 0, next; c < t->n_cols; c = next) {
             next = group_at(t, c, &g);
-            fputs("<td>", out);
-            put_cell(out, t, r, &g, &m);
-            fputs("</td>", out);
+            put_cell(&w, t, r, &g);
         }
-        fputs("</tr>\n", out);
+        table_row_end(&w);
     }
-    fputs("</table>\n", out);
-    if (csv_column(t, "mean_ci_lo") >= 0 || csv_column(t, "delta_random") >= 0)
+    table_end(&w);
+    if (csv_column(t, "mean_ci_lo") < 0 && csv_column(t, "delta_random") < 0) return;
+    if (format == TABLE_HTML)
         fputs("<p>x &plusmn; sd over the runs (seeds &times; training subsets; &mdash;: a single "
               "run, no spread); [lo, hi]: 95 % t-interval of the mean. delta_random: the paired "
               "difference of the mean Dice to random initialisation on the same seed and subset; "
               "p_value: two-sided Wilcoxon signed-rank test of those differences; delta_all, "
               "p_all: the same against the source's all fine-tune (plain transfer).</p>\n", out);
+    else
+        fputs("x ± sd over the runs (seeds × training subsets; —: a single run, no spread); "
+              "[lo, hi]: 95 % t-interval of the mean. delta_random: the paired difference of the "
+              "mean Dice to random initialisation on the same seed and subset; p_value: "
+              "two-sided Wilcoxon signed-rank test of those differences; delta_all, p_all: the "
+              "same against the source's all fine-tune (plain transfer).\n\n", out);
 }
 
 /* The columns that name a configuration: those before the first Dice column ("dice...",
@@ -395,7 +400,7 @@ void report_table1_html(FILE *out, const Study *s, int *figure)
         return;
     }
     const CsvTable *t = &s->table.csv;
-    html_table(out, t);
+    report_table1(out, TABLE_HTML, t);
     const int mc = mean_column(t);
     if (mc >= 0 && t->n_rows) {
         if (csv_column(t, "mean_ci_lo") >= 0 && csv_column(t, "mean_ci_hi") >= 0)
@@ -406,51 +411,9 @@ void report_table1_html(FILE *out, const Study *s, int *figure)
     fputs("</section>\n", out);
 }
 
-/* ---- Markdown -------------------------------------------------------------------------- */
-
-/* Text in a table cell: '|' escaped, line breaks as spaces. */
-static void md_text(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|') fputs("\\|", out);
-        else fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
-    }
-}
-
 void report_table1_md(FILE *out, const Study *s)
 {
     fprintf(out, "## Transfer experiment (Table 1)\n\n");
-    if (!s->has_table) {
-        fprintf(out, "No transfer results (transfer/table.csv).\n\n");
-        return;
-    }
-    const CsvTable *t = &s->table.csv;
-    const Marks m = {md_text, " ± ", "—"};
-    Group g;
-    fputs("|", out);
-    for (int c = 0, next; c < t->n_cols; c = next) {
-        next = group_at(t, c, &g);
-        fputs(" ", out);
-        put_header(out, t, &g, &m);
-        fputs(" |", out);
-    }
-    fputs("\n|", out);
-    for (int c = 0; c < t->n_cols; c = group_at(t, c, &g)) fputs("---|", out);
-    fputs("\n", out);
-    for (int r = 0; r < t->n_rows; r++) {
-        fputs("|", out);
-        for (int c = 0, next; c < t->n_cols; c = next) {
-            next = group_at(t, c, &g);
-            fputs(" ", out);
-            put_cell(out, t, r, &g, &m);
-            fputs(" |", out);
-        }
-        fputs("\n", out);
-    }
-    fputs("\n", out);
-    if (csv_column(t, "mean_ci_lo") >= 0 || csv_column(t, "delta_random") >= 0)
-        fputs("x ± sd over the runs (— : a single run, no spread); [lo, hi]: 95 % t-interval of "
-              "the mean; delta_random: paired difference to random init on the same seed and "
-              "subset; p_value: two-sided Wilcoxon signed-rank test; delta_all, p_all: the same "
-              "against the source's all fine-tune (plain transfer).\n\n", out);
+    if (!s->has_table) fprintf(out, "No transfer results (transfer/table.csv).\n\n");
+    else report_table1(out, TABLE_MARKDOWN, &s->table.csv);
 }

@@ -1,4 +1,4 @@
-/* A checkpoint loaded for the reuse analyses (spec/reuse.md): the model, a short name for
+/* A checkpoint loaded for the reuse analyses (docs/method.md): the model, a short name for
  * tables and legends, and its starting point.
  *
  * The starting point is the checkpoint's "init" metadata ("seed 1" from `reusenet init`;

@@ -1,4 +1,4 @@
-/* Kernel RMSE between models (spec/reuse.md, section 3; paper Figures 6, 10, 11, 12):
+/* Kernel RMSE between models (docs/method.md, "Kernel RMSE"; paper Figures 6, 10, 11, 12):
  * for conv layer k, RMSE(W, W') = sqrt(mean((W - W')^2)) over all elements of the conv
  * weight, and the same for the conv bias where the layer has one. Computed for every pair
  * of a set of models of one configuration, every numbered layer and the head.

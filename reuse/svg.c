@@ -1,6 +1,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "reuse/escape.h"
 #include "reuse/svg.h"
 
 /* Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
@@ -14,18 +15,6 @@ SvgChart svg_chart_defaults(void)
     memset(&c, 0, sizeof c);
     c.y_min = c.y_max = NAN;
     return c;
-}
-
-void svg_escape(FILE *out, const char *s)
-{
-    for (; s && *s; s++) switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default: fputc(*s, out);
-        }
 }
 
 bool svg_wants_log(const SvgSeries *series, int n_series, int n_x, double decades)
@@ -133,7 +122,7 @@ static void axes(FILE *out, const SvgChart *c, const Frame *f, double step)
                 f->top + f->height, x, f->top + f->height + 4);
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%d\">", x,
                 f->top + f->height + 15, font);
-        svg_escape(out, c->x_labels[i]);
+        html_escape(out, c->x_labels[i]);
         fputs("</text>\n", out);
     }
     /* the axes themselves */
@@ -142,14 +131,14 @@ static void axes(FILE *out, const SvgChart *c, const Frame *f, double step)
     if (c->x_label) {
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">",
                 f->left + f->width / 2, f->top + f->height + 32);
-        svg_escape(out, c->x_label);
+        html_escape(out, c->x_label);
         fputs("</text>\n", out);
     }
     if (c->y_label) {
         double cy = f->top + f->height / 2;
         fprintf(out, "<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" "
                 "transform=\"rotate(-90 14 %.1f)\">", cy, cy);
-        svg_escape(out, c->y_label);
+        html_escape(out, c->y_label);
         fputs("</text>\n", out);
     }
 }
@@ -158,9 +147,9 @@ static void axes(FILE *out, const SvgChart *c, const Frame *f, double step)
 static void point_title(FILE *out, const SvgChart *c, int s, int i, double y)
 {
     fputs("<title>", out);
-    svg_escape(out, c->series[s].name);
+    html_escape(out, c->series[s].name);
     fputs(", ", out);
-    svg_escape(out, c->x_labels[i]);
+    html_escape(out, c->x_labels[i]);
     fprintf(out, ": %.4g</title>", y);
 }
 
@@ -261,7 +250,7 @@ static double legend(FILE *out, const SvgChart *c, double top, double width, boo
                         c->series[s].thin ? "1" : "2",
                         c->series[s].dashed ? " stroke-dasharray=\"5 3\"" : "");
             fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10.5\">", x + 20, y);
-            svg_escape(out, c->series[s].name);
+            html_escape(out, c->series[s].name);
             fputs("</text>\n", out);
         }
         x += w;
@@ -280,13 +269,13 @@ void svg_chart_write(FILE *out, const SvgChart *c)
     double height = legend(out, c, plot_height + 4, width, false) + 4;
     fprintf(out, "<svg class=\"chart\" width=\"%d\" height=\"%.0f\" viewBox=\"0 0 %d %.0f\" "
             "role=\"img\" font-family=\"sans-serif\"><title>", width, height, width, height);
-    svg_escape(out, c->title ? c->title : "chart");
+    html_escape(out, c->title ? c->title : "chart");
     fputs("</title>\n", out);
     fprintf(out, "<rect width=\"%d\" height=\"%.0f\" fill=\"#fff\"/>\n", width, height);
     if (c->title) {
         fprintf(out, "<text x=\"%.1f\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" "
                 "font-weight=\"bold\">", width / 2.0);
-        svg_escape(out, c->title);
+        html_escape(out, c->title);
         fputs("</text>\n", out);
     }
     axes(out, c, &f, step);
@@ -340,7 +329,7 @@ void svg_scatter_write(FILE *out, const SvgScatter *c)
             "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", width, height, width, height);
     fprintf(out, "<text x=\"%.1f\" y=\"16\" text-anchor=\"middle\" font-size=\"12\" "
             "font-weight=\"bold\">", width / 2);
-    svg_escape(out, c->title);
+    html_escape(out, c->title);
     fputs("</text>\n", out);
     for (double v = ylo; v <= yhi + ys * 1e-6; v += ys) {
         const double y = top + ph * (1 - (v - ylo) / (yhi - ylo));
@@ -358,10 +347,10 @@ void svg_scatter_write(FILE *out, const SvgScatter *c)
             top + ph, left + pw);
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">",
             left + pw / 2, top + ph + 30);
-    svg_escape(out, c->x_label);
+    html_escape(out, c->x_label);
     fprintf(out, "</text>\n<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" "
             "transform=\"rotate(-90 14 %.1f)\">", top + ph / 2, top + ph / 2);
-    svg_escape(out, c->y_label);
+    html_escape(out, c->y_label);
     fputs("</text>\n", out);
     for (int i = 0; i < c->n; i++) {
         if (!isfinite(c->x[i]) || !isfinite(c->y[i])) continue;
@@ -369,14 +358,14 @@ void svg_scatter_write(FILE *out, const SvgScatter *c)
         fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" fill-opacity=\"0.8\">"
                 "<title>", left + pw * (c->x[i] - xlo) / (xhi - xlo),
                 top + ph * (1 - (c->y[i] - ylo) / (yhi - ylo)), palette[g % PALETTE]);
-        if (c->labels) svg_escape(out, c->labels[i]);
+        if (c->labels) html_escape(out, c->labels[i]);
         fprintf(out, ": %.4g, %.4g</title></circle>\n", c->x[i], c->y[i]);
     }
     for (int g = 0; g < c->n_groups; g++) {            /* legend under the x label */
         const double x = left + g * 110, y = height - 10;
         fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text x=\"%.1f\" "
                 "y=\"%.1f\" font-size=\"10\">", x, y - 3, palette[g % PALETTE], x + 8, y);
-        svg_escape(out, c->group_names[g]);
+        html_escape(out, c->group_names[g]);
         fputs("</text>\n", out);
     }
     fputs("</svg>\n", out);
@@ -414,7 +403,7 @@ static void interval_row(FILE *out, const SvgIntervals *c, int i, double y, cons
     const double x = c->x[i], lo = at(c->lo, i), hi = at(c->hi, i), right = geo[0] + geo[1];
     const char *colour = palette[(c->colour ? c->colour[i] : 0) % PALETTE];
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10.5\">", geo[0] - 8, y + 3.5);
-    svg_escape(out, c->labels[i]);
+    html_escape(out, c->labels[i]);
     fputs("</text>\n<g>", out);
     if (isfinite(lo) && isfinite(hi)) {
         double a = interval_x(lo, geo), b = interval_x(hi, geo);
@@ -424,16 +413,16 @@ static void interval_row(FILE *out, const SvgIntervals *c, int i, double y, cons
     if (isfinite(x))
         fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.6\" fill=\"%s\"/>", interval_x(x, geo), y, colour);
     fputs("<title>", out);
-    if (c->hover && c->hover[i]) svg_escape(out, c->hover[i]);
+    if (c->hover && c->hover[i]) html_escape(out, c->hover[i]);
     else {
-        svg_escape(out, c->labels[i]);
+        html_escape(out, c->labels[i]);
         fprintf(out, ": %.4g", x);
         if (isfinite(lo) && isfinite(hi)) fprintf(out, " [%.4g, %.4g]", lo, hi);
     }
     fputs("</title></g>\n", out);
     if (c->notes && c->notes[i]) {
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10.5\">", right + 8, y + 3.5);
-        svg_escape(out, c->notes[i]);
+        html_escape(out, c->notes[i]);
         fputs("</text>\n", out);
     }
 }
@@ -459,12 +448,12 @@ void svg_intervals_write(FILE *out, const SvgIntervals *c)
     const double height = top + plot_h + 42;
     fprintf(out, "<svg class=\"chart\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
             "role=\"img\" font-family=\"sans-serif\"><title>", width, height, width, height);
-    svg_escape(out, c->title ? c->title : "chart");
+    html_escape(out, c->title ? c->title : "chart");
     fprintf(out, "</title>\n<rect width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", width, height);
     if (c->title) {
         fprintf(out, "<text x=\"%.1f\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" "
                 "font-weight=\"bold\">", width / 2);
-        svg_escape(out, c->title);
+        html_escape(out, c->title);
         fputs("</text>\n", out);
     }
     for (double v = lo; v <= hi + step * 1e-6; v += step) {      /* grid and x ticks */
@@ -480,13 +469,13 @@ void svg_intervals_write(FILE *out, const SvgIntervals *c)
             top + plot_h, left + geo[1]);
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">",
             left + geo[1] / 2, top + plot_h + 32);
-    svg_escape(out, c->x_label);
+    html_escape(out, c->x_label);
     fputs("</text>\n", out);
     double y = top + row / 2;
     for (int i = 0; i < c->n; i++) {
         if (new_group(c, i)) {
             fprintf(out, "<text x=\"6\" y=\"%.1f\" font-size=\"11\" font-weight=\"bold\">", y + 4);
-            svg_escape(out, c->groups[i]);
+            html_escape(out, c->groups[i]);
             fputs("</text>\n", out);
             y += row;
         }

@@ -72,9 +72,6 @@ typedef struct SvgIntervals {
 } SvgIntervals;
 void svg_intervals_write(FILE *out, const SvgIntervals *c);
 
-/* Write s with &, <, >, " and ' escaped (for HTML and SVG text and attributes). */
-void svg_escape(FILE *out, const char *s);
-
 /* True when every finite value is > 0 and they span more than `decades` powers of ten:
  * a log axis shows such data better. */
 bool svg_wants_log(const SvgSeries *series, int n_series, int n_x, double decades);

@@ -8,7 +8,7 @@
 #include "reuse/csv.h"
 #include "models/forward_graph.h"
 #include "reuse/bootstrap.h"
-#include "reuse/resume_plan.h"
+#include "reuse/resume_points.h"
 #include "reuse/swap.h"
 #include "reuse/swap_rows.h"
 #include "train/progress.h"
@@ -58,8 +58,8 @@ typedef struct Scan {
     const SliceSet *set;
     const SwapOptions *o;
     const ForwardGraph *g;                  /* the target's forward pass, as steps */
-    ResumePlan plan;
-    bool planned;
+    ResumePoints resume;                    /* which baseline values to keep */
+    bool chosen;                            /* resume was chosen (first batch) */
     SwapRow *rows;
     int n_rows, *row_layer, n_donors;
     SwapStats *stats;
@@ -88,7 +88,7 @@ static Tensor *load_batch(Scan *sc, int start, int n)
 }
 
 /* First batch: the work of every step and size of every value, then the resume points. */
-static void choose_plan(Scan *sc, int n_batch)
+static void choose_resume_points(Scan *sc, int n_batch)
 {
     const ForwardGraph *g = sc->g;
     double *macs = xcalloc((size_t)g->n_steps, sizeof *macs);
@@ -99,11 +99,11 @@ static void choose_plan(Scan *sc, int n_batch)
     for (int v = 0; v <= g->n_steps; v++) bytes[v] = sc->values[v]->size * sizeof(float);
     for (int i = 1; i < sc->n_rows; i++) rows[sc->row_layer[i]] += sc->n_donors;
     size_t budget = (size_t)(sc->o->memory_budget_mb * 1048576.0);
-    resume_plan_choose(g, macs, bytes, rows, budget, &sc->plan);
-    sc->planned = true;
+    resume_points_choose(g, macs, bytes, rows, budget, &sc->resume);
+    sc->chosen = true;
     double full = 0;
     for (int s = 0; s < g->n_steps; s++) full += macs[s];
-    sc->work_total = (full + sc->plan.macs) * sc->set->count;
+    sc->work_total = (full + sc->resume.macs) * sc->set->count;
     free(macs);
     free(bytes);
     free(rows);
@@ -113,11 +113,11 @@ static void choose_plan(Scan *sc, int n_batch)
 static void scan_row(Scan *sc, int b, int start, int i, int d)
 {
     const ForwardGraph *g = sc->g;
-    const int from = sc->plan.resume[sc->row_layer[i]];
+    const int from = sc->resume.resume[sc->row_layer[i]];
     swap_row_in(sc->target, sc->donors->model[d], sc->row_layer[i], sc->rows[i].role, sc->backup);
     tape_reset(&sc->tape);
     for (int v = 0; v <= g->n_steps; v++)
-        sc->values[v] = v <= from && forward_graph_live_in(g, from, v) && sc->plan.keep[v]
+        sc->values[v] = v <= from && forward_graph_live_in(g, from, v) && sc->resume.keep[v]
                             ? &sc->kept[v] : NULL;
     double t0 = progress_now();
     Tensor *y = forward_graph_run(g, sc->target, &sc->tape, sc->values, from, false);
@@ -143,15 +143,15 @@ static void scan_batch(Scan *sc, int b, int start, int n)
     Tensor *y = forward_graph_run(g, sc->target, &sc->tape, sc->values, 0, false);
     sc->stats->seconds_baseline += progress_now() - t0;
     dice_tally_add(&sc->tallies[0], y->data, sc->set, start, n);
-    if (!sc->planned) choose_plan(sc, n);
+    if (!sc->chosen) choose_resume_points(sc, n);
     sc->suffix[g->n_steps] = 0;
     for (int s = g->n_steps - 1; s >= 0; s--)
         sc->suffix[s] = sc->suffix[s + 1] + forward_graph_step_macs(g, sc->target, sc->values, s);
     sc->work_done += sc->suffix[0];
 
-    /* keep the planned values: copies in the cache arena, which the tape's resets spare */
+    /* keep the chosen values: copies in the cache arena, which the tape's resets spare */
     for (int v = 1; v <= g->n_steps; v++) {
-        if (!sc->plan.keep[v]) continue;
+        if (!sc->resume.keep[v]) continue;
         Tensor *src = sc->values[v], *dst = &sc->kept[v];
         *dst = *src;
         dst->grad = NULL;
@@ -165,7 +165,7 @@ static void scan_batch(Scan *sc, int b, int start, int n)
 
 static void scan_free(Scan *sc)
 {
-    resume_plan_free(&sc->plan);
+    resume_points_free(&sc->resume);
     tape_free(&sc->tape);
     arena_free(&sc->cache);
     swap_tallies_free(sc->tallies, sc->n_rows);
@@ -214,8 +214,8 @@ int swap_scan_donors(Model *target, const SwapDonors *donors, const SliceSet *se
     out->stats.reuse = true;
     out->stats.batches = batches;
     out->stats.layers = target->n_layers;
-    out->stats.resume_points = sc.plan.points;
-    out->stats.cache_mb = sc.plan.bytes / 1048576.0;
+    out->stats.resume_points = sc.resume.points;
+    out->stats.cache_mb = sc.resume.bytes / 1048576.0;
     swap_scan_finish(out, sc.tallies, donors, o);
     scan_free(&sc);
     if (o->recal_set) swap_scan_recalibrate(target, donors->model[DONOR_SOURCE], set, o, out);

@@ -1,4 +1,4 @@
-/* The swap scan (spec/reuse.md, section 1; paper Figures 3, 4, 7, 8).
+/* The swap scan (docs/method.md, "The swap scan"; paper Figures 3, 4, 7, 8).
  *
  * For every numbered layer k and the head, and every parameter kind present there (RM,
  * RV, RW, RB: the BN's running mean, running variance, weight, bias; W, B: the conv's
@@ -10,13 +10,13 @@
  *
  * Activation reuse: a swap at layer k leaves everything computed before layer k as it
  * was, so the scan runs the baseline once per batch, keeps the activations that the
- * later layers need (forward_graph.h, resume_plan.h; within the memory budget), and
+ * later layers need (forward_graph.h, resume_points.h; within the memory budget), and
  * resumes every swapped forward pass at its layer. The numbers are bitwise those of
  * recomputing from the input (tests/test_reuse_swap.c, against swap_scan_plain, the
  * definition: swap, evaluate, restore). Batches are the outer loop, so the cache holds one
  * batch's activations at a time.
  *
- * Donors (spec/reuse.md, section 6): besides the source, a row's tensor can be taken from
+ * Donors (docs/method.md, "Controls"): besides the source, a row's tensor can be taken from
  * the target's initial model (control `init`), from a fresh draw of its initialisation
  * rule (`random`, swap_controls.h) and from a model of the target's task trained from
  * another seed (`control`). Every donor runs in the same resumed passes. Each (row, donor)

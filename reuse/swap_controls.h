@@ -1,4 +1,4 @@
-/* The control donors of the swap scan (spec/reuse.md, section 6): models of the target's
+/* The control donors of the swap scan (docs/method.md, "Controls"): models of the target's
  * configuration whose tensors a row swaps in instead of the source's.
  *
  *   init     the target's own starting point: its "init" metadata "seed N" re-run through

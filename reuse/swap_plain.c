@@ -1,4 +1,4 @@
-/* The plain swap scan: the definition of section 1 of spec/reuse.md, read top to bottom.
+/* The plain swap scan: the definition of docs/method.md, "The swap scan", read top to bottom.
  * For every row and donor: put the donor's tensor into the target, evaluate the whole
  * set from the input with the evaluation core (train/evaluate.h), put the tensor back.
  * `reusenet swap --no-reuse` runs it; the scan with activation reuse (swap.c) must give

@@ -104,7 +104,7 @@ float *swap_backup_alloc(const Model *target)
     return xmalloc(sizeof(float) * largest);
 }
 
-/* The trivial flag (spec/reuse.md section 6): the source's swap does no better than the
+/* The trivial flag (docs/method.md, "Controls"): the source's swap does no better than the
  * random control when the interval of delta_source - delta_random reaches 0 or below
  * (without a bootstrap: when delta_source <= delta_random); -1 without a random control. */
 static int trivial_flag(const Bootstrap *b, const DiceTally *source, const DiceTally *random,

@@ -1,5 +1,7 @@
-/* What the two swap scans (swap.c with activation reuse, swap_plain.c the definition)
- * share: the rows, the swap itself, the input checks and the statistics of the end. */
+/* What the three swap scans share: the one with activation reuse (swap.c), the definition
+ * it is tested against (swap_plain.c) and the recalibrated rows of --recalibrate
+ * (swap_recal.c); plan validation (plan_validate.c) swaps with it too. The rows, the swap
+ * itself, the input checks and the statistics of the end. */
 #ifndef REUSENET_SWAP_ROWS_H
 #define REUSENET_SWAP_ROWS_H
 

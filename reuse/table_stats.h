@@ -1,4 +1,5 @@
-/* Table 1's statistics over runs (spec/reuse.md, section 6, "Over runs").
+/* Table 1's statistics over runs (docs/method.md, "Over runs: t-intervals" and "The
+ * Wilcoxon signed-rank test").
  *
  * A configuration's runs are its seeds x subsets. Its mean Dice gets a 95 % t-interval,
  * mean +- t_{0.975, n-1} sd / sqrt(n); its paired difference to random initialisation

@@ -1,4 +1,5 @@
-/* The transfer experiment (paper Table 1; spec/reuse.md sections 5 and 6).
+/* The transfer experiment (paper Table 1; docs/method.md, "The transfer experiment" and
+ * "Statistics").
  *
  * For a target dataset, training subsets of n patients and repeated runs (seeds x subset
  * draws), train every configuration with identical settings:

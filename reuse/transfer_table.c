@@ -4,17 +4,20 @@
  *   mean, sd and the 95 % t-interval of the mean Dice (table_stats.h);
  *   d_r = Dice_r - Dice_r(random init), the paired difference to the random run with the
  *   same seed and training subset: its mean, 95 % t-interval and the two-sided Wilcoxon
- *   signed-rank p-value (spec/reuse.md section 6, "Over runs").
+ *   signed-rank p-value (docs/method.md, "Statistics").
  * A plan's rows (S freeze, S fine-tune) are also paired with S all fine-tune, plain
  * transfer learning, when the study has it: delta_all, its interval and p, the same way.
  * With one run there is no spread: the sd, interval and p cells are empty in the CSV and
- * "—" in the Markdown, never "± 0.00". */
+ * "—" in the Markdown, never "± 0.00". table.md is table.csv as the report renders it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "engine/atomic_file.h"
+#include "engine/error.h"
 #include "engine/fsutil.h"
+#include "reuse/csv.h"
+#include "reuse/report.h"
 #include "reuse/table_stats.h"
 #include "reuse/transfer.h"
 #include "train/stats.h"
@@ -81,54 +84,24 @@ static void row_stats(const TransferStudy *st, const double *dice, int a, int c,
     if (all >= 0) paired(st, dice, a, all, x, &s->all, &s->all_lo, &s->all_hi, &s->all_p);
 }
 
-static void table_header(FILE *csv, FILE *md, int k)
+static void table1_csv_header(FILE *csv, int k)
 {
     fprintf(csv, "n,configuration,runs");
-    fprintf(md, "| n | configuration | runs |");
-    for (int j = 0; j < k; j++) {
-        fprintf(csv, ",class_%d,class_%d_sd", j, j);
-        fprintf(md, " class-%d |", j);
-    }
+    for (int j = 0; j < k; j++) fprintf(csv, ",class_%d,class_%d_sd", j, j);
     fprintf(csv, ",mean,mean_sd,mean_ci_lo,mean_ci_hi,delta_random,delta_ci_lo,delta_ci_hi,p_value,"
                  "delta_all,delta_all_ci_lo,delta_all_ci_hi,p_all\n");
-    fprintf(md, " mean | 95 %% interval | Δ random init | 95 %% interval | p (Wilcoxon) | "
-                "Δ all fine-tune | 95 %% interval | p |\n|---|---|---|");
-    for (int j = 0; j < k + 8; j++) fprintf(md, "---|");
-    fprintf(md, "\n");
 }
 
-/* "0.71 ± 0.03", or "0.71 ± —" for a single run */
-static void md_mean_sd(FILE *md, double m, double sd)
-{
-    if (isfinite(sd)) fprintf(md, " %.2f ± %.2f |", m, sd);
-    else fprintf(md, " %.2f ± — |", m);
-}
-
-static void md_interval(FILE *md, double lo, double hi)
-{
-    if (isfinite(lo)) fprintf(md, " [%.3f, %.3f] |", lo, hi);
-    else fprintf(md, " — |");
-}
-
-/* "+0.012 | [-0.004, 0.028] | 0.31 |", with "—" for what does not exist */
-static void md_delta(FILE *md, double delta, double lo, double hi, double p)
-{
-    if (isfinite(delta)) fprintf(md, " %+.3f |", delta);
-    else fprintf(md, " — |");
-    md_interval(md, lo, hi);
-    if (isfinite(p)) fprintf(md, " %.2g |", p);
-    else fprintf(md, " — |");
-}
-
-static void table_row(FILE *csv, FILE *md, const TransferStudy *st, int a, int c, const double *dice)
+static void table1_csv_row(FILE *csv, const TransferStudy *st, int a, int c, const double *dice)
 {
     const int k = st->base.model.classes;
     char label[160];
     transfer_config_label(st, c, label, sizeof label);
     RowStats s;
     row_stats(st, dice, a, c, &s);
-    fprintf(csv, "%d,%s,%d", st->n[a], label, st->runs);
-    fprintf(md, "| %d | %s | %d |", st->n[a], label, st->runs);
+    fprintf(csv, "%d", st->n[a]);
+    csv_put_text(csv, label, 0);                     /* quoted if a source's name needs it */
+    fprintf(csv, ",%d", st->runs);
     for (int j = 0; j <= k; j++) {                   /* each class, then the mean */
         double x[TRANSFER_MAX_RUNS], m, sd;
         run_column(st, dice, a, c, j, x);
@@ -136,15 +109,10 @@ static void table_row(FILE *csv, FILE *md, const TransferStudy *st, int a, int c
         if (st->runs < 2) sd = NAN;                  /* one run: no spread */
         fprintf(csv, ",%.4f", m);
         csv_cell(csv, "%.4f", sd);
-        md_mean_sd(md, m, sd);
     }
     const double cells[10] = {s.lo, s.hi, s.delta, s.delta_lo, s.delta_hi, s.p,
                               s.all, s.all_lo, s.all_hi, s.all_p};
     for (int i = 0; i < 10; i++) csv_cell(csv, i == 5 || i == 9 ? "%.4g" : "%.4f", cells[i]);
-    md_interval(md, s.lo, s.hi);
-    md_delta(md, s.delta, s.delta_lo, s.delta_hi, s.p);
-    md_delta(md, s.all, s.all_lo, s.all_hi, s.all_p);
-    fprintf(md, "\n");
     fprintf(csv, "\n");
 }
 
@@ -170,6 +138,30 @@ static void runs_csv(FILE *f, const TransferStudy *st, const double *dice)
             }
 }
 
+/* table.csv, and table.md rendered from it as the report renders Table 1 (report.h), so
+ * that the two show the same digits. 0, or -1 with the message set. */
+static int table_files(const TransferStudy *st, const double *dice, const char *csv_path,
+                       FILE *csv, FILE *md)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) return error_set("%s: out of memory", csv_path);
+    table1_csv_header(mem, st->base.model.classes);
+    for (int a = 0; a < st->n_count; a++)
+        for (int c = 0; c < st->config_count; c++) table1_csv_row(mem, st, a, c, dice);
+    fclose(mem);
+    fwrite(text, 1, len, csv);
+    CsvTable t;
+    const int rc = csv_parse(text, len, csv_path, &t);
+    if (!rc) {
+        report_table1(md, TABLE_MARKDOWN, &t);
+        csv_free(&t);
+    }
+    free(text);
+    return rc;
+}
+
 int transfer_write_tables(const TransferStudy *st, const double *dice, const char *study_dir,
                           bool quiet)
 {
@@ -183,15 +175,8 @@ int transfer_write_tables(const TransferStudy *st, const double *dice, const cha
         if (!rc && !(files[i] = atomic_open(paths[i]))) rc = -1;
     }
     if (!rc) {
-        FILE *csv = atomic_stream(files[1]), *md = atomic_stream(files[2]);
         runs_csv(atomic_stream(files[0]), st, dice);
-        table_header(csv, md, st->base.model.classes);
-        for (int a = 0; a < st->n_count; a++)
-            for (int c = 0; c < st->config_count; c++) table_row(csv, md, st, a, c, dice);
-        fprintf(md, "\nMean Dice of the final epoch over the runs (seeds x training subsets); "
-                    "Δ: paired with random init (or the source's all fine-tune) on the same "
-                    "seed and subset, its 95 %% t-interval and the two-sided Wilcoxon "
-                    "signed-rank p.\n");
+        rc = table_files(st, dice, paths[1], atomic_stream(files[1]), atomic_stream(files[2]));
     }
     for (int i = 0; i < 3; i++)
         if (files[i]) {

@@ -1,7 +1,7 @@
 /* The forward graph builder as the one description of an architecture:
- *   - the layer table it records is spec/models.md's: names, numbers, kernel, stride,
+ *   - the layer table it records is docs/models.md's: names, numbers, kernel, stride,
  *     padding, dilation, bias and each row's input channels (the expected values below
- *     are typed from the spec's tables, not taken from our output);
+ *     are typed from that page's tables, not taken from our output);
  *   - rows are numbered in declaration order, the head is last, each row is applied by
  *     exactly one step and the steps follow the table's order (the swap scan's restart);
  *   - the builder stops a broken architecture: a row after the head, no head, two heads,
@@ -17,7 +17,8 @@
 #include "models/model.h"
 #include "tests/testutil.h"
 
-/* One spec row: conv name, in, out, kernel, stride, pad, dilation, bias. */
+/* One row of docs/models.md's layer table: conv name, in, out, kernel, stride, pad,
+ * dilation, bias. */
 typedef struct SpecRow {
     const char *conv;
     int in, out, kernel, stride, pad, dilation;
@@ -62,7 +63,7 @@ static void check_steps(const Model *m)
     assert_int_equal(seen, m->n_layers);
 }
 
-/* spec/models.md, "PSPNet with a ResNet-18 backbone" and "Layer numbering", C_in = 3, K = 5 */
+/* docs/models.md, "PSPNet" and "Layer numbering", C_in = 3, K = 5 */
 static void test_pspnet_table(void **state)
 {
     (void)state;
@@ -117,7 +118,7 @@ static void test_pspnet_table(void **state)
     model_free(&m);
 }
 
-/* spec/models.md, "UNet": F = 3, C_in = 2, K = 4; decoder inputs 24F, 12F, 6F, 3F */
+/* docs/models.md, "UNet": F = 3, C_in = 2, K = 4; decoder inputs 24F, 12F, 6F, 3F */
 static void test_unet_table(void **state)
 {
     (void)state;

@@ -282,18 +282,6 @@ static void test_commands(void **state)
     assert_non_null(strstr(out, "none.safetensors"));
 }
 
-static void write_text(const char *dir, const char *name, const char *text)
-{
-    char path[2048], cmd[4096], out[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
-    assert_int_equal(run_command(cmd, out, sizeof out), 0);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void test_report_verdict(void **state)
 {
     (void)state;
@@ -314,13 +302,14 @@ static void test_report_verdict(void **state)
         for (int seed = 1; seed <= 3; seed++) {
             snprintf(run, sizeof run, "transfer/runs/%s-s%d/log.csv", prefix, seed);
             snprintf(line, sizeof line, "epoch,mean_dice\n1,0.3\n2,%.4f\n", means[c] + 0.01 * (seed - 2));
-            write_text(dir, run, line);
+            test_file_write(path_in(dir, "%s", run), line);
         }
     }
-    write_text(dir, "transfer/table.csv", table);
-    write_text(dir, "transferability/scores.csv", "source,logme,leep\nA,-0.3,\nB,-0.2,\nC,-0.5,\n");
-    write_text(dir, "cka/t-vs-A.csv", "layer,cka,source,target,pixels,shared_init\n1,0.9,A,t,100,no\n"
-                                      "2,0.7,A,t,100,no\n");
+    test_file_write(path_in(dir, "transfer/table.csv"), table);
+    test_file_write(path_in(dir, "transferability/scores.csv"),
+                    "source,logme,leep\nA,-0.3,\nB,-0.2,\nC,-0.5,\n");
+    test_file_write(path_in(dir, "cka/t-vs-A.csv"), "layer,cka,source,target,pixels,shared_init\n"
+                                                    "1,0.9,A,t,100,no\n2,0.7,A,t,100,no\n");
     /* the whole plan swapped in zero-shot (plan --validate), per source */
     static const double swap_delta[3] = {-0.04, -0.01, -0.20};
     for (int k = 0; k < 3; k++) {
@@ -328,7 +317,7 @@ static void test_report_verdict(void **state)
         snprintf(name, sizeof name, "plans/%c.json", 'A' + k);
         snprintf(json, sizeof json, "{\"tensors\": [\"x\"], \"validation\": {\"target\": \"t\", "
                  "\"source\": \"%c\", \"whole\": {\"delta\": %g}}}", 'A' + k, swap_delta[k]);
-        write_text(dir, name, json);
+        test_file_write(path_in(dir, "%s", name), json);
     }
     Study s;
     assert_int_equal(study_load(dir, &s), 0);
@@ -392,9 +381,10 @@ static void test_report_verdict_from_runs_csv(void **state)
             strcat(runs, line);
         }
     }
-    write_text(dir, "transfer/table.csv", table);
-    write_text(dir, "transfer/runs.csv", runs);
-    write_text(dir, "transferability/scores.csv", "source,logme,leep\nA,-0.3,\nB,-0.2,\n");
+    test_file_write(path_in(dir, "transfer/table.csv"), table);
+    test_file_write(path_in(dir, "transfer/runs.csv"), runs);
+    test_file_write(path_in(dir, "transferability/scores.csv"),
+                    "source,logme,leep\nA,-0.3,\nB,-0.2,\n");
     Study s;
     assert_int_equal(study_load(dir, &s), 0);
     char md[1024];

@@ -13,24 +13,6 @@
 #include "reuse/report.h"
 #include "tests/testutil.h"
 
-static int missed;
-
-static void expect_in(const char *page, const char *text)
-{
-    if (!strstr(page, text)) {
-        print_error("the kinds table lacks '%s'\n", text);
-        missed++;
-    }
-}
-
-static void expect_not_in(const char *page, const char *text)
-{
-    if (strstr(page, text)) {
-        print_error("the kinds table has '%s'\n", text);
-        missed++;
-    }
-}
-
 static const char *const header =
     "layer,kind,tensor,dice_0,mean,delta,patient_mean,patient_sd,delta_lo,delta_hi,"
     "delta_init,delta_random,delta_control,trivial,mean_recal,delta_recal\n"
@@ -65,19 +47,12 @@ static void render(const char *csv, char **html, char **md)
     assert_int_equal(csv_parse(csv, strlen(csv), "kinds.csv", &t), 0);
     size_t len;
     FILE *f = open_memstream(html, &len);
-    report_kinds_html(f, &t, "a-scan");
+    report_kinds(f, TABLE_HTML, &t, "a-scan");
     assert_int_equal(fclose(f), 0);
     f = open_memstream(md, &len);
-    report_kinds_md(f, &t);
+    report_kinds(f, TABLE_MARKDOWN, &t, "a-scan");
     assert_int_equal(fclose(f), 0);
     csv_free(&t);
-}
-
-static int count(const char *text, const char *what)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
-    return n;
 }
 
 /* Case 1: four layers and the head; RM/RV clearly below RW/RB, W against B mixed; RB with
@@ -163,12 +138,11 @@ static void test_kinds_clear_and_inconclusive(void **state)
     (void)state;
     char *csv = clear_scan(), *html, *md;
     render(csv, &html, &md);
-    missed = 0;
     /* per kind: tensors, worst, hurt, reusable (delta >= -0.02), trivial, random mean */
     expect_in(md, " | -0.1200 | 4 of 4 | 0 of 4 | 0 of 4 | -0.3000 |");
     expect_in(md, " | -0.0900 | 4 of 4 | 0 of 4 | 1 of 4 | -0.2000 |");
     expect_in(md, " | -0.0040 | 0 of 4 | 4 of 4 | 4 of 4 | +0.0000 |");
-    expect_in(md, " | -0.0020 | 0 of 2 | 4 of 4 | - | - |");
+    expect_in(md, " | -0.0020 | 0 of 2 | 4 of 4 | – | – |");
     expect_in(md, " | -0.3000 | 3 of 5 | 2 of 5 | 0 of 5 | -0.4000 |");
     expect_in(md, " | -0.0200 | 1 of 5 | 5 of 5 | 5 of 5 | +0.0000 |");
     const char *rows[] = {"| RM | 4 | ", "| RV | 4 | ", "| RW | 4 | ", "| RB | 4 | ", "| W | 5 | ",
@@ -186,7 +160,7 @@ static void test_kinds_clear_and_inconclusive(void **state)
     expect_in(md, "not independent samples");
     expect_in(html, "confirmed when the whole 95% interval of the mean d lies below 0");
     expect_in(html, "<table class=\"kinds\"><caption>a-scan: ");
-    if (count(html, "<table") != count(html, "</table>")) missed++;
+    expect_that(count_in(html, "<table") == count_in(html, "</table>"), "unbalanced", "<table");
     double ref[4][4];
     if (reference(ref, 4)) {
         expect_stats(html, md, "| RM | 4 | ", ref[0], false);
@@ -200,7 +174,7 @@ static void test_kinds_clear_and_inconclusive(void **state)
     free(csv);
     free(html);
     free(md);
-    assert_int_equal(missed, 0);
+    expect_all_met();
 }
 
 /* Case 2: no controls, no intervals, no trivial column values; BN kinds in one layer only;
@@ -225,10 +199,9 @@ static void test_kinds_without_controls(void **state)
     }
     assert_int_equal(fclose(f), 0);
     render(csv, &html, &md);
-    missed = 0;
-    expect_in(md, "| RW | 1 | +0.0000 | +0.0000 | - | 1 of 1 | - | - |");
+    expect_in(md, "| RW | 1 | +0.0000 | +0.0000 | – | 1 of 1 | – | – |");
     expect_in(md, "| RM | 2 | -0.0550 [");
-    expect_in(md, "| 1 | -0.0450 | - | not enough layers |");
+    expect_in(md, "| 1 | -0.0450 | – | not enough layers |");
     expect_in(md, "| 3 | +0.1030 [");
     expect_in(md, " | W is more sensitive than B (contradicted) |");
     expect_in(html, "<td class=\"na\">not enough layers</td>");
@@ -238,7 +211,7 @@ static void test_kinds_without_controls(void **state)
     free(csv);
     free(html);
     free(md);
-    assert_int_equal(missed, 0);
+    expect_all_met();
 }
 
 /* An older scan (no controls' columns), non-numbers, and a scan with no swap rows or no
@@ -249,11 +222,10 @@ static void test_kinds_odd_scans(void **state)
     char *html, *md;
     render("layer,kind,tensor,mean,delta\nbaseline,,,0.8,0\n1,RM,a,0.7,-0.1\n1,RW,b,0.8,inf\n"
            "2,RM,c,0.8,nan\n2,RW,d,0.8,x\n3,W,e,0.8,\n", &html, &md);
-    missed = 0;
-    expect_in(md, "| RM | 2 | -0.1000 | -0.1000 | - | 0 of 1 | - | - |");
-    expect_in(md, "| RW | 2 | - | - | - | - | - | - |");
-    expect_in(md, "| W | 1 | - | - | - | - | - | - |");
-    expect_in(md, "| 0 | - | - | not enough layers |");
+    expect_in(md, "| RM | 2 | -0.1000 | -0.1000 | – | 0 of 1 | – | – |");
+    expect_in(md, "| RW | 2 | – | – | – | – | – | – |");
+    expect_in(md, "| W | 1 | – | – | – | – | – | – |");
+    expect_in(md, "| 0 | – | – | not enough layers |");
     expect_in(html, "Which kinds matter (conclusions 2 and 3)");
     expect_not_in(html, "nan");
     expect_not_in(md, "nan");
@@ -270,7 +242,7 @@ static void test_kinds_odd_scans(void **state)
     assert_string_equal(md, "");
     free(html);
     free(md);
-    assert_int_equal(missed, 0);
+    expect_all_met();
 }
 
 int main(int argc, char **argv)

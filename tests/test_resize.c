@@ -1,5 +1,5 @@
 /* Bilinear resize (align_corners=False): forward against a direct per-pixel evaluation of
- * the spec formula in double, a case worked by hand, the adjoint identity, finite
+ * docs/models.md's formula in double, a case worked by hand, the adjoint identity, finite
  * differences, thread independence and bad sizes. */
 #include <math.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "engine/resize.h"
 #include "tests/testutil.h"
 
-/* spec/models.md: src = (dst + 0.5) * in/out - 0.5, clamped below at 0; i0 = floor(src),
+/* docs/models.md: src = (dst + 0.5) * in/out - 0.5, clamped below at 0; i0 = floor(src),
  * i1 = min(i0 + 1, in - 1), t = src - i0. In double. */
 static void source(int dst, int in, int out, int *i0, int *i1, double *t)
 {

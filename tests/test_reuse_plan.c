@@ -13,31 +13,6 @@
 #include "train/plan_file.h"
 #include "tests/testutil.h"
 
-static char *dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    dir = make_temp_dir("plan");
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    int rc = remove_tree(dir);
-    free(dir);
-    return rc ? -1 : 0;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* A scan of 10 layers with RM and W rows, plus the head's W: W of layer k drops the mean
  * Dice by 0.005 * k (so layers 1..4 are within tau = 0.02, 1..6 within 0.03), RM by
  * 0.001 * k, the head W by 0.5. */
@@ -78,7 +53,7 @@ static void test_plan_rule_ci(void **state)
 {
     (void)state;
     char scan[4200], json[4200];
-    snprintf(scan, sizeof scan, "%s/scan-ci.csv", dir);
+    snprintf(scan, sizeof scan, "%s/scan-ci.csv", test_dir());
     write_scan_ci(scan);
     PlanOptions o;
     plan_options_defaults(&o);
@@ -97,7 +72,7 @@ static void test_plan_rule_ci(void **state)
     assert_int_equal(ci.trivial, 2);                 /* layers 1 and 3 */
     assert_true(paper.reusable_network);           /* 10 of 10 W */
     assert_false(ci.reusable_network);             /* 4 of 10 W < rho = 0.5 */
-    snprintf(json, sizeof json, "%s/ci.json", dir);
+    snprintf(json, sizeof json, "%s/ci.json", test_dir());
     assert_int_equal(plan_write_json(json, &ci), 0);
     size_t len;
     char *text = (char *)read_file_bytes(json, &len);
@@ -110,7 +85,7 @@ static void test_plan_rule_ci(void **state)
     plan_free(&paper);
     plan_free(&ci);
     /* the interval rule on a scan without intervals: one clear message */
-    snprintf(scan, sizeof scan, "%s/scan.csv", dir);
+    snprintf(scan, sizeof scan, "%s/scan.csv", test_dir());
     write_scan(scan);
     assert_int_equal(plan_from_scan(scan, &o, &paper), -1);
     assert_non_null(strstr(error_get(), "delta_lo"));
@@ -127,7 +102,7 @@ static void test_plan_respects_tau(void **state)
 {
     (void)state;
     char scan[4200];
-    snprintf(scan, sizeof scan, "%s/scan.csv", dir);
+    snprintf(scan, sizeof scan, "%s/scan.csv", test_dir());
     write_scan(scan);
     const double taus[] = {0, 0.004, 0.02, 0.03, 0.1, 1};
     for (int t = 0; t < 6; t++) {
@@ -143,7 +118,7 @@ static void test_plan_respects_tau(void **state)
             const PlanEntry *e = &p.entries[i];
             /* the drop, from the scan's own numbers */
             int k = atoi(e->layer);
-            double drop = !strcmp(e->layer, "head") ? 0.5 : !strcmp(e->kind, "W") ? 0.005 * k : 0.001 * k;
+            double drop = !strcmp(e->layer, "head") ? 0.5 : e->role == ROLE_W ? 0.005 * k : 0.001 * k;
             assert_true(e->reusable == (drop <= taus[t] + 1e-9));
             reusable += e->reusable;
         }
@@ -157,7 +132,7 @@ static void test_plan_respects_rho(void **state)
 {
     (void)state;
     char scan[4200];
-    snprintf(scan, sizeof scan, "%s/scan.csv", dir);
+    snprintf(scan, sizeof scan, "%s/scan.csv", test_dir());
     write_scan(scan);
     /* tau 0.03: W of layers 1..6 reusable, 6 of 11 W tensors = 0.545 */
     const struct { double rho; bool rn; } cases[] = {
@@ -179,8 +154,8 @@ static void test_plan_json(void **state)
 {
     (void)state;
     char scan[4200], json[4200], cmd[9000], out[8192];
-    snprintf(scan, sizeof scan, "%s/scan.csv", dir);
-    snprintf(json, sizeof json, "%s/plan.json", dir);
+    snprintf(scan, sizeof scan, "%s/scan.csv", test_dir());
+    snprintf(json, sizeof json, "%s/plan.json", test_dir());
     write_scan(scan);
     snprintf(cmd, sizeof cmd, "%s plan --scan %s --tau 0.02 --rho 0.3 -o %s", reusenet_program(), scan, json);
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
@@ -222,8 +197,8 @@ static void test_plan_rmse_bound(void **state)
 {
     (void)state;
     char scan[4200], rmse[4200];
-    snprintf(scan, sizeof scan, "%s/scan.csv", dir);
-    snprintf(rmse, sizeof rmse, "%s/rmse.csv", dir);
+    snprintf(scan, sizeof scan, "%s/scan.csv", test_dir());
+    snprintf(rmse, sizeof rmse, "%s/rmse.csv", test_dir());
     write_scan(scan);
     /* two pairs; for seg vs auto, W of layer k has RMSE 0.01 * k */
     FILE *f = fopen(rmse, "w");
@@ -268,8 +243,8 @@ static void test_plan_file_reader(void **state)
 {
     (void)state;
     char scan[4200], json[4200];
-    snprintf(scan, sizeof scan, "%s/scan.csv", dir);
-    snprintf(json, sizeof json, "%s/read.json", dir);
+    snprintf(scan, sizeof scan, "%s/scan.csv", test_dir());
+    snprintf(json, sizeof json, "%s/read.json", test_dir());
     write_scan(scan);
     PlanOptions o;
     plan_options_defaults(&o);
@@ -308,7 +283,7 @@ static void test_plan_file_reader(void **state)
     root = plan_file_parse("{\"tensors\": []}\n \t\r\n", 20, "ok.json");
     assert_non_null(root);
     cJSON_Delete(root);
-    assert_null(plan_file_read(dir));
+    assert_null(plan_file_read(test_dir()));
     assert_non_null(strstr(error_get(), "not a regular file"));
 }
 
@@ -319,28 +294,30 @@ static void test_plan_bad_scans(void **state)
     PlanOptions o;
     plan_options_defaults(&o);
     Plan p;
-    snprintf(path, sizeof path, "%s/bad.csv", dir);
-    write_file(path, "layer,kind,tensor,mean,delta\n1,W,a.weight,0.5,-0.1\n");
+    snprintf(path, sizeof path, "%s/bad.csv", test_dir());
+    test_file_write(path, "layer,kind,tensor,mean,delta\n1,W,a.weight,0.5,-0.1\n");
     assert_int_equal(plan_from_scan(path, &o, &p), -1);
     assert_non_null(strstr(error_get(), "no baseline row"));
-    write_file(path, "layer,kind,tensor,mean\nbaseline,,,0.5\n");
+    test_file_write(path, "layer,kind,tensor,mean\nbaseline,,,0.5\n");
     assert_int_equal(plan_from_scan(path, &o, &p), -1);
     assert_non_null(strstr(error_get(), "no 'delta' column"));
-    write_file(path, "layer,kind,tensor,mean,delta\nbaseline,,,0.5,0\n1,Q,a.weight,0.5,-0.1\n");
+    test_file_write(path, "layer,kind,tensor,mean,delta\nbaseline,,,0.5,0\n1,Q,a.weight,0.5,-0.1\n");
     assert_int_equal(plan_from_scan(path, &o, &p), -1);
     assert_non_null(strstr(error_get(), "row 3"));
     /* found by fuzz_report_csv: a quoted field with line breaks, quoted in the message,
      * made it several lines */
-    write_file(path, "layer,kind,tensor,mean,delta\nbaseline,,,0.5,0\n\"a\nb\r\nc\",Q,t,0.5,-0.1\n");
+    test_file_write(path, "layer,kind,tensor,mean,delta\nbaseline,,,0.5,0\n\"a\nb\r\nc\",Q,t,0.5,-0.1\n");
     assert_int_equal(plan_from_scan(path, &o, &p), -1);
     assert_non_null(strstr(error_get(), "(layer 'a b  c') has an unknown kind"));
     assert_null(strpbrk(error_get(), "\r\n"));
-    snprintf(cmd, sizeof cmd, "%s plan --scan %s/missing.csv -o %s/p.json", reusenet_program(), dir, dir);
+    snprintf(cmd, sizeof cmd, "%s plan --scan %s/missing.csv -o %s/p.json", reusenet_program(),
+             test_dir(), test_dir());
     assert_int_equal(run_command(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "missing.csv"));
-    snprintf(cmd, sizeof cmd, "%s plan --scan %s --rmse-max 0.1 -o %s/p.json", reusenet_program(), path, dir);
+    snprintf(cmd, sizeof cmd, "%s plan --scan %s --rmse-max 0.1 -o %s/p.json", reusenet_program(),
+             path, test_dir());
     assert_int_equal(run_command(cmd, out, sizeof out), 2);
-    snprintf(cmd, sizeof cmd, "%s plan --scan %s --rho 2 -o %s/p.json", reusenet_program(), path, dir);
+    snprintf(cmd, sizeof cmd, "%s plan --scan %s --rho 2 -o %s/p.json", reusenet_program(), path, test_dir());
     assert_int_equal(run_command(cmd, out, sizeof out), 2);
 }
 
@@ -356,5 +333,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_plan_file_reader),
         cmocka_unit_test(test_plan_bad_scans),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -1,5 +1,5 @@
 /* The swap scan (reuse/swap.c) and the resumable forward pass it rests on
- * (models/forward_graph.c, the program model_forward runs; reuse/resume_plan.c):
+ * (models/forward_graph.c, the program model_forward runs; reuse/resume_points.c):
  *   - resuming at any layer, after swapping a tensor there, gives bitwise the logits of a
  *     full forward pass of the swapped model;
  *   - an inference pass that frees each value after its last reader gives bitwise the
@@ -22,7 +22,7 @@
 #include "engine/optimizer.h"
 #include "models/checkpoint.h"
 #include "models/forward_graph.h"
-#include "reuse/resume_plan.h"
+#include "reuse/resume_points.h"
 #include "reuse/csv.h"
 #include "reuse/swap.h"
 #include "tests/testutil.h"

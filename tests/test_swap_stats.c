@@ -1,4 +1,4 @@
-/* The statistics of the swap scan (spec/reuse.md, section 6):
+/* The statistics of the swap scan (docs/method.md, "Statistics"):
  *   - the paired bootstrap reproduces by seed, and NumPy (tests/check_bootstrap.py) gets
  *     the same interval from the same per-patient counts and the same resamples; SciPy
  *     checks that the resamples draw patients uniformly;

@@ -240,6 +240,44 @@ unsigned char *read_file_bytes(const char *path, size_t *len)
     return b;
 }
 
+void test_file_write(const char *path, const char *text)
+{
+    char cmd[8192], out[256];
+    if (strchr(path, '\'')) fail_msg("test_file_write: a quote in '%s'", path);
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+    if (run_command(cmd, out, sizeof out)) fail_msg("%s: %s", cmd, out);
+    FILE *f = fopen(path, "w");
+    if (!f) fail_msg("cannot write %s", path);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+int count_in(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
+    return n;
+}
+
+static int expectations_missed;
+
+void expect_that(bool ok, const char *what, const char *text)
+{
+    if (ok) return;
+    print_error("%s '%s'\n", what, text);
+    expectations_missed++;
+}
+
+void expect_in(const char *text, const char *what) { expect_that(strstr(text, what), "lacks", what); }
+void expect_not_in(const char *text, const char *what) { expect_that(!strstr(text, what), "has", what); }
+
+void expect_all_met(void)
+{
+    const int missed = expectations_missed;
+    expectations_missed = 0;
+    if (missed) fail_msg("%d expectation(s) not met (above)", missed);
+}
+
 bool files_equal(const char *a, const char *b)
 {
     FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");

@@ -37,8 +37,6 @@ void toy_perturb_bn(Model *m, uint64_t seed);
 /* A few Adam steps (lr 0.01) of cross-entropy training on the set, batches of 8. */
 void toy_train(Model *m, const SliceSet *set, int steps);
 
-#endif
-
 /* Add dataset `key` (dims: ndim sizes, slowest first, as h5py shows them) to the HDF5 file
  * at path (created when absent), stored as uint8 (as_uint8) or float32, gzip-compressed in
  * chunks as SSL4MIS writes them; data holds the values as floats. Fails the test when
@@ -108,6 +106,19 @@ void assert_files_equal(const char *a, const char *b);
 char *path_in(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* rm -rf path (a test's temporary folder); returns 0 on success. */
 int remove_tree(const char *path);
+/* Write text to path (a plain write), making its missing parent folders; fails the test
+ * when it cannot. */
+void test_file_write(const char *path, const char *text);
+/* How many times what occurs in text, not overlapping. */
+int count_in(const char *text, const char *what);
+
+/* Expectations that do not stop the test, for a test that checks many things of one output
+ * and should show all that a broken rule breaks: each one not met is printed and counted,
+ * and expect_all_met() fails the test when any was since its last call. */
+void expect_that(bool ok, const char *what, const char *text);   /* prints "what 'text'" */
+void expect_in(const char *text, const char *what);               /* "lacks 'what'" */
+void expect_not_in(const char *text, const char *what);           /* "has 'what'" */
+void expect_all_met(void);
 
 /* cmocka group setup/teardown that give a test program one fresh temporary folder (named
  * after the program), removed at the end; test_dir() is its path. */
@@ -118,3 +129,5 @@ const char *test_dir(void);
  * with the generator's message. */
 void test_synth(const char *preset, int patients, int size, int slices, uint64_t seed,
                 const char *dir);
+
+#endif

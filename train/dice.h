@@ -1,5 +1,5 @@
-/* Dice from counts (spec/reuse.md, "Metrics" and section 6), the one accumulator behind
- * `eval`, training validation, the swap scan and its statistics.
+/* Dice from counts (docs/method.md, "Metrics" and "Per-patient counts"), the one
+ * accumulator behind `eval`, training validation, the swap scan and its statistics.
  *
  * The prediction is the argmax over the K output channels (ties to the lower class, as
  * torch.argmax). For each class c the counts are TP = |P_c ∩ G_c|, |P_c| and |G_c|, so

@@ -1,4 +1,4 @@
-/* Evaluation of a model on a set of preprocessed slices (spec/reuse.md, "Metrics").
+/* Evaluation of a model on a set of preprocessed slices (docs/method.md, "Metrics").
  *
  * Segmentation: the prediction is the argmax over the K output channels. Dice of class c
  * is 2|P_c ∩ G_c| / (|P_c| + |G_c|) counted over all pixels of the set together (pooled);

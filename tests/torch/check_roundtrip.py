@@ -1,4 +1,4 @@
-"""Checkpoints move both ways between PyTorch and the C program (spec/models.md,
+"""Checkpoints move both ways between PyTorch and the C program (docs/models.md,
 "Checkpoints").
 
 PyTorch -> C: models.py state_dicts written with safetensors_io.save_file (the bytes

@@ -1,7 +1,7 @@
-"""The two networks of spec/models.md in PyTorch, with exactly the spec's parameter names.
+"""The two networks of docs/models.md in PyTorch, with exactly its parameter names.
 
 These are the reference the C engine is checked against (check_models.py) and the proof
-that checkpoints are interchangeable (check_roundtrip.py). Written from the spec alone:
+that checkpoints are interchangeable (check_roundtrip.py). Written from that page alone:
 
   pspnet(in_channels=1, classes=4)            ResNet-18 backbone, dilated, output stride 8,
                                               pyramid pooling (bins 1, 2, 3, 6), bottleneck,
@@ -13,7 +13,7 @@ in a BasicBlock relu2 follows bn2 + identity): parameter-free, so the state_dict
 unchanged, but check_models.py can see each ReLU's input.
 
 Run as a script to print each model's state_dict and layer table and check the names
-against the spec's layer tables:  /usr/bin/python3 tests/torch/models.py
+against docs/models.md's layer tables:  /usr/bin/python3 tests/torch/models.py
 """
 import torch
 import torch.nn as nn
@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 
 def resize(x, size):
-    """Bilinear resize to an explicit size, align_corners=False (spec: shared semantics)."""
+    """Bilinear resize to an explicit size, align_corners=False (docs/models.md,
+    "Conventions")."""
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
@@ -172,7 +173,7 @@ def build(arch, in_channels=1, classes=4, width=64):
     raise ValueError(f"unknown arch {arch!r}")
 
 
-# ---- the spec's layer tables, typed in from spec/models.md ("Layer numbering") ----
+# ---- the layer tables, typed in from docs/models.md ("Layer numbering") ----
 
 def spec_layers(arch):
     """[(k, conv, bn)] for the numbered layers, then ('head', classifier, None)."""
@@ -195,14 +196,14 @@ def spec_layers(arch):
     return [(k + 1, c, b) for k, (c, b) in enumerate(rows)] + [("head", head, None)]
 
 
-# Spot checks against the spec's printed PSPNet table (k -> conv).
+# Spot checks against docs/models.md's printed PSPNet table (k -> conv).
 SPEC_PSPNET_ROWS = {1: "conv1", 2: "layer1.0.conv1", 8: "layer2.0.downsample.0",
                     13: "layer3.0.downsample.0", 14: "layer3.1.conv1", 18: "layer4.0.downsample.0",
                     20: "layer4.1.conv2", 21: "ppm.0.conv", 24: "ppm.3.conv", 25: "bottleneck.conv"}
 
 
 def expected_names(arch):
-    """Every state_dict key the spec implies, from the layer table alone."""
+    """Every state_dict key docs/models.md implies, from the layer table alone."""
     names = set()
     for k, conv, bn in spec_layers(arch):
         names.add(conv + ".weight")
@@ -216,7 +217,7 @@ def expected_names(arch):
 
 
 def check_names(model, arch):
-    """Raise unless the model's state_dict keys are exactly the spec's names."""
+    """Raise unless the model's state_dict keys are exactly docs/models.md's names."""
     got, want = set(model.state_dict()), expected_names(arch)
     if got != want:
         raise AssertionError(f"{arch}: missing {sorted(want - got)}, extra {sorted(got - want)}")
@@ -262,9 +263,9 @@ if __name__ == "__main__":
         m = print_model(arch, **kw)
         y = m.eval()(x)
         assert y.shape == (2, 4, 64, 48), y.shape
-        # Forward order of the convs equals the spec's numbering (then the head).
+        # Forward order of the convs equals docs/models.md's numbering (then the head).
         order = layer_order_in_forward(m, x)
         want = [c for _, c, _ in spec_layers(arch)]
         assert order == want, (order, want)   # (BasicBlock runs downsample after conv2)
         print(f"  output {list(y.shape)}; forward order matches the layer table")
-    print("models: names, shapes and layer order match spec/models.md")
+    print("models: names, shapes and layer order match docs/models.md")

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "engine/error.h"
-#include "reuse/resume_plan.h"
+#include "reuse/resume_points.h"
 
 typedef struct Work {
     const ForwardGraph *g;
@@ -51,9 +51,9 @@ static double total_work(const Work *w, const bool *chosen)
     return sum;
 }
 
-void resume_plan_choose(const ForwardGraph *g, const double *step_macs,
+void resume_points_choose(const ForwardGraph *g, const double *step_macs,
                         const size_t *value_bytes, const int *rows, size_t budget,
-                        ResumePlan *p)
+                        ResumePoints *p)
 {
     memset(p, 0, sizeof *p);
     Work w = {g, value_bytes, rows, NULL, NULL, NULL};
@@ -103,7 +103,7 @@ void resume_plan_choose(const ForwardGraph *g, const double *step_macs,
     free(w.keep);
 }
 
-void resume_plan_free(ResumePlan *p)
+void resume_points_free(ResumePoints *p)
 {
     free(p->keep);
     free(p->resume);
