@@ -6,50 +6,35 @@
 # pairwise kernel RMSE and reuse plans (the UNet plan validated jointly). Everything lands in $DEMO_DIR (default build/demo);
 # finished steps are skipped when run again.
 set -eu
+. "$(dirname "$0")/lib.sh"
 BIN=${BIN:-build/reusenet}
+MPIRUN=""
 OUT=${DEMO_DIR:-build/demo}
 SIZE=${DEMO_SIZE:-64}          # slices cropped to SIZE x SIZE
 EPOCHS=${DEMO_EPOCHS:-4}
 COMMON="--size $SIZE --batch 8 --lr 0.003 --seed 1 --quiet"
 
-step() { printf '\n== %s\n' "$*"; }
 mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans"
 
-step "1/10 synthetic datasets"
+step "1/9 synthetic datasets"
 for spec in "acdc 12" "t1 6" "rvsc 8"; do
     set -- $spec
     [ -f "$OUT/data/$1/dataset.cfg" ] || "$BIN" data synth --preset "$1" --patients "$2" --seed 1 --size 96 -o "$OUT/data/$1"
     "$BIN" data info "$OUT/data/$1" | head -6
 done
 
-step "2/10 shared initialisation (recorded as 'init' in every checkpoint)"
-[ -f "$OUT/init/unet.safetensors" ] || "$BIN" init --arch unet --width 16 --seed 1 -o "$OUT/init/unet.safetensors"
-[ -f "$OUT/init/pspnet.safetensors" ] || "$BIN" init --arch pspnet --seed 1 -o "$OUT/init/pspnet.safetensors"
+step "2/9 shared initialisation (recorded as 'init' in every checkpoint) and training"
+acdc_models 16 "$EPOCHS" unet pspnet
+train_run pspnet-t1-seg pspnet seg "$OUT/data/t1" "$EPOCHS" --width 16
+train_run pspnet-rvsc-seg pspnet seg "$OUT/data/rvsc" "$EPOCHS" --width 16
 
-train() {  # name arch task dataset
-    if [ -f "$OUT/runs/$1/last.safetensors" ] && [ ! -f "$OUT/runs/$1/resume.safetensors" ]; then return; fi
-    resume=""
-    [ -f "$OUT/runs/$1/resume.safetensors" ] && resume="--resume"
-    echo "training $1"
-    "$BIN" train --arch "$2" --width 16 --task "$3" --data "$OUT/data/$4" --epochs "$EPOCHS" \
-        --init-from "$OUT/init/$2.safetensors" $COMMON $resume -o "$OUT/runs/$1" || return 1
-    tail -n 1 "$OUT/runs/$1/log.csv"
-}
-step "3/10 training"
-train unet-acdc-seg unet seg acdc
-train unet-acdc-auto unet auto acdc
-train pspnet-acdc-seg pspnet seg acdc
-train pspnet-acdc-auto pspnet auto acdc
-train pspnet-t1-seg pspnet seg t1
-train pspnet-rvsc-seg pspnet seg rvsc
-
-step "4/10 evaluation and overlays"
+step "3/9 evaluation and overlays"
 for arch in unet pspnet; do
     "$BIN" eval --weights "$OUT/runs/$arch-acdc-seg/best.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
         --overlays "$OUT/overlays/$arch"
 done
 
-step "5/10 swap scans, BN statistics, kernel RMSE (target acdc-seg, source acdc-auto)"
+step "4/9 swap scans, BN statistics, kernel RMSE (target acdc-seg, source acdc-auto)"
 for arch in unet pspnet; do
     T="$OUT/runs/$arch-acdc-seg/best.safetensors"; S="$OUT/runs/$arch-acdc-auto/best.safetensors"
     # two of the six validation patients keep the scans short. The UNet scan runs the init
@@ -67,7 +52,7 @@ R="$OUT/runs"
 "$BIN" rmse "$R/unet-acdc-seg/best.safetensors" "$R/unet-acdc-auto/best.safetensors" \
     --names "seg ACDC,auto ACDC" -o "$OUT/rmse/unet.csv" > /dev/null
 
-step "6/10 reuse plans"
+step "5/9 reuse plans"
 "$BIN" plan --scan "$OUT/scans/pspnet-auto-to-seg.csv" -o "$OUT/plans/pspnet-auto-to-seg.json"
 # the UNet plan validated jointly: whole, cumulative in layer order, greedy (2 candidates a round)
 "$BIN" plan --scan "$OUT/scans/unet-auto-to-seg.csv" --validate \
@@ -76,7 +61,7 @@ step "6/10 reuse plans"
 # the interval rule: reusable only when the whole 95% interval of the drop is within tau
 "$BIN" plan --scan "$OUT/scans/unet-auto-to-seg.csv" --rule ci -o "$OUT/plans/unet-auto-to-seg-ci.json"
 
-step "7/10 transfer experiment (Table 1, reduced: n = 4, one seed)"
+step "6/9 transfer experiment (Table 1, reduced: n = 4, one seed)"
 # As in the paper, one plan (PSPNet, auto-encoder -> segmentation on acdc) selects the
 # tensors reused from every source.
 PLAN="$OUT/plans/pspnet-auto-to-seg.json"
@@ -101,7 +86,7 @@ CFG
 "$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
 cat "$OUT/transfer/table.md"
 
-step "8/10 will a source help? (aligned RMSE, CKA, LogME and LEEP of the Table 1 sources)"
+step "7/9 will a source help? (aligned RMSE, CKA, LogME and LEEP of the Table 1 sources)"
 mkdir -p "$OUT/cka" "$OUT/transferability"
 T="$R/pspnet-acdc-seg/best.safetensors"
 for s in T1_seg ACDC_auto RVSC_seg; do
@@ -114,19 +99,17 @@ done
     "$OUT/sources/RVSC_seg.safetensors" --data "$OUT/data/acdc" --size "$SIZE" --pixels 2048 \
     -o "$OUT/transferability/pspnet.csv"
 
-step "9/10 segmenting a new scan and scoring it (predict, eval --pred/--gt)"
+step "8/9 segmenting a new scan and scoring it (predict, eval --pred/--gt)"
 P=$(ls "$OUT/data/acdc" | grep -v dataset.cfg | tail -n 1)
 rm -rf "$OUT/predict" && mkdir -p "$OUT/predict"
 "$BIN" predict --weights "$R/unet-acdc-seg/best.safetensors" --input "$OUT/data/acdc/$P" \
     -o "$OUT/predict/$P" --quiet
 "$BIN" eval --pred "$OUT/predict/$P" --gt "$OUT/data/acdc/$P" -o "$OUT/predict/metrics.csv"
 
-step "10/10 report"
+step "9/9 report"
 mkdir -p "$OUT/overlays"
-for arch in unet pspnet; do
-    n=$(ls "$OUT/overlays/$arch" | wc -l); first=$(ls "$OUT/overlays/$arch" | sed -n "$(( (n + 1) / 2 ))p")
-    [ -n "$first" ] && cp "$OUT/overlays/$arch/$first" "$OUT/overlays/$arch-acdc-seg.png"
-done
+pick_overlay unet
+pick_overlay pspnet
 "$BIN" report "$OUT" -o "$OUT/report.html"
 
 printf '\nThe study is in %s; open %s/report.html\n' "$OUT" "$OUT"

@@ -36,6 +36,75 @@ train_run() {
     tail -n 1 "$d/log.csv"
 }
 
+# scan_auto_to_seg ARCH DATA: the swap scan of OUT/runs/ARCH-acdc-auto into ARCH-acdc-seg
+# (the paper's auto-encoder -> segmentation scan, with the init and random controls and
+# bootstrap intervals over VAL validation patients of DATA at SIZE), its BN statistics and
+# kernel RMSE; the scan is skipped when its file exists.
+scan_auto_to_seg() {
+    t="$OUT/runs/$1-acdc-seg/best.safetensors" s="$OUT/runs/$1-acdc-auto/best.safetensors"
+    [ -f "$OUT/scans/$1-auto-to-seg.csv" ] || "$BIN" swap --target "$t" --source "$s" \
+        --init "$OUT/init/$1.safetensors" --data "$2" --size "$SIZE" \
+        --val-count "$VAL" --quiet -o "$OUT/scans/$1-auto-to-seg.csv"
+    "$BIN" bnstats --target "$t" --source "$s" -o "$OUT/bn/$1-auto-to-seg.csv" > /dev/null
+    "$BIN" rmse "$t" "$s" --names "seg ACDC,auto ACDC" -o "$OUT/rmse/$1.csv" > /dev/null
+}
+
+# study_header TARGET N EPOCHS RUNS CONFIGS SIZE: study.cfg of a PSPNet Table 1, run r with seed
+# r and its own draw of the n patients (its "source:" lines follow).
+study_header() {
+    printf 'target: %s\narch: pspnet\nn: %s\nepochs: %s\nseeds: %s\nsubsets: per-seed\nconfigs: %s\nbatch: 8\nsize: %s\nlr: 0.001\n' \
+        "$1" "$2" "$3" "$4" "$5" "$6"
+}
+
+# train_seg_auto PREFIX ARCH DATA EPOCHS [OPTION...]: the segmentation model PREFIX-seg, then
+# the auto-encoder PREFIX-auto, each a train_run.
+train_seg_auto() {
+    sa_prefix=$1 sa_arch=$2 sa_data=$3 sa_epochs=$4
+    shift 4
+    train_run "$sa_prefix-seg" "$sa_arch" seg "$sa_data" "$sa_epochs" "$@" &&
+        train_run "$sa_prefix-auto" "$sa_arch" auto "$sa_data" "$sa_epochs" "$@"
+}
+
+# acdc_models WIDTH EPOCHS ARCH...: the shared initialisations (UNet of width WIDTH, PSPNet,
+# whose checkpoints record a width it does not use), then for each ARCH in that order its
+# segmentation model and auto-encoder on OUT/data/acdc: the scans' target and source.
+acdc_models() {
+    am_width=$1 am_epochs=$2
+    shift 2
+    init_model unet "$am_width"
+    init_model pspnet
+    for am_arch in "$@"; do
+        train_seg_auto "$am_arch-acdc" "$am_arch" "$OUT/data/acdc" "$am_epochs" --width "$am_width"
+    done
+}
+
+# make_plans ARCH...: each ARCH's auto -> seg scan turned into plans by the paper's rule and
+# by the interval rule (reusable only when the whole 95 % interval of the drop is within tau).
+make_plans() {
+    for arch in "$@"; do
+        "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" -o "$OUT/plans/$arch-auto-to-seg.json"
+        "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" --rule ci -o "$OUT/plans/$arch-auto-to-seg-ci.json"
+    done
+}
+
+# source_predictors TARGET DATA SOURCE...: what says, before any training, whether a source
+# of OUT/sources/ will help the target model: kernel RMSE after weight alignment and per-layer
+# CKA on VAL patients of DATA, one file per source, and LogME and LEEP of all the sources.
+source_predictors() {
+    t=$1 data=$2
+    shift 2
+    srcs=""
+    for s in "$@"; do
+        "$BIN" rmse "$t" "$OUT/sources/$s.safetensors" --names "target,$s" --align \
+            -o "$OUT/rmse/target-$s.csv" > /dev/null
+        [ -f "$OUT/cka/$s.csv" ] || "$BIN" cka --target "$t" --source "$OUT/sources/$s.safetensors" \
+            --data "$data" --size "$SIZE" --val-count "$VAL" --pixels 2048 -o "$OUT/cka/$s.csv" > /dev/null
+        srcs="$srcs $OUT/sources/$s.safetensors"
+    done
+    [ -f "$OUT/transferability/pspnet.csv" ] || "$BIN" transferability --source $srcs \
+        --data "$data" --size "$SIZE" -o "$OUT/transferability/pspnet.csv" > /dev/null
+}
+
 # study_source NAME CHECKPOINT PLAN: one "source:" line of study.cfg.
 study_source() { printf 'source: %s | %s | %s\n' "$1" "$2" "$3"; }
 

@@ -9,6 +9,7 @@
 # training runs data-parallel on R ranks and the transfer experiment spreads its runs over
 # them (README "Past one machine: Open MPI"); the scans and the rest run on one.
 set -eu
+. "$(dirname "$0")/lib.sh"
 BIN=${BIN:-build/reusenet}
 MPIRUN=${MPIRUN:-}
 OUT=${STUDY_DIR:-build/study}
@@ -16,7 +17,6 @@ EPOCHS=${EPOCHS:-40}
 SEEDS=${SEEDS:-3}
 COMMON="--size 128 --batch 8 --lr 0.001 --seed 1"
 
-step() { printf '\n== %s\n' "$*"; }
 mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans" "$OUT/overlays"
 
 step "datasets"
@@ -24,26 +24,10 @@ for p in acdc t1 rvsc; do
     [ -f "$OUT/data/$p/dataset.cfg" ] || "$BIN" data synth --preset "$p" --seed 1 -o "$OUT/data/$p"
 done
 
-step "shared initialisation"
-[ -f "$OUT/init/unet.safetensors" ] || "$BIN" init --arch unet --width 64 --seed 1 -o "$OUT/init/unet.safetensors"
-[ -f "$OUT/init/pspnet.safetensors" ] || "$BIN" init --arch pspnet --seed 1 -o "$OUT/init/pspnet.safetensors"
-
-train() {  # name arch task dataset
-    d="$OUT/runs/$1"
-    if [ -f "$d/last.safetensors" ] && [ "$(($(wc -l < "$d/log.csv") - 1))" -ge "$EPOCHS" ]; then return; fi
-    resume=""
-    [ -f "$d/resume.safetensors" ] && resume="--resume"
-    $MPIRUN "$BIN" train --arch "$2" --width 64 --task "$3" --data "$OUT/data/$4" --epochs "$EPOCHS" \
-        --init-from "$OUT/init/$2.safetensors" $COMMON $resume -o "$d"
-}
-step "training"
-for arch in unet pspnet; do
-    train "$arch-acdc-seg" "$arch" seg acdc
-    train "$arch-acdc-auto" "$arch" auto acdc
-done
-train pspnet-t1-seg pspnet seg t1
-train pspnet-t1-auto pspnet auto t1
-train pspnet-rvsc-seg pspnet seg rvsc
+step "shared initialisation and training"
+acdc_models 64 "$EPOCHS" unet pspnet
+train_seg_auto pspnet-t1 pspnet "$OUT/data/t1" "$EPOCHS" --width 64
+train_run pspnet-rvsc-seg pspnet seg "$OUT/data/rvsc" "$EPOCHS" --width 64
 
 step "swap scans, BN statistics, RMSE, plans"
 R="$OUT/runs"
@@ -78,9 +62,7 @@ CFG
 $MPIRUN "$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
 
 step "report"
-for arch in unet pspnet; do
-    n=$(ls "$OUT/overlays/$arch" | wc -l); first=$(ls "$OUT/overlays/$arch" | sed -n "$(( (n + 1) / 2 ))p")
-    [ -n "$first" ] && cp "$OUT/overlays/$arch/$first" "$OUT/overlays/$arch-acdc-seg.png"
-done
+pick_overlay unet
+pick_overlay pspnet
 "$BIN" report "$OUT" -o "$OUT/report.html"
 printf '\nopen %s/report.html\n' "$OUT"

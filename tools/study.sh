@@ -19,6 +19,7 @@
 # MPIRUN="mpirun -np R" (and the MPI=1 build) the transfer runs are spread over the ranks.
 # On real data: make study ACDC=/path/to/ACDC/training [T1=/path/to/T1] (README "make study").
 set -eu
+. "$(dirname "$0")/lib.sh"
 BIN=${BIN:-build/reusenet}
 MPIRUN=${MPIRUN:-}
 OUT=${STUDY_DIR:-build/study}
@@ -36,16 +37,11 @@ ACDC=${ACDC:-}                     # a real ACDC training folder instead of synt
 T1=${T1:-}                         # a real T1 dataset folder (dataset.cfg with preset t1)
 COMMON="--size $SIZE --batch 8 --lr 0.001 --seed 1 --quiet"
 
-step() { printf '\n== %s  (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans" \
     "$OUT/sources" "$OUT/cka" "$OUT/transferability" "$OUT/overlays"
 START=$(date +%s)
-{
-    echo "settings: SIZE=$SIZE NOISE=$NOISE EASY_NOISE=$EASY_NOISE SRC_EPOCHS=$SRC_EPOCHS EPOCHS='$EPOCHS' N='$N' RUNS=$RUNS PATIENTS='$PATIENTS' T1_PATIENTS=$T1_PATIENTS VAL=$VAL MPIRUN='$MPIRUN' ACDC='$ACDC' T1='$T1'"
-    echo "started: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    "$BIN" --version
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
-} > "$OUT/machine.txt"
+machine_header "SIZE=$SIZE NOISE=$NOISE EASY_NOISE=$EASY_NOISE SRC_EPOCHS=$SRC_EPOCHS EPOCHS='$EPOCHS' N='$N' RUNS=$RUNS PATIENTS='$PATIENTS' T1_PATIENTS=$T1_PATIENTS VAL=$VAL MPIRUN='$MPIRUN' ACDC='$ACDC' T1='$T1'" \
+    > "$OUT/machine.txt"
 
 step "1/8 datasets (synthetic unless ACDC=...)"
 synth() {  # name preset noise [patients]
@@ -67,51 +63,26 @@ fi
 for d in acdc acdc-easy t1; do "$BIN" data info "$OUT/data/$d" | sed -n '1p;5,6p'; done
 
 step "2/8 shared initialisation and source models ($SRC_EPOCHS epochs each)"
-[ -f "$OUT/init/unet.safetensors" ] || "$BIN" init --arch unet --width 32 --seed 1 -o "$OUT/init/unet.safetensors"
-[ -f "$OUT/init/pspnet.safetensors" ] || "$BIN" init --arch pspnet --seed 1 -o "$OUT/init/pspnet.safetensors"
-train() {  # name arch task dataset
-    d="$OUT/runs/$1"
-    if [ -f "$d/last.safetensors" ] && [ "$(($(wc -l < "$d/log.csv") - 1))" -ge "$SRC_EPOCHS" ]; then return; fi
-    resume=""; [ -f "$d/resume.safetensors" ] && resume="--resume"
-    echo "training $1"
-    $MPIRUN "$BIN" train --arch "$2" --width 32 --task "$3" --data "$OUT/data/$4" --epochs "$SRC_EPOCHS" \
-        --init-from "$OUT/init/$2.safetensors" $COMMON $resume -o "$d"
-    tail -n 1 "$d/log.csv"
-}
-for arch in pspnet unet; do
-    train "$arch-acdc-seg" "$arch" seg acdc
-    train "$arch-acdc-auto" "$arch" auto acdc
-done
-train pspnet-t1-seg pspnet seg t1
-train pspnet-t1-auto pspnet auto t1
+acdc_models 32 "$SRC_EPOCHS" pspnet unet
+train_seg_auto pspnet-t1 pspnet "$OUT/data/t1" "$SRC_EPOCHS" --width 32
 R="$OUT/runs"
 cp "$R/pspnet-t1-seg/best.safetensors" "$OUT/sources/T1_seg.safetensors"
 cp "$R/pspnet-t1-auto/best.safetensors" "$OUT/sources/T1_auto.safetensors"
 
 step "3/8 swap scans with controls and intervals, BN statistics, kernel RMSE"
 for arch in pspnet unet; do
-    T="$R/$arch-acdc-seg/best.safetensors"; S="$R/$arch-acdc-auto/best.safetensors"
-    [ -f "$OUT/scans/$arch-auto-to-seg.csv" ] || "$BIN" swap --target "$T" --source "$S" \
-        --init "$OUT/init/$arch.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
-        --val-count "$VAL" --quiet -o "$OUT/scans/$arch-auto-to-seg.csv"
-    "$BIN" bnstats --target "$T" --source "$S" -o "$OUT/bn/$arch-auto-to-seg.csv" > /dev/null
-    "$BIN" rmse "$T" "$S" --names "seg ACDC,auto ACDC" -o "$OUT/rmse/$arch.csv" > /dev/null
-    "$BIN" eval --weights "$T" --data "$OUT/data/acdc" --val-count "$VAL" --overlays "$OUT/overlays/$arch" > /dev/null
+    scan_auto_to_seg "$arch" "$OUT/data/acdc"
+    "$BIN" eval --weights "$R/$arch-acdc-seg/best.safetensors" --data "$OUT/data/acdc" --val-count "$VAL" \
+        --overlays "$OUT/overlays/$arch" > /dev/null
 done
 
 step "4/8 reuse plans (the paper's rule and the interval rule)"
-for arch in pspnet unet; do
-    "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" -o "$OUT/plans/$arch-auto-to-seg.json"
-    "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" --rule ci -o "$OUT/plans/$arch-auto-to-seg-ci.json"
-done
+make_plans pspnet unet
 
 study_cfg() {  # target n epochs configs sources...
-    printf 'target: %s\narch: pspnet\nn: %s\nepochs: %s\nseeds: %s\nsubsets: per-seed\nconfigs: %s\nbatch: 8\nsize: %s\nlr: 0.001\n' \
-        "$1" "$2" "$3" "$RUNS" "$4" "$SIZE"
+    study_header "$1" "$2" "$3" "$RUNS" "$4" "$SIZE"
     shift 4
-    for s in "$@"; do
-        printf 'source: %s | %s/sources/%s.safetensors | %s/plans/pspnet-auto-to-seg.json\n' "$s" "$OUT" "$s" "$OUT"
-    done
+    for s in "$@"; do study_source "$s" "$OUT/sources/$s.safetensors" "$OUT/plans/pspnet-auto-to-seg.json"; done
 }
 step "5/8 transfer experiment: Table 1 with intervals (n = $N, $RUNS runs each)"
 study_cfg "$OUT/data/acdc" "$N" "$EPOCHS" "random, random frozen encoder, freeze, fine-tune, all fine-tune" \
@@ -127,22 +98,11 @@ $MPIRUN "$BIN" transfer --config "$OUT/easy/study.cfg" -o "$OUT/easy"
 cat "$OUT/easy/transfer/table.md"
 
 step "7/8 will a source help? aligned RMSE, CKA, LogME and LEEP of the sources"
-T="$R/pspnet-acdc-seg/best.safetensors"
-for s in T1_seg T1_auto; do
-    "$BIN" rmse "$T" "$OUT/sources/$s.safetensors" --names "target,$s" --align \
-        -o "$OUT/rmse/target-$s.csv" > /dev/null
-    [ -f "$OUT/cka/$s.csv" ] || "$BIN" cka --target "$T" --source "$OUT/sources/$s.safetensors" \
-        --data "$OUT/data/acdc" --size "$SIZE" --val-count "$VAL" --pixels 2048 -o "$OUT/cka/$s.csv" > /dev/null
-done
-[ -f "$OUT/transferability/pspnet.csv" ] || "$BIN" transferability --source "$OUT/sources/T1_seg.safetensors" \
-    "$OUT/sources/T1_auto.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
-    -o "$OUT/transferability/pspnet.csv" > /dev/null
+source_predictors "$R/pspnet-acdc-seg/best.safetensors" "$OUT/data/acdc" T1_seg T1_auto
 
 step "8/8 report"
-for arch in unet pspnet; do
-    n=$(ls "$OUT/overlays/$arch" | wc -l); first=$(ls "$OUT/overlays/$arch" | sed -n "$(( (n + 1) / 2 ))p")
-    [ -n "$first" ] && cp "$OUT/overlays/$arch/$first" "$OUT/overlays/$arch-acdc-seg.png"
-done
+pick_overlay unet
+pick_overlay pspnet
 "$BIN" report "$OUT" -o "$OUT/report.html"
 "$BIN" report "$OUT/easy" -o "$OUT/easy/report.html" > /dev/null
 {

@@ -73,17 +73,9 @@ synth rvsc rvsc 32
 for d in acdc la t1 rvsc; do "$BIN" data info "$OUT/data/$d" | head -8; done
 
 step "2/8 sources and scan models ($SRC_EPOCHS epochs each)"
-init_model pspnet
-init_model unet 32
-for arch in pspnet unet; do
-    w=""; [ "$arch" = unet ] && w="--width 32"
-    train_run "$arch-acdc-seg" "$arch" seg "$OUT/data/acdc" "$SRC_EPOCHS" $w
-    train_run "$arch-acdc-auto" "$arch" auto "$OUT/data/acdc" "$SRC_EPOCHS" $w
-done
-train_run pspnet-la-seg pspnet seg "$OUT/data/la" "$SRC_EPOCHS" --n-train "$LA_PATIENTS"
-train_run pspnet-la-auto pspnet auto "$OUT/data/la" "$SRC_EPOCHS" --n-train "$LA_PATIENTS"
-train_run pspnet-t1-seg pspnet seg "$OUT/data/t1" "$SRC_EPOCHS"
-train_run pspnet-t1-auto pspnet auto "$OUT/data/t1" "$SRC_EPOCHS"
+acdc_models 32 "$SRC_EPOCHS" pspnet unet
+train_seg_auto pspnet-la pspnet "$OUT/data/la" "$SRC_EPOCHS" --n-train "$LA_PATIENTS"
+train_seg_auto pspnet-t1 pspnet "$OUT/data/t1" "$SRC_EPOCHS"
 train_run pspnet-rvsc-seg pspnet seg "$OUT/data/rvsc" "$SRC_EPOCHS"
 R="$OUT/runs"
 for s in ACDC_auto:acdc-auto LA_seg:la-seg LA_auto:la-auto T1_seg:t1-seg T1_auto:t1-auto RVSC_seg:rvsc-seg; do
@@ -92,45 +84,26 @@ done
 
 step "3/8 swap scans with controls and intervals on real ACDC, BN statistics, kernel RMSE"
 for arch in pspnet unet; do
-    T="$R/$arch-acdc-seg/best.safetensors"; S="$R/$arch-acdc-auto/best.safetensors"
-    [ -f "$OUT/scans/$arch-auto-to-seg.csv" ] || "$BIN" swap --target "$T" --source "$S" \
-        --init "$OUT/init/$arch.safetensors" --data "$OUT/data/acdc" --size "$SIZE" \
-        --val-count "$VAL" --quiet -o "$OUT/scans/$arch-auto-to-seg.csv"
-    "$BIN" bnstats --target "$T" --source "$S" -o "$OUT/bn/$arch-auto-to-seg.csv" > /dev/null
-    "$BIN" rmse "$T" "$S" --names "seg ACDC,auto ACDC" -o "$OUT/rmse/$arch.csv" > /dev/null
-    [ -d "$OUT/overlays/$arch" ] || "$BIN" eval --weights "$T" --data "$OUT/data/acdc" --size "$SIZE" \
-        --val-count "$VAL" --overlays "$OUT/overlays/$arch" > /dev/null
+    scan_auto_to_seg "$arch" "$OUT/data/acdc"
+    [ -d "$OUT/overlays/$arch" ] || "$BIN" eval --weights "$R/$arch-acdc-seg/best.safetensors" \
+        --data "$OUT/data/acdc" --size "$SIZE" --val-count "$VAL" --overlays "$OUT/overlays/$arch" > /dev/null
 done
 
 step "4/8 reuse plans (the paper's rule and the interval rule)"
-for arch in pspnet unet; do
-    "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" -o "$OUT/plans/$arch-auto-to-seg.json"
-    "$BIN" plan --scan "$OUT/scans/$arch-auto-to-seg.csv" --rule ci -o "$OUT/plans/$arch-auto-to-seg-ci.json"
-done
+make_plans pspnet unet
 
 step "5/8 Table 1 on real ACDC: every configuration, n = $N, $RUNS runs each"
 PLAN="$OUT/plans/pspnet-auto-to-seg.json"
 {
-    printf 'target: %s\narch: pspnet\nn: %s\nepochs: %s\nseeds: %s\nsubsets: per-seed\n' \
-        "$OUT/data/acdc" "$N" "$EPOCHS" "$RUNS"
-    printf 'configs: random, random frozen encoder, freeze, fine-tune, all fine-tune\n'
-    printf 'batch: 8\nsize: %s\nlr: 0.001\n' "$SIZE"
+    study_header "$OUT/data/acdc" "$N" "$EPOCHS" "$RUNS" \
+        "random, random frozen encoder, freeze, fine-tune, all fine-tune" "$SIZE"
     for s in $SOURCES; do study_source "$s" "$OUT/sources/$s.safetensors" "$PLAN"; done
 } > "$OUT/study.cfg"
 $MPIRUN "$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
 cat "$OUT/transfer/table.md"
 
 step "6/8 will a source help? aligned RMSE, CKA, LogME and LEEP of every source"
-T="$R/pspnet-acdc-seg/best.safetensors"
-for s in $SOURCES; do
-    "$BIN" rmse "$T" "$OUT/sources/$s.safetensors" --names "target,$s" --align \
-        -o "$OUT/rmse/target-$s.csv" > /dev/null
-    [ -f "$OUT/cka/$s.csv" ] || "$BIN" cka --target "$T" --source "$OUT/sources/$s.safetensors" \
-        --data "$OUT/data/acdc" --size "$SIZE" --val-count "$VAL" --pixels 2048 -o "$OUT/cka/$s.csv" > /dev/null
-done
-srcs=""; for s in $SOURCES; do srcs="$srcs $OUT/sources/$s.safetensors"; done
-[ -f "$OUT/transferability/pspnet.csv" ] || "$BIN" transferability --source $srcs \
-    --data "$OUT/data/acdc" --size "$SIZE" -o "$OUT/transferability/pspnet.csv" > /dev/null
+source_predictors "$R/pspnet-acdc-seg/best.safetensors" "$OUT/data/acdc" $SOURCES
 
 step "7/8 report"
 pick_overlay unet
