@@ -6,6 +6,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/engine.h"
+#include "engine/error.h"
+#include "engine/fsutil.h"
 #include "engine/loss.h"
 #include "engine/npy.h"
 #include "models/checkpoint.h"
@@ -142,6 +144,9 @@ int cmd_forward(int argc, char **argv)
                              "--train-mode).", NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
+    const char *inputs[] = {weights, input, output};
+    if (fs_check_output(output, inputs, 2) || (save && fs_check_output(save, inputs, 3)))
+        return cli_fail("forward");
     engine_set_threads(threads);
     Model m;
     NpyArray x;
@@ -186,6 +191,8 @@ int cmd_grad(int argc, char **argv)
         fprintf(stderr, "reusenet grad: --loss must be ce or mse, got '%s'\n", loss_name);
         return 2;
     }
+    const char *inputs[] = {weights, input, target};
+    if (fs_check_output(output, inputs, 3)) return cli_fail("grad");
     engine_set_threads(threads);
     Model m;
     NpyArray x, tgt = {0};

@@ -150,11 +150,7 @@ static int predict_file(PredictRun *r, const char *input, const char *out)
     if (!out_ext || png != !strcmp(out_ext, ".png"))
         return error_set("%s: the output of %s must end in %s", out, input,
                          png ? ".png" : ".nii or .nii.gz");
-    char *a = realpath(input, NULL), *b = realpath(out, NULL);
-    int same = a && b && !strcmp(a, b);
-    free(a);
-    free(b);
-    if (same) return error_set("%s: is the input; give another output name", out);
+    if (fs_check_output(out, &input, 1)) return -1;
     const char *base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
     char name[1024];                         /* the case name: file name without extension */
     snprintf(name, sizeof name, "%.*s", (int)(strlen(base) - strlen(ext)), base);
@@ -171,13 +167,10 @@ static int predict_folder(PredictRun *r, const char *input, const char *out)
         case_list_free(&cases);
         return error_set("%s: is a file; for the folder %s give an output folder", out, input);
     }
-    char *a = realpath(cases.root, NULL), *b = realpath(out, NULL);
-    int same = a && b && !strcmp(a, b);
-    free(a);
-    free(b);
-    if (same) {          /* masks have the images' names: they would replace them */
+    const char *root = cases.root;      /* masks have the images' names: they would replace them */
+    if (fs_check_output(out, &root, 1)) {
         case_list_free(&cases);
-        return error_set("%s: is the input folder; give another output folder", out);
+        return -1;
     }
     int rc = 0;
     for (int i = 0; i < cases.count && !rc; i++) {

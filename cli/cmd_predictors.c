@@ -12,6 +12,7 @@
 #include "cli/options.h"
 #include "engine/atomic_file.h"
 #include "engine/engine.h"
+#include "engine/fsutil.h"
 #include "engine/npy.h"
 #include "reuse/cka.h"
 #include "reuse/csv.h"
@@ -118,6 +119,8 @@ int cmd_cka(int argc, char **argv)
         fprintf(stderr, "reusenet cka: needs --data DIR, --pixels >= 4 and --batch >= 1\n");
         return 2;
     }
+    const char *inputs[] = {target, source};
+    if (fs_check_output(out, inputs, 2)) return cli_fail("cka");
     engine_set_threads(threads);
     ReuseModel t, s;
     if (reuse_model_load(&t, target, NULL)) return cli_fail("cka");
@@ -319,6 +322,8 @@ int cmd_transferability(int argc, char **argv)
         return 2;
     }
     paths[0] = (char *)source;
+    if (fs_check_output(out, (const char *const *)paths, n_more + 1))
+        return cli_fail("transferability");
     engine_set_threads(threads);
     return score_sources(paths, n_more + 1, &d, pixels, seed, batch, out);
 }

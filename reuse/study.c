@@ -191,6 +191,48 @@ int study_load(const char *dir, Study *s)
     return 0;
 }
 
+/* Every file of dir the report reads, in *paths (n returned; free with fs_free_names). */
+static int list_inputs(const char *dir, char ***paths)
+{
+    static const struct { const char *sub, *ext; } parts[] = {
+        {"scans", ".csv"}, {"bn", ".csv"}, {"rmse", ".csv"}, {"cka", ".csv"},
+        {"transferability", ".csv"}, {"plans", ".json"}, {"overlays", ".png"},
+        {"transfer", ".csv"}};
+    char **all = NULL;
+    int n = 0;
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+        char **names;
+        int m = list_files(dir, parts[k].sub, parts[k].ext, &names);
+        for (int i = 0; i < m; i++) {
+            all = xrealloc(all, sizeof *all * (size_t)(n + 1));
+            all[n++] = names[i];
+        }
+        free(names);
+    }
+    char *runs = fs_join(dir, "transfer/runs"), **folders;
+    int m = fs_list(runs, 1, &folders);
+    for (int i = 0; i < m; i++) {
+        char *run = fs_join(runs, folders[i]);
+        all = xrealloc(all, sizeof *all * (size_t)(n + 1));
+        all[n++] = fs_join(run, "log.csv");
+        free(run);
+    }
+    if (m > 0) fs_free_names(folders, m);
+    error_clear();                        /* an absent runs folder is no error */
+    free(runs);
+    *paths = all;
+    return n;
+}
+
+int study_check_output(const char *dir, const char *out)
+{
+    char **paths;
+    int n = list_inputs(dir, &paths);
+    int rc = fs_check_output(out, (const char *const *)paths, n);
+    fs_free_names(paths, n);
+    return rc;
+}
+
 static void free_tables(StudyTable *t, int n)
 {
     for (int i = 0; i < n; i++) {

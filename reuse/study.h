@@ -55,6 +55,9 @@ typedef struct Study {
  * lacks the columns its kind needs, or when dir holds none of the parts. */
 int study_load(const char *dir, Study *s);
 void study_free(Study *s);
+/* Refuse an output that is one of the files a report of dir reads (every part above, the
+ * runs' log.csv and transfer/runs.csv included): 0, or -1 naming both. */
+int study_check_output(const char *dir, const char *out);
 /* Whether table t has the columns its part ("scans", "bn", "rmse") needs: 0, or -1 naming
  * the first one missing. Other parts need none. */
 int study_check_columns(const char *part, const CsvTable *t);

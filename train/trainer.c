@@ -377,7 +377,17 @@ static int open_run(Run *r)
         return error_set("%s already holds a run (use --resume to continue it, or another -o)",
                          c->out_dir);
     r->resuming = has_run;
+    const char *inputs[] = {c->init_from, c->plan};
+    if (fs_check_output(r->last_path, inputs, 2) || fs_check_output(r->best_path, inputs, 2) ||
+        fs_check_output(r->resume_path, inputs, 2))
+        return -1;
     if (r->writer && make_dirs(c->out_dir)) return -1;
+    /* a killed run's temporaries (.last.safetensors.tmp.PID.N: a whole model each) */
+    int stale = r->writer && has_run ? atomic_remove_stale(c->out_dir) : 0;
+    if (stale < 0) return -1;
+    if (stale > 0 && !r->quiet)
+        fprintf(stderr, "removed %d temporary file%s left by a killed run in %s\n", stale,
+                stale == 1 ? "" : "s", c->out_dir);
     if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &r->data)) return -1;
     if (!r->data.train.count || !r->data.val.count)
         return error_set("%s: no training or validation slices", c->data.dir);
