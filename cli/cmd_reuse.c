@@ -246,7 +246,7 @@ int cmd_swap(int argc, char **argv)
         {"--seed", OPT_U64, &so.seed, "S  seed of the bootstrap and the random control (default 0)", false},
         {"--recalibrate", OPT_FLAG, &recalibrate, "also re-estimate every BN's statistics on the "
          "training images after each swap (columns mean_recal, delta_recal)", false},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
         {"--quiet", OPT_FLAG, &quiet, "no progress line", false},
         {"-o", OPT_STRING, &out, "FILE  CSV: layer,kind,tensor,dice_0..,mean,delta,"
          "patient_mean,patient_sd,delta_lo,delta_hi,delta_init,delta_random,delta_control,"
@@ -397,7 +397,7 @@ int cmd_plan(int argc, char **argv)
         {"--seed", OPT_U64, &va.vo.seed, "S  seed of the bootstrap (default 0)", false},
         {"--candidates", OPT_INT, &va.vo.candidates, "M  greedy set: tensors tried per round, "
          "those with the smallest own drop (default 4)", false},
-        {"--threads", OPT_INT, &va.threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &va.threads, THREADS_HELP, false},
         {"--quiet", OPT_FLAG, &va.quiet, "no progress lines", false},
         {"-o", OPT_STRING, &out, "PLAN.json  the plan (\"tensors\": what train --plan loads)", true},
     };

@@ -5,6 +5,7 @@
 #include "engine/batchnorm.h"
 #include "engine/conv2d.h"
 #include "engine/error.h"
+#include "engine/memory.h"
 #include "engine/relu.h"
 #include "models/forward_graph.h"
 #include "models/model.h"
@@ -102,6 +103,18 @@ int model_create(Model *m, const ModelConfig *cfg)
 {
     if (model_describe(m, cfg)) return -1;
     for (int i = 0; i < m->n_layers; i++) declare_layer(&m->params, &m->layers[i]);
+    /* values and gradients, before they are allocated */
+    double floats = 0;
+    for (int i = 0; i < m->params.count; i++)
+        floats += (m->params.items[i].kind == PARAM_TRAINABLE ? 2.0 : 1.0) *
+                  (double)m->params.items[i].t.size;
+    char what[96];
+    snprintf(what, sizeof what, "a %s model%s (%.0f million parameters)", model_arch_name(cfg->arch),
+             model_arch_info(cfg->arch)->has_width ? " of that width" : "", floats / 2e6);
+    if (memory_check(4 * floats, what)) {
+        model_free(m);
+        return -1;
+    }
     params_finalize(&m->params);
     return 0;
 }
@@ -168,6 +181,26 @@ int model_check_input(const Model *m, int n, int c, int h, int w)
         return error_set("input size %dx%d: %s needs height and width that are multiples of %d",
                          h, w, model_arch_name(m->cfg.arch), multiple);
     return 0;
+}
+
+int model_check_run(Model *m, int n, int h, int w, bool training)
+{
+    if (model_check_input(m, n, m->cfg.in_channels, h, w)) return -1;
+    ValueShape *vs = xmalloc(sizeof *vs * (size_t)(m->graph->n_steps + 1));
+    forward_graph_shapes(m->graph, m, h, w, vs);
+    double all = 0, largest = 0;
+    for (int s = 0; s <= m->graph->n_steps; s++) {
+        double v = (double)vs[s].c * vs[s].h * vs[s].w * n;
+        all += v;
+        largest = v > largest ? v : largest;
+    }
+    free(vs);
+    const double params = (double)m->params.n_values * (training ? 4 : 2) + (double)m->params.n_buffers;
+    const double floats = params + (training ? 2 * all : 3 * largest);
+    char what[128];
+    snprintf(what, sizeof what, "%s %d input%s of %dx%d", training ? "a training step on" :
+             "a forward pass of", n, n == 1 ? "" : "s", h, w);
+    return memory_check(4 * floats, what);
 }
 
 Tensor *model_forward(Model *m, Tape *t, Tensor *x)

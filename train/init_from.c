@@ -1,6 +1,7 @@
 /* --init-from: start a model from another checkpoint, wholly or in part (paper Table 1:
  * the reusable parameters of a source model, frozen or fine-tuned). */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,10 @@ static int fold_rgb(SafeTensors *st, const Layer *l, Param *p)
         for (int q = 0; q < taps; q++)
             p->t.data[o * taps + q] = rgb[(o * 3 + 0) * taps + q] + rgb[(o * 3 + 1) * taps + q] +
                                       rgb[(o * 3 + 2) * taps + q];
+    for (size_t i = 0; !rc && i < p->t.size; i++)
+        if (!isfinite(p->t.data[i]))
+            rc = error_set("%s: tensor '%s' holds a non-finite value at element %zu (summed "
+                           "over its 3 input channels)", st->path, p->name, i);
     free(rgb);
     return rc;
 }

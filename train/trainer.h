@@ -48,7 +48,9 @@ typedef struct TrainConfig {
 } TrainConfig;
 
 void train_config_defaults(TrainConfig *c);
-/* Run (or resume) a training run. 0, or -1 with the message set. */
+/* Run (or resume) a training run. 0; 1 when nothing was trainable (every learned tensor
+ * loaded and frozen): the loaded model was evaluated once, as the last epoch, and its row
+ * in log.csv has no training loss; or -1 with the message set. */
 int train_run(const TrainConfig *c);
 
 /* Load tensors from `path` into m as --init-from does: all tensors, a list, or a plan's;
