@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "datasets/cfgfile.h"
 #include "datasets/dataset.h"
@@ -64,13 +65,26 @@ int dataset_parse_classes(const char *text, unsigned *classes)
 
 /* ---- dataset.cfg */
 
+/* The keys dataset.cfg knows: a new key is a line here (and its reading below). */
+static const CfgKey DATASET_CFG_KEYS[] = {
+    {"preset", false},
+    {"classes", false},
+    {"spacing", false},
+    /* how `data synth` made the data: recorded, not read */
+    {"patients", false},
+    {"seed", false},
+    {"size", false},
+    {"noise", false},
+};
+
 int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path)
 {
-    int status = 0;
+    int status = cfgfile_check_keys(cfg, path, DATASET_CFG_KEYS,
+                                    (int)(sizeof DATASET_CFG_KEYS / sizeof DATASET_CFG_KEYS[0]));
     const char *preset = cfgfile_get(cfg, "preset");
     const char *classes = cfgfile_get(cfg, "classes");
     const char *spacing = cfgfile_get(cfg, "spacing");
-    if (preset) {
+    if (!status && preset) {
         if (!dataset_preset_classes(preset) || strlen(preset) >= sizeof d->preset)
             status = error_set("%s: unknown preset '%s' (acdc, t1, rvsc or custom)", path, preset);
         else
@@ -93,7 +107,7 @@ int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path)
 static int read_dataset_cfg(Dataset *d)
 {
     char *path = fs_join(d->path, "dataset.cfg");
-    if (!fs_is_file(path)) {
+    if (access(path, F_OK) != 0) {       /* absent; anything else there must be a file */
         free(path);
         return 0;
     }

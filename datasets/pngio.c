@@ -51,6 +51,18 @@ int pngio_decode_gray(const void *bytes, size_t size, const char *name, GrayImag
     memset(img, 0, sizeof *img);
     if (size < 8 || png_sig_cmp(bytes, 0, 8))
         return error_set("%s: not a PNG file (no PNG signature)", name);
+    /* The IHDR chunk comes first (bytes 8..32): a size beyond the reader's bound is said as
+     * such, not as the "damaged PNG" libpng's limit check would report. */
+    const unsigned char *b = bytes;
+    if (size >= 24 && !memcmp(b + 12, "IHDR", 4)) {
+        const unsigned long w = (unsigned long)b[16] << 24 | (unsigned long)b[17] << 16 |
+                                (unsigned long)b[18] << 8 | b[19];
+        const unsigned long h = (unsigned long)b[20] << 24 | (unsigned long)b[21] << 16 |
+                                (unsigned long)b[22] << 8 | b[23];
+        if (w > PNG_MAX_SIDE || h > PNG_MAX_SIDE)
+            return error_set("%s: %lux%lu pixels, larger than the %d a side this reader takes",
+                             name, w, h, PNG_MAX_SIDE);
+    }
     PngContext ctx = {name, bytes, size, 0};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;

@@ -128,6 +128,13 @@ void model_free(Model *m)
     memset(m, 0, sizeof *m);
 }
 
+bool model_is_layer_label(const char *s)
+{
+    if (!strcmp(s, "head")) return true;
+    size_t n = strspn(s, "0123456789");
+    return n >= 1 && n <= 3 && !s[n] && s[0] != '0';
+}
+
 Layer *model_layer(Model *m, int k)
 {
     CHECK(k >= 0 && k <= m->n_numbered, "layer %d out of range 1..%d", k, m->n_numbered);
@@ -177,6 +184,7 @@ int model_check_input(const Model *m, int n, int c, int h, int w)
     if (c != m->cfg.in_channels)
         return error_set("input has %d channels, the %s model takes %d", c,
                          model_arch_name(m->cfg.arch), m->cfg.in_channels);
+    if (h < 1 || w < 1) return error_set("input size %dx%d: no pixels", h, w);
     if (h < multiple || w < multiple || h % multiple || w % multiple)
         return error_set("input size %dx%d: %s needs height and width that are multiples of %d",
                          h, w, model_arch_name(m->cfg.arch), multiple);

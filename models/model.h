@@ -114,6 +114,9 @@ int model_check_input(const Model *m, int n, int c, int h, int w);
  * largest values. */
 int model_check_run(Model *m, int n, int h, int w, bool training);
 
+/* Whether s is written as a layer table row's label is ("1".."999", or "head"), as
+ * analysis files name layers. */
+bool model_is_layer_label(const char *s);
 /* The row for layer number k (1..L), or the head for k = 0. */
 Layer *model_layer(Model *m, int k);
 Param *model_param(Model *m, const Layer *l, ParamRole role);   /* NULL if absent */

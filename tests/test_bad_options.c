@@ -100,8 +100,10 @@ static void test_sizes_beyond_memory(void **state)
     static const struct { const char *args, *expect; } cases[] = {
         {"init --arch unet --width 1024 --seed 1 -o %/w.safetensors",
          "a unet model of that width (8031 million parameters) would need 59.8 GiB, more than the 4 GiB"},
-        {TRAIN "--size 16384", "slices of 16384x16384 would need"},
+        {TRAIN "--size 16384", "a training step on 4 inputs of 16384x16384 would need"},
         {TRAIN "--size 4096", "a training step on 4 inputs of 4096x4096 would need"},
+        {"transferability --source %/run/last.safetensors --data %/data --size 16384 -o %/t.csv",
+         "slices of 16384x16384 would need"},
         {"predict --weights %/run/last.safetensors --input %/data -o %/p --size 16384",
          "window size 16384: a forward pass of 1 input of 16384x16384 would need"},
     };

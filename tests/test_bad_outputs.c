@@ -142,7 +142,7 @@ static void test_output_is_an_input(void **state)
                    "is the input");
     expect_refused("@ transferability --source %/w.safetensors --data % -o %/w.safetensors", "is the input");
     expect_refused("@ train --arch unet --width 4 --epochs 1 --batch 2 --lr 0.01 --data % --init-from %/run/best.safetensors -o %/run",
-                   "no dataset here");   /* no checkpoint yet: nothing to protect */
+                   "cannot open");   /* no checkpoint yet: nothing to protect */
     assert_int_equal(run(out, sizeof out, "mkdir -p %/run && cp %/w.safetensors %/run/best.safetensors"), 0);
     expect_refused("@ train --arch unet --width 4 --epochs 1 --batch 2 --lr 0.01 --data % --init-from %/run/best.safetensors -o %/run",
                    "is the input");

@@ -281,7 +281,7 @@ static void run_free(Run *r)
 }
 
 /* The run directory, new (refused if it holds a run and --resume is not given) or
- * resumed, and the training and validation slices. 0, or -1 with the message set. */
+ * resumed. 0, or -1 with the message set. */
 static int open_run(Run *r)
 {
     const TrainConfig *c = r->c;
@@ -306,6 +306,14 @@ static int open_run(Run *r)
     if (stale > 0 && !r->quiet)
         fprintf(stderr, "removed %d temporary file%s left by a killed run in %s\n", stale,
                 stale == 1 ? "" : "s", c->out_dir);
+    return 0;
+}
+
+/* The training and validation slices (after the model: a bad --init-from or --plan is
+ * found before the data is read). 0, or -1 with the message set. */
+static int load_data(Run *r)
+{
+    const TrainConfig *c = r->c;
     if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &r->data)) return -1;
     if (!r->data.train.count || !r->data.val.count)
         return error_set("%s: no training or validation slices", c->data.dir);
@@ -536,18 +544,19 @@ int train_run(const TrainConfig *c)
 {
     engine_set_threads(c->threads);
     if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
-        return error_set("epochs, batch and lr must be positive");
+        return error_set("%s must be positive, got %g", c->epochs < 1 ? "epochs" : c->batch < 1 ?
+                         "batch" : "lr", c->epochs < 1 ? c->epochs : c->batch < 1 ? c->batch : c->lr);
     Run r;
     run_init(&r, c);
     if (r.dp && check_ranks(c)) return -1;
     int rc = -1;
     /* Setup. In a data-parallel run a rank that fails goes to setup_failed, which meets
      * the others at their next dist_agree: every rank then stops, and rank 0 reports. */
-    if (open_run(&r)) goto setup_failed;
+    if (open_run(&r) || setup_model(&r) || load_data(&r)) goto setup_failed;
     if (r.dp && (dist_agree(0) || dist_same(parallel_data_fingerprint(&r.data),
                                             "data (training and validation slices)")))
         goto done;
-    if (setup_model(&r) || setup_batches(&r) || resume_or_start(&r)) goto setup_failed;
+    if (setup_batches(&r) || resume_or_start(&r)) goto setup_failed;
     if (r.dp && dist_agree(0)) goto done;
     prepare_epochs(&r);
     /* an evaluation-only run evaluates once, as its last epoch */
