@@ -143,7 +143,7 @@ int checkpoint_read_tensors(Model *m, SafeTensors *st)
     return safetensors_check_all_used(st);
 }
 
-static int read_preprocess(const SafeTensors *st, CheckpointPreprocess *pp)
+int checkpoint_read_preprocess(const SafeTensors *st, CheckpointPreprocess *pp)
 {
     memset(pp, 0, sizeof *pp);
     if (meta_int(st, "size", &pp->size) < 0) return -1;
@@ -164,7 +164,7 @@ int checkpoint_load_preprocess(Model *m, const char *path, CheckpointPreprocess 
     ModelConfig cfg;
     if (safetensors_read(path, &st)) return -1;
     int rc = checkpoint_config(&st, &cfg);
-    if (!rc && pp) rc = read_preprocess(&st, pp);
+    if (!rc && pp) rc = checkpoint_read_preprocess(&st, pp);
     if (!rc && model_create(m, &cfg)) rc = error_prefix("%s", path);
     else if (!rc && (rc = checkpoint_read_tensors(m, &st))) model_free(m);
     safetensors_free(&st);

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/error.h"
 #include "engine/safetensors.h"
+#include "train/resume.h"
 #include "tests/testutil.h"
 
 static char *root, *data;
@@ -216,6 +218,34 @@ static void test_freeze_everything_evaluates(void **state)
     safetensors_free(&b);
 }
 
+/* resume_log_keep on texts: the header and rows 1..E, each row's first field exactly its
+ * epoch ("001" was read as 1 until fuzz_resume_log found it). */
+static void test_log_rows_kept(void **state)
+{
+    (void)state;
+    const char *log = "epoch,loss\n1,0.5\n2,0.4\n3,0.3";     /* row 3 cut by a kill */
+    const size_t len = strlen(log);
+    assert_int_equal(resume_log_keep(log, len, "log.csv", 0), 11);
+    assert_int_equal(resume_log_keep(log, len, "log.csv", 1), 17);
+    assert_int_equal(resume_log_keep(log, len, "log.csv", 2), 23);
+    assert_int_equal(resume_log_keep(log, len, "log.csv", 3), -1);
+    assert_string_equal(error_get(), "log.csv: has 2 finished epochs, the resume point is after epoch 3");
+    static const struct { const char *text, *expect; } bad[] = {
+        {"epoch,loss\n001,0.5\n", "log.csv: row 2 is not epoch 1's"},
+        {"epoch,loss\n+1,0.5\n", "log.csv: row 2 is not epoch 1's"},
+        {"epoch,loss\n1\n", "log.csv: row 2 is not epoch 1's"},
+        {"epoch,loss\n2,0.5\n", "log.csv: row 2 is not epoch 1's"},
+        {"epoch,loss\n", "log.csv: has 0 finished epochs"},
+        {"step,loss\n1,0.5\n", "log.csv: not a log of epochs"},
+        {"", "log.csv: not a log of epochs"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(resume_log_keep(bad[i].text, strlen(bad[i].text), "log.csv", 1), -1);
+        if (strcmp(error_get(), bad[i].expect) && !strstr(error_get(), bad[i].expect))
+            fail_msg("case %zu: %s", i, error_get());
+    }
+}
+
 int main(void)
 {
     bin = reusenet_program();
@@ -223,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_resume_state_is_validated),
         cmocka_unit_test(test_nonfinite_init_is_refused),
         cmocka_unit_test(test_freeze_everything_evaluates),
+        cmocka_unit_test(test_log_rows_kept),
     };
     return cmocka_run_group_tests_name("train inputs", tests, setup, teardown);
 }

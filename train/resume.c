@@ -130,10 +130,9 @@ long resume_log_keep(const char *text, size_t len, const char *label, int epochs
         if (!nl)
             return error_set("%s: has %d finished epoch%s, the resume point is after epoch %d",
                              label, e - 1, e == 2 ? "" : "s", epochs);
-        char *stop;
-        errno = 0;
-        long got = strtol(line, &stop, 10);
-        if (stop == line || *stop != ',' || errno || got != e || line[0] == ' ' || line[0] == '+')
+        char first[16];              /* the row's first field, exactly as the run writes it */
+        const int n = snprintf(first, sizeof first, "%d,", e);
+        if ((size_t)(nl - line) < (size_t)n || memcmp(line, first, (size_t)n))
             return error_set("%s: row %d is not epoch %d's", label, e + 1, e);
         line = nl + 1;
     }

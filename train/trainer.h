@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "engine/optimizer.h"
+#include "engine/safetensors.h"
 #include "engine/schedule.h"
 #include "models/model.h"
 #include "train/data.h"
@@ -59,5 +60,8 @@ int train_run(const TrainConfig *c);
  * into `origin` (for the checkpoint metadata). Returns the number of tensors loaded, or -1. */
 int init_from_checkpoint(Model *m, const char *path, const char *params_list,
                          const char *plan, bool freeze, char *origin, size_t origin_len);
+/* The same from a file already read (st->path names it). */
+int init_from_tensors(Model *m, SafeTensors *st, const char *params_list, const char *plan,
+                      bool freeze, char *origin, size_t origin_len);
 
 #endif
