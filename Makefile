@@ -202,6 +202,10 @@ fuzz: $(FUZZ)
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(BLAS_LDFLAGS) $(LDLIBS) -o $@
+# the options parser lives with the commands
+build-fuzz/fuzz_options: tests/fuzz/fuzz_options.c cli/options.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) $< cli/options.c $(LIB_SRC) $(BLAS_LDFLAGS) $(LDLIBS) -o $@
 fuzz-run: fuzz
 	@set -e; for f in $(FUZZ); do n=$${f##*/}; c=build-fuzz/corpus/$$n; mkdir -p $$c; \
 	  s=tests/fuzz/seeds/$$n; [ -d $$s ] || s=; echo "== $$f ($(FUZZ_LIMIT))"; \

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/engine.h"
+#include "engine/fsutil.h"
 #include "models/checkpoint.h"
 #include "reuse/align.h"
 #include "reuse/reuse_model.h"
@@ -35,6 +36,8 @@ int cmd_align(int argc, char **argv)
         fprintf(stderr, "reusenet align: --max-rounds must be >= 1\n");
         return 2;
     }
+    const char *inputs[] = {target, source};
+    if (fs_check_output(out, inputs, 2)) return cli_fail("align");
     ReuseModel t, s;
     if (reuse_model_load(&t, target, NULL)) return cli_fail("align");
     if (reuse_model_load(&s, source, NULL) || reuse_models_compatible(&t, &s)) {

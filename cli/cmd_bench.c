@@ -75,7 +75,7 @@ int cmd_bench(int argc, char **argv)
         {"--width", OPT_INT, &width, "F  UNet width (default 32)", false},
         {"--batch", OPT_INT, &batch, "N  batch (default 8)", false},
         {"--size", OPT_INT, &size, "S  input S x S (default 128)", false},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
         {"--iters", OPT_INT, &iters, "N  timed repetitions (default 10)", false},
         {"--warmup", OPT_INT, &warmup, "N  untimed repetitions first (default 2)", false},
     };

@@ -6,6 +6,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/engine.h"
+#include "engine/error.h"
+#include "engine/fsutil.h"
 #include "engine/loss.h"
 #include "engine/npy.h"
 #include "models/checkpoint.h"
@@ -91,7 +93,8 @@ static int load_model_and_input(const char *command, const char *weights, const 
         return cli_fail(command);
     }
     if (x->ndim != 4 ||
-        model_check_input(m, x->shape[0], x->shape[1], x->shape[2], x->shape[3])) {
+        model_check_input(m, x->shape[0], x->shape[1], x->shape[2], x->shape[3]) ||
+        model_check_run(m, x->shape[0], x->shape[2], x->shape[3], !strcmp(command, "grad"))) {
         if (x->ndim != 4) error_set("expected a 4-D array [N, C, H, W], got %d dimensions", x->ndim);
         error_prefix("%s", input);
         npy_free(x);
@@ -136,12 +139,15 @@ int cmd_forward(int argc, char **argv)
          "C = 1)", false},
         {"--save-weights", OPT_STRING, &save, "FILE  with --train-mode or --recalibrate: the "
          "checkpoint with its updated running statistics", false},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
     };
     const OptionSpec spec = {"reusenet forward", "Run one forward pass (eval mode unless "
                              "--train-mode).", NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
+    const char *inputs[] = {weights, input, output};
+    if (fs_check_output(output, inputs, 2) || (save && fs_check_output(save, inputs, 3)))
+        return cli_fail("forward");
     engine_set_threads(threads);
     Model m;
     NpyArray x;
@@ -174,7 +180,7 @@ int cmd_grad(int argc, char **argv)
         {"--target", OPT_STRING, &target, "T.npy  int64 [N, H, W] (ce) or float32 [N, K, H, W] (mse)", true},
         {"--loss", OPT_STRING, &loss_name, "ce|mse", true},
         {"--output", OPT_STRING, &output, "G.safetensors  gradient of every trainable tensor", true},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
     };
     const OptionSpec spec = {"reusenet grad", "Write the gradient of the mean loss with "
                              "respect to every trainable parameter (train-mode BN).", NULL, 0,
@@ -186,6 +192,8 @@ int cmd_grad(int argc, char **argv)
         fprintf(stderr, "reusenet grad: --loss must be ce or mse, got '%s'\n", loss_name);
         return 2;
     }
+    const char *inputs[] = {weights, input, target};
+    if (fs_check_output(output, inputs, 3)) return cli_fail("grad");
     engine_set_threads(threads);
     Model m;
     NpyArray x, tgt = {0};

@@ -72,20 +72,23 @@ static int predict_nifti(PredictRun *r, const CaseFile *in, const char *out, con
     const int nx = img.dim[0], ny = img.dim[1], nz = img.dim[2], nt = img.dim[3];
     const int k = r->pred.model->cfg.classes;
     const size_t plane = (size_t)nx * ny, nvox = nifti_voxel_count(&img);
+    const float spacing[2] = {img.spacing[1], img.spacing[0]};
+    int rh, rw;                  /* every plane has this grid: refused before any work */
+    if (predict_grid(&r->pred, ny, nx, spacing, &rh, &rw)) {
+        nifti_free(&img);
+        return error_prefix("%s", in->path);
+    }
     mask = img;
     mask.data = xmalloc(sizeof(float) * nvox);
     float *prob = r->probabilities ? xmalloc(sizeof(float) * nvox * (size_t)k) : NULL;
     float *pp = xmalloc(sizeof(float) * plane * (size_t)k);
     uint8_t *labels = xmalloc(plane);
-    const float spacing[2] = {img.spacing[1], img.spacing[0]};
     Progress pr;
     if (!r->quiet) progress_begin(&pr, in->name, (long)nz * nt);
     int rc = 0;
     for (int t = 0; t < nt && !rc; t++)
         for (int z = 0; z < nz && !rc; z++) {
             size_t at = ((size_t)t * nz + z) * plane;
-            for (size_t i = 0; i < plane; i++)   /* non-finite intensities: 0, as in training */
-                if (!isfinite(img.data[at + i])) img.data[at + i] = 0;
             rc = predict_slice(&r->pred, img.data + at, ny, nx, spacing, prob ? pp : NULL, labels);
             for (size_t i = 0; i < plane && !rc; i++) mask.data[at + i] = labels[i];
             for (int c = 0; prob && c < k && !rc; c++)     /* class c is the 5th dimension */
@@ -150,11 +153,7 @@ static int predict_file(PredictRun *r, const char *input, const char *out)
     if (!out_ext || png != !strcmp(out_ext, ".png"))
         return error_set("%s: the output of %s must end in %s", out, input,
                          png ? ".png" : ".nii or .nii.gz");
-    char *a = realpath(input, NULL), *b = realpath(out, NULL);
-    int same = a && b && !strcmp(a, b);
-    free(a);
-    free(b);
-    if (same) return error_set("%s: is the input; give another output name", out);
+    if (fs_check_output(out, &input, 1)) return -1;
     const char *base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
     char name[1024];                         /* the case name: file name without extension */
     snprintf(name, sizeof name, "%.*s", (int)(strlen(base) - strlen(ext)), base);
@@ -171,13 +170,10 @@ static int predict_folder(PredictRun *r, const char *input, const char *out)
         case_list_free(&cases);
         return error_set("%s: is a file; for the folder %s give an output folder", out, input);
     }
-    char *a = realpath(cases.root, NULL), *b = realpath(out, NULL);
-    int same = a && b && !strcmp(a, b);
-    free(a);
-    free(b);
-    if (same) {          /* masks have the images' names: they would replace them */
+    const char *root = cases.root;      /* masks have the images' names: they would replace them */
+    if (fs_check_output(out, &root, 1)) {
         case_list_free(&cases);
-        return error_set("%s: is the input folder; give another output folder", out);
+        return -1;
     }
     int rc = 0;
     for (int i = 0; i < cases.count && !rc; i++) {
@@ -210,7 +206,7 @@ int cmd_predict(int argc, char **argv)
         {"--size", OPT_INT, &size, "S  window size (default: the checkpoint's training size, "
          "else 128)", false},
         {"--overlays", OPT_STRING, &overlays, "DIR  write image | prediction PNGs per slice", false},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
         {"--quiet", OPT_FLAG, &quiet, "no progress output", false},
     };
     const OptionSpec spec = {"reusenet predict", "Label masks (uint8, on the input's grid and "

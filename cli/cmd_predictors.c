@@ -12,6 +12,7 @@
 #include "cli/options.h"
 #include "engine/atomic_file.h"
 #include "engine/engine.h"
+#include "engine/fsutil.h"
 #include "engine/npy.h"
 #include "reuse/cka.h"
 #include "reuse/csv.h"
@@ -103,7 +104,7 @@ int cmd_cka(int argc, char **argv)
         {"--pixels", OPT_INT, &pixels, "N  pixels drawn uniformly from the images (default 1024)", false},
         {"--seed", OPT_U64, &seed, "S  seed of the pixel draw (default 0)", false},
         {"--batch", OPT_INT, &batch, "B  slices per forward pass (default 8)", false},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
         {"-o", OPT_STRING, &out, "FILE  CSV: layer,conv,channels,cka,pixels,target,source,shared_init", true},
     };
     const OptionSpec spec = {"reusenet cka", "Linear CKA (unbiased HSIC estimator) between T's and "
@@ -118,10 +119,14 @@ int cmd_cka(int argc, char **argv)
         fprintf(stderr, "reusenet cka: needs --data DIR, --pixels >= 4 and --batch >= 1\n");
         return 2;
     }
+    const char *inputs[] = {target, source};
+    if (fs_check_output(out, inputs, 2)) return cli_fail("cka");
     engine_set_threads(threads);
     ReuseModel t, s;
     if (reuse_model_load(&t, target, NULL)) return cli_fail("cka");
-    if (reuse_model_load(&s, source, NULL) || reuse_models_compatible(&t, &s)) {
+    if (reuse_model_load(&s, source, NULL) || reuse_models_compatible(&t, &s) ||
+        model_check_run(&t.model, batch, d.size, d.size, false) ||
+        model_check_run(&s.model, batch, d.size, d.size, false)) {
         reuse_model_free(&t);
         reuse_model_free(&s);
         return cli_fail("cka");
@@ -262,6 +267,11 @@ static int score_sources(char **paths, int n_paths, DataOptions *d, int pixels, 
             rc = -1;
             break;
         }
+        if (model_check_run(&models[loaded].model, batch, d->size, d->size, false)) {
+            rc = error_prefix("%s", paths[loaded]);
+            loaded++;
+            break;
+        }
         score_source(&models[loaded], &data.train, samples, labels, n, batch, &sc[loaded]);
         sc[loaded].init = models[loaded].init;
         printf("%-24s %-5s %4d features  LogME %9.5f  LEEP %s%.5f\n", sc[loaded].name, sc[loaded].task,
@@ -291,7 +301,7 @@ int cmd_transferability(int argc, char **argv)
          "that many (default 4096)", false},
         {"--seed", OPT_U64, &seed, "S  seed of the pixel draw (default 0)", false},
         {"--batch", OPT_INT, &batch, "B  slices per forward pass (default 8)", false},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
         {"--features", OPT_STRING, &features, "F.npy  instead: score these features (N x D float32)", false},
         {"--labels", OPT_STRING, &labels, "L.npy  with --features: their labels (N int64)", false},
         {"-o", OPT_STRING, &out, "FILE  CSV: source,task,init,features,logme,leep,pixels,"
@@ -319,6 +329,8 @@ int cmd_transferability(int argc, char **argv)
         return 2;
     }
     paths[0] = (char *)source;
+    if (fs_check_output(out, (const char *const *)paths, n_more + 1))
+        return cli_fail("transferability");
     engine_set_threads(threads);
     return score_sources(paths, n_more + 1, &d, pixels, seed, batch, out);
 }

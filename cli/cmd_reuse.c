@@ -10,6 +10,7 @@
 #include "cli/data_args.h"
 #include "cli/options.h"
 #include "engine/engine.h"
+#include "engine/fsutil.h"
 #include "reuse/bnstats.h"
 #include "reuse/plan.h"
 #include "reuse/plan_validate.h"
@@ -48,6 +49,8 @@ int cmd_bnstats(int argc, char **argv)
                              "paper Figures 5, 9).", NULL, 0, 0, opts, sizeof opts / sizeof opts[0]};
     int rc = options_parse(&spec, argc, argv, NULL, NULL);
     if (rc) return rc == 1 ? 0 : rc;
+    const char *inputs[] = {target, source};
+    if (fs_check_output(out, inputs, 2)) return cli_fail("bnstats");
     ReuseModel t, s;
     if ((rc = load_pair("bnstats", target, source, &t, &s))) return rc;
     BnStatsRow *rows;
@@ -117,6 +120,7 @@ int cmd_rmse(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     char names[MAX_MODELS][REUSE_NAME_MAX];
     if (names_list && (rc = parse_names(names_list, n, names))) return rc;
+    if (fs_check_output(out, (const char *const *)paths, n)) return cli_fail("rmse");
     ReuseModel models[MAX_MODELS];
     int loaded = 0;
     for (; loaded < n && !rc; loaded++) {
@@ -242,7 +246,7 @@ int cmd_swap(int argc, char **argv)
         {"--seed", OPT_U64, &so.seed, "S  seed of the bootstrap and the random control (default 0)", false},
         {"--recalibrate", OPT_FLAG, &recalibrate, "also re-estimate every BN's statistics on the "
          "training images after each swap (columns mean_recal, delta_recal)", false},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
         {"--quiet", OPT_FLAG, &quiet, "no progress line", false},
         {"-o", OPT_STRING, &out, "FILE  CSV: layer,kind,tensor,dice_0..,mean,delta,"
          "patient_mean,patient_sd,delta_lo,delta_hi,delta_init,delta_random,delta_control,"
@@ -259,6 +263,8 @@ int cmd_swap(int argc, char **argv)
     int which = data_split_parse(split, false, "swap");
     if (!which) return 2;
     if (swap_usage_error(&so, no_controls && (init || control))) return 2;
+    const char *inputs[] = {target, source, init, control};
+    if (fs_check_output(out, inputs, 4)) return cli_fail("swap");
     so.reuse = !no_reuse;
     so.progress = !quiet;
     engine_set_threads(threads);
@@ -391,7 +397,7 @@ int cmd_plan(int argc, char **argv)
         {"--seed", OPT_U64, &va.vo.seed, "S  seed of the bootstrap (default 0)", false},
         {"--candidates", OPT_INT, &va.vo.candidates, "M  greedy set: tensors tried per round, "
          "those with the smallest own drop (default 4)", false},
-        {"--threads", OPT_INT, &va.threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &va.threads, THREADS_HELP, false},
         {"--quiet", OPT_FLAG, &va.quiet, "no progress lines", false},
         {"-o", OPT_STRING, &out, "PLAN.json  the plan (\"tensors\": what train --plan loads)", true},
     };
@@ -431,6 +437,8 @@ int cmd_plan(int argc, char **argv)
         po.pair_b = b;
     }
     po.rmse_path = rmse;
+    const char *inputs[] = {scan, rmse, va.target, va.source};
+    if (fs_check_output(out, inputs, 4)) return cli_fail("plan");
     Plan p;
     if (plan_from_scan(scan, &po, &p)) return cli_fail("plan");
     plan_print(stdout, &p);
@@ -471,6 +479,12 @@ int cmd_report(int argc, char **argv)
             return 2;
         }
         snprintf(md_path, sizeof md_path, "%.*s.md", (int)len, out);
+    }
+    if (study_check_output(pos[0], out) || study_check_output(pos[0], md_path))
+        return cli_fail("report");
+    if (fs_same_file(out, md_path) || !strcmp(out, md_path)) {
+        fprintf(stderr, "reusenet report: -o and --md name the same file %s\n", out);
+        return 2;
     }
     Study s;
     if (study_load(pos[0], &s)) return cli_fail("report");

@@ -42,7 +42,7 @@ int cmd_train(int argc, char **argv)
         {"--dice-loss", OPT_FLAG, &c.dice_loss, "seg: add soft Dice to the cross-entropy", false},
         {"--no-augment", OPT_FLAG, &no_augment, "no flips/rotations/scaling/gamma", false},
         {"--seed", OPT_U64, &c.seed, "S  weights, batch order, augmentation (default 0)", false},
-        {"--threads", OPT_INT, &c.threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &c.threads, THREADS_HELP, false},
         {"-o", OPT_STRING, &c.out_dir, "RUN_DIR  output directory", true},
         {"--init-from", OPT_STRING, &c.init_from, "CKPT  start from this checkpoint (or a "
          "torchvision resnet18 state_dict)", false},
@@ -97,7 +97,7 @@ int cmd_train(int argc, char **argv)
         return 2;
     }
     c.data_parallel = true;           /* under mpirun -np R: the batch spread over R ranks */
-    return train_run(&c) ? cli_fail("train") : 0;
+    return train_run(&c) < 0 ? cli_fail("train") : 0;
 }
 
 static void print_eval(const EvalResult *r, ModelTask task, const ClassMap *names)
@@ -134,7 +134,7 @@ int cmd_eval(int argc, char **argv)
                          "else 128)"),
         DATA_SPLIT_ROW(split, true),
         {"--overlays", OPT_STRING, &overlays, "DIR  write image | truth | prediction PNGs", false},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
     };
     const OptionSpec spec = {"reusenet eval", "Per-class Dice (pooled, and per-patient mean ± "
                              "sd) of a checkpoint on a dataset split, its slices preprocessed as "
@@ -153,6 +153,11 @@ int cmd_eval(int argc, char **argv)
     if (checkpoint_load_preprocess(&m, weights, &pp)) return cli_fail("eval");
     if (d.size <= 0) d.size = pp.size > 0 ? pp.size : 128;
     d.spacing_mm = pp.spacing_mm;
+    if (model_check_run(&m, 8, d.size, d.size, false)) {
+        error_prefix("%s: slices of %dx%d", weights, d.size, d.size);
+        model_free(&m);
+        return cli_fail("eval");
+    }
     if (run_data_load(&d, which, &data)) {
         model_free(&m);
         return cli_fail("eval");

@@ -14,7 +14,7 @@ int cmd_transfer(int argc, char **argv)
     const Option opts[] = {
         {"--config", OPT_STRING, &config, "study.cfg  target, sources, n, seeds, training settings", true},
         {"-o", OPT_STRING, &out, "STUDY_DIR  results go to STUDY_DIR/transfer/", true},
-        {"--threads", OPT_INT, &threads, "T  threads (default: all cores)", false},
+        {"--threads", OPT_INT, &threads, THREADS_HELP, false},
         {"--quiet", OPT_FLAG, &quiet, "no progress output", false},
     };
     const OptionSpec spec = {"reusenet transfer", "The transfer experiment (paper Table 1): random "

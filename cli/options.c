@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/options.h"
 #include "engine/dist.h"
@@ -28,6 +29,50 @@ static int bad(const OptionSpec *spec, const char *fmt, const char *a, const cha
     return 2;
 }
 
+/* The most --threads takes: this machine's processors, or 64 when it has fewer (more
+ * threads than processors is allowed, e.g. to check that results do not depend on the
+ * count; a thousand is a typo). */
+static double threads_max(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 64 ? (double)n : 64;
+}
+
+/* The numbers an option takes, the same in every command that has it (command NULL), or in
+ * one command. A value not given keeps the command's default (0 for --threads: all
+ * cores), which need not lie in the range: the range is for what a user types. Sizes
+ * above the upper bounds would overflow a count of pixels; below them, the memory checks
+ * (engine/memory.h) say what a size needs. */
+static const struct OptionRange {
+    const char *command, *name;
+    double min, max;             /* max 0: threads_max() */
+} RANGES[] = {
+    {NULL, "--threads", 1, 0},
+    {"reusenet info", "--size", 0, 32768},         /* 0: no shapes */
+    {NULL, "--size", 1, 32768},
+    {NULL, "--batch", 1, 1 << 20},
+    {NULL, "--epochs", 1, 1 << 20},
+    {NULL, "--n-train", 1, 1 << 20},
+    {NULL, "--spacing", 1e-3, 1e6},
+    {NULL, "--weight-decay", 0, 1e6},
+    {NULL, "--width", 1, 1024},
+};
+
+/* A given number outside its option's range: 2 after the message, else 0. */
+static int check_range(const OptionSpec *spec, const Option *o, double x, const char *v)
+{
+    for (size_t i = 0; i < sizeof RANGES / sizeof RANGES[0]; i++) {
+        const struct OptionRange *r = &RANGES[i];
+        if (strcmp(r->name, o->name) || (r->command && strcmp(r->command, spec->command))) continue;
+        const double max = r->max ? r->max : threads_max();
+        if (x >= r->min && x <= max) return 0;
+        fprintf(stderr, "%s: %s must be within %.10g..%.10g, got '%s' (see %s --help)\n",
+                spec->command, o->name, r->min, max, v, spec->command);
+        return 2;
+    }
+    return 0;
+}
+
 static int set_value(const OptionSpec *spec, const Option *o, const char *v)
 {
     char *end;
@@ -41,21 +86,21 @@ static int set_value(const OptionSpec *spec, const Option *o, const char *v)
         if (errno || end == v || *end || x < -2147483647L || x > 2147483647L)
             return bad(spec, "%s needs an integer, got '%s'", o->name, v);
         *(int *)o->dest = (int)x;
-        return 0;
+        return check_range(spec, o, (double)x, v);
     }
     case OPT_U64: {
         unsigned long long x = strtoull(v, &end, 10);
         if (errno || end == v || *end || v[0] == '-')
             return bad(spec, "%s needs a non-negative integer, got '%s'", o->name, v);
         *(uint64_t *)o->dest = x;
-        return 0;
+        return check_range(spec, o, (double)x, v);
     }
     case OPT_FLOAT: {
         double x = strtod(v, &end);
         if (errno || end == v || *end || x != x)
             return bad(spec, "%s needs a number, got '%s'", o->name, v);
         *(double *)o->dest = x;
-        return 0;
+        return check_range(spec, o, x, v);
     }
     case OPT_FLAG:
         break;

@@ -17,6 +17,8 @@ typedef struct Option {
     bool required;
 } Option;
 
+#define THREADS_HELP "T  threads (default: all cores)"
+
 typedef struct OptionSpec {
     const char *command;     /* "reusenet forward" */
     const char *summary;     /* one line */
@@ -26,7 +28,9 @@ typedef struct OptionSpec {
     int count;
 } OptionSpec;
 
-/* Parse argv[1..]. Positional arguments are collected into positional[] (max_positional
+/* Parse argv[1..]. A number outside the range its option has in every command (options.c's
+ * table: --threads 1..the processors or 64, --size 1..32768, ...) is bad usage, as a value
+ * that is not a number is. Positional arguments are collected into positional[] (max_positional
  * at most). Returns 0 to go on, 1 when --help was printed (exit 0), 2 on bad usage (the
  * message is printed; exit 2). */
 int options_parse(const OptionSpec *spec, int argc, char **argv, char **positional,

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,8 @@ int cfgfile_parse(const char *text, size_t len, const char *path, CfgFile *cfg)
         *colon = '\0';
         cfg->keys = xrealloc(cfg->keys, (size_t)(cfg->count + 1) * sizeof *cfg->keys);
         cfg->values = xrealloc(cfg->values, (size_t)(cfg->count + 1) * sizeof *cfg->values);
+        cfg->lines = xrealloc(cfg->lines, (size_t)(cfg->count + 1) * sizeof *cfg->lines);
+        cfg->lines[cfg->count] = lineno;
         cfg->keys[cfg->count] = copy_string(trim(s));
         cfg->values[cfg->count] = copy_string(trim(colon + 1));
         cfg->count++;
@@ -71,9 +74,53 @@ int cfgfile_read(const char *path, CfgFile *cfg)
     return rc;
 }
 
+/* Levenshtein distance of a and b (insertions, deletions, substitutions), at most 64
+ * characters of each compared (longer keys are unknown anyway). */
+static int edit_distance(const char *a, const char *b)
+{
+    int la = (int)strnlen(a, 64), lb = (int)strnlen(b, 64), row[65];
+    for (int j = 0; j <= lb; j++) row[j] = j;
+    for (int i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+int cfgfile_check_keys(const CfgFile *cfg, const char *path, const CfgKey *known, int n)
+{
+    for (int i = 0; i < cfg->count; i++) {
+        const char *key = cfg->keys[i];
+        int k = 0, nearest = 0;
+        while (k < n && strcmp(known[k].name, key)) k++;
+        if (k == n) {
+            char list[512] = "";
+            for (int j = 0; j < n; j++) {
+                if (edit_distance(key, known[j].name) < edit_distance(key, known[nearest].name))
+                    nearest = j;
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                         known[j].name);
+            }
+            return error_set("%s:%d: unknown key '%.60s' (the nearest known key is '%s'; known: "
+                             "%s)", path, cfg->lines[i], key, known[nearest].name, list);
+        }
+        for (int j = 0; j < i && !known[k].repeatable; j++)
+            if (!strcmp(cfg->keys[j], key))
+                return error_set("%s:%d: '%s' is given twice (first on line %d)", path,
+                                 cfg->lines[i], key, cfg->lines[j]);
+    }
+    return 0;
+}
+
 const char *cfgfile_get(const CfgFile *cfg, const char *key)
 {
-    /* The last occurrence wins, as when a user appends a corrected line. */
     for (int i = cfg->count - 1; i >= 0; i--)
         if (!strcmp(cfg->keys[i], key)) return cfg->values[i];
     return NULL;
@@ -87,5 +134,6 @@ void cfgfile_free(CfgFile *cfg)
     }
     free(cfg->keys);
     free(cfg->values);
+    free(cfg->lines);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "datasets/cfgfile.h"
 #include "datasets/dataset.h"
@@ -45,10 +46,12 @@ int dataset_parse_classes(const char *text, unsigned *classes)
 
 /* ---- dataset.cfg */
 
-/* Every key dataset.cfg may hold: what the reader uses, then what the generator writes
- * for the record. */
-const char *const dataset_cfg_keys[] = {"preset", "classes", "labels", "spacing", "axes",
-                                        "patients", "seed", "size", "noise", NULL};
+/* The keys dataset.cfg knows (cfgfile_check_keys): what the reader uses, then what the
+ * generator writes for the record. A new key is a line here (and its reading below). */
+static const CfgKey DATASET_CFG_KEYS[] = {
+    {"preset", false}, {"classes", false}, {"labels", false}, {"spacing", false}, {"axes", false},
+    {"patients", false}, {"seed", false}, {"size", false}, {"noise", false},
+};
 
 /* "1.25" (x and y; z the same) or "1.25 1.25 10" (x, y, z), in mm. */
 static int parse_spacing(const char *text, float spacing[3])
@@ -71,6 +74,9 @@ static int parse_spacing(const char *text, float spacing[3])
 
 int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path)
 {
+    if (cfgfile_check_keys(cfg, path, DATASET_CFG_KEYS,
+                           (int)(sizeof DATASET_CFG_KEYS / sizeof DATASET_CFG_KEYS[0])))
+        return -1;
     const char *preset = cfgfile_get(cfg, "preset"), *classes = cfgfile_get(cfg, "classes");
     const char *labels = cfgfile_get(cfg, "labels"), *spacing = cfgfile_get(cfg, "spacing");
     const char *axes = cfgfile_get(cfg, "axes");
@@ -104,7 +110,7 @@ int dataset_apply_cfg(Dataset *d, const CfgFile *cfg, const char *path)
 static int read_dataset_cfg(Dataset *d)
 {
     char *path = fs_join(d->path, "dataset.cfg");
-    if (!fs_is_file(path)) {
+    if (access(path, F_OK) != 0) {       /* absent; anything else there must be a file */
         free(path);
         return 0;
     }

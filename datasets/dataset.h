@@ -19,7 +19,7 @@
  *
  * Patients, frames and files are in natural order ("P2" before "P10"). DIR's lists
  * (train.list, val.list, test.list: one case or patient per line) may give the split
- * (dataset_lists.c). An optional DIR/dataset.cfg ("key: value" lines; dataset_cfg_keys)
+ * (dataset_lists.c). An optional DIR/dataset.cfg ("key: value" lines; an unknown key is an error)
  * says what the files do not:
  *   preset: acdc|t1|rvsc|custom   which default split applies (split.h); default acdc for
  *                                  the ACDC layout and HDF5's data/ form, else custom
@@ -85,9 +85,6 @@ typedef struct Dataset {
     int patient_count;
     DatasetPatient *patients;
 } Dataset;
-
-/* The keys dataset.cfg may hold, NULL-terminated. */
-extern const char *const dataset_cfg_keys[];
 
 /* Detect the layout of dir, read dataset.cfg, list patients and pair every image with its
  * mask (a missing mask is an error naming both files). No pixel data is read. */

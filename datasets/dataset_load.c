@@ -10,6 +10,7 @@
 #include "datasets/nifti.h"
 #include "datasets/pngio.h"
 #include "engine/error.h"
+#include "engine/memory.h"
 
 /* The file that holds an item's mask, and how a message names it. */
 static void mask_names(const DatasetItem *it, char *buf, size_t len)
@@ -74,13 +75,16 @@ static int volume_load_item(const Dataset *d, int p, int item, SliceSet *set)
             const float *src = img.data + ((size_t)t * (size_t)a[2] + (size_t)z) * plane;
             const float *lab = msk.data + ((size_t)(b[3] == 1 ? 0 : t) * (size_t)a[2] + (size_t)z) * plane;
             for (size_t i = 0; i < plane && !status; i++) {
-                s.image[i] = isfinite(src[i]) ? src[i] : 0.0f;
+                s.image[i] = src[i];
                 int c = classmap_label(&d->classmap, lab[i]);
                 char where[96];
-                if (c < 0) {
-                    int n = snprintf(where, sizeof where, "x=%zu y=%zu z=%d", i % (size_t)nx,
-                                     i / (size_t)nx, z);
-                    if (b[3] > 1) snprintf(where + n, sizeof where - (size_t)n, " t=%d", t);
+                int n = snprintf(where, sizeof where, "x=%zu y=%zu z=%d", i % (size_t)nx,
+                                 i / (size_t)nx, z);
+                if (b[3] > 1) snprintf(where + n, sizeof where - (size_t)n, " t=%d", t);
+                if (!isfinite(src[i])) {      /* NIfTI refuses them on reading; HDF5 here */
+                    status = error_set("%s: value %g at %s is not a finite number", it->image,
+                                       (double)src[i], where);
+                } else if (c < 0) {
                     status = bad_label(d, it, lab[i], where);
                 } else {
                     s.label[i] = (uint8_t)c;
@@ -147,13 +151,31 @@ int dataset_load_patient(const Dataset *d, int p, SliceSet *set)
     return 0;
 }
 
+/* Before a patient's slices are preprocessed: each one's resampled grid is within bounds,
+ * and the set with them fits in memory. 0, or -1 naming the file or the sizes. */
+static int check_preprocess(const Dataset *d, const SliceSet *raw, const SliceSet *set,
+                            const PreprocessOptions *pp)
+{
+    for (int i = 0; pp->spacing_mm > 0 && i < raw->count; i++) {
+        const Slice *s = &raw->slices[i];
+        int rh, rw;
+        if (preprocess_grid(s->height, s->width, s->spacing, pp->spacing_mm, &rh, &rw))
+            return error_prefix("%s", d->patients[s->patient].items[s->item].image);
+    }
+    const double per_slice = (double)pp->size * pp->size * (sizeof(float) + sizeof(uint8_t));
+    char what[96];
+    snprintf(what, sizeof what, "%d slices of %dx%d", set->count + raw->count, pp->size, pp->size);
+    return memory_check(per_slice * (set->count + raw->count), what);
+}
+
 int dataset_load(const Dataset *d, const int *patients, int count, const PreprocessOptions *pp,
                  SliceSet *set)
 {
+    if (preprocess_check(pp)) return -1;
     /* One patient at a time, so only that patient's native-size slices are held at once. */
     for (int k = 0; k < count; k++) {
         SliceSet raw = {0};
-        if (dataset_load_patient(d, patients[k], &raw) < 0) {
+        if (dataset_load_patient(d, patients[k], &raw) < 0 || check_preprocess(d, &raw, set, pp)) {
             sliceset_free(&raw);
             return -1;
         }

@@ -269,7 +269,9 @@ static int read_spacing(const unsigned char *h, int big, int n_spatial, const ch
     for (int i = 0; i < 3; i++) {
         float raw = get_f32(h + OFF_PIXDIM + 4 * (i + 1), big);
         v->spacing[i] = i < n_spatial ? spacing_mm(raw, units) : 1.0f;
-        if (!(v->spacing[i] < 1e6f))   /* a kilometre per voxel: a damaged header */
+        /* a kilometre per voxel, or less than a tenth of a micron: a damaged header (a
+         * model's resampling would make the slice a single pixel or an enormous grid) */
+        if (!(v->spacing[i] >= 1e-4f && v->spacing[i] < 1e6f))
             return error_set("%s: bad header: pixdim[%d] = %g is not a voxel size", name, i + 1,
                              (double)raw);
     }
@@ -278,49 +280,97 @@ static int read_spacing(const unsigned char *h, int big, int n_spatial, const ch
     return 0;
 }
 
-/* v->data: the nvox stored values at p, scaled as value = scl_slope * stored + scl_inter. */
-static void read_values(const unsigned char *h, const unsigned char *p, size_t nvox, int bpv,
-                        NiftiVolume *v)
+/* v->data: the nvox stored values at p, scaled as value = scl_slope * stored + scl_inter.
+ * Every value must be finite: a NaN or infinite intensity (stored, or made by the scaling)
+ * has no place in an image, and any stand-in for it would change the answer silently. */
+static int read_values(const unsigned char *h, const unsigned char *p, size_t nvox, int bpv,
+                       const char *name, NiftiVolume *v)
 {
     const int big = v->big_endian;
     /* scl_slope = 0 (or NaN, as nibabel writes) means the stored values are the values. */
     double slope = get_f32(h + OFF_SCL_SLOPE, big), inter = get_f32(h + OFF_SCL_INTER, big);
+    if (isinf(slope)) return error_set("%s: bad header: scl_slope %g", name, slope);
     int scaled = isfinite(slope) && slope != 0;
-    if (!scaled || !isfinite(inter)) inter = 0;
-    if (!scaled) slope = 1;
+    if (scaled && !isfinite(inter)) return error_set("%s: bad header: scl_inter %g", name, inter);
+    if (!scaled) slope = 1, inter = 0;
 
     v->data = xmalloc(nvox * sizeof *v->data);
-    for (size_t i = 0; i < nvox; i++, p += bpv)
+    for (size_t i = 0; i < nvox; i++, p += bpv) {
         v->data[i] = (float)(slope * get_value(p, v->datatype, big) + inter);
+        if (!isfinite(v->data[i])) {
+            const size_t nx = (size_t)v->dim[0], ny = (size_t)v->dim[1], nz = (size_t)v->dim[2];
+            error_set("%s: the voxel at x=%zu y=%zu z=%zu t=%zu is %g, not an intensity", name,
+                      i % nx, i / nx % ny, i / nx / ny % nz, i / nx / ny / nz, (double)v->data[i]);
+            free(v->data);
+            v->data = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* What a header promises: its kind and byte order, dims, datatype and where the voxels
+ * start; end = offset + the voxel bytes the dims need, the file's declared size. */
+typedef struct Layout {
+    int big, dim[8], datatype, bpv;
+    size_t offset, nvox, end;
+} Layout;
+
+static int read_layout(const unsigned char *h, size_t size, const char *name, Layout *l)
+{
+    memset(l, 0, sizeof *l);
+    if (check_header_kind(h, size, name, &l->big) || read_dims(h, l->big, name, l->dim) ||
+        read_datatype(h, l->big, name, &l->datatype, &l->bpv) ||
+        read_vox_offset(h, l->big, name, &l->offset))
+        return -1;
+    l->nvox = 1;                           /* < 2^60: four factors below 2^15 */
+    for (int i = 1; i <= 4 && i <= l->dim[0]; i++) l->nvox *= (size_t)l->dim[i];
+    l->end = l->offset + l->nvox * (size_t)l->bpv;
+    if (l->end > NIFTI_MAX_BYTES)
+        return error_set("%s: dims %dx%dx%dx%d of %s declare %zu MiB, more than the %zu MiB a "
+                         "volume may have", name, l->dim[1], l->dim[0] >= 2 ? l->dim[2] : 1,
+                         l->dim[0] >= 3 ? l->dim[3] : 1, l->dim[0] >= 4 ? l->dim[4] : 1,
+                         nifti_datatype_name(l->datatype), l->end >> 20, NIFTI_MAX_BYTES >> 20);
+    return 0;
 }
 
 int nifti_decode(const void *bytes, size_t size, const char *name, NiftiVolume *v)
 {
     const unsigned char *h = bytes;
     memset(v, 0, sizeof *v);
-    int big = 0, dim[8], datatype = 0, bpv = 0;
-    size_t offset = 0;
-    if (check_header_kind(h, size, name, &big) || read_dims(h, big, name, dim) ||
-        read_datatype(h, big, name, &datatype, &bpv) || read_vox_offset(h, big, name, &offset))
-        return -1;
-
-    for (int i = 0; i < 4; i++) v->dim[i] = i + 1 <= dim[0] ? dim[i + 1] : 1;
-    size_t nvox = nifti_voxel_count(v);   /* < 2^60: four factors below 2^15 */
-    size_t need = nvox * (size_t)bpv;
-    if (offset > size || need > size - offset)
+    Layout l;
+    if (read_layout(h, size, name, &l)) return -1;
+    for (int i = 0; i < 4; i++) v->dim[i] = i + 1 <= l.dim[0] ? l.dim[i + 1] : 1;
+    size_t need = l.nvox * (size_t)l.bpv;
+    if (l.end > size)
         return error_set("%s: dims %dx%dx%dx%d of %s need %zu bytes of voxel data from offset "
                          "%zu, but the file has %zu (truncated, or dims do not match the file)",
                          name, v->dim[0], v->dim[1], v->dim[2], v->dim[3],
-                         nifti_datatype_name(datatype), need, offset,
-                         size > offset ? size - offset : 0);
-    if (read_spacing(h, big, dim[0], name, v)) return -1;
-    v->datatype = datatype;
-    v->big_endian = big;
-    read_values(h, h + offset, nvox, bpv, v);
-    return 0;
+                         nifti_datatype_name(l.datatype), need, l.offset,
+                         size > l.offset ? size - l.offset : 0);
+    if (read_spacing(h, l.big, l.dim[0], name, v)) return -1;
+    v->datatype = l.datatype;
+    v->big_endian = l.big;
+    return read_values(h, h + l.offset, l.nvox, l.bpv, name, v);
 }
 
-/* The whole (decompressed) file into *out, *size bytes. 0, or -1 with a message. */
+/* Up to want bytes from gz into buf; the count read (short at the end of the data or on an
+ * error, which gzerror reports). */
+static size_t gz_read_up_to(gzFile gz, unsigned char *buf, size_t want)
+{
+    size_t size = 0;
+    while (size < want) {
+        size_t chunk = want - size > (1u << 30) ? 1u << 30 : want - size;
+        int got = gzread(gz, buf + size, (unsigned)chunk);
+        if (got <= 0) break;   /* 0: end of data; -1: error, reported by the caller */
+        size += (size_t)got;
+    }
+    return size;
+}
+
+/* The whole (decompressed) file into *out, *size bytes. The header is read and checked
+ * first, and no more is inflated than it declares (a small .nii.gz may inflate to
+ * gigabytes: those are never allocated). 0, or -1 with a message. */
 static int read_all(const char *path, unsigned char **out, size_t *out_size)
 {
     *out = NULL;
@@ -328,24 +378,21 @@ static int read_all(const char *path, unsigned char **out, size_t *out_size)
     gzFile gz = gzopen(path, "rb");    /* reads plain files too ("transparent" mode) */
     if (!gz) return error_set("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     gzbuffer(gz, 1 << 17);
-    size_t cap = 1 << 20, size = 0;
-    unsigned char *buf = xmalloc(cap);
-    for (;;) {
-        if (size == cap) {
-            if (cap >= NIFTI_MAX_BYTES) {
-                gzclose(gz);
-                free(buf);
-                return error_set("%s: more than %zu MiB uncompressed; not supported", path,
-                                 NIFTI_MAX_BYTES >> 20);
-            }
-            cap *= 2;
-            buf = xrealloc(buf, cap);
+    unsigned char *buf = xmalloc(NIFTI_DATA_OFFSET);
+    size_t size = gz_read_up_to(gz, buf, NIFTI_DATA_OFFSET);
+    Layout l;
+    if (size >= NIFTI_HEADER_SIZE) {   /* shorter: nifti_decode says so */
+        if (read_layout(buf, size, path, &l)) {
+            gzclose(gz);
+            free(buf);
+            return -1;
         }
-        size_t want = cap - size;
-        if (want > (1u << 30)) want = 1u << 30;
-        int got = gzread(gz, buf + size, (unsigned)want);
-        if (got <= 0) break;   /* 0: end of data; -1: error, reported below */
-        size += (size_t)got;
+        buf = xrealloc(buf, l.end);
+        size += gz_read_up_to(gz, buf + size, l.end - size);
+        /* bytes past the declared end are not needed: read a little more, so that a stream
+         * that ends there has its trailer checked, but inflate no further */
+        unsigned char tail[1 << 12];
+        gz_read_up_to(gz, tail, sizeof tail);
     }
     /* gzread returns what it could decode; a damaged or cut-off stream shows in gzerror. */
     int errnum = Z_OK;

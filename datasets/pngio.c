@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <png.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,21 @@ int pngio_decode_gray(const void *bytes, size_t size, const char *name, GrayImag
     memset(img, 0, sizeof *img);
     if (size < 8 || png_sig_cmp(bytes, 0, 8))
         return error_set("%s: not a PNG file (no PNG signature)", name);
+    /* The IHDR chunk comes first (bytes 8..32): a size beyond the reader's bound is said as
+     * such, not as the "damaged PNG" libpng's limit check would report; unless the chunk's
+     * CRC is wrong, when its sizes mean nothing and libpng says what is wrong. */
+    const unsigned char *b = bytes;
+    const unsigned long crc = size >= 33 ? (unsigned long)b[29] << 24 | (unsigned long)b[30] << 16 |
+                                           (unsigned long)b[31] << 8 | b[32] : 0;
+    if (size >= 33 && !memcmp(b + 12, "IHDR", 4) && crc32(0L, b + 12, 17) == crc) {
+        const unsigned long w = (unsigned long)b[16] << 24 | (unsigned long)b[17] << 16 |
+                                (unsigned long)b[18] << 8 | b[19];
+        const unsigned long h = (unsigned long)b[20] << 24 | (unsigned long)b[21] << 16 |
+                                (unsigned long)b[22] << 8 | b[23];
+        if (w > PNG_MAX_SIDE || h > PNG_MAX_SIDE)
+            return error_set("%s: %lux%lu pixels, larger than the %d a side this reader takes",
+                             name, w, h, PNG_MAX_SIDE);
+    }
     PngContext ctx = {name, bytes, size, 0};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;

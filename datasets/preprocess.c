@@ -11,6 +11,28 @@ void preprocess_defaults(PreprocessOptions *o)
     o->zscore = 1;
 }
 
+int preprocess_check(const PreprocessOptions *o)
+{
+    if (o->size < 1) return error_set("size %d: a slice needs at least 1 pixel a side", o->size);
+    if (!(o->spacing_mm >= 0 && o->spacing_mm < 1e6f))
+        return error_set("spacing %g: not a pixel size in mm", (double)o->spacing_mm);
+    return 0;
+}
+
+int preprocess_grid(int h, int w, const float spacing[2], float spacing_mm, int *rh, int *rw)
+{
+    const double y = fmax(1, round(h * (double)spacing[0] / spacing_mm));
+    const double x = fmax(1, round(w * (double)spacing[1] / spacing_mm));
+    if ((y > PREPROCESS_MAX_GROWN_SIDE && y > h) || (x > PREPROCESS_MAX_GROWN_SIDE && x > w))
+        return error_set("a %dx%d slice of %gx%g mm pixels resampled to %g mm would be %.0fx%.0f "
+                         "pixels (resampling grows a side to at most %d)", h, w,
+                         (double)spacing[0], (double)spacing[1], (double)spacing_mm, y, x,
+                         PREPROCESS_MAX_GROWN_SIDE);
+    *rh = (int)y;
+    *rw = (int)x;
+    return 0;
+}
+
 /* Source coordinate of output pixel i when n_in pixels are resized to n_out, on the
  * align_corners=False grid (models.md): src = (dst + 0.5) * in / out - 0.5. */
 static double source_coord(int i, int n_in, int n_out)
@@ -21,10 +43,9 @@ static double source_coord(int i, int n_in, int n_out)
 Slice preprocess_resample(const Slice *in, float spacing_mm)
 {
     CHECK(spacing_mm > 0, "preprocess_resample: spacing %g", (double)spacing_mm);
-    int h = (int)lround(in->height * (double)in->spacing[0] / spacing_mm);
-    int w = (int)lround(in->width * (double)in->spacing[1] / spacing_mm);
-    if (h < 1) h = 1;
-    if (w < 1) w = 1;
+    int h, w;
+    CHECK(!preprocess_grid(in->height, in->width, in->spacing, spacing_mm, &h, &w),
+          "preprocess_resample: %s", error_get());
     Slice out = slice_alloc(h, w);
     float *img = out.image;
     uint8_t *lab = out.label;

@@ -19,6 +19,18 @@ typedef struct PreprocessOptions {
 } PreprocessOptions;
 
 void preprocess_defaults(PreprocessOptions *o);
+/* 0 when the options make sense (size >= 1, spacing 0 or a finite positive number of mm),
+ * else -1 with the message. */
+int preprocess_check(const PreprocessOptions *o);
+
+/* Resampling may grow a side of a slice to at most this many pixels (a slice that is
+ * larger already may shrink): a damaged or absurd spacing (pixdim 100 mm against a 1.5 mm
+ * model) would otherwise ask for an enormous grid, and minutes of work per slice. */
+#define PREPROCESS_MAX_GROWN_SIDE 1024
+/* The grid a h x w slice of spacing[] (mm between rows, columns) gets when resampled to
+ * spacing_mm (step 1): rh = max(1, round(h sy / s)), rw alike. 0, or -1 with a message
+ * naming the sizes when a side grows beyond PREPROCESS_MAX_GROWN_SIDE. */
+int preprocess_grid(int h, int w, const float spacing[2], float spacing_mm, int *rh, int *rw);
 /* A new S x S slice made from in (metadata copied, spacing updated). */
 Slice preprocess_slice(const Slice *in, const PreprocessOptions *o);
 /* Step 3 alone, in place on n intensities. */

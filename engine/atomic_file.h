@@ -12,7 +12,13 @@
  *     return atomic_commit(af);                 // 0, or -1 with the error set
  *
  * On any failure the temporary file is removed and the destination is left as it
- * was. Both atomic_commit and atomic_abort free the handle. */
+ * was. Both atomic_commit and atomic_abort free the handle.
+ *
+ * What is already at the path: a regular file is replaced and keeps its permission bits;
+ * a symbolic link to a file stays, and the file it points to is replaced; a character
+ * device or a FIFO (/dev/null, /dev/stdout into a pipe) is written through, opened as it
+ * is, not atomically; a directory, a block device, a socket or a link to a missing file
+ * is refused (atomic_open fails). Nothing is ever replaced by a file of another kind. */
 #ifndef REUSENET_ATOMIC_FILE_H
 #define REUSENET_ATOMIC_FILE_H
 
@@ -30,5 +36,10 @@ FILE *atomic_stream(AtomicFile *af);
 int atomic_commit(AtomicFile *af);
 /* Give up: close and remove the temporary file, free af. Accepts NULL. */
 void atomic_abort(AtomicFile *af);
+
+/* Remove the temporary files that killed writers left in dir: only names of atomic_open's
+ * pattern (".<name>.tmp.<pid>.<n>"), only regular files, and only when no process with that
+ * id runs on this machine. The number removed, or -1 (message set) when dir cannot be read. */
+int atomic_remove_stale(const char *dir);
 
 #endif

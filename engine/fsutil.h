@@ -18,6 +18,13 @@ int fs_write_text(const char *path, const char *text, int atomic);
 int fs_is_dir(const char *path);
 int fs_is_file(const char *path);       /* a regular file */
 int fs_has_suffix(const char *s, const char *suffix);
+/* Whether a and b name the same existing file or folder (device and inode: another
+ * spelling of the path, a symbolic or a hard link all count). */
+int fs_same_file(const char *a, const char *b);
+/* A command's check that it will not write over what it reads: 0 when `output` is none of
+ * the n inputs (NULL entries skipped), else -1 with "OUTPUT: is the input INPUT; give
+ * another output name". */
+int fs_check_output(const char *output, const char *const *inputs, int n);
 /* Names in dir (no hidden entries), directories (want_dirs) or regular files, in natural
  * order ("P2" before "P10"). Returns the count, or -1 with a message; free with
  * fs_free_names. */

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "error.h"
+#include "json_depth.h"
 #include "safetensors.h"
 
 /* Tensor bytes are little-endian in the file and used as they are in memory. */
@@ -303,6 +304,9 @@ static int parse_header(const char *label, const unsigned char *file, size_t siz
 
     const char *end = NULL;
     cJSON *json = cJSON_ParseWithLengthOpts(header, n, &end, 0);
+    if (!json && json_depth(header, n) >= CJSON_NESTING_LIMIT)
+        return error_set("%s: header nests arrays or objects more than %d deep", label,
+                         CJSON_NESTING_LIMIT);
     if (!json)
         return error_set("%s: header is not valid JSON (at byte %zu)", label,
                          end ? (size_t)(end - header) + 8 : (size_t)8);

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,14 @@ int checkpoint_read_param(SafeTensors *st, Param *p)
 {
     if (p->kind == PARAM_COUNTER)
         return safetensors_read_i64(st, p->name, 0, NULL, &p->counter);
-    return safetensors_read_f32(st, p->name, p->t.ndim, p->t.shape, p->t.data);
+    if (safetensors_read_f32(st, p->name, p->t.ndim, p->t.shape, p->t.data)) return -1;
+    /* a NaN weight or BN statistic would not stop anything: predict would write a mask of
+     * one class, training would log NaN losses beside finite Dice scores */
+    for (size_t i = 0; i < p->t.size; i++)
+        if (!isfinite(p->t.data[i]))
+            return error_set("%s: tensor '%s' holds a non-finite value (%g) at element %zu",
+                             st->path, p->name, (double)p->t.data[i], i);
+    return 0;
 }
 
 int checkpoint_read_tensors(Model *m, SafeTensors *st)
@@ -135,7 +143,7 @@ int checkpoint_read_tensors(Model *m, SafeTensors *st)
     return safetensors_check_all_used(st);
 }
 
-static int read_preprocess(const SafeTensors *st, CheckpointPreprocess *pp)
+int checkpoint_read_preprocess(const SafeTensors *st, CheckpointPreprocess *pp)
 {
     memset(pp, 0, sizeof *pp);
     if (meta_int(st, "size", &pp->size) < 0) return -1;
@@ -156,7 +164,7 @@ int checkpoint_load_preprocess(Model *m, const char *path, CheckpointPreprocess 
     ModelConfig cfg;
     if (safetensors_read(path, &st)) return -1;
     int rc = checkpoint_config(&st, &cfg);
-    if (!rc && pp) rc = read_preprocess(&st, pp);
+    if (!rc && pp) rc = checkpoint_read_preprocess(&st, pp);
     if (!rc && model_create(m, &cfg)) rc = error_prefix("%s", path);
     else if (!rc && (rc = checkpoint_read_tensors(m, &st))) model_free(m);
     safetensors_free(&st);

@@ -30,6 +30,8 @@ typedef struct CheckpointPreprocess {
     float spacing_mm;
 } CheckpointPreprocess;
 
+/* The preprocessing a file records, into pp: 0, or -1 naming a bad value. */
+int checkpoint_read_preprocess(const SafeTensors *st, CheckpointPreprocess *pp);
 /* checkpoint_load, and the recorded preprocessing into pp (a bad value is an error). */
 int checkpoint_load_preprocess(Model *m, const char *path, CheckpointPreprocess *pp);
 /* Load a file's tensors into an existing model of the same configuration. */

@@ -5,6 +5,7 @@
 #include "engine/batchnorm.h"
 #include "engine/conv2d.h"
 #include "engine/error.h"
+#include "engine/memory.h"
 #include "engine/relu.h"
 #include "models/forward_graph.h"
 #include "models/model.h"
@@ -89,6 +90,18 @@ int model_create(Model *m, const ModelConfig *cfg)
 {
     if (model_describe(m, cfg)) return -1;
     for (int i = 0; i < m->n_layers; i++) declare_layer(&m->params, &m->layers[i]);
+    /* values and gradients, before they are allocated */
+    double floats = 0;
+    for (int i = 0; i < m->params.count; i++)
+        floats += (m->params.items[i].kind == PARAM_TRAINABLE ? 2.0 : 1.0) *
+                  (double)m->params.items[i].t.size;
+    char what[96];
+    snprintf(what, sizeof what, "a %s model%s (%.0f million parameters)", model_arch_name(cfg->arch),
+             model_arch_info(cfg->arch)->has_width ? " of that width" : "", floats / 2e6);
+    if (memory_check(4 * floats, what)) {
+        model_free(m);
+        return -1;
+    }
     params_finalize(&m->params);
     return 0;
 }
@@ -100,6 +113,13 @@ void model_free(Model *m)
     if (m->graph) forward_graph_free(m->graph);
     free(m->graph);
     memset(m, 0, sizeof *m);
+}
+
+bool model_is_layer_label(const char *s)
+{
+    if (!strcmp(s, "head")) return true;
+    size_t n = strspn(s, "0123456789");
+    return n >= 1 && n <= 3 && !s[n] && s[0] != '0';
 }
 
 Layer *model_layer(Model *m, int k)
@@ -151,10 +171,31 @@ int model_check_input(const Model *m, int n, int c, int h, int w)
     if (c != m->cfg.in_channels)
         return error_set("input has %d channels, the %s model takes %d", c,
                          model_arch_name(m->cfg.arch), m->cfg.in_channels);
+    if (h < 1 || w < 1) return error_set("input size %dx%d: no pixels", h, w);
     if (h < multiple || w < multiple || h % multiple || w % multiple)
         return error_set("input size %dx%d: %s needs height and width that are multiples of %d",
                          h, w, model_arch_name(m->cfg.arch), multiple);
     return 0;
+}
+
+int model_check_run(Model *m, int n, int h, int w, bool training)
+{
+    if (model_check_input(m, n, m->cfg.in_channels, h, w)) return -1;
+    ValueShape *vs = xmalloc(sizeof *vs * (size_t)(m->graph->n_steps + 1));
+    forward_graph_shapes(m->graph, m, h, w, vs);
+    double all = 0, largest = 0;
+    for (int s = 0; s <= m->graph->n_steps; s++) {
+        double v = (double)vs[s].c * vs[s].h * vs[s].w * n;
+        all += v;
+        largest = v > largest ? v : largest;
+    }
+    free(vs);
+    const double params = (double)m->params.n_values * (training ? 4 : 2) + (double)m->params.n_buffers;
+    const double floats = params + (training ? 2 * all : 3 * largest);
+    char what[128];
+    snprintf(what, sizeof what, "%s %d input%s of %dx%d", training ? "a training step on" :
+             "a forward pass of", n, n == 1 ? "" : "s", h, w);
+    return memory_check(4 * floats, what);
 }
 
 Tensor *model_forward(Model *m, Tape *t, Tensor *x)

@@ -101,7 +101,16 @@ void model_init_weights(Model *m, uint64_t seed);
 Tensor *model_forward(Model *m, Tape *t, Tensor *x);
 /* 0 when x (n, c, h, w) fits m; else -1 with a message (empty batch, channels, size). */
 int model_check_input(const Model *m, int n, int c, int h, int w);
+/* model_check_input for n inputs (of the model's channels) of h x w, and whether a forward
+ * of them (training: and its backward, with the optimizer's state) fits in the memory this
+ * machine has (engine/memory.h): 0, or -1 naming what it needs. The need is a lower bound:
+ * training keeps every value of the graph and its gradient, an evaluation at least its
+ * largest values. */
+int model_check_run(Model *m, int n, int h, int w, bool training);
 
+/* Whether s is written as a layer table row's label is ("1".."999", or "head"), as
+ * analysis files name layers. */
+bool model_is_layer_label(const char *s);
 /* The row for layer number k (1..L), or the head for k = 0. */
 Layer *model_layer(Model *m, int k);
 Param *model_param(Model *m, const Layer *l, ParamRole role);   /* NULL if absent */

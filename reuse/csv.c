@@ -165,6 +165,20 @@ double csv_number(const CsvTable *t, int r, int c)
     const char *s = t->rows[r][c];
     char *end;
     double x = strtod(s, &end);
-    if (end == s) return NAN;
+    if (end == s || *end || !isfinite(x)) return NAN;
     return x;
+}
+
+int csv_check_numbers(const CsvTable *t, const char *const *names, int n)
+{
+    for (int k = 0; k < n; k++) {
+        const int c = csv_column(t, names[k]);
+        for (int r = 0; c >= 0 && r < t->n_rows; r++) {
+            const char *s = t->rows[r][c];
+            if (s[0] && isnan(csv_number(t, r, c)))
+                return error_set("%s: row %d, column '%s': '%.40s' is not a number", t->path,
+                                 r + 2, t->header[c], s);
+        }
+    }
+    return 0;
 }

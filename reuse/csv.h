@@ -23,8 +23,14 @@ int csv_parse(const char *data, size_t len, const char *path, CsvTable *t);
 void csv_free(CsvTable *t);
 /* Index of the column with this header, or -1. */
 int csv_column(const CsvTable *t, const char *name);
-/* The number in row r, column c; NAN for an empty or non-numeric field (or c < 0). */
+/* The number in row r, column c; NAN for an empty field, a field that is not wholly a
+ * finite number ("abc", "1.2.3", "1e999"), or c < 0. Readers check their number columns
+ * first (csv_check_numbers), so that such a field is an error, not a missing value. */
 double csv_number(const CsvTable *t, int r, int c);
+/* 0 when every non-empty field of the n columns named (absent columns skipped) is wholly a
+ * finite number; else -1 with
+ * "FILE: row R, column 'delta': '1.2.3' is not a number". */
+int csv_check_numbers(const CsvTable *t, const char *const *names, int n);
 
 /* Write one field (quoted when needed) / a number ("%.6g"; empty when not finite), each
  * preceded by a comma unless first. */

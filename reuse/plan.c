@@ -9,6 +9,7 @@
 #include "reuse/csv.h"
 #include "reuse/plan.h"
 #include "reuse/plan_validate.h"
+#include "reuse/swap.h"
 
 void plan_options_defaults(PlanOptions *o)
 {
@@ -48,7 +49,7 @@ static int attach_rmse(Plan *p, const PlanOptions *o)
     if (csv_read(o->rmse_path, &t)) return -1;
     static const char *const names[] = {"model_a", "model_b", "layer", "rmse_w", "rmse_b", "pair"};
     int c[6];
-    if (need_columns(&t, names, 6, c)) {
+    if (need_columns(&t, names, 6, c) || csv_check_numbers(&t, names + 3, 2)) {
         csv_free(&t);
         return -1;
     }
@@ -122,7 +123,7 @@ static int read_scan(const CsvTable *t, const PlanOptions *o, Plan *p)
     const char *scan_csv = t->path;
     static const char *const names[] = {"layer", "kind", "tensor", "mean", "delta"};
     int c[5];
-    if (need_columns(t, names, 5, c)) return -1;
+    if (swap_csv_check(t) || need_columns(t, names, 5, c)) return -1;
     const int c_lo = csv_column(t, "delta_lo"), c_hi = csv_column(t, "delta_hi"),
               c_trivial = csv_column(t, "trivial");
     if (o->rule == PLAN_RULE_CI && c_lo < 0)

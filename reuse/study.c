@@ -10,6 +10,7 @@
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "reuse/reuse_model.h"
+#include "reuse/swap.h"
 #include "reuse/study.h"
 #include "train/plan_file.h"
 
@@ -61,12 +62,31 @@ int study_check_columns(const char *part, const CsvTable *t)
         {"cka", {"layer", "cka", "source", "shared_init", NULL}},
         {"transferability", {"source", "logme", "leep", NULL}},
     };
+    /* the columns that hold numbers (empty: not computed) */
+    static const struct { const char *part, *columns[6]; } numbers[] = {
+        {"bn", {"channels", "MRM", "MRV", "MRW", "MRB", NULL}},
+        {"rmse", {"rmse_w", "rmse_b", "rmse_w_aligned", "rmse_b_aligned", NULL}},
+        {"cka", {"cka", "channels", "pixels", NULL}},
+        {"transferability", {"logme", "leep", "features", "pixels", NULL}},
+    };
+    if (!strcmp(part, "scans")) return swap_csv_check(t);
     for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++) {
         if (strcmp(needs[k].part, part)) continue;
         for (const char *const *c = needs[k].columns; *c; c++)
             if (csv_column(t, *c) < 0)
                 return error_set("%s: no '%s' column: not a %s file", t->path, *c, part);
     }
+    for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++) {
+        if (strcmp(numbers[k].part, part)) continue;
+        int n = 0;
+        while (numbers[k].columns[n]) n++;
+        if (csv_check_numbers(t, numbers[k].columns, n)) return -1;
+    }
+    const int lc = csv_column(t, "layer");
+    for (int r = 0; lc >= 0 && r < t->n_rows; r++)
+        if (!model_is_layer_label(t->rows[r][lc]))
+            return error_set("%s: row %d: layer '%.40s' is not a layer number or 'head'", t->path,
+                             r + 2, t->rows[r][lc]);
     return 0;
 }
 
@@ -189,6 +209,48 @@ int study_load(const char *dir, Study *s)
         return rc;
     }
     return 0;
+}
+
+/* Every file of dir the report reads, in *paths (n returned; free with fs_free_names). */
+static int list_inputs(const char *dir, char ***paths)
+{
+    static const struct { const char *sub, *ext; } parts[] = {
+        {"scans", ".csv"}, {"bn", ".csv"}, {"rmse", ".csv"}, {"cka", ".csv"},
+        {"transferability", ".csv"}, {"plans", ".json"}, {"overlays", ".png"},
+        {"transfer", ".csv"}};
+    char **all = NULL;
+    int n = 0;
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+        char **names;
+        int m = list_files(dir, parts[k].sub, parts[k].ext, &names);
+        for (int i = 0; i < m; i++) {
+            all = xrealloc(all, sizeof *all * (size_t)(n + 1));
+            all[n++] = names[i];
+        }
+        free(names);
+    }
+    char *runs = fs_join(dir, "transfer/runs"), **folders;
+    int m = fs_list(runs, 1, &folders);
+    for (int i = 0; i < m; i++) {
+        char *run = fs_join(runs, folders[i]);
+        all = xrealloc(all, sizeof *all * (size_t)(n + 1));
+        all[n++] = fs_join(run, "log.csv");
+        free(run);
+    }
+    if (m > 0) fs_free_names(folders, m);
+    error_clear();                        /* an absent runs folder is no error */
+    free(runs);
+    *paths = all;
+    return n;
+}
+
+int study_check_output(const char *dir, const char *out)
+{
+    char **paths;
+    int n = list_inputs(dir, &paths);
+    int rc = fs_check_output(out, (const char *const *)paths, n);
+    fs_free_names(paths, n);
+    return rc;
 }
 
 static void free_tables(StudyTable *t, int n)

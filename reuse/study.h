@@ -55,8 +55,13 @@ typedef struct Study {
  * lacks the columns its kind needs, or when dir holds none of the parts. */
 int study_load(const char *dir, Study *s);
 void study_free(Study *s);
-/* Whether table t has the columns its part ("scans", "bn", "rmse") needs: 0, or -1 naming
- * the first one missing. Other parts need none. */
+/* Refuse an output that is one of the files a report of dir reads (every part above, the
+ * runs' log.csv and transfer/runs.csv included): 0, or -1 naming both. */
+int study_check_output(const char *dir, const char *out);
+/* Whether table t is a file of its part ("scans", "bn", "rmse", "cka", "transferability"):
+ * the columns the part needs, numbers (or empty fields) where it has numbers, layers named
+ * as layer tables name them; a scan as swap_csv_check wants it. 0, or -1 naming the file,
+ * the row and the problem. Other parts need nothing. */
 int study_check_columns(const char *part, const CsvTable *t);
 
 #endif

@@ -1,11 +1,51 @@
 /* The swap scan's CSV and its printed summary (swap.h). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/atomic_file.h"
 #include "engine/error.h"
 #include "reuse/csv.h"
 #include "reuse/swap.h"
+
+int swap_csv_check(const CsvTable *t)
+{
+    static const char *const need[] = {"layer", "kind", "tensor", "mean", "delta"};
+    int c[5];
+    for (int i = 0; i < 5; i++)
+        if ((c[i] = csv_column(t, need[i])) < 0)
+            return error_set("%s: no '%s' column: not a swap scan", t->path, need[i]);
+    for (int k = 0; k < t->n_cols; k++)
+        if (k != c[0] && k != c[1] && k != c[2] &&
+            csv_check_numbers(t, (const char *const *)&t->header[k], 1))
+            return -1;
+    int baseline = -1;
+    for (int r = 0; r < t->n_rows; r++) {
+        char **row = t->rows[r];
+        if (!strcmp(row[c[0]], "baseline")) {
+            if (baseline >= 0)
+                return error_set("%s: rows %d and %d are both the baseline", t->path,
+                                 baseline + 2, r + 2);
+            baseline = r;
+            continue;
+        }
+        if (!model_is_layer_label(row[c[0]]))
+            return error_set("%s: row %d: layer '%.40s' is not a layer number or 'head'",
+                             t->path, r + 2, row[c[0]]);
+        ParamRole role;
+        if (param_role_parse(row[c[1]], &role))
+            return error_set("%s: row %d (layer '%s') has an unknown kind '%.20s' (expected RM RV "
+                             "RW RB W B)", t->path, r + 2, row[c[0]], row[c[1]]);
+        if (!row[c[2]][0])
+            return error_set("%s: row %d (layer '%s') has no tensor name", t->path, r + 2,
+                             row[c[0]]);
+        for (int q = 0; q < r; q++)
+            if (!strcmp(t->rows[q][c[2]], row[c[2]]))
+                return error_set("%s: rows %d and %d both swap '%.80s'", t->path, q + 2, r + 2,
+                                 row[c[2]]);
+    }
+    return 0;
+}
 
 int swap_write_csv(const char *path, const SwapScan *s)
 {

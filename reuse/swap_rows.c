@@ -73,8 +73,7 @@ int swap_check_input(Model *target, const SwapDonors *donors, const SliceSet *se
             return error_set("slices of different sizes (%dx%d and %dx%d)",
                              set->slices[0].height, set->slices[0].width,
                              set->slices[i].height, set->slices[i].width);
-    return model_check_input(target, 1, target->cfg.in_channels, set->slices[0].height,
-                             set->slices[0].width);
+    return model_check_run(target, 1, set->slices[0].height, set->slices[0].width, false);
 }
 
 Param *swap_row_param(Model *m, int table_row, int role)

@@ -128,7 +128,12 @@ static int grid_train(const TransferStudy *st, int i, int total, int threads, co
         if (!quiet)
             fprintf(stderr, "[%d/%d] %s%s%s\n", i + 1, total, who, name,
                     tc.resume ? " (resuming)" : "");
-        rc = train_run(&tc) ? error_prefix("%s", name) : 0;
+        rc = train_run(&tc);
+        if (rc < 0) error_prefix("%s", name);
+        else if (rc > 0 && !quiet)
+            fprintf(stderr, "[%d/%d] %s%s: nothing to train (every tensor loaded and frozen): "
+                    "the source evaluated as it is\n", i + 1, total, who, name);
+        rc = rc < 0 ? -1 : 0;
     }
     free(run_dir);
     return rc;
@@ -148,6 +153,32 @@ static int grid_train_all(const TransferStudy *st, int total, int threads, const
             dist_counter_add(next, total);
     dist_counter_close(next);
     return dist_agree(rc);
+}
+
+/* Every input of the grid before its first run trains: the target folder, and each
+ * source loaded as its configurations load it (its plan's tensors, or all of them) into
+ * the study's model, on a throwaway copy: a source of another architecture or a plan
+ * naming a tensor the model lacks is found here, not after hours of training. */
+static int check_inputs(const TransferStudy *st)
+{
+    if (!fs_is_dir(st->base.data.dir))
+        return error_set("target %s: not a folder", st->base.data.dir);
+    bool checked[TRANSFER_MAX_SOURCES][2] = {{false}};    /* [source][whole model] */
+    for (int c = 0; c < st->config_count; c++) {
+        const TransferConfig *k = &st->configs[c];
+        const int whole = k->mode == MODE_ALL_FINETUNE;
+        if (k->source < 0 || checked[k->source][whole]) continue;
+        checked[k->source][whole] = true;
+        const TransferSource *src = &st->sources[k->source];
+        Model m;
+        if (model_create(&m, &st->base.model)) return -1;
+        char origin[512];
+        int loaded = init_from_checkpoint(&m, src->checkpoint, NULL, whole ? NULL : src->plan,
+                                          false, origin, sizeof origin);
+        model_free(&m);
+        if (loaded < 0) return error_prefix("source %s", src->name);
+    }
+    return 0;
 }
 
 /* Ranks started on another study file, study folder or thread count refuse to start. */
@@ -196,6 +227,7 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
                        "study (file, folder or --threads)");
     if (!rc) rc = dist_agree(writer ? make_dirs(runs_dir) : 0);
     const int total = st.n_count * st.config_count * st.runs;
+    if (!rc) rc = dist_agree(check_inputs(&st));
     if (!rc) rc = grid_train_all(&st, total, threads, runs_dir, quiet);
     /* rank 0 reads every run's final Dice and writes the tables, once */
     if (writer && !rc) {

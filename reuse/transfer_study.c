@@ -154,14 +154,23 @@ static int parse_training(const CfgFile *cfg, const char *path, TransferStudy *s
     const char *v;
     if ((v = cfgfile_get(cfg, "arch")) && model_arch_parse(v, &st->base.model.arch))
         return error_prefix("%s", path);
-    struct { const char *key; int *dest; } ints[] = {
-        {"width", &st->base.model.width}, {"batch", &st->base.batch},
-        {"size", &st->base.data.size}, {"val_every", &st->base.val_every}};
-    for (int i = 0; i < 4; i++)
-        if ((v = cfgfile_get(cfg, ints[i].key)) && parse_ints(path, ints[i].key, v, ints[i].dest, 1) < 0)
-            return -1;
-    if ((v = cfgfile_get(cfg, "lr"))) st->base.lr = strtod(v, NULL);
-    if ((v = cfgfile_get(cfg, "split_seed"))) st->base.data.split_seed = strtoull(v, NULL, 10);
+    struct { const char *key; int *dest, min, max; } ints[] = {
+        {"width", &st->base.model.width, 1, 1024}, {"batch", &st->base.batch, 1, 1 << 20},
+        {"size", &st->base.data.size, 1, 32768}, {"val_every", &st->base.val_every, 0, 1 << 20}};
+    for (int i = 0; i < 4; i++) {
+        if (!(v = cfgfile_get(cfg, ints[i].key))) continue;
+        if (parse_ints(path, ints[i].key, v, ints[i].dest, 1) < 0) return -1;
+        if (*ints[i].dest < ints[i].min || *ints[i].dest > ints[i].max)
+            return error_set("%s: %s: %d is not within %d..%d", path, ints[i].key, *ints[i].dest,
+                             ints[i].min, ints[i].max);
+    }
+    char *end;
+    if ((v = cfgfile_get(cfg, "lr")) &&
+        (st->base.lr = strtod(v, &end), end == v || *end || !(st->base.lr > 0 && st->base.lr < 1e6)))
+        return error_set("%s: lr: '%s' is not a learning rate (a positive number)", path, v);
+    if ((v = cfgfile_get(cfg, "split_seed")) &&
+        (st->base.data.split_seed = strtoull(v, &end, 10), end == v || *end || v[0] == '-'))
+        return error_set("%s: split_seed: '%s' is not a non-negative integer", path, v);
     if ((v = cfgfile_get(cfg, "optimizer"))) {
         if (!strcmp(v, "sgd")) st->base.optimizer = OPTIMIZER_SGD;
         else if (strcmp(v, "adam")) return error_set("%s: optimizer must be adam or sgd", path);
@@ -171,11 +180,21 @@ static int parse_training(const CfgFile *cfg, const char *path, TransferStudy *s
     return 0;
 }
 
+/* The keys study.cfg knows (README, "The transfer experiment"). */
+static const CfgKey STUDY_KEYS[] = {
+    {"target", false}, {"arch", false}, {"width", false}, {"n", false}, {"epochs", false},
+    {"seeds", false}, {"subsets", false}, {"configs", false}, {"batch", false}, {"lr", false},
+    {"optimizer", false}, {"schedule", false}, {"size", false}, {"split_seed", false},
+    {"val_every", false}, {"source", true},
+};
+
 int transfer_study_parse(const CfgFile *cfg, const char *path, TransferStudy *st)
 {
     memset(st, 0, sizeof *st);
     train_config_defaults(&st->base);
     st->base.quiet = true;
+    if (cfgfile_check_keys(cfg, path, STUDY_KEYS, (int)(sizeof STUDY_KEYS / sizeof STUDY_KEYS[0])))
+        return -1;
     const char *v = cfgfile_get(cfg, "target");
     if (!v) return error_set("%s: no 'target: DIR'", path);
     st->base.data.dir = xstrdup(v);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "datasets/nifti.h"
@@ -219,6 +221,14 @@ static void tw_offset_inside(Hdr *h, size_t *n) { (void)n; h->vox_offset = 100; 
 static void tw_offset_nan(Hdr *h, size_t *n) { (void)n; h->vox_offset = NAN; }
 static void tw_offset_fraction(Hdr *h, size_t *n) { (void)n; h->vox_offset = 352.5f; }
 static void tw_pixdim(Hdr *h, size_t *n) { (void)n; h->units = 1; h->pixdim[2] = 1e36f; }
+static void tw_pixdim_tiny(Hdr *h, size_t *n) { (void)n; h->pixdim[1] = 1e-30f; }
+static void tw_slope_inf(Hdr *h, size_t *n) { (void)n; h->slope = INFINITY; }
+static void tw_inter_nan(Hdr *h, size_t *n) { (void)n; h->slope = 2; h->inter = NAN; }
+static void tw_huge_dims(Hdr *h, size_t *n)
+{
+    (void)n;
+    h->dim[1] = h->dim[2] = 30000;    /* 30000 x 30000 x 2 x 2 int16: 7 GB declared */
+}
 
 static const BadCase BAD[] = {
     {"hdrsize.nii", "not a NIfTI-1 file (header size field is 1234", tw_hdr_size},
@@ -240,6 +250,11 @@ static const BadCase BAD[] = {
     {"offnan.nii", "bad header: vox_offset nan", tw_offset_nan},
     {"offfrac.nii", "bad header: vox_offset 352.5", tw_offset_fraction},
     {"pixdim.nii", "bad header: pixdim[2] = 1e+36 is not a voxel size", tw_pixdim},
+    {"pixtiny.nii", "bad header: pixdim[1] = 1e-30 is not a voxel size", tw_pixdim_tiny},
+    {"slopeinf.nii", "bad header: scl_slope inf", tw_slope_inf},
+    {"internan.nii", "bad header: scl_inter nan", tw_inter_nan},
+    {"huge.nii.gz", "dims 30000x30000x2x2 of int16 declare 6866 MiB, more than the 2048 MiB",
+     tw_huge_dims},
 };
 
 static void test_malformed_headers(void **state)
@@ -411,6 +426,82 @@ static void test_nibabel_reads_our_files(void **state)
     nifti_free(&v);
 }
 
+/* NaN and infinite voxels are refused, naming where they are. */
+static void test_nonfinite_voxels(void **state)
+{
+    (void)state;
+    const float bad[2] = {NAN, -INFINITY};
+    for (int k = 0; k < 2; k++) {
+        float data[3 * 2 * 2] = {0};
+        data[7] = bad[k];                                   /* x=1 y=0 z=1 */
+        Hdr h = default_hdr(NIFTI_FLOAT32, 32, 3, 2, 2, 1);
+        unsigned char *file;
+        size_t n = build_file(&h, (const unsigned char *)data, sizeof data, &file);
+        const char *path = path_in(test_dir(), "nonfinite%d.nii", k);
+        write_bytes(path, file, n, 0);
+        free(file);
+        NiftiVolume v;
+        assert_int_equal(nifti_read(path, &v), -1);
+        assert_null(v.data);
+        const char *want = k ? "the voxel at x=1 y=0 z=1 t=0 is -inf, not an intensity"
+                             : "the voxel at x=1 y=0 z=1 t=0 is nan, not an intensity";
+        if (!strstr(error_get(), want) || !strstr(error_get(), path)) fail_msg("%s", error_get());
+    }
+    /* finite stored values that the scaling makes infinite */
+    int raw[6] = {0, 0, 0, 0, 2, 0};
+    unsigned char data[12], *file;
+    encode_i16(raw, 6, 0, data);
+    Hdr h = default_hdr(NIFTI_INT16, 16, 3, 2, 1, 1);
+    h.slope = 3e38f;
+    size_t n = build_file(&h, data, sizeof data, &file);
+    const char *path = path_in(test_dir(), "overflow.nii");
+    write_bytes(path, file, n, 0);
+    free(file);
+    NiftiVolume v;
+    assert_int_equal(nifti_read(path, &v), -1);
+    assert_non_null(strstr(error_get(), "the voxel at x=1 y=1 z=0 t=0 is inf, not an intensity"));
+}
+
+/* A gzip bomb: a valid 4x4 header whose stream goes on inflating (512 MiB of zeros). The
+ * reader inflates what the header declares and a few KB more, never the whole stream: in
+ * a child limited to 256 MiB of address space (not under ASan, which reserves terabytes)
+ * it reads the volume. */
+static const char *bomb_path;
+
+static void read_bomb(void *arg)
+{
+    (void)arg;
+#if !defined(__SANITIZE_ADDRESS__)
+    struct rlimit lim = {256u << 20, 256u << 20};
+    setrlimit(RLIMIT_AS, &lim);
+#endif
+    NiftiVolume v;
+    if (nifti_read(bomb_path, &v) == 0 && v.dim[0] == 4 && v.dim[1] == 4 && v.data[5] == 5) {
+        fprintf(stderr, "read the declared 4x4\n");
+        _exit(1);                        /* assert_exits_with_message wants non-zero */
+    }
+    fprintf(stderr, "%s\n", error_get());
+    _exit(2);
+}
+
+static void test_gzip_bomb(void **state)
+{
+    (void)state;
+    unsigned char data[16], *file;
+    for (int i = 0; i < 16; i++) data[i] = (unsigned char)i;
+    Hdr h = default_hdr(NIFTI_UINT8, 8, 4, 4, 1, 1);
+    size_t n = build_file(&h, data, sizeof data, &file);
+    bomb_path = path_in(test_dir(), "bomb.nii.gz");
+    gzFile gz = gzopen(bomb_path, "wb1");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, file, (unsigned)n), (int)n);
+    free(file);
+    static unsigned char zeros[1 << 20];
+    for (int i = 0; i < 512; i++) assert_int_equal(gzwrite(gz, zeros, sizeof zeros), (int)sizeof zeros);
+    assert_int_equal(gzclose(gz), Z_OK);
+    assert_exits_with_message(read_bomb, NULL, "read the declared 4x4");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +511,8 @@ int main(void)
         cmocka_unit_test(test_slope_zero_or_nan_means_unscaled),
         cmocka_unit_test(test_malformed_headers),
         cmocka_unit_test(test_truncated_and_damaged_gzip),
+        cmocka_unit_test(test_nonfinite_voxels),
+        cmocka_unit_test(test_gzip_bomb),
         cmocka_unit_test(test_files_written_by_nibabel),
         cmocka_unit_test(test_nibabel_reads_our_files),
     };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "datasets/cfgfile.h"
 #include "datasets/dataset.h"
@@ -409,6 +410,16 @@ static void test_acdc_mismatches(void **state)
     expect_open_error(dir, "dataset.cfg:1: expected 'key: value'", NULL);
     write_text_file(path_in(test_dir(), "acdcbad/dataset.cfg"), "spacing: -1\n");
     expect_open_error(dir, "dataset.cfg: bad spacing '-1'", NULL);
+    /* a typo is named with the nearest known key, a repeated key refused */
+    write_text_file(path_in(test_dir(), "acdcbad/dataset.cfg"), "preset: acdc\nclases: 1\n");
+    expect_open_error(dir, "dataset.cfg:2: unknown key 'clases' (the nearest known key is 'classes'", NULL);
+    write_text_file(path_in(test_dir(), "acdcbad/dataset.cfg"), "classes: 1\n# fixed\nclasses: 2\n");
+    expect_open_error(dir, "dataset.cfg:3: 'classes' is given twice (first on line 1)", NULL);
+    /* a dataset.cfg that is a folder is not "no dataset.cfg" */
+    remove(path_in(test_dir(), "acdcbad/dataset.cfg"));
+    assert_int_equal(mkdir(path_in(test_dir(), "acdcbad/dataset.cfg"), 0755), 0);
+    expect_open_error(dir, "dataset.cfg: cannot read: not a regular file", NULL);
+    rmdir(path_in(test_dir(), "acdcbad/dataset.cfg"));
 }
 
 /* The ACDC release as it ships: patient folders with frame volumes, _gt masks, a 4-D
@@ -451,8 +462,10 @@ static void test_acdc_release_without_cfg(void **state)
 }
 
 /* "key: value" files (datasets/cfgfile.c) from memory, as cfgfile_read parses them:
- * comments and blank lines skipped, spaces trimmed, the last of a repeated key wins;
- * a line without a key, a too long line and a NUL byte are errors naming file and line. */
+ * comments and blank lines skipped, spaces trimmed, the last of a repeated key wins for a
+ * file whose keys are not checked (Info.cfg); a line without a key, a too long line and a
+ * NUL byte are errors naming file and line. cfgfile_check_keys: unknown keys named with
+ * the nearest known one, a repeated key refused unless repeatable. */
 static void test_cfgfile(void **state)
 {
     (void)state;
@@ -468,6 +481,22 @@ static void test_cfgfile(void **state)
     assert_string_equal(cfgfile_get(&cfg, "last"), "no newline");
     assert_null(cfgfile_get(&cfg, "Preset"));
     Dataset d = {.preset = "custom"};
+    assert_int_equal(dataset_apply_cfg(&d, &cfg, "a.cfg"), -1);            /* classes twice */
+    assert_string_equal(error_get(), "a.cfg:5: 'classes' is given twice (first on line 4)");
+    const CfgKey dataset_keys[] = {{"preset", false}, {"classes", true}};
+    assert_int_equal(cfgfile_check_keys(&cfg, "a.cfg", dataset_keys, 2), -1);
+    assert_string_equal(error_get(), "a.cfg:6: unknown key 'empty' (the nearest known key is "
+                        "'preset'; known: preset, classes)");
+    const CfgKey known[] = {{"preset", false}, {"classes", true}, {"empty", false},
+                            {"url", false}, {"last", false}};
+    assert_int_equal(cfgfile_check_keys(&cfg, "a.cfg", known, 5), 0);
+    const CfgKey once[] = {{"preset", false}, {"classes", false}, {"empty", false},
+                           {"url", false}, {"last", false}};
+    assert_int_equal(cfgfile_check_keys(&cfg, "a.cfg", once, 5), -1);
+    assert_string_equal(error_get(), "a.cfg:5: 'classes' is given twice (first on line 4)");
+    cfgfile_free(&cfg);
+    text = "preset: t1\nclasses: 1 3\n";
+    assert_int_equal(cfgfile_parse(text, strlen(text), "a.cfg", &cfg), 0);
     assert_int_equal(dataset_apply_cfg(&d, &cfg, "a.cfg"), 0);
     assert_string_equal(d.preset, "t1");
     assert_int_equal(d.classmap.labelled, (1u << 1) | (1u << 3));

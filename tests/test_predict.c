@@ -193,7 +193,7 @@ static void test_errors(void **state)
     expect_error(args, o, "NIfTI-2");
 
     snprintf(args, sizeof args, "predict --weights %s/unet.safetensors --size 32 --input %s -o %s/", d, data, data);
-    expect_error(args, NULL, "is the input folder");
+    expect_error(args, NULL, "is the input");
 
     /* eval --pred/--gt: a missing partner and a mis-sized one are named with both files */
     assert_int_equal(run("%s predict --weights %s/unet.safetensors --size 32 --input %s -o %s/p "

@@ -308,7 +308,7 @@ static void test_plan_bad_scans(void **state)
      * made it several lines */
     test_file_write(path, "layer,kind,tensor,mean,delta\nbaseline,,,0.5,0\n\"a\nb\r\nc\",Q,t,0.5,-0.1\n");
     assert_int_equal(plan_from_scan(path, &o, &p), -1);
-    assert_non_null(strstr(error_get(), "(layer 'a b  c') has an unknown kind"));
+    assert_non_null(strstr(error_get(), "layer 'a b  c' is not a layer number"));
     assert_null(strpbrk(error_get(), "\r\n"));
     snprintf(cmd, sizeof cmd, "%s plan --scan %s/missing.csv -o %s/p.json", reusenet_program(),
              test_dir(), test_dir());

@@ -5,7 +5,8 @@
  * learning rate stops with the NaN message and leaves a loadable checkpoint; --val-every
  * validates every K-th epoch and the last, leaving the other rows' validation cells
  * empty, with the same weights; --freeze-encoder keeps the encoder's learned tensors at
- * their initialisation while its BN statistics follow the data. */
+ * their initialisation while its BN statistics follow the data; --resume removes the
+ * temporary files a killed run left, and only those. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,21 @@ static void test_resume_after_kill(void **state)
         usleep(10000);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    /* the temporaries a killed writer leaves (this one's pid is dead now) go on --resume;
+     * a live process's stay */
+    char stale[256], live[256];
+    snprintf(stale, sizeof stale, ".last.safetensors.tmp.%ld.42", (long)pid);
+    snprintf(live, sizeof live, ".best.safetensors.tmp.%ld.42", (long)getpid());
+    snprintf(cmd, sizeof cmd, "head -c 1000 /dev/zero > %s && touch %s",
+             path_in(root, "killed/%s", stale), path_in(root, "killed/%s", live));
+    assert_int_equal(run_command(cmd, log, sizeof log), 0);
     assert_int_equal(train("killed", "--arch unet --epochs 4 --seed 7 --resume", log, sizeof log), 0);
+    assert_int_not_equal(access(path_in(root, "killed/%s", stale), F_OK), 0);
+    assert_int_equal(access(path_in(root, "killed/%s", live), F_OK), 0);
+    snprintf(cmd, sizeof cmd, "ls -a %s | grep -c '[.]tmp[.]'", path_in(root, "killed"));
+    run_command(cmd, log, sizeof log);
+    assert_int_equal(atoi(log), 1);                     /* only the live one */
+    unlink(path_in(root, "killed/%s", live));
     assert_files_equal(path_in(root, "full/last.safetensors"),
                        path_in(root, "killed/last.safetensors"));
     /* without --resume an existing run is refused */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/safetensors.h"
 #include "tests/testutil.h"
@@ -243,6 +244,61 @@ static void test_bad_config_is_reported(void **state)
     free(root);
 }
 
+/* A freeze configuration whose plan covers every tensor of a segmentation source has
+ * nothing to train: the run evaluates the source as it is and the grid goes on. A source
+ * of another architecture (or a plan naming a tensor the model lacks) is refused before
+ * the first run trains. */
+static void test_freeze_everything_and_bad_sources(void **state)
+{
+    (void)state;
+    char *root = make_temp_dir("transfer-freeze");
+    char data[4096], cmd[16384], out[16384];
+    snprintf(data, sizeof data, "%s/acdc", root);
+    test_synth("acdc", 6, 64, 0, 1, data);
+    snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --data %s --size 32 --batch 4 "
+             "--lr 0.01 --epochs 1 --quiet -o %s/src", bin, data, root);
+    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    SafeTensors src;
+    assert_int_equal(safetensors_read(path_in(root, "src/last.safetensors"), &src), 0);
+    FILE *f = fopen(path_in(root, "plan.json"), "w");
+    fprintf(f, "{\"tensors\": [");
+    for (int i = 0; i < src.count; i++) fprintf(f, "%s\"%s\"", i ? ", " : "", src.entries[i].name);
+    fprintf(f, "]}\n");
+    fclose(f);
+    assert_int_equal(run_study(root, data, "s", "n: 2\nepochs: 1\nseeds: 1\nconfigs: random, freeze\n",
+                               out, sizeof out), 0);
+    assert_non_null(strstr(out, "n2-auto-freeze-s1: nothing to train"));
+    SafeTensors frozen;
+    assert_int_equal(safetensors_read(path_in(root, "s/transfer/runs/n2-auto-freeze-s1/last.safetensors"),
+                                      &frozen), 0);
+    for (int i = 0; i < src.count; i++)
+        assert_memory_equal(src.entries[i].data, safetensors_find(&frozen, src.entries[i].name)->data,
+                            src.entries[i].nbytes);
+    safetensors_free(&frozen);
+    safetensors_free(&src);
+    assert_false(isnan(field(path_in(root, "s/transfer/table.csv"), 2, "mean")));
+
+    /* a PSPNet source in a UNet study, and a plan naming a tensor UNet lacks: refused
+     * before any run starts */
+    snprintf(cmd, sizeof cmd, "%s init --arch pspnet --seed 1 -o %s/src/last.safetensors", bin, root);
+    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    assert_int_equal(run_study(root, data, "bad", "n: 2\nepochs: 1\nseeds: 1\nconfigs: random, freeze\n",
+                               out, sizeof out), 1);
+    if (!strstr(out, "source auto: ") || strstr(out, "[1/"))
+        fail_msg("%s", out);
+    assert_int_not_equal(access(path_in(root, "bad/transfer/runs/n2-random-s1"), F_OK), 0);
+    f = fopen(path_in(root, "plan.json"), "w");
+    fprintf(f, "{\"tensors\": [\"layer9.conv.weight\"]}\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/src/last.safetensors", bin, root);
+    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    assert_int_equal(run_study(root, data, "bad", "n: 2\nepochs: 1\nseeds: 1\nconfigs: random, fine-tune\n",
+                               out, sizeof out), 1);
+    if (!strstr(out, "no tensor 'layer9.conv.weight'") || strstr(out, "[1/")) fail_msg("%s", out);
+    assert_int_equal(remove_tree(root), 0);
+    free(root);
+}
+
 int main(void)
 {
     bin = reusenet_program();
@@ -250,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_transfer_study),
         cmocka_unit_test(test_subsets_configs_and_statistics),
         cmocka_unit_test(test_bad_config_is_reported),
+        cmocka_unit_test(test_freeze_everything_and_bad_sources),
     };
     return cmocka_run_group_tests_name("transfer", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* --init-from: start a model from another checkpoint, wholly or in part (paper Table 1:
  * the reusable parameters of a source model, frozen or fine-tuned). */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,10 @@ static int fold_rgb(SafeTensors *st, const Layer *l, Param *p)
         for (int q = 0; q < taps; q++)
             p->t.data[o * taps + q] = rgb[(o * 3 + 0) * taps + q] + rgb[(o * 3 + 1) * taps + q] +
                                       rgb[(o * 3 + 2) * taps + q];
+    for (size_t i = 0; !rc && i < p->t.size; i++)
+        if (!isfinite(p->t.data[i]))
+            rc = error_set("%s: tensor '%s' holds a non-finite value at element %zu (summed "
+                           "over its 3 input channels)", st->path, p->name, i);
     free(rgb);
     return rc;
 }
@@ -100,16 +105,25 @@ int init_from_checkpoint(Model *m, const char *path, const char *params_list,
 {
     SafeTensors st;
     if (safetensors_read(path, &st)) return -1;
+    int loaded = init_from_tensors(m, &st, params_list, plan, freeze, origin, origin_len);
+    safetensors_free(&st);
+    return loaded;
+}
+
+int init_from_tensors(Model *m, SafeTensors *st, const char *params_list, const char *plan,
+                      bool freeze, char *origin, size_t origin_len)
+{
+    const char *path = st->path;
     int loaded = 0;
-    if (safetensors_find(&st, "fc.weight") && !safetensors_find(&st, "classifier.weight")) {
-        loaded = load_torchvision(m, &st, freeze);
+    if (safetensors_find(st, "fc.weight") && !safetensors_find(st, "classifier.weight")) {
+        loaded = load_torchvision(m, st, freeze);
         snprintf(origin, origin_len, "torchvision resnet18 %s", path);
     } else if (!params_list && !plan) {
         /* the whole model: the file must hold every tensor, shaped as ours */
-        loaded = checkpoint_read_tensors(m, &st) ? -1 : m->params.count;
+        loaded = checkpoint_read_tensors(m, st) ? -1 : m->params.count;
         if (loaded > 0 && freeze)
             for (int i = 0; i < m->params.count; i++) params_set_frozen(&m->params.items[i], true);
-        const char *src_init = safetensors_meta(&st, "init");
+        const char *src_init = safetensors_meta(st, "init");
         snprintf(origin, origin_len, "%s", src_init ? src_init : path);
     } else {
         int count;
@@ -119,9 +133,9 @@ int init_from_checkpoint(Model *m, const char *path, const char *params_list,
             Param *p = params_find(&m->params, names[i]);
             if (!p) loaded = error_set("%s: no tensor '%s' in the %s model", plan ? plan : "--params",
                                        names[i], model_arch_name(m->cfg.arch));
-            else if (!safetensors_find(&st, names[i]))
+            else if (!safetensors_find(st, names[i]))
                 loaded = error_set("%s: missing tensor '%s'", path, names[i]);
-            else if (checkpoint_read_param(&st, p)) loaded = -1;
+            else if (checkpoint_read_param(st, p)) loaded = -1;
             else {
                 if (freeze) params_set_frozen(p, true);
                 loaded++;
@@ -131,6 +145,5 @@ int init_from_checkpoint(Model *m, const char *path, const char *params_list,
         free(names);
         snprintf(origin, origin_len, "%d tensors from %s", loaded, path);
     }
-    safetensors_free(&st);
     return loaded;
 }

@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "engine/fsutil.h"
+#include "engine/json_depth.h"
 #include "train/plan_file.h"
 
 cJSON *plan_file_parse(const char *text, size_t len, const char *path)
@@ -14,6 +15,11 @@ cJSON *plan_file_parse(const char *text, size_t len, const char *path)
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root && json_depth(text, len) >= CJSON_NESTING_LIMIT) {
+        error_set("%s: not a reuse plan (arrays or objects nested more than %d deep)", path,
+                  CJSON_NESTING_LIMIT);
+        return NULL;
+    }
     if (!root) {
         /* on failure, end is where cJSON stopped */
         size_t offset = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
@@ -28,6 +34,19 @@ cJSON *plan_file_parse(const char *text, size_t len, const char *path)
     else
         cJSON_ArrayForEach(item, tensors)
             if (!cJSON_IsString(item)) problem = "\"tensors\" holds a non-string entry";
+    /* a name given twice or empty means the plan is not what its writer meant */
+    const cJSON *other, *names = problem ? NULL : tensors;
+    cJSON_ArrayForEach(item, names) {
+        if (!item->valuestring[0]) problem = "\"tensors\" holds an empty name";
+        for (other = tensors->child; !problem && other != item; other = other->next)
+            if (!strcmp(other->valuestring, item->valuestring)) {
+                error_set("%s: not a reuse plan (\"tensors\" names '%.80s' twice)", path,
+                          item->valuestring);
+                cJSON_Delete(root);
+                return NULL;
+            }
+        if (problem) break;
+    }
     if (problem) {
         error_set("%s: not a reuse plan (%s)", path, problem);
         cJSON_Delete(root);

@@ -13,8 +13,7 @@ int predictor_init(Predictor *p, Model *m, int size, float spacing_mm)
     if (m->cfg.task != TASK_SEG)
         return error_set("the checkpoint is an auto-encoder (task %s), not a segmentation model",
                          model_task_name(m->cfg.task));
-    if (model_check_input(m, 1, m->cfg.in_channels, size, size))
-        return error_prefix("window size %d", size);
+    if (model_check_run(m, 1, size, size, false)) return error_prefix("window size %d", size);
     p->model = m;
     p->size = size;
     p->spacing_mm = spacing_mm;
@@ -34,17 +33,8 @@ int predict_grid(const Predictor *p, int h, int w, const float spacing[2], int *
 {
     *rh = h;
     *rw = w;
-    if (p->spacing_mm > 0) {          /* the size preprocess_resample gives */
-        double y = fmax(1, round(h * (double)spacing[0] / p->spacing_mm));
-        double x = fmax(1, round(w * (double)spacing[1] / p->spacing_mm));
-        if (!(y <= PREDICT_MAX_SIDE && x <= PREDICT_MAX_SIDE))
-            return error_set("a %dx%d slice of %gx%g mm pixels resampled to the model's %g mm "
-                             "would be %.0fx%.0f pixels (at most %d a side)", h, w,
-                             (double)spacing[0], (double)spacing[1], (double)p->spacing_mm, y, x,
-                             PREDICT_MAX_SIDE);
-        *rh = (int)y;
-        *rw = (int)x;
-    }
+    /* the size preprocess_resample gives, bounded as it bounds it */
+    if (p->spacing_mm > 0 && preprocess_grid(h, w, spacing, p->spacing_mm, rh, rw)) return -1;
     if (*rh > PREDICT_MAX_SIDE || *rw > PREDICT_MAX_SIDE)
         return error_set("a %dx%d slice is larger than %d a side", h, w, PREDICT_MAX_SIDE);
     return 0;

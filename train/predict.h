@@ -37,11 +37,11 @@ typedef struct Predictor {
 int predictor_init(Predictor *p, Model *m, int size, float spacing_mm);
 void predictor_free(Predictor *p);
 
-/* Largest slice side after resampling that predict_slice accepts (a damaged header's
- * spacing would otherwise ask for an enormous grid). */
+/* Largest slice side that predict_slice accepts; resampling is bounded apart
+ * (preprocess_grid: a damaged header's spacing would otherwise ask for an enormous grid). */
 #define PREDICT_MAX_SIDE 8192
-/* The grid a slice is resampled to (step 1); -1 with the message set when it is larger
- * than PREDICT_MAX_SIDE. */
+/* The grid a slice is resampled to (step 1); -1 with the message set when resampling
+ * would grow it beyond PREPROCESS_MAX_GROWN_SIDE or it is larger than PREDICT_MAX_SIDE. */
 int predict_grid(const Predictor *p, int h, int w, const float spacing[2], int *rh, int *rw);
 
 /* image (h, w), spacing = {mm between rows, mm between columns} ->

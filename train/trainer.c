@@ -21,6 +21,7 @@
 #include "train/evaluate.h"
 #include "train/parallel.h"
 #include "train/progress.h"
+#include "train/resume.h"
 #include "train/trainer.h"
 
 void train_config_defaults(TrainConfig *c)
@@ -118,77 +119,6 @@ static int write_config_json(const TrainConfig *c, const char *path, const char 
     return rc;
 }
 
-/* ---- resume state: the model's tensors plus optimizer state and progress ------------- */
-
-typedef struct RunState {
-    int epoch;            /* epochs finished */
-    int64_t step;         /* optimizer steps taken */
-    double best;          /* best validation score (higher is better) */
-} RunState;
-
-static int save_resume(Model *m, const Optimizer *o, const RunState *rs, const char *path,
-                       const char *origin)
-{
-    SafetensorsWriter w;
-    safetensors_writer_init(&w);
-    checkpoint_add_tensors(&w, m);
-    if (o->m) safetensors_writer_add_f32(&w, "optimizer.m", 1, (int[]){(int)o->n_values}, o->m);
-    if (o->v) safetensors_writer_add_f32(&w, "optimizer.v", 1, (int[]){(int)o->n_values}, o->v);
-    safetensors_writer_add_i64(&w, "optimizer.steps", 1, (int[]){o->n_params}, o->steps);
-    char buf[64];
-    snprintf(buf, sizeof buf, "%d", rs->epoch);
-    safetensors_writer_set_meta(&w, "epoch", buf);
-    snprintf(buf, sizeof buf, "%lld", (long long)rs->step);
-    safetensors_writer_set_meta(&w, "step", buf);
-    snprintf(buf, sizeof buf, "%.17g", rs->best);
-    safetensors_writer_set_meta(&w, "best", buf);
-    safetensors_writer_set_meta(&w, "init", origin);
-    int rc = safetensors_write(&w, path);
-    safetensors_writer_free(&w);
-    return rc;
-}
-
-static int load_resume(Model *m, Optimizer *o, RunState *rs, const char *path, char *origin,
-                       size_t origin_len)
-{
-    SafeTensors st;
-    if (safetensors_read(path, &st)) return -1;
-    int rc = 0;
-    for (int i = 0; i < m->params.count && !rc; i++) rc = checkpoint_read_param(&st, &m->params.items[i]);
-    if (!rc && o->m) rc = safetensors_read_f32(&st, "optimizer.m", 1, (int[]){(int)o->n_values}, o->m);
-    if (!rc && o->v) rc = safetensors_read_f32(&st, "optimizer.v", 1, (int[]){(int)o->n_values}, o->v);
-    if (!rc) rc = safetensors_read_i64(&st, "optimizer.steps", 1, (int[]){o->n_params}, o->steps);
-    const char *e = safetensors_meta(&st, "epoch"), *s = safetensors_meta(&st, "step");
-    const char *b = safetensors_meta(&st, "best"), *init = safetensors_meta(&st, "init");
-    if (!rc && (!e || !s || !b)) rc = error_set("%s: not a resume file (no epoch/step)", path);
-    if (!rc) {
-        rs->epoch = atoi(e);
-        rs->step = atoll(s);
-        rs->best = strtod(b, NULL);
-        snprintf(origin, origin_len, "%s", init ? init : "");
-    }
-    safetensors_free(&st);
-    return rc;
-}
-
-/* Keep the header and the first `epochs` rows of log.csv: a run killed after writing an
- * epoch's row but before its resume point would otherwise log that epoch twice. */
-static int truncate_log(const char *path, int epochs)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return error_set("%s: cannot read (%s)", path, strerror(errno));
-    AtomicFile *af = atomic_open(path);
-    if (!af) {
-        fclose(f);
-        return -1;
-    }
-    char line[8192];
-    for (int row = -1; row < epochs && fgets(line, sizeof line, f); row++)
-        fputs(line, atomic_stream(af));
-    fclose(f);
-    return atomic_commit(af);
-}
-
 /* ---- one step ---------------------------------------------------------------------- */
 
 /* The first trainable tensor whose gradient is not finite, or NULL. */
@@ -256,46 +186,33 @@ static void log_header(char *buf, size_t len, const Model *m, ModelTask task)
 static const char TIMES_HEADER[] =
     "epoch,train_seconds,val_seconds,threads,ranks,gradient_sum_seconds\n";
 
-/* Open RUN/NAME for appending after keeping its header and first `epochs` rows (a
- * resumed run), or create it with `header` (a new one); NULL with the error set. */
-static FILE *open_epoch_file(const char *dir, const char *name, bool resuming, int epochs,
-                             const char *header)
-{
-    char *path = fs_join(dir, name);
-    FILE *f = NULL;
-    if (resuming && access(path, F_OK) != 0) resuming = false;   /* written by an older version */
-    if (resuming) {
-        if (truncate_log(path, epochs) == 0 && !(f = fopen(path, "a")))
-            error_set("%s: cannot write (%s)", path, strerror(errno));
-    } else if ((f = fopen(path, "w"))) {
-        fputs(header, f);
-    } else {
-        error_set("%s: cannot write (%s)", path, strerror(errno));
-    }
-    free(path);
-    return f;
-}
-
 /* The row of one finished epoch in log.csv and times.csv, and its progress line. */
 static void log_epoch(FILE *log, FILE *times, const Model *m, const TrainConfig *c,
                       const RunState *rs, double lr, double train_loss, const EvalResult *er,
                       bool best, const double seconds[3], char *detail, size_t detail_len)
 {
-    fprintf(log, "%d,%lld,%.6g,%.6f,", rs->epoch, (long long)rs->step, lr, train_loss);
+    /* an evaluation-only run (nothing trainable) has no training loss: its cell is empty */
+    char trained[48] = "evaluated only";
+    fprintf(log, "%d,%lld,%.6g,", rs->epoch, (long long)rs->step, lr);
+    if (!isnan(train_loss)) {
+        fprintf(log, "%.6f", train_loss);
+        snprintf(trained, sizeof trained, "train loss %.4f", train_loss);
+    }
+    fputc(',', log);
     if (!er) {                     /* not validated (val_every): the validation cells empty */
         const int cells = c->model.task == TASK_SEG ? m->cfg.classes + 3 : 2;
         for (int k = 0; k < cells; k++) fputc(',', log);
-        snprintf(detail, detail_len, "train loss %.4f  (not validated)", train_loss);
+        snprintf(detail, detail_len, "%s  (not validated)", trained);
     } else if (c->model.task == TASK_SEG) {
         fprintf(log, "%.6f", er->loss);
         for (int k = 0; k < m->cfg.classes; k++) fprintf(log, ",%.4f", er->dice[k]);
         fprintf(log, ",%.4f,%.4f,%.4f", er->mean_dice, er->patient_mean_mean, er->patient_mean_sd);
-        snprintf(detail, detail_len, "train loss %.4f  val loss %.4f  mean Dice %.4f%s",
-                 train_loss, er->loss, er->mean_dice, best ? " *" : "");
+        snprintf(detail, detail_len, "%s  val loss %.4f  mean Dice %.4f%s", trained, er->loss,
+                 er->mean_dice, best ? " *" : "");
     } else {
         fprintf(log, "%.6f,%.6f,%.3f", er->loss, er->mse, er->psnr);
-        snprintf(detail, detail_len, "train loss %.4f  val MSE %.4f  PSNR %.2f dB%s",
-                 train_loss, er->mse, er->psnr, best ? " *" : "");
+        snprintf(detail, detail_len, "%s  val MSE %.4f  PSNR %.2f dB%s", trained, er->mse,
+                 er->psnr, best ? " *" : "");
     }
     fputc('\n', log);
     fflush(log);
@@ -323,6 +240,7 @@ typedef struct Run {
     int rank, ranks;
     char *resume_path, *last_path, *best_path, *config_path;
     bool resuming;
+    bool eval_only;                /* nothing trainable: the loaded model is evaluated once */
     RunData data;
     Model m;
     Optimizer opt;
@@ -372,7 +290,7 @@ static void run_free(Run *r)
 }
 
 /* The run directory, new (refused if it holds a run and --resume is not given) or
- * resumed, and the training and validation slices. 0, or -1 with the message set. */
+ * resumed. 0, or -1 with the message set. */
 static int open_run(Run *r)
 {
     const TrainConfig *c = r->c;
@@ -386,11 +304,30 @@ static int open_run(Run *r)
         return error_set("%s already holds a run (use --resume to continue it, or another -o)",
                          c->out_dir);
     r->resuming = has_run;
-    /* the data first: bad data leaves no run directory behind */
+    const char *inputs[] = {c->init_from, c->plan};
+    if (fs_check_output(r->last_path, inputs, 2) || fs_check_output(r->best_path, inputs, 2) ||
+        fs_check_output(r->resume_path, inputs, 2))
+        return -1;
+    return 0;
+}
+
+/* The training and validation slices (after the model: a bad --init-from or --plan is
+ * found before the data is read), then the run directory: bad data leaves none behind, and
+ * a resumed one loses a killed run's temporaries (.last.safetensors.tmp.PID.N: a whole model
+ * each). 0, or -1 with the message set. */
+static int load_data(Run *r)
+{
+    const TrainConfig *c = r->c;
     if (run_data_load(&c->data, RUN_DATA_TRAIN | RUN_DATA_VAL, &r->data)) return -1;
     if (!r->data.train.count || !r->data.val.count)
         return error_set("%s: no training or validation slices", c->data.dir);
-    return r->writer && make_dirs(c->out_dir) ? -1 : 0;
+    if (r->writer && make_dirs(c->out_dir)) return -1;
+    int stale = r->writer && r->resuming ? atomic_remove_stale(c->out_dir) : 0;
+    if (stale < 0) return -1;
+    if (stale > 0 && !r->quiet)
+        fprintf(stderr, "removed %d temporary file%s left by a killed run in %s\n", stale,
+                stale == 1 ? "" : "s", c->out_dir);
+    return 0;
 }
 
 /* The model (seeded weights, then --init-from's tensors) and its optimizer. */
@@ -398,7 +335,7 @@ static int setup_model(Run *r)
 {
     const TrainConfig *c = r->c;
     if (model_create(&r->m, &c->model)) return -1;
-    if (model_check_input(&r->m, c->batch, 1, c->data.size, c->data.size)) return -1;
+    if (model_check_run(&r->m, c->batch, c->data.size, c->data.size, true)) return -1;
     model_init_weights(&r->m, c->seed);
     snprintf(r->origin, sizeof r->origin, "seed %llu", (unsigned long long)c->seed);
     if (c->init_from) {
@@ -425,6 +362,15 @@ static int setup_model(Run *r)
             }
         if (!r->quiet) fprintf(stderr, "encoder (layers 1-%d) frozen\n", rows);
     }
+    int trainable = 0;
+    for (int i = 0; i < r->m.params.count; i++)
+        trainable += r->m.params.items[i].kind == PARAM_TRAINABLE && !r->m.params.items[i].frozen;
+    /* Freezing everything that was loaded is a legitimate experiment (a plan that covers
+     * every tensor): with nothing left to train, the run is the loaded model's evaluation. */
+    r->eval_only = trainable == 0;
+    if (r->eval_only && !r->quiet)
+        fprintf(stderr, "nothing to train: every learned tensor is loaded and frozen; the loaded "
+                "model is evaluated, not trained\n");
     if (c->optimizer == OPTIMIZER_SGD)
         optimizer_init_sgd(&r->opt, &r->m.params, c->lr, c->momentum, c->weight_decay);
     else
@@ -458,7 +404,9 @@ static int resume_or_start(Run *r)
 {
     const TrainConfig *c = r->c;
     if (r->resuming) {
-        if (load_resume(&r->m, &r->opt, &r->rs, r->resume_path, r->origin, sizeof r->origin))
+        if (resume_load(r->resume_path, &r->m, &r->opt, c->epochs,
+                        r->eval_only ? 0 : r->steps_per_epoch, &r->rs, r->origin,
+                        sizeof r->origin))
             return -1;
         if (!r->quiet) fprintf(stderr, "resuming %s after epoch %d\n", c->out_dir, r->rs.epoch);
     } else if (r->writer && write_config_json(c, r->config_path, r->origin,
@@ -467,9 +415,12 @@ static int resume_or_start(Run *r)
     }
     char header[1024];
     log_header(header, sizeof header, &r->m, c->model.task);
-    if (r->writer &&
-        (!(r->log = open_epoch_file(c->out_dir, "log.csv", r->resuming, r->rs.epoch, header)) ||
-         !(r->times = open_epoch_file(c->out_dir, "times.csv", r->resuming, r->rs.epoch,
+    /* an evaluation-only run's logs hold its one evaluation: left alone when it is done,
+     * redone (header kept) when the run has been given more epochs */
+    const int kept = r->eval_only ? 0 : r->rs.epoch;
+    if (r->writer && !(r->eval_only && r->rs.epoch >= c->epochs) &&
+        (!(r->log = resume_open_log(c->out_dir, "log.csv", r->resuming, kept, header)) ||
+         !(r->times = resume_open_log(c->out_dir, "times.csv", r->resuming, kept,
                                       TIMES_HEADER))))
         return -1;
     return 0;
@@ -554,7 +505,7 @@ static int write_epoch(Run *r, Progress *pr, double train_loss, const EvalResult
     if (!r->quiet) progress_end(pr, detail);
     return checkpoint_save(&r->m, r->last_path, r->meta, r->n_meta) ||
            (best && checkpoint_save(&r->m, r->best_path, r->meta, r->n_meta)) ||
-           save_resume(&r->m, &r->opt, &r->rs, r->resume_path, r->origin) ? -1 : 0;
+           resume_save(&r->m, &r->opt, &r->rs, r->resume_path, r->origin) ? -1 : 0;
 }
 
 /* The last validation's Dice of each evaluated class, by the data's class names. */
@@ -578,12 +529,12 @@ static int run_epoch(Run *r, int epoch)
     Progress pr;
     if (!r->quiet) progress_begin(&pr, label, r->steps_per_epoch);
     dist_sum_seconds_take();
-    const int steps = train_batches(r, epoch, &pr, t0, &loss_sum);
+    const int steps = r->eval_only ? 0 : train_batches(r, epoch, &pr, t0, &loss_sum);
     if (steps < 0) return -1;
     const double sum_seconds = dist_sum_seconds_take();
     /* every K-th epoch and the last: Table 1 and best.safetensors read validated epochs */
     const bool validate = c->val_every <= 1 || (epoch + 1) % c->val_every == 0 ||
-                          epoch + 1 == c->epochs;
+                          epoch + 1 == c->epochs || r->eval_only;
     if (!r->quiet && validate) {
         snprintf(detail, sizeof detail, "validating on %d slices", r->data.val.count);
         progress_update(&pr, steps, detail);
@@ -595,12 +546,17 @@ static int run_epoch(Run *r, int epoch)
     const double t_end = progress_now();
     r->rs.epoch = epoch + 1;
     const double score = validate ? score_of(&er, c->model.task) : -INFINITY;
+    if (validate && !isfinite(er.loss))     /* e.g. a NaN in the BN statistics */
+        return error_set("epoch %d: the validation loss is not finite; stopped, the last good "
+                         "checkpoint is %s", epoch + 1,
+                         r->rs.epoch > 1 ? r->last_path : "(none: no epoch finished)");
     bool best = score > r->rs.best;
     if (best) r->rs.best = score;
     int written = 0;
     if (r->writer) {
         const double seconds[3] = {t_val - t0, t_end - t_val, sum_seconds};
-        written = write_epoch(r, &pr, loss_sum / steps, validate ? &er : NULL, best, seconds);
+        written = write_epoch(r, &pr, steps ? loss_sum / steps : NAN, validate ? &er : NULL,
+                              best, seconds);
         if (!written && !r->quiet && validate && epoch + 1 == c->epochs && c->model.task == TASK_SEG)
             print_class_dice(r, &er);
     }
@@ -611,23 +567,26 @@ int train_run(const TrainConfig *c)
 {
     engine_set_threads(c->threads);
     if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
-        return error_set("epochs, batch and lr must be positive");
+        return error_set("%s must be positive, got %g", c->epochs < 1 ? "epochs" : c->batch < 1 ?
+                         "batch" : "lr", c->epochs < 1 ? c->epochs : c->batch < 1 ? c->batch : c->lr);
     Run r;
     run_init(&r, c);
     if (r.dp && check_ranks(c)) return -1;
     int rc = -1;
     /* Setup. In a data-parallel run a rank that fails goes to setup_failed, which meets
      * the others at their next dist_agree: every rank then stops, and rank 0 reports. */
-    if (open_run(&r)) goto setup_failed;
+    if (open_run(&r) || setup_model(&r) || load_data(&r)) goto setup_failed;
     if (r.dp && (dist_agree(0) || dist_same(parallel_data_fingerprint(&r.data),
                                             "data (training and validation slices)")))
         goto done;
-    if (setup_model(&r) || setup_batches(&r) || resume_or_start(&r)) goto setup_failed;
+    if (setup_batches(&r) || resume_or_start(&r)) goto setup_failed;
     if (r.dp && dist_agree(0)) goto done;
     prepare_epochs(&r);
-    for (int epoch = r.rs.epoch; epoch < c->epochs; epoch++)
+    /* an evaluation-only run evaluates once, as its last epoch */
+    for (int epoch = r.eval_only && r.rs.epoch < c->epochs ? c->epochs - 1 : r.rs.epoch;
+         epoch < c->epochs; epoch++)
         if (run_epoch(&r, epoch)) goto done;
-    rc = 0;
+    rc = r.eval_only ? 1 : 0;
     goto done;
 setup_failed:
     if (r.dp) dist_agree(-1);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "engine/optimizer.h"
+#include "engine/safetensors.h"
 #include "engine/schedule.h"
 #include "models/model.h"
 #include "train/data.h"
@@ -48,7 +49,9 @@ typedef struct TrainConfig {
 } TrainConfig;
 
 void train_config_defaults(TrainConfig *c);
-/* Run (or resume) a training run. 0, or -1 with the message set. */
+/* Run (or resume) a training run. 0; 1 when nothing was trainable (every learned tensor
+ * loaded and frozen): the loaded model was evaluated once, as the last epoch, and its row
+ * in log.csv has no training loss; or -1 with the message set. */
 int train_run(const TrainConfig *c);
 
 /* Load tensors from `path` into m as --init-from does: all tensors, a list, or a plan's;
@@ -57,5 +60,8 @@ int train_run(const TrainConfig *c);
  * into `origin` (for the checkpoint metadata). Returns the number of tensors loaded, or -1. */
 int init_from_checkpoint(Model *m, const char *path, const char *params_list,
                          const char *plan, bool freeze, char *origin, size_t origin_len);
+/* The same from a file already read (st->path names it). */
+int init_from_tensors(Model *m, SafeTensors *st, const char *params_list, const char *plan,
+                      bool freeze, char *origin, size_t origin_len);
 
 #endif
