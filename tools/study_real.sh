@@ -33,7 +33,7 @@ LA_H5=${LA_H5:?LA_H5=/path/to/LA (the folder holding "2018LA_Seg_Training Set" a
 SIZE=${STUDY_SIZE:-96}
 SRC_EPOCHS=${STUDY_SOURCE_EPOCHS:-10}
 LA_PATIENTS=${STUDY_LA_PATIENTS:-20}  # LA training volumes of the LA sources (88 slices each)
-EPOCHS=${STUDY_EPOCHS:-15 3}       # per n: about 360 steps each
+EPOCHS=${STUDY_EPOCHS:-10 3}       # per n: 240 and 360 steps
 N=${STUDY_N:-10 50}
 RUNS=${STUDY_RUNS:-5}
 VAL=${STUDY_SCAN_VAL:-10}          # validation patients of the swap scans and CKA
