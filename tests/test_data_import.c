@@ -114,6 +114,15 @@ static void make_bad_cases(BadCase *c, int *n)
     free(read_file_bytes(path_in(dir, "data/p1_frame01.h5"), &len));
     damaged_copy(dir, "p2_frame01.h5", len, (long)len - 40);
     c[(*n)++] = (BadCase){"bad_chunk", "data/p2_frame01.h5", "cannot read"};
+    dir = good_data("bad_crash");                    /* crashes libhdf5 1.10.8 (fuzzer-found) */
+    size_t crash_len;
+    unsigned char *crash = read_file_bytes("tests/data/libhdf5_segv.h5", &crash_len);
+    FILE *f = fopen(path_in(dir, "data/p2_frame01.h5"), "wb");
+    assert_non_null(f);
+    fwrite(crash, 1, crash_len, f);
+    fclose(f);
+    free(crash);
+    c[(*n)++] = (BadCase){"bad_crash", "data/p2_frame01.h5", "damaged HDF5 file"};
     dir = good_data("bad_text");
     write_text(path_in(dir, "data/p2_frame01.h5"), "patient,frame\n2,1\n");
     c[(*n)++] = (BadCase){"bad_text", "data/p2_frame01.h5", "not an HDF5 file"};
