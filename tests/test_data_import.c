@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "datasets/dataset.h"
+#include "datasets/nifti.h"
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "tests/testutil.h"
@@ -287,6 +288,23 @@ static void test_own_class_names(void **state)
                   run, dir);
     if (rc != 0 || !strstr(text, "\nleft atrium ") || !strstr(text, "(1 patients; classes: background left atrium)"))
         fail_msg("eval: exit %d:\n%s", rc, text);
+
+    /* masks scored against references that store 255: the references' values go through
+     * the labels: of their dataset.cfg (carried over by data import) */
+    const char *gt = path_in(test_dir(), "own_nii"), *pred = path_in(test_dir(), "own_pred");
+    if (reusenet(text, sizeof text, "data import '%s' -o '%s'", dir, gt) != 0) fail_msg("%s", text);
+    assert_int_equal(mkdir(pred, 0777), 0);
+    for (int k = 0; k < 4; k++) {
+        NiftiVolume m;
+        assert_int_equal(nifti_read(path_in(gt, "c%d/c%d_frame01_gt.nii.gz", k, k), &m), 0);
+        for (size_t i = 0; i < nifti_voxel_count(&m); i++) m.data[i] = m.data[i] == 255;
+        assert_int_equal(mkdir(path_in(pred, "c%d", k), 0777), 0);
+        assert_int_equal(nifti_write(path_in(pred, "c%d/c%d_frame01.nii.gz", k, k), &m, NIFTI_UINT8, 1), 0);
+        nifti_free(&m);
+    }
+    rc = reusenet(text, sizeof text, "eval --pred '%s' --gt '%s' -o '%s/own.csv'", pred, gt, test_dir());
+    if (rc != 0 || !strstr(text, "\nleft atrium     4  1.0000 ± 0.0000"))
+        fail_msg("eval --pred --gt: exit %d:\n%s", rc, text);
 }
 
 int main(void)
