@@ -9,10 +9,12 @@
  * then y, then z), so that the ACDC loader's slicing and the NIfTI writer take it as is.
  *
  * Every failure is one line naming the file: not an HDF5 file, damaged (with libhdf5's
- * own reason), no "image" or "label" (naming what the file holds), not numbers, not 2-D
- * or 3-D, image and label of different shapes, more than HDF5_MAX_VOXELS voxels.
- * libhdf5's printing of its error stack is switched off. libhdf5 (Debian's serial build)
- * is not thread-safe: call from one thread at a time. */
+ * own reason), no "image" or "label" (naming what the file holds), not numbers or numbers
+ * of an odd kind, not 2-D or 3-D, image and label of different shapes, more than
+ * HDF5_MAX_VOXELS voxels, values kept in other files or behind filters other than gzip,
+ * shuffle and fletcher32. libhdf5 runs in a process of its own (hdf5_worker.h), its error
+ * printing switched off: a file that crashes it is one more damaged file. One thread at a
+ * time. */
 #ifndef REUSENET_HDF5IO_H
 #define REUSENET_HDF5IO_H
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "datasets/dataset.h"
+#include "datasets/nifti.h"
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "tests/testutil.h"
@@ -114,6 +115,15 @@ static void make_bad_cases(BadCase *c, int *n)
     free(read_file_bytes(path_in(dir, "data/p1_frame01.h5"), &len));
     damaged_copy(dir, "p2_frame01.h5", len, (long)len - 40);
     c[(*n)++] = (BadCase){"bad_chunk", "data/p2_frame01.h5", "cannot read"};
+    dir = good_data("bad_crash");                    /* crashes libhdf5 1.10.8 (fuzzer-found) */
+    size_t crash_len;
+    unsigned char *crash = read_file_bytes("tests/data/libhdf5_segv.h5", &crash_len);
+    FILE *f = fopen(path_in(dir, "data/p2_frame01.h5"), "wb");
+    assert_non_null(f);
+    fwrite(crash, 1, crash_len, f);
+    fclose(f);
+    free(crash);
+    c[(*n)++] = (BadCase){"bad_crash", "data/p2_frame01.h5", "damaged HDF5 file"};
     dir = good_data("bad_text");
     write_text(path_in(dir, "data/p2_frame01.h5"), "patient,frame\n2,1\n");
     c[(*n)++] = (BadCase){"bad_text", "data/p2_frame01.h5", "not an HDF5 file"};
@@ -278,6 +288,23 @@ static void test_own_class_names(void **state)
                   run, dir);
     if (rc != 0 || !strstr(text, "\nleft atrium ") || !strstr(text, "(1 patients; classes: background left atrium)"))
         fail_msg("eval: exit %d:\n%s", rc, text);
+
+    /* masks scored against references that store 255: the references' values go through
+     * the labels: of their dataset.cfg (carried over by data import) */
+    const char *gt = path_in(test_dir(), "own_nii"), *pred = path_in(test_dir(), "own_pred");
+    if (reusenet(text, sizeof text, "data import '%s' -o '%s'", dir, gt) != 0) fail_msg("%s", text);
+    assert_int_equal(mkdir(pred, 0777), 0);
+    for (int k = 0; k < 4; k++) {
+        NiftiVolume m;
+        assert_int_equal(nifti_read(path_in(gt, "c%d/c%d_frame01_gt.nii.gz", k, k), &m), 0);
+        for (size_t i = 0; i < nifti_voxel_count(&m); i++) m.data[i] = m.data[i] == 255;
+        assert_int_equal(mkdir(path_in(pred, "c%d", k), 0777), 0);
+        assert_int_equal(nifti_write(path_in(pred, "c%d/c%d_frame01.nii.gz", k, k), &m, NIFTI_UINT8, 1), 0);
+        nifti_free(&m);
+    }
+    rc = reusenet(text, sizeof text, "eval --pred '%s' --gt '%s' -o '%s/own.csv'", pred, gt, test_dir());
+    if (rc != 0 || !strstr(text, "\nleft atrium     4  1.0000 ± 0.0000"))
+        fail_msg("eval --pred --gt: exit %d:\n%s", rc, text);
 }
 
 int main(void)

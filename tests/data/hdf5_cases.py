@@ -2,6 +2,8 @@
 """HDF5 case files written and read by another program (h5py), for the HDF5 reader tests.
 
   hdf5_cases.py write OUTDIR   write case files into OUTDIR and a manifest OUTDIR/cases.txt
+  hdf5_cases.py seeds OUTDIR   write the fuzz target's seeds (tests/fuzz/seeds/fuzz_hdf5): tiny
+                               case files of every storage kind, good and bad
   hdf5_cases.py dump FILE OUT.f32
                                print "shape D0 [D1 [D2]]" of FILE's image and write its image
                                then its label to OUT.f32 (float32, C order: last axis fastest)
@@ -79,6 +81,45 @@ def write_cases(out):
         f.write("\n".join(lines) + "\n")
 
 
+def write_seeds(out):
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(5)
+    img = rng.random((2, 3, 2), dtype=np.float32)
+    lab = rng.integers(0, 4, (2, 3, 2)).astype(np.uint8)
+    kinds = {
+        "gzip.h5": dict(compression="gzip", chunks=(1, 2, 2)),
+        "shuffle.h5": dict(compression="gzip", shuffle=True, chunks=(2, 3, 1)),
+        "fletcher32.h5": dict(fletcher32=True, chunks=(1, 3, 2)),
+        "contiguous.h5": {},
+        "compact.h5": dict(compact=True) if hasattr(h5py, "h5d") else {},
+    }
+    for name, kw in kinds.items():
+        with h5py.File(os.path.join(out, name), "w") as f:
+            if kw.pop("compact", False):
+                for key, value in (("image", img), ("label", lab)):
+                    space = h5py.h5s.create_simple(value.shape)
+                    plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+                    plist.set_layout(h5py.h5d.COMPACT)
+                    d = h5py.h5d.create(f.id, key.encode(), h5py.h5t.py_create(value.dtype), space, plist)
+                    d.write(h5py.h5s.ALL, h5py.h5s.ALL, value)
+            else:
+                f.create_dataset("image", data=img, **kw)
+                f.create_dataset("label", data=lab, **kw)
+    # the newer file format (superblock 3, chunk indexes other than the v1 B-tree)
+    with h5py.File(os.path.join(out, "latest.h5"), "w", libver="latest") as f:
+        f.create_dataset("image", data=img, compression="gzip", chunks=(1, 2, 2))
+        f.create_dataset("label", data=lab, chunks=(2, 3, 2), maxshape=(None, 3, 2))
+    with h5py.File(os.path.join(out, "slice_be.h5"), "w") as f:
+        f.create_dataset("image", data=img[0].astype(">f8"))
+        f.create_dataset("label", data=lab[0].astype(">i2"))
+    with h5py.File(os.path.join(out, "no_label.h5"), "w") as f:
+        f.create_dataset("image", data=img)
+        f.create_group("label")
+    with h5py.File(os.path.join(out, "shapes.h5"), "w") as f:
+        f.create_dataset("image", data=img)
+        f.create_dataset("label", data=lab[:, :, :1])
+
+
 def check_nifti(axes, spacing, image_path, mask_path, h5s):
     import nibabel as nib
     images, labels = [], []
@@ -118,6 +159,8 @@ def check_nifti(axes, spacing, image_path, mask_path, h5s):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "write":
         write_cases(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "seeds":
+        write_seeds(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "dump":
         print("shape " + " ".join(str(d) for d in dump(sys.argv[2], sys.argv[3])))
     elif len(sys.argv) >= 9 and sys.argv[1] == "nifti":
