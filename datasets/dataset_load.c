@@ -80,7 +80,8 @@ static int volume_load_item(const Dataset *d, int p, int item, SliceSet *set)
                 if (c < 0) {
                     int n = snprintf(where, sizeof where, "x=%zu y=%zu z=%d", i % (size_t)nx,
                                      i / (size_t)nx, z);
-                    if (b[3] > 1) snprintf(where + n, sizeof where - (size_t)n, " t=%d", t);
+                    if (d->layout == DATASET_LAYOUT_ACDC)     /* NIfTI's 4th axis */
+                        snprintf(where + n, sizeof where - (size_t)n, " t=%d", b[3] == 1 ? 0 : t);
                     status = bad_label(d, it, lab[i], where);
                 } else {
                     s.label[i] = (uint8_t)c;
