@@ -80,7 +80,8 @@ static int volume_load_item(const Dataset *d, int p, int item, SliceSet *set)
                 char where[96];
                 int n = snprintf(where, sizeof where, "x=%zu y=%zu z=%d", i % (size_t)nx,
                                  i / (size_t)nx, z);
-                if (b[3] > 1) snprintf(where + n, sizeof where - (size_t)n, " t=%d", t);
+                if (d->layout == DATASET_LAYOUT_ACDC)     /* NIfTI's 4th axis */
+                    snprintf(where + n, sizeof where - (size_t)n, " t=%d", b[3] == 1 ? 0 : t);
                 if (!isfinite(src[i])) {      /* NIfTI refuses them on reading; HDF5 here */
                     status = error_set("%s: value %g at %s is not a finite number", it->image,
                                        (double)src[i], where);

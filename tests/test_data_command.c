@@ -140,7 +140,7 @@ static void test_command_reports_each_broken_file(void **state)
     assert_int_equal(nifti_write(gt, &m, NIFTI_UINT8, 1), 0);
     assert_int_equal(captured_cmd_data(3, info, text, sizeof text), 1);
     assert_non_null(strstr(text, "frame01_gt.nii.gz (mask of"));
-    assert_non_null(strstr(text, "value 9 at x=4 y=3 z=0 is not a label 0..3"));
+    assert_non_null(strstr(text, "value 9 at x=4 y=3 z=0 t=0 is not a label 0..3"));
     m.data[100] = 3;
     assert_int_equal(nifti_write(gt, &m, NIFTI_UINT8, 1), 0);
     free(m.data);
