@@ -5,8 +5,6 @@
  * this test program runs (the one reusenet runs, see testutil.c; `make test` runs this
  * program under every kernel the processor can run): against a direct product in double,
  * against one BLAS call, its split, and its bits at 1, 2 and 3 threads and under load. */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,16 +128,6 @@ static void test_gemm_split(void **state)
     assert_true(split >= 5);       /* the shapes below do exercise the split */
 }
 
-static atomic_bool spinning;
-
-static void *spin(void *arg)
-{
-    (void)arg;
-    volatile unsigned long x = 0;
-    while (atomic_load(&spinning)) x++;
-    return NULL;
-}
-
 /* The GEMM's bits and the thread count: the same at 1, 2 and 3 threads, and at 2 threads
  * while another thread keeps a core busy (which thread takes which tile changes), for every
  * BLAS library and kernel (engine/gemm.h says why). The split result equals one BLAS call
@@ -169,18 +157,11 @@ static void test_sgemm_bits_and_thread_count(void **state)
             for (int run = 0; run < 6; run++) {  /* one call; 1, 2, 3 threads; 2 loaded, 2 */
                 c[run] = malloc(sizeof(float) * nc);
                 fill_uniform(c[run], nc, -1, 1, 13);
-                pthread_t busy;
-                if (run == 4) {
-                    atomic_store(&spinning, true);
-                    assert_int_equal(pthread_create(&busy, NULL, spin, NULL), 0);
-                }
+                if (run == 4) busy_core_start();
                 engine_set_threads(run == 0 ? saved : run <= 3 ? run : 2);
                 (run == 0 ? sgemm_rowmajor_serial : sgemm_rowmajor)(
                     ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, beta, c[run], n);
-                if (run == 4) {
-                    atomic_store(&spinning, false);
-                    pthread_join(busy, NULL);
-                }
+                if (run == 4) busy_core_stop();
             }
             for (int run = 2; run < 6; run++) {
                 if (memcmp(c[1], c[run], sizeof(float) * nc))

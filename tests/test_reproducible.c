@@ -11,9 +11,7 @@
  * thread count, compared bitwise with the uninterrupted run; evaluation and a swap scan at
  * 1, 2 and 3 threads. */
 #include <dirent.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +23,6 @@
 #include "engine/conv2d.h"
 #include "engine/winograd.h"
 #include "tests/testutil.h"
-
-/* ---- a thread that keeps one core busy ------------------------------------------------ */
-
-static atomic_bool spinning;
-
-static void *spin(void *arg)
-{
-    (void)arg;
-    volatile unsigned long x = 0;
-    while (atomic_load(&spinning)) x++;
-    return NULL;
-}
 
 /* ---- convolutions ---------------------------------------------------------------------- */
 
@@ -127,16 +113,9 @@ static void test_conv_paths_same_bits(void **state)
         ConvOut ref = conv_run(cc, 1);
         for (int run = 0; run < 3; run++) {
             const int threads = run == 0 ? 2 : run == 1 ? 3 : 2;
-            pthread_t busy;
-            if (run == 2) {
-                atomic_store(&spinning, true);
-                assert_int_equal(pthread_create(&busy, NULL, spin, NULL), 0);
-            }
+            if (run == 2) busy_core_start();
             ConvOut got = conv_run(cc, threads);
-            if (run == 2) {
-                atomic_store(&spinning, false);
-                pthread_join(busy, NULL);
-            }
+            if (run == 2) busy_core_stop();
             const char *name = run == 0 ? "2 threads" : run == 1 ? "3 threads" : "2 threads, busy core";
             all &= same(ref.y, got.y, ny, "y", cc, name);
             all &= same(ref.dx, got.dx, nx, "dx", cc, name);

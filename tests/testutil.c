@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <hdf5.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,3 +551,26 @@ void toy_train(Model *m, const SliceSet *set, int steps)
     optimizer_free(&opt);
 }
 
+
+static atomic_bool busy_spinning;
+static pthread_t busy_thread;
+
+static void *busy_spin(void *arg)
+{
+    (void)arg;
+    volatile unsigned long x = 0;
+    while (atomic_load(&busy_spinning)) x++;
+    return NULL;
+}
+
+void busy_core_start(void)
+{
+    atomic_store(&busy_spinning, true);
+    assert_int_equal(pthread_create(&busy_thread, NULL, busy_spin, NULL), 0);
+}
+
+void busy_core_stop(void)
+{
+    atomic_store(&busy_spinning, false);
+    pthread_join(busy_thread, NULL);
+}

@@ -130,4 +130,10 @@ const char *test_dir(void);
 void test_synth(const char *preset, int patients, int size, int slices, uint64_t seed,
                 const char *dir);
 
+/* Another thread keeping a core busy, so that a test can check that results do not depend
+ * on which thread takes which piece of work: busy_core_start() starts it, busy_core_stop()
+ * stops and joins it. */
+void busy_core_start(void);
+void busy_core_stop(void);
+
 #endif
