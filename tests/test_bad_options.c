@@ -131,7 +131,7 @@ static void test_resampling_bounded(void **state)
     expect_line("predict --weights %/run15/last.safetensors --input %/coarse.nii.gz -o %/o.nii.gz",
                 1, "coarse.nii.gz: a 64x64 slice of 100x100 mm pixels resampled to 1.5 mm would be "
                 "4267x4267 pixels");
-    v.spacing[0] = v.spacing[1] = 20;    /* 853 pixels: allowed */
+    v.spacing[0] = v.spacing[1] = 3;     /* 128 pixels: allowed */
     assert_int_equal(nifti_write(path_in(root, "coarse.nii.gz"), &v, NIFTI_FLOAT32, 1), 0);
     snprintf(cmd, sizeof cmd, "%s predict --weights %s/run15/last.safetensors --input "
              "%s/coarse.nii.gz -o %s/o.nii.gz --quiet", bin, root, root, root);
