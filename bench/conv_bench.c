@@ -276,7 +276,45 @@ static int layer_measure(LayerBench *lb, const Settings *st, const char *model, 
     return rc;
 }
 
+/* The engine's split against the BLAS's own threading (gemm_ceiling.h) on every GEMM of
+ * the model's layers, as recorded at the largest thread count. */
+static int model_threading(const LayerBench *lbs, int count, const Settings *st,
+                           GemmThreading *out)
+{
+    GemmList all = {0};
+    for (int i = 0; i < count; i++) {
+        gemm_list_append(&all, &lbs[i].fwd_gemms);
+        gemm_list_append(&all, &lbs[i].bwd_gemms);
+    }
+    int rc = gemm_list_time_threading(&all, &st->timing, st->threads[st->n_threads - 1], out);
+    gemm_list_free(&all);
+    return rc;
+}
+
 /* ---- tables ---------------------------------------------------------------------------- */
+
+static void print_threading(const ModelSpec *models, const GemmThreading *th,
+                            const bool *measured, int n_models, int threads)
+{
+    printf("\n### The engine's GEMM split against the BLAS's own threading, %d threads\n\n"
+           "The GEMMs the engine splits itself (`sgemm_rowmajor`, engine/gemm.h) in every "
+           "layer, forward and backward, timed alone two ways: \"engine\" as they run now "
+           "(tiles fixed by the shape, one single-threaded BLAS call each, shared by the "
+           "engine's threads; a call too small to pay for a split runs whole on one thread), "
+           "\"BLAS threads\" as one BLAS call threaded by the BLAS itself, as before the "
+           "engine owned the split (its bits then depended on the thread count). Per-image "
+           "and Winograd GEMMs, one single-threaded call per thread either way, are not in "
+           "it. engine / BLAS above 1: the BLAS's own threading was faster.\n\n"
+           "| model | GEMMs | calls | GFLOP | engine ms | BLAS threads ms | engine / BLAS |\n"
+           "|---|---|---:|---:|---:|---:|---:|\n", threads);
+    static const char *kind[2] = {"whole (one tile)", "split into tiles"};
+    for (int mi = 0; mi < n_models; mi++)
+        for (int k = 0; k < 2 && measured[mi]; k++)
+            if (th[mi].calls[k])
+                printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f |\n", models[mi].name,
+                       kind[k], th[mi].calls[k], th[mi].flops[k] / 1e9, th[mi].engine_ms[k],
+                       th[mi].blas_ms[k], th[mi].engine_ms[k] / th[mi].blas_ms[k]);
+}
 
 static const char *winograd_name(const Conv2dShape *s)
 {
@@ -498,6 +536,7 @@ int main(int argc, char **argv)
            TARGET_MFLOP_PER_IMAGE);
 
     Totals totals[MAX_MODELS][MAX_THREAD_COUNTS];
+    GemmThreading threading[MAX_MODELS];
     bool measured[MAX_MODELS] = {false};
     int layers = 0;
     for (int mi = 0; mi < n_models && !rc; mi++) {
@@ -509,6 +548,7 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < count && !rc; i++)
             rc = layer_measure(&lbs[i], &st, models[mi].name, i, count);
+        if (!rc && count) rc = model_threading(lbs, count, &st, &threading[mi]);
         if (!rc && count) {
             print_shapes(&models[mi], lbs, count);
             for (int ti = 0; ti < st.n_threads; ti++)
@@ -543,5 +583,7 @@ int main(int argc, char **argv)
                    st.threads[ti], t->fwd_ms, 100 * t->fwd_gemm_ms / t->fwd_ms, t->bwd_ms,
                    100 * t->bwd_gemm_ms / t->bwd_ms, targets);
         }
+    if (st.threads[st.n_threads - 1] > 1)
+        print_threading(models, threading, measured, n_models, st.threads[st.n_threads - 1]);
     return 0;
 }

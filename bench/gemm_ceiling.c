@@ -5,6 +5,11 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef USE_BLIS
+#include <blis.h>
+#else
+#include <cblas.h>
+#endif
 
 #include "bench/gemm_ceiling.h"
 #include "engine/blas.h"
@@ -76,6 +81,11 @@ void __wrap_sgemm_rowmajor_serial(bool trans_a, bool trans_b, int m, int n, int 
     gemm_record(trans_a, trans_b, m, n, k, alpha, lda, ldb, beta, ldc, true);
     __real_sgemm_rowmajor_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
                                  ldc);
+}
+
+void gemm_list_append(GemmList *into, const GemmList *from)
+{
+    for (int i = 0; i < from->count; i++) gemm_list_add(into, &from->calls[i]);
 }
 
 void gemm_record_start(GemmList *into) { recording = into; }
@@ -204,4 +214,59 @@ int gemm_list_time(const GemmList *l, const BenchTiming *t, double *ms)
         if (rc) return -1;
     }
     return 0;
+}
+
+/* ---- the engine's split against the BLAS's own threading ------------------------------ */
+
+/* The BLAS threading a call itself over n threads, as engine_set_threads once set it; the
+ * OpenMP count goes along, since OpenBLAS's OpenMP build takes it at every call. */
+static void blas_allow_threads(int n)
+{
+#ifdef USE_BLIS
+    bli_thread_set_num_threads(n);
+#else
+    openblas_set_num_threads(n);
+#endif
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}
+
+static void gemm_run_blas_threaded(void *ctx)
+{
+    const GemmRun *r = ctx;
+    const GemmCall *g = r->g;
+    cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
+                g->trans_b ? CblasTrans : CblasNoTrans, g->m, g->n, g->k, g->alpha, r->a,
+                g->lda, r->b, g->ldb, g->beta, r->c, g->ldc);
+}
+
+int gemm_list_time_threading(const GemmList *l, const BenchTiming *t, int threads,
+                             GemmThreading *out)
+{
+    Rng rng;
+    rng_seed(&rng, 7, 1);
+    *out = (GemmThreading){0};
+    int rc = 0;
+    for (int i = 0; i < l->count && !rc; i++) {
+        const GemmCall *g = &l->calls[i];
+        if (g->serial || g->team > 1) continue;      /* not split by the engine */
+        const int split = gemm_split(g->m, g->n, g->k).count > 1;
+        GemmRun r = {g, bench_random_floats(rows_a(g) * g->lda, &rng),
+                     bench_random_floats(rows_b(g) * g->ldb, &rng),
+                     bench_random_floats((size_t)g->m * g->ldc, &rng)};
+        engine_set_threads(threads);
+        rc = gemm_check(&r, &rng);
+        if (!rc) out->engine_ms[split] += bench_time(t, gemm_run, &r).median_ms * g->count;
+        blas_allow_threads(threads);
+        if (!rc) out->blas_ms[split] += bench_time(t, gemm_run_blas_threaded, &r).median_ms *
+                                        g->count;
+        engine_set_threads(threads);
+        out->flops[split] += 2.0 * g->m * g->n * g->k * g->count;
+        out->calls[split] += g->count;
+        free(r.a);
+        free(r.b);
+        free(r.c);
+    }
+    return rc ? -1 : 0;
 }

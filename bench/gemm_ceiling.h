@@ -51,4 +51,22 @@ void gemm_list_format(const GemmList *l, char *buf, size_t len);
  * error_set() if a check fails. */
 int gemm_list_time(const GemmList *l, const BenchTiming *t, double *ms);
 
+/* What the BLAS's own threading was worth, on the calls the engine splits itself
+ * (sgemm_rowmajor outside a parallel region), each timed two ways at `threads` threads:
+ *   engine: as the engine runs it, tiles fixed by the shape (gemm.h), one single-threaded
+ *           BLAS call each, shared by the engine's threads;
+ *   blas:   one BLAS call for the whole of C, threaded by the BLAS itself, as the engine
+ *           ran it before it owned the split (its bits then depended on the thread count).
+ * Index 0 holds the calls the split leaves whole (one tile: too small to pay for a split,
+ * so the engine runs them on one thread), index 1 those it cuts into tiles. Milliseconds
+ * are medians per call x count, as gemm_list_time's. */
+typedef struct GemmThreading {
+    double engine_ms[2], blas_ms[2], flops[2];
+    int calls[2];
+} GemmThreading;
+int gemm_list_time_threading(const GemmList *l, const BenchTiming *t, int threads,
+                             GemmThreading *out);
+/* Every call of `from` added to `into` (identical calls merged). */
+void gemm_list_append(GemmList *into, const GemmList *from);
+
 #endif
