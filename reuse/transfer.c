@@ -155,11 +155,29 @@ static int grid_train_all(const TransferStudy *st, int total, int threads, const
     return dist_agree(rc);
 }
 
+/* True when every run of configuration c is finished. */
+static bool config_finished(const TransferStudy *st, int c, int threads, const char *runs_dir)
+{
+    bool done = true;
+    for (int a = 0; a < st->n_count && done; a++)
+        for (int r = 0; r < st->runs && done; r++) {
+            char name[256];
+            TrainConfig tc;
+            char *run_dir = grid_run(st, (a * st->config_count + c) * st->runs + r, threads,
+                                     runs_dir, name, sizeof name, &tc);
+            done = run_finished(run_dir, tc.epochs);
+            free(run_dir);
+        }
+    return done;
+}
+
 /* Every input of the grid before its first run trains: the target folder, and each
  * source loaded as its configurations load it (its plan's tensors, or all of them) into
  * the study's model, on a throwaway copy: a source of another architecture or a plan
- * naming a tensor the model lacks is found here, not after hours of training. */
-static int check_inputs(const TransferStudy *st)
+ * naming a tensor the model lacks is found here, not after hours of training. A source
+ * whose configurations have all finished is not needed (a study run in parts may no
+ * longer have its checkpoint: README, "make study-real"). */
+static int check_inputs(const TransferStudy *st, int threads, const char *runs_dir)
 {
     if (!fs_is_dir(st->base.data.dir))
         return error_set("target %s: not a folder", st->base.data.dir);
@@ -168,6 +186,7 @@ static int check_inputs(const TransferStudy *st)
         const TransferConfig *k = &st->configs[c];
         const int whole = k->mode == MODE_ALL_FINETUNE;
         if (k->source < 0 || checked[k->source][whole]) continue;
+        if (config_finished(st, c, threads, runs_dir)) continue;
         checked[k->source][whole] = true;
         const TransferSource *src = &st->sources[k->source];
         Model m;
@@ -227,7 +246,7 @@ int transfer_run(const char *config_path, const char *study_dir, int threads, bo
                        "study (file, folder or --threads)");
     if (!rc) rc = dist_agree(writer ? make_dirs(runs_dir) : 0);
     const int total = st.n_count * st.config_count * st.runs;
-    if (!rc) rc = dist_agree(check_inputs(&st));
+    if (!rc) rc = dist_agree(check_inputs(&st, threads, runs_dir));
     if (!rc) rc = grid_train_all(&st, total, threads, runs_dir, quiet);
     /* rank 0 reads every run's final Dice and writes the tables, once */
     if (writer && !rc) {

@@ -278,6 +278,14 @@ static void test_freeze_everything_and_bad_sources(void **state)
     safetensors_free(&src);
     assert_false(isnan(field(path_in(root, "s/transfer/table.csv"), 2, "mean")));
 
+    /* a study run in parts: a source whose runs have all finished is not needed again (its
+     * checkpoint may be gone); the rerun skips everything */
+    assert_int_equal(rename(path_in(root, "src/last.safetensors"), path_in(root, "src/kept")), 0);
+    assert_int_equal(run_study(root, data, "s", "n: 2\nepochs: 1\nseeds: 1\nconfigs: random, freeze\n",
+                               out, sizeof out), 0);
+    if (!strstr(out, "n2-auto-freeze-s1: finished, skipped")) fail_msg("%s", out);
+    assert_int_equal(rename(path_in(root, "src/kept"), path_in(root, "src/last.safetensors")), 0);
+
     /* a PSPNet source in a UNet study, and a plan naming a tensor UNet lacks: refused
      * before any run starts */
     snprintf(cmd, sizeof cmd, "%s init --arch pspnet --seed 1 -o %s/src/last.safetensors", bin, root);

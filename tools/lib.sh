@@ -87,12 +87,13 @@ make_plans() {
     done
 }
 
-# source_predictors TARGET DATA SOURCE...: what says, before any training, whether a source
+# source_predictors NAME TARGET DATA SOURCE...: what says, before any training, whether a source
 # of OUT/sources/ will help the target model: kernel RMSE after weight alignment and per-layer
-# CKA on VAL patients of DATA, one file per source, and LogME and LEEP of all the sources.
+# CKA on VAL patients of DATA, one file per source, and LogME and LEEP of all the sources
+# (transferability/NAME.csv).
 source_predictors() {
-    t=$1 data=$2
-    shift 2
+    tf="$OUT/transferability/$1.csv" t=$2 data=$3
+    shift 3
     srcs=""
     for s in "$@"; do
         "$BIN" rmse "$t" "$OUT/sources/$s.safetensors" --names "target,$s" --align \
@@ -101,8 +102,8 @@ source_predictors() {
             --data "$data" --size "$SIZE" --val-count "$VAL" --pixels 2048 -o "$OUT/cka/$s.csv" > /dev/null
         srcs="$srcs $OUT/sources/$s.safetensors"
     done
-    [ -f "$OUT/transferability/pspnet.csv" ] || "$BIN" transferability --source $srcs \
-        --data "$data" --size "$SIZE" -o "$OUT/transferability/pspnet.csv" > /dev/null
+    [ -f "$tf" ] || "$BIN" transferability --source $srcs --data "$data" --size "$SIZE" \
+        -o "$tf" > /dev/null
 }
 
 # study_source NAME CHECKPOINT PLAN: one "source:" line of study.cfg.

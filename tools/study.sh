@@ -98,7 +98,7 @@ $MPIRUN "$BIN" transfer --config "$OUT/easy/study.cfg" -o "$OUT/easy"
 cat "$OUT/easy/transfer/table.md"
 
 step "7/8 will a source help? aligned RMSE, CKA, LogME and LEEP of the sources"
-source_predictors "$R/pspnet-acdc-seg/best.safetensors" "$OUT/data/acdc" T1_seg T1_auto
+source_predictors pspnet "$R/pspnet-acdc-seg/best.safetensors" "$OUT/data/acdc" T1_seg T1_auto
 
 step "8/8 report"
 pick_overlay unet
