@@ -67,7 +67,7 @@ CFLAGS  += $(BLAS_CFLAGS)
 LDFLAGS += $(BLAS_LDFLAGS)
 LDLIBS  := $(BLAS_LIB) $(LDLIBS)
 
-LIB_SRC  := $(wildcard engine/*.c models/*.c datasets/*.c train/*.c reuse/*.c)
+LIB_SRC  := $(wildcard engine/*.c util/*.c models/*.c datasets/*.c train/*.c reuse/*.c report/*.c transfer/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 BENCH_SRC:= $(wildcard bench/*.c)
@@ -114,6 +114,7 @@ deps:
 # Every tests/test_*.c is its own cmocka program; `make test` runs them all and stops on a
 # failure, then the bits under the other BLAS kernels (test-kernels).
 test: deps
+	@sh tests/layers.sh
 	@$(MAKE) --no-print-directory all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} REUSENET_BIN=$(BIN) $$t; done; echo "all test programs passed"
 	@$(if $(filter 0,$(KERNELS)),,$(MAKE) --no-print-directory test-kernels)

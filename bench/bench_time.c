@@ -4,7 +4,7 @@
 #include "bench/bench_time.h"
 #include "engine/error.h"
 #include "engine/rng.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 static int compare_double(const void *a, const void *b)
 {

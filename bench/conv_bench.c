@@ -293,29 +293,6 @@ static int model_threading(const LayerBench *lbs, int count, const Settings *st,
 
 /* ---- tables ---------------------------------------------------------------------------- */
 
-static void print_threading(const ModelSpec *models, const GemmThreading *th,
-                            const bool *measured, int n_models, int threads)
-{
-    printf("\n### The engine's GEMM split against the BLAS's own threading, %d threads\n\n"
-           "The GEMMs the engine splits itself (`sgemm_rowmajor`, engine/gemm.h) in every "
-           "layer, forward and backward, timed alone two ways: \"engine\" as they run now "
-           "(tiles fixed by the shape, one single-threaded BLAS call each, shared by the "
-           "engine's threads; a call too small to pay for a split runs whole on one thread), "
-           "\"BLAS threads\" as one BLAS call threaded by the BLAS itself, as before the "
-           "engine owned the split (its bits then depended on the thread count). Per-image "
-           "and Winograd GEMMs, one single-threaded call per thread either way, are not in "
-           "it. engine / BLAS above 1: the BLAS's own threading was faster.\n\n"
-           "| model | GEMMs | calls | GFLOP | engine ms | BLAS threads ms | engine / BLAS |\n"
-           "|---|---|---:|---:|---:|---:|---:|\n", threads);
-    static const char *kind[2] = {"whole (one tile)", "split into tiles"};
-    for (int mi = 0; mi < n_models; mi++)
-        for (int k = 0; k < 2 && measured[mi]; k++)
-            if (th[mi].calls[k])
-                printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f |\n", models[mi].name,
-                       kind[k], th[mi].calls[k], th[mi].flops[k] / 1e9, th[mi].engine_ms[k],
-                       th[mi].blas_ms[k], th[mi].engine_ms[k] / th[mi].blas_ms[k]);
-}
-
 static const char *winograd_name(const Conv2dShape *s)
 {
     return winograd_uses_f4x4(s) ? "winograd 4x4" : "winograd";
@@ -446,6 +423,97 @@ static Totals print_timings(const ModelSpec *ms, const LayerBench *lbs, int coun
 
 /* ---- main ------------------------------------------------------------------------------ */
 
+/* The options' lists parsed into models and st's thread counts, and every value and model
+ * checked at the batch and size asked for, before any output: 0, or -1 with the message
+ * printed. */
+static int settings_check(const char *models_opt, const char *threads_opt, Settings *st,
+                          ModelSpec *models, int *n_models)
+{
+    if (parse_models(models_opt, models, n_models)) {
+        fprintf(stderr, "conv_bench: --models needs a list of pspnet, unet or unetF, got '%s'\n",
+                models_opt);
+        return -1;
+    }
+    if (parse_threads(threads_opt, st)) {
+        fprintf(stderr, "conv_bench: --threads needs up to %d positive counts like 1,2, got '%s'\n",
+                MAX_THREAD_COUNTS, threads_opt);
+        return -1;
+    }
+    if (st->batch < 1 || st->size < 1 || st->timing.repeats < 1 || st->timing.warmup < 0 ||
+        st->timing.min_sample_ms < 0) {
+        fprintf(stderr, "conv_bench: --batch, --size, --repeats must be >= 1, --warmup and "
+                        "--min-sample-ms >= 0\n");
+        return -1;
+    }
+    for (int mi = 0; mi < *n_models; mi++) {
+        ModelConfig cfg = {models[mi].arch, 1, 4, models[mi].width ? models[mi].width : 32,
+                           TASK_SEG};
+        Model m;
+        int rc = model_create(&m, &cfg);
+        if (!rc) {
+            rc = model_check_input(&m, st->batch, cfg.in_channels, st->size, st->size);
+            model_free(&m);
+        }
+        if (rc) {
+            fprintf(stderr, "conv_bench: %s: %s\n", models[mi].name, error_get());
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The page's heading: settings, the BLAS and what the columns mean. */
+static void print_intro(const Settings *st)
+{
+    printf("## Convolutions against the sgemm ceiling\n\n");
+    printf("Batch %d x 1 x %d x %d; %s, kernel %s; OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s; "
+           "median of %d samples "
+           "after %d warm-up call%s (short calls repeated to >= %.0f ms per sample); "
+           "every layer checked against the definition before it is timed.\n",
+           st->batch, st->size, st->size, blas_library(), blas_kernel(),
+           getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)",
+           getenv("GOMP_SPINCOUNT") ? getenv("GOMP_SPINCOUNT") : "(unset)", st->timing.repeats, st->timing.warmup, st->timing.warmup == 1 ? "" : "s",
+           st->timing.min_sample_ms);
+    if (blas_kernel_is_generic()) {
+        fprintf(stderr, "conv_bench: warning: the BLAS runs its generic kernel '%s'\n",
+                blas_kernel());
+        printf("\n**Warning: the BLAS runs its generic kernel '%s' on this processor; every "
+               "number below is far from what an optimised kernel reaches.**\n", blas_kernel());
+    }
+    printf("\nEfficiency = time of the layer's GEMMs run alone through the BLAS / time of "
+           "conv2d_forward (or conv2d_backward); target >= 80%% forward and backward for "
+           "layers of at least %.0f MFLOP per image. Times are per batch, \"+-\" is half the "
+           "min..max range of the samples. Winograd layers (path \"winograd\") issue GEMMs of "
+           "16 multiplies per 2x2 output tile and channel pair where the direct convolution "
+           "has 36 (\"winograd 4x4\": 36 per 4x4 tile, against 144): their GFLOP/s count "
+           "the direct convolution's FLOPs, so their ceiling "
+           "GFLOP/s exceed the BLAS's, and their efficiency is the share of their time spent "
+           "in their own GEMMs. \"vs im2col ceiling\" compares them with the im2col + GEMM "
+           "path's ceiling (its GEMMs, recorded from that path, timed alone) over the layer's "
+           "time: above 100%% the layer is faster than that path could be. A layer passes at "
+           ">= 80%% of its own ceiling or above 100%% of the im2col one.\n",
+           TARGET_MFLOP_PER_IMAGE);
+}
+
+/* Per model and thread count: every convolution's time and efficiency together. */
+static void print_summary(const ModelSpec *models, int n_models,
+                          Totals totals[][MAX_THREAD_COUNTS], const bool *measured,
+                          const Settings *st)
+{
+    printf("\n### Summary: all convolutions of a model\n\n"
+           "| model | threads | fwd ms | fwd eff | bwd ms | bwd eff | layers >= %.0f MFLOP/img "
+           "at >= 80%% |\n|---|---:|---:|---:|---:|---:|---|\n", TARGET_MFLOP_PER_IMAGE);
+    for (int mi = 0; mi < n_models; mi++)
+        for (int ti = 0; ti < st->n_threads && measured[mi]; ti++) {
+            const Totals *t = &totals[mi][ti];
+            char targets[32] = "none this large";
+            if (t->big) snprintf(targets, sizeof targets, "%d of %d", t->passed, t->big);
+            printf("| %s | %d | %.1f | %.0f%% | %.1f | %.0f%% | %s |\n", models[mi].name,
+                   st->threads[ti], t->fwd_ms, 100 * t->fwd_gemm_ms / t->fwd_ms, t->bwd_ms,
+                   100 * t->bwd_gemm_ms / t->bwd_ms, targets);
+        }
+}
+
 int main(int argc, char **argv)
 {
     engine_configure_process(argv);  /* measure the kernels as reusenet runs them */
@@ -473,71 +541,16 @@ int main(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     ModelSpec models[MAX_MODELS];
     int n_models;
-    if (parse_models(models_opt, models, &n_models)) {
-        fprintf(stderr, "conv_bench: --models needs a list of pspnet, unet or unetF, got '%s'\n",
-                models_opt);
-        return 2;
-    }
-    if (parse_threads(threads_opt, &st)) {
-        fprintf(stderr, "conv_bench: --threads needs up to %d positive counts like 1,2, got '%s'\n",
-                MAX_THREAD_COUNTS, threads_opt);
-        return 2;
-    }
-    if (st.batch < 1 || st.size < 1 || st.timing.repeats < 1 || st.timing.warmup < 0 ||
-        st.timing.min_sample_ms < 0) {
-        fprintf(stderr, "conv_bench: --batch, --size, --repeats must be >= 1, --warmup and "
-                        "--min-sample-ms >= 0\n");
-        return 2;
-    }
-
-    for (int mi = 0; mi < n_models; mi++) {       /* bad sizes are found before any output */
-        ModelConfig cfg = {models[mi].arch, 1, 4, models[mi].width ? models[mi].width : 32,
-                           TASK_SEG};
-        Model m;
-        rc = model_create(&m, &cfg);
-        if (!rc) {
-            rc = model_check_input(&m, st.batch, cfg.in_channels, st.size, st.size);
-            model_free(&m);
-        }
-        if (rc) {
-            fprintf(stderr, "conv_bench: %s: %s\n", models[mi].name, error_get());
-            return 2;
-        }
-    }
+    if (settings_check(models_opt, threads_opt, &st, models, &n_models)) return 2;
     /* Threads first: it initialises the BLAS, which BLIS needs before its kernel is asked. */
     engine_set_threads(st.threads[0]);
-    printf("## Convolutions against the sgemm ceiling\n\n");
-    printf("Batch %d x 1 x %d x %d; %s, kernel %s; OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s; "
-           "median of %d samples "
-           "after %d warm-up call%s (short calls repeated to >= %.0f ms per sample); "
-           "every layer checked against the definition before it is timed.\n",
-           st.batch, st.size, st.size, blas_library(), blas_kernel(),
-           getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)",
-           getenv("GOMP_SPINCOUNT") ? getenv("GOMP_SPINCOUNT") : "(unset)", st.timing.repeats, st.timing.warmup, st.timing.warmup == 1 ? "" : "s",
-           st.timing.min_sample_ms);
-    if (blas_kernel_is_generic()) {
-        fprintf(stderr, "conv_bench: warning: the BLAS runs its generic kernel '%s'\n",
-                blas_kernel());
-        printf("\n**Warning: the BLAS runs its generic kernel '%s' on this processor; every "
-               "number below is far from what an optimised kernel reaches.**\n", blas_kernel());
-    }
-    printf("\nEfficiency = time of the layer's GEMMs run alone through the BLAS / time of "
-           "conv2d_forward (or conv2d_backward); target >= 80%% forward and backward for "
-           "layers of at least %.0f MFLOP per image. Times are per batch, \"+-\" is half the "
-           "min..max range of the samples. Winograd layers (path \"winograd\") issue GEMMs of "
-           "16 multiplies per 2x2 output tile and channel pair where the direct convolution "
-           "has 36 (\"winograd 4x4\": 36 per 4x4 tile, against 144): their GFLOP/s count "
-           "the direct convolution's FLOPs, so their ceiling "
-           "GFLOP/s exceed the BLAS's, and their efficiency is the share of their time spent "
-           "in their own GEMMs. \"vs im2col ceiling\" compares them with the im2col + GEMM "
-           "path's ceiling (its GEMMs, recorded from that path, timed alone) over the layer's "
-           "time: above 100%% the layer is faster than that path could be. A layer passes at "
-           ">= 80%% of its own ceiling or above 100%% of the im2col one.\n",
-           TARGET_MFLOP_PER_IMAGE);
+    print_intro(&st);
 
     Totals totals[MAX_MODELS][MAX_THREAD_COUNTS];
     GemmThreading threading[MAX_MODELS];
     bool measured[MAX_MODELS] = {false};
+    const char *names[MAX_MODELS];
+    for (int mi = 0; mi < n_models; mi++) names[mi] = models[mi].name;
     int layers = 0;
     for (int mi = 0; mi < n_models && !rc; mi++) {
         LayerBench *lbs;
@@ -571,19 +584,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "conv_bench: no layer matches --layer '%s'\n", st.layer_filter);
         return 2;
     }
-    printf("\n### Summary: all convolutions of a model\n\n"
-           "| model | threads | fwd ms | fwd eff | bwd ms | bwd eff | layers >= %.0f MFLOP/img "
-           "at >= 80%% |\n|---|---:|---:|---:|---:|---:|---|\n", TARGET_MFLOP_PER_IMAGE);
-    for (int mi = 0; mi < n_models; mi++)
-        for (int ti = 0; ti < st.n_threads && measured[mi]; ti++) {
-            const Totals *t = &totals[mi][ti];
-            char targets[32] = "none this large";
-            if (t->big) snprintf(targets, sizeof targets, "%d of %d", t->passed, t->big);
-            printf("| %s | %d | %.1f | %.0f%% | %.1f | %.0f%% | %s |\n", models[mi].name,
-                   st.threads[ti], t->fwd_ms, 100 * t->fwd_gemm_ms / t->fwd_ms, t->bwd_ms,
-                   100 * t->bwd_gemm_ms / t->bwd_ms, targets);
-        }
+    print_summary(models, n_models, totals, measured, &st);
     if (st.threads[st.n_threads - 1] > 1)
-        print_threading(models, threading, measured, n_models, st.threads[st.n_threads - 1]);
+        gemm_threading_print(names, threading, measured, n_models, st.threads[st.n_threads - 1]);
     return 0;
 }

@@ -270,3 +270,26 @@ int gemm_list_time_threading(const GemmList *l, const BenchTiming *t, int thread
     }
     return rc ? -1 : 0;
 }
+
+void gemm_threading_print(const char *const *names, const GemmThreading *th,
+                          const bool *measured, int n_models, int threads)
+{
+    printf("\n### The engine's GEMM split against the BLAS's own threading, %d threads\n\n"
+           "The GEMMs the engine splits itself (`sgemm_rowmajor`, engine/gemm.h) in every "
+           "layer, forward and backward, timed alone two ways: \"engine\" as they run now "
+           "(tiles fixed by the shape, one single-threaded BLAS call each, shared by the "
+           "engine's threads; a call too small to pay for a split runs whole on one thread), "
+           "\"BLAS threads\" as one BLAS call threaded by the BLAS itself, as before the "
+           "engine owned the split (its bits then depended on the thread count). Per-image "
+           "and Winograd GEMMs, one single-threaded call per thread either way, are not in "
+           "it. engine / BLAS above 1: the BLAS's own threading was faster.\n\n"
+           "| model | GEMMs | calls | GFLOP | engine ms | BLAS threads ms | engine / BLAS |\n"
+           "|---|---|---:|---:|---:|---:|---:|\n", threads);
+    static const char *kind[2] = {"whole (one tile)", "split into tiles"};
+    for (int mi = 0; mi < n_models; mi++)
+        for (int k = 0; k < 2 && measured[mi]; k++)
+            if (th[mi].calls[k])
+                printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f |\n", names[mi],
+                       kind[k], th[mi].calls[k], th[mi].flops[k] / 1e9, th[mi].engine_ms[k],
+                       th[mi].blas_ms[k], th[mi].engine_ms[k] / th[mi].blas_ms[k]);
+}

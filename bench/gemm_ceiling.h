@@ -66,6 +66,10 @@ typedef struct GemmThreading {
 } GemmThreading;
 int gemm_list_time_threading(const GemmList *l, const BenchTiming *t, int threads,
                              GemmThreading *out);
+/* The Markdown table of th[i] for the models names[i] that were measured, with its
+ * explanation, on stdout. */
+void gemm_threading_print(const char *const *names, const GemmThreading *th,
+                          const bool *measured, int n_models, int threads);
 /* Every call of `from` added to `into` (identical calls merged). */
 void gemm_list_append(GemmList *into, const GemmList *from);
 

@@ -13,7 +13,7 @@
 #include "engine/optimizer.h"
 #include "engine/tape.h"
 #include "models/model.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 static int compare_double(const void *a, const void *b)
 {

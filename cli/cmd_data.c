@@ -15,7 +15,7 @@
 #include "datasets/split.h"
 #include "datasets/synth.h"
 #include "engine/engine.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 static const char DATA_USAGE[] =
     "usage: reusenet data <synth|info|preview|import> [options]   (reusenet data <cmd> --help)\n\n"

@@ -17,7 +17,7 @@
 #include "models/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/predict.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 typedef struct PredictRun {
     Predictor pred;

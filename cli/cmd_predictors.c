@@ -15,7 +15,7 @@
 #include "engine/fsutil.h"
 #include "engine/npy.h"
 #include "reuse/cka.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "reuse/features.h"
 #include "reuse/logme.h"
 #include "reuse/reuse_model.h"

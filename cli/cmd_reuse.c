@@ -13,8 +13,9 @@
 #include "engine/fsutil.h"
 #include "reuse/bnstats.h"
 #include "reuse/plan.h"
+#include "reuse/plan_json.h"
 #include "reuse/plan_validate.h"
-#include "reuse/report.h"
+#include "report/report.h"
 #include "reuse/reuse_model.h"
 #include "reuse/rmse.h"
 #include "reuse/swap.h"
@@ -310,6 +311,23 @@ typedef struct ValidateArgs {
     ValidateOptions vo;
 } ValidateArgs;
 
+/* --validate and the options it needs come together, in range: 0, or -1 with the
+ * message printed. */
+static int validate_args_check(const ValidateArgs *va)
+{
+    if (va->on != (va->target && va->source && va->d.dir) ||
+        (!va->on && (va->target || va->source || va->d.dir))) {
+        fprintf(stderr, "reusenet plan: --validate needs --target, --source and --data, and they "
+                "need --validate\n");
+        return -1;
+    }
+    if (va->vo.batch < 1 || va->vo.resamples < 0 || va->vo.candidates < 1) {
+        fprintf(stderr, "reusenet plan: --batch and --candidates must be >= 1, --resamples >= 0\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int validate_plan(ValidateArgs *a, Plan *p, PlanValidation *v)
 {
     int which = !strcmp(a->split, "val") ? RUN_DATA_VAL : !strcmp(a->split, "train") ? RUN_DATA_TRAIN : 0;
@@ -337,7 +355,6 @@ static int validate_plan(ValidateArgs *a, Plan *p, PlanValidation *v)
             plan_validation_print(stdout, v);
             snprintf(v->target, sizeof v->target, "%s", t.name);
             snprintf(v->source, sizeof v->source, "%s", s.name);
-            p->validation = v;
         }
     }
     run_data_free(&data);
@@ -421,15 +438,7 @@ int cmd_plan(int argc, char **argv)
         fprintf(stderr, "reusenet plan: --rmse-max and --pair need --rmse\n");
         return 2;
     }
-    if (va.on != (va.target && va.source && va.d.dir) || (!va.on && (va.target || va.source || va.d.dir))) {
-        fprintf(stderr, "reusenet plan: --validate needs --target, --source and --data, and they "
-                "need --validate\n");
-        return 2;
-    }
-    if (va.vo.batch < 1 || va.vo.resamples < 0 || va.vo.candidates < 1) {
-        fprintf(stderr, "reusenet plan: --batch and --candidates must be >= 1, --resamples >= 0\n");
-        return 2;
-    }
+    if (validate_args_check(&va)) return 2;
     char a[REUSE_NAME_MAX] = "", b[REUSE_NAME_MAX] = "";
     if (pair && (rc = parse_pair(pair, a, b))) return rc;
     if (pair) {
@@ -444,7 +453,7 @@ int cmd_plan(int argc, char **argv)
     plan_print(stdout, &p);
     PlanValidation v = {0};
     if (va.on) rc = validate_plan(&va, &p, &v);
-    if (!rc) rc = plan_write_json(out, &p) ? cli_fail("plan") : 0;
+    if (!rc) rc = plan_write_json(out, &p, va.on ? &v : NULL) ? cli_fail("plan") : 0;
     if (!rc) printf("wrote %s\n", out);
     plan_validation_free(&v);
     plan_free(&p);

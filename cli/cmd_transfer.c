@@ -1,10 +1,10 @@
-/* reusenet transfer: the paper's Table 1 (reuse/transfer.h). */
+/* reusenet transfer: the paper's Table 1 (transfer/transfer.h). */
 #include <stdio.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "engine/error.h"
-#include "reuse/transfer.h"
+#include "transfer/transfer.h"
 
 int cmd_transfer(int argc, char **argv)
 {

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "datasets/hdf5_lib.h"
-#include "datasets/hdf5io.h"
 #include "engine/error.h"
 
 /* ---- libhdf5's errors as one line */

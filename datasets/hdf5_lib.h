@@ -11,6 +11,9 @@
 
 #include <stddef.h>
 
+/* 2^26 voxels (256 MiB as float32) per array: a 640 x 640 x 88 LGE-MRI volume is 36 M. */
+#define HDF5_MAX_VOXELS ((size_t)1 << 26)
+
 typedef struct Hdf5Array {
     int ndim;                       /* 2 or 3 */
     unsigned long long dims[3];     /* slowest first (h5py's shape) */

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "datasets/hdf5_worker.h"
-#include "datasets/hdf5io.h"
 #include "engine/error.h"
 
 static pid_t worker_pid;

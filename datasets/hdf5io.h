@@ -20,12 +20,10 @@
 
 #include <stddef.h>
 
+#include "datasets/hdf5_lib.h"
 #include "datasets/nifti.h"
 
 typedef enum Hdf5Axes { HDF5_AXES_ZYX, HDF5_AXES_XYZ } Hdf5Axes;
-
-/* 2^26 voxels (256 MiB as float32) per array: a 640 x 640 x 88 LGE-MRI volume is 36 M. */
-#define HDF5_MAX_VOXELS ((size_t)1 << 26)
 
 /* Read path's image and label (spacing 1, nt 1). 0, or -1 with the message set. */
 int hdf5_read_case(const char *path, Hdf5Axes axes, NiftiVolume *image, NiftiVolume *label);

@@ -160,3 +160,15 @@ int read_whole_file(const char *path, char **data, size_t *size)
     *size = len;
     return 0;
 }
+
+void fs_path_stem(const char *path, char *out, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    const char *dot = strrchr(base, '.');
+    if (dot && dot != base) n = (size_t)(dot - base);
+    if (n >= len) n = len - 1;
+    memcpy(out, base, n);
+    out[n] = '\0';
+}

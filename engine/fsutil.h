@@ -18,6 +18,8 @@ int fs_write_text(const char *path, const char *text, int atomic);
 int fs_is_dir(const char *path);
 int fs_is_file(const char *path);       /* a regular file */
 int fs_has_suffix(const char *s, const char *suffix);
+/* "runs/acdc-seg.safetensors" -> "acdc-seg" (at most len - 1 characters). */
+void fs_path_stem(const char *path, char *out, size_t len);
 /* Whether a and b name the same existing file or folder (device and inode: another
  * spelling of the path, a symbolic or a hard link all count). */
 int fs_same_file(const char *a, const char *b);

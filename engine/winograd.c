@@ -8,159 +8,7 @@
 #include "reduce.h"
 #include "winograd.h"
 #include "winograd4.h"
-
-/* A panel is a run of whole tile rows (rows of 2x2 output tiles, over the batch), so
- * that the transforms run along rows: each input row is split once into its even and odd
- * columns, after which every transform is contiguous SIMD arithmetic over the tiles of a
- * row (a tile's columns are 2*tx - pad .. 2*tx - pad + 3). Its input and output
- * transforms (16*(C+O) floats per tile) are sized to stay in the core's cache between the
- * transform that writes them and the GEMMs that read them. */
-enum { WINOGRAD_PANEL_FLOATS = 1 << 18, WINOGRAD_MIN_TILES = 64 };
-
-bool winograd_applies(const Conv2dShape *s)
-{
-    const int d = s->dilation;
-    return s->kh == 3 && s->kw == 3 && s->stride == 1 && d >= 1 && s->pad % d == 0 &&
-           s->pad / d <= 2 && s->h % d == 0 && s->w % d == 0;
-}
-
-static int tile_rows(const Conv2dShape *s) { return (s->oh + 1) / 2; }
-static int tile_cols(const Conv2dShape *s) { return (s->ow + 1) / 2; }
-
-size_t winograd_matrix_stride(size_t floats)
-{
-    const size_t lines = (floats + 15) / 16;
-    return 16 * (lines | 1);
-}
-
-/* Strides of the 16 matrices of U or M (O, C), V (C, np) and M or U'' (O, np). */
-static size_t pairs_stride(const Conv2dShape *s)
-{
-    return winograd_matrix_stride((size_t)s->o * s->c);
-}
-
-static size_t in_stride(const Conv2dShape *s, size_t np)
-{
-    return winograd_matrix_stride(s->c * np);
-}
-
-static size_t out_stride(const Conv2dShape *s, size_t np)
-{
-    return winograd_matrix_stride(s->o * np);
-}
-
-/* Wide layers (many channels) take the whole batch as one panel: per panel, the GEMMs
- * read all of U (16*O*C floats: 16 MB for 512 x 512 channels), which for small panels
- * costs more than the GEMMs' arithmetic. One panel of every tile instead makes 16 large
- * GEMMs, with the transforms shared out by channel. Measured on UNet's and PSPNet's
- * layers: from 128 x 128 channels on (U as large as a panel) this is 4-8 % faster; below,
- * the panels in cache are, by up to 2x. The 16 GEMMs are shared out among the threads,
- * each on one thread, rather than each split among all: at 2 threads a training step
- * took 12 % less (UNet F=32 631 -> 556 ms, F=64 1924 -> 1758 ms, PSPNet 383 -> 355 ms;
- * F(4x4, 3x3), winograd4.c, does the same), and each GEMM's result is then the same
- * whatever the thread count. */
-static bool whole_batch(const Conv2dShape *s)
-{
-    return 16 * (size_t)s->o * s->c >= WINOGRAD_PANEL_FLOATS;
-}
-
-/* Wide layers on small maps take F(4x4, 3x3) (winograd4.h) where it needs fewer
- * multiplies and has enough tiles: rows of at most 4 tiles of 2x2 outputs are too short
- * for the row transforms' SIMD, where winograd4.c's transforms run over the batch's
- * sub-images, and its GEMMs do down to 0.5625x the work. Measured on PSPNet at batch 8,
- * 2 threads, where it takes layer3 and layer4 (8 x 8 and 4 x 4 sub-images, 128 tiles
- * each): an eval forward 213 -> 135 ms, a training step 700 -> 416 ms (F(2x2, 3x3) with
- * the batch-innermost tile order: 158 and 472 ms). Its GEMMs are (O, C) @ (C, tiles), and
- * below 128 tiles they run far from the BLAS's peak: UNet's 8 x 8 bottom at batch 8 (32
- * tiles) took 10-25 % longer than with F(2x2, 3x3). */
-enum { F4X4_MIN_TILES = 128 };
-
-bool winograd_uses_f4x4(const Conv2dShape *s)
-{
-    const Conv2dShape sub = polyphase_conv_shape(s);
-    /* multiplies per channel pair: 16 per 2x2 tile, 36 per 4x4 tile; maps below 4 x 4
-     * (2 x 2: 16 against 36) stay with F(2x2, 3x3) */
-    const size_t f4_tiles = (size_t)((sub.oh + 3) / 4) * ((sub.ow + 3) / 4);
-    const size_t f2 = 16 * (size_t)tile_rows(&sub) * tile_cols(&sub), f4 = 36 * f4_tiles;
-    return whole_batch(&sub) && tile_cols(&sub) <= 4 && f4 < f2 &&
-           f4_tiles * sub.n >= F4X4_MIN_TILES;
-}
-
-/* Tile rows per panel. */
-static int panel_rows(const Conv2dShape *s)
-{
-    const size_t row = (size_t)tile_cols(s), rows = (size_t)s->n * tile_rows(s);
-    if (whole_batch(s)) return (int)rows;
-    size_t tiles = WINOGRAD_PANEL_FLOATS / (16 * (size_t)(s->c + s->o));
-    if (tiles < WINOGRAD_MIN_TILES) tiles = WINOGRAD_MIN_TILES;
-    size_t r = tiles / row;
-    if (r < 1) r = 1;
-    return (int)(r < rows ? r : rows);
-}
-
-/* Panels of panel_rows() tile rows that cover the batch. */
-static int panel_count(const Conv2dShape *s)
-{
-    const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s);
-    return (all_rows + per_panel - 1) / per_panel;
-}
-
-/* A workspace slot per processor (engine_processors), not per current thread count:
- * sized once, it fits whatever engine_set_threads() says later (as conv2d's). */
-static int winograd_slots(void) { return engine_processors(); }
-
-/* The workspace: U (16, O, C); per slot, the even and odd columns of the four input rows
- * of a tile row and a spare output row; then V (16, C, tiles) and M (16, O, tiles) of a
- * panel, one per slot, or one for the whole batch. work = NULL only sizes it. */
-typedef struct WinogradWork {
-    float *u, *rowbufs, *panels;
-    size_t rowbuf_floats, panel_floats, total;
-} WinogradWork;
-
-static WinogradWork winograd_work(const Conv2dShape *s, float *work)
-{
-    const size_t slots = (size_t)winograd_slots(), tw = (size_t)tile_cols(s);
-    const size_t u = 16 * pairs_stride(s), np = (size_t)panel_rows(s) * tw;
-    /* Each thread's row buffer is rounded up to whole cache lines (16 floats): two threads
-     * writing into one line would pass it back and forth (PSPNet's layer4, 2 tiles a row:
-     * 28 floats a buffer, the input transform took twice the time on 2 threads). */
-    const size_t rowbuf = (8 * (tw + 1) + 2 * tw + 15) / 16 * 16;
-    WinogradWork ww = {NULL, NULL, NULL, rowbuf,
-                       16 * (in_stride(s, np) + out_stride(s, np)), 0};
-    ww.total = u + slots * ww.rowbuf_floats + (whole_batch(s) ? 1 : slots) * ww.panel_floats;
-    if (work) {
-        ww.u = work;
-        ww.rowbufs = work + u;
-        ww.panels = ww.rowbufs + slots * ww.rowbuf_floats;
-    }
-    return ww;
-}
-
-/* Dilated convs (polyphase.h) add the gathered input and output to the workspace of the
- * undilated conv on the sub-images. */
-static size_t polyphase_floats(const Conv2dShape *s)
-{
-    return s->dilation > 1 ? (size_t)s->n * ((size_t)s->c * s->h * s->w +
-                                             (size_t)s->o * s->oh * s->ow) : 0;
-}
-
-/* The calling thread's row buffer; its spare output row follows the eight split rows. */
-static float *thread_rowbuf(const WinogradWork *ww)
-{
-    return ww->rowbufs + ww->rowbuf_floats * engine_thread_index();
-}
-
-static float *spare_row(const Conv2dShape *s, float *rowbuf)
-{
-    return rowbuf + 8 * ((size_t)tile_cols(s) + 1);
-}
-
-size_t winograd_workspace_floats(const Conv2dShape *s)
-{
-    if (winograd_uses_f4x4(s)) return winograd4_workspace_floats(s);
-    const Conv2dShape sub = polyphase_conv_shape(s);  /* s itself for dilation 1 */
-    return polyphase_floats(s) + winograd_work(&sub, NULL).total;
-}
+#include "winograd_layout.h"
 
 /* Channel pairs per block of the weight transforms: a block's kernels (9 floats each,
  * consecutive in w) are turned into 9 rows of pairs in a local buffer, so that the
@@ -172,7 +20,7 @@ enum { PAIR_BLOCK = 64 };
 static void winograd_weights(const Conv2dShape *s, const float *w, float *u)
 {
     const size_t oc = (size_t)s->o * s->c, blocks = (oc + PAIR_BLOCK - 1) / PAIR_BLOCK;
-    const size_t us = pairs_stride(s);
+    const size_t us = winograd_pairs_stride(s);
 #pragma omp parallel for schedule(static) if (oc > 4096)
     for (size_t blk = 0; blk < blocks; blk++) {
         const size_t i0 = blk * PAIR_BLOCK;
@@ -245,7 +93,7 @@ static void winograd_input(const Conv2dShape *s, const float *x, int r0, int row
 {
     const int tw = tile_cols(s), th = tile_rows(s);
     const size_t plane = (size_t)s->h * s->w, np = (size_t)rows * tw;
-    const size_t stride_k = in_stride(s, np);
+    const size_t stride_k = winograd_in_stride(s, np);
     float *ev[4], *od[4];
     for (int i = 0; i < 4; i++) {
         ev[i] = rowbuf + (2 * i) * ((size_t)tw + 1);
@@ -345,7 +193,7 @@ static void winograd_output(const Conv2dShape *s, const float *m, int r0, int ro
 {
     const int tw = tile_cols(s), th = tile_rows(s);
     const size_t plane = (size_t)s->oh * s->ow, np = (size_t)rows * tw;
-    const size_t stride_k = out_stride(s, np);
+    const size_t stride_k = winograd_out_stride(s, np);
     const int pairs = s->ow / 2;                /* tiles whose two columns both exist */
     if (s->oh % 2) memset(spare, 0, 2 * (size_t)tw * sizeof(float));
     for (int o = o0; o < o1; o++) {
@@ -383,7 +231,7 @@ static void winograd_gemms(const Conv2dShape *s, const float *u, const float *v,
                            int np, bool flipped)
 {
     static const int p[4] = {3, 1, 2, 0};
-    const size_t us = pairs_stride(s), vs = in_stride(s, np), ms = out_stride(s, np);
+    const size_t us = winograd_pairs_stride(s), vs = winograd_in_stride(s, np), ms = winograd_out_stride(s, np);
     /* 1 inside a panel's parallel loop; the BLAS runs one-threaded inside one too */
     const int tk = engine_loop_threads(16);
 #pragma omp parallel for num_threads(tk) schedule(static) if (tk > 1)
@@ -404,11 +252,11 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
                                     float *work)
 {
     const WinogradWork ww = winograd_work(s, work);
-    const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s), tw = tile_cols(s);
+    const int all_rows = s->n * tile_rows(s), per_panel = winograd_panel_rows(s), tw = tile_cols(s);
     winograd_weights(s, w, ww.u);
-    if (whole_batch(s)) {
+    if (winograd_whole_batch(s)) {
         const int np = all_rows * tw;
-        float *v = ww.panels, *m = v + 16 * in_stride(s, np);
+        float *v = ww.panels, *m = v + 16 * winograd_in_stride(s, np);
         const int to = engine_loop_threads((size_t)s->o);
         winograd_input_whole(s, x, &ww, v);
         winograd_gemms(s, ww.u, v, m, np, flipped);
@@ -418,14 +266,14 @@ static void winograd_conv_undilated(const Conv2dShape *s, const float *x, const 
                             spare_row(s, thread_rowbuf(&ww)));
         return;
     }
-    const int panels = panel_count(s);
+    const int panels = winograd_panel_count(s);
     const int threads = engine_loop_threads((size_t)panels);
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
     for (int p = 0; p < panels; p++) {
         const int r0 = p * per_panel;
         const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
         const int np = rows * tw, t = engine_thread_index();
-        float *v = ww.panels + ww.panel_floats * t, *m = v + 16 * in_stride(s, np);
+        float *v = ww.panels + ww.panel_floats * t, *m = v + 16 * winograd_in_stride(s, np);
         float *rowbuf = thread_rowbuf(&ww);
         winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
         winograd_gemms(s, ww.u, v, m, np, flipped);
@@ -454,7 +302,7 @@ static void winograd_dy(const Conv2dShape *s, const float *dy, int r0, int rows,
 {
     const int tw = tile_cols(s), th = tile_rows(s);
     const size_t plane = (size_t)s->oh * s->ow, np = (size_t)rows * tw;
-    const size_t stride_k = out_stride(s, np);
+    const size_t stride_k = winograd_out_stride(s, np);
     float *e0 = rowbuf, *d0 = rowbuf + tw, *e1 = rowbuf + 2 * tw, *d1 = rowbuf + 3 * tw;
     for (int o = o0; o < o1; o++)
         for (int r = 0; r < rows; r++) {
@@ -503,7 +351,7 @@ static void winograd_dy(const Conv2dShape *s, const float *dy, int r0, int rows,
 static void winograd_dw_output(const Conv2dShape *s, const float *m, float *dw)
 {
     const size_t oc = (size_t)s->o * s->c, blocks = (oc + PAIR_BLOCK - 1) / PAIR_BLOCK;
-    const size_t ms = pairs_stride(s);
+    const size_t ms = winograd_pairs_stride(s);
 #pragma omp parallel for schedule(static) if (oc > 4096)
     for (size_t blk = 0; blk < blocks; blk++) {
         const size_t i0 = blk * PAIR_BLOCK;
@@ -538,8 +386,8 @@ static void winograd_dw_output(const Conv2dShape *s, const float *m, float *dw)
 static WinogradWork winograd_dw_work(const Conv2dShape *s, float *work, float **parts)
 {
     WinogradWork ww = winograd_work(s, work);   /* same panels and row buffers; u = M */
-    const size_t m = 16 * pairs_stride(s);
-    const size_t part_slots = whole_batch(s) ? 0 : (size_t)reduce_pieces(panel_count(s));
+    const size_t m = 16 * winograd_pairs_stride(s);
+    const size_t part_slots = winograd_whole_batch(s) ? 0 : (size_t)reduce_pieces(winograd_panel_count(s));
     if (parts) *parts = work ? work + ww.total : NULL;
     ww.total += part_slots * m;
     return ww;
@@ -549,7 +397,7 @@ size_t winograd_dw_workspace_floats(const Conv2dShape *s)
 {
     if (winograd_uses_f4x4(s)) return winograd4_dw_workspace_floats(s);
     const Conv2dShape sub = polyphase_conv_shape(s);
-    return polyphase_floats(s) + winograd_dw_work(&sub, NULL, NULL).total;
+    return winograd_polyphase_floats(s) + winograd_dw_work(&sub, NULL, NULL).total;
 }
 
 static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, const float *dy,
@@ -557,12 +405,12 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
 {
     float *parts;
     const WinogradWork ww = winograd_dw_work(s, work, &parts);
-    const size_t ms = pairs_stride(s), mfloats = 16 * ms;
-    const int all_rows = s->n * tile_rows(s), per_panel = panel_rows(s), tw = tile_cols(s);
+    const size_t ms = winograd_pairs_stride(s), mfloats = 16 * ms;
+    const int all_rows = s->n * tile_rows(s), per_panel = winograd_panel_rows(s), tw = tile_cols(s);
     float *m = ww.u;
-    if (whole_batch(s)) {
+    if (winograd_whole_batch(s)) {
         const int np = all_rows * tw;
-        const size_t vs = in_stride(s, np), us = out_stride(s, np);
+        const size_t vs = winograd_in_stride(s, np), us = winograd_out_stride(s, np);
         float *v = ww.panels, *u = v + 16 * vs;
         const int to = engine_loop_threads((size_t)s->o);
         winograd_input_whole(s, x, &ww, v);
@@ -577,7 +425,7 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
         /* M = the sum over the batch's panels, in pieces fixed by the panel count
          * (reduce.h): each piece's panels accumulate in order into its own part, whichever
          * thread takes it, and the parts are added in piece order */
-        const int panels = panel_count(s), pieces = reduce_pieces(panels);
+        const int panels = winograd_panel_count(s), pieces = reduce_pieces(panels);
         const int threads = engine_loop_threads((size_t)pieces);
         memset(parts, 0, (size_t)pieces * mfloats * sizeof(float));
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
@@ -590,7 +438,7 @@ static void winograd_conv_dw_undilated(const Conv2dShape *s, const float *x, con
                 const int r0 = p * per_panel;
                 const int rows = all_rows - r0 < per_panel ? all_rows - r0 : per_panel;
                 const int np = rows * tw;
-                const size_t vs = in_stride(s, np), us = out_stride(s, np);
+                const size_t vs = winograd_in_stride(s, np), us = winograd_out_stride(s, np);
                 float *v = ww.panels + ww.panel_floats * t, *u = v + 16 * vs;
                 winograd_input(s, x, r0, rows, 0, s->c, v, rowbuf);
                 winograd_dy(s, dy, r0, rows, 0, s->o, u, rowbuf);
@@ -621,7 +469,7 @@ static void winograd_conv_any(const Conv2dShape *s, const float *x, const float 
     const Conv2dShape sub = polyphase_conv_shape(s);
     float *xp = work, *yp = xp + (size_t)s->n * s->c * s->h * s->w;
     polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
-    winograd_conv_undilated(&sub, xp, w, b, yp, false, flipped, work + polyphase_floats(s));
+    winograd_conv_undilated(&sub, xp, w, b, yp, false, flipped, work + winograd_polyphase_floats(s));
     polyphase_scatter(s->n, s->o, s->oh, s->ow, s->dilation, yp, y, accumulate);
 }
 
@@ -653,5 +501,5 @@ void winograd_conv_dw(const Conv2dShape *s, const float *x, const float *dy, flo
     float *xp = work, *dyp = xp + (size_t)s->n * s->c * s->h * s->w;
     polyphase_gather(s->n, s->c, s->h, s->w, s->dilation, x, xp);
     polyphase_gather(s->n, s->o, s->oh, s->ow, s->dilation, dy, dyp);
-    winograd_conv_dw_undilated(&sub, xp, dyp, dw, work + polyphase_floats(s));
+    winograd_conv_dw_undilated(&sub, xp, dyp, dw, work + winograd_polyphase_floats(s));
 }

@@ -6,7 +6,7 @@
 #include "engine/batchnorm.h"
 #include "engine/error.h"
 #include "reuse/bnstats.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 
 /* The four statistics of one BN layer, in double precision. */
 static void layer_stats(Model *t, Model *s, const Layer *lt, const Layer *ls, BnStatsRow *r)

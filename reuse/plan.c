@@ -6,10 +6,9 @@
 #include "engine/fsutil.h"
 #include "engine/error.h"
 #include "models/param_role.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "reuse/plan.h"
-#include "reuse/plan_validate.h"
-#include "reuse/swap.h"
+#include "reuse/swap_csv.h"
 
 void plan_options_defaults(PlanOptions *o)
 {
@@ -229,69 +228,6 @@ char *plan_not_reusable_layers(const Plan *p, ParamRole role, char *buf, size_t 
         used += (size_t)w;
     }
     return buf;
-}
-
-cJSON *plan_json_number(double x)
-{
-    return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
-}
-
-int plan_write_json(const char *path, const Plan *p)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *tensors = cJSON_AddArrayToObject(root, "tensors");
-    for (int i = 0; i < p->n; i++)
-        if (p->entries[i].reusable) cJSON_AddItemToArray(tensors, cJSON_CreateString(p->entries[i].tensor));
-    cJSON_AddStringToObject(root, "verdict", p->reusable_network ? "reusable network"
-                                                                 : "not a reusable network");
-    cJSON_AddStringToObject(root, "rule", plan_rule_text(p->rule));
-    cJSON *trivial = cJSON_AddArrayToObject(root, "trivial");
-    for (int i = 0; i < p->n; i++)
-        if (p->entries[i].reusable && p->entries[i].trivial == 1)
-            cJSON_AddItemToArray(trivial, cJSON_CreateString(p->entries[i].tensor));
-    cJSON_AddNumberToObject(root, "tau", p->tau);
-    cJSON_AddNumberToObject(root, "rho", p->rho);
-    cJSON_AddItemToObject(root, "rmse_max", plan_json_number(p->rmse_max));
-    cJSON_AddStringToObject(root, "scan", p->scan);
-    cJSON_AddItemToObject(root, "rmse", p->rmse[0] ? cJSON_CreateString(p->rmse) : cJSON_CreateNull());
-    cJSON_AddItemToObject(root, "rmse_pair", p->pair[0] ? cJSON_CreateString(p->pair) : cJSON_CreateNull());
-    cJSON_AddNumberToObject(root, "baseline_mean_dice", p->baseline_mean);
-    cJSON_AddNumberToObject(root, "reused_tensors", p->reusable);
-    cJSON_AddNumberToObject(root, "total_tensors", p->n);
-    cJSON_AddNumberToObject(root, "fraction_reused", (double)p->reusable / p->n);
-    cJSON_AddNumberToObject(root, "w_reusable", p->w_reusable);
-    cJSON_AddNumberToObject(root, "w_total", p->w_total);
-    cJSON_AddNumberToObject(root, "fraction_w_reusable", p->w_total ? (double)p->w_reusable / p->w_total : 0);
-    cJSON *nr = cJSON_AddObjectToObject(root, "not_reusable");
-    for (int k = 0; k < ROLE_COUNT; k++) {
-        cJSON *layers = cJSON_AddArrayToObject(nr, param_role_name((ParamRole)k));
-        for (int i = 0; i < p->n; i++)
-            if (!p->entries[i].reusable && p->entries[i].role == (ParamRole)k)
-                cJSON_AddItemToArray(layers, cJSON_CreateString(p->entries[i].layer));
-    }
-    cJSON *ev = cJSON_AddArrayToObject(root, "evidence");
-    for (int i = 0; i < p->n; i++) {
-        const PlanEntry *e = &p->entries[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "tensor", e->tensor);
-        cJSON_AddStringToObject(o, "layer", e->layer);
-        cJSON_AddStringToObject(o, "kind", param_role_name(e->role));
-        cJSON_AddItemToObject(o, "mean", plan_json_number(e->mean));
-        cJSON_AddItemToObject(o, "delta", plan_json_number(e->delta));
-        cJSON_AddItemToObject(o, "delta_lo", plan_json_number(e->delta_lo));
-        cJSON_AddItemToObject(o, "delta_hi", plan_json_number(e->delta_hi));
-        if (e->trivial >= 0) cJSON_AddBoolToObject(o, "trivial", e->trivial == 1);
-        cJSON_AddItemToObject(o, "rmse", plan_json_number(e->rmse));
-        cJSON_AddBoolToObject(o, "reusable", e->reusable);
-        cJSON_AddStringToObject(o, "reason", e->reason);
-        cJSON_AddItemToArray(ev, o);
-    }
-    if (p->validation) plan_validation_json(root, p->validation);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    int rc = fs_write_text(path, text, 1);
-    free(text);
-    return rc;
 }
 
 void plan_print(FILE *out, const Plan *p)

@@ -19,7 +19,7 @@
 #include <stdio.h>
 
 #include "models/param_role.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 
 typedef enum PlanRule { PLAN_RULE_PAPER, PLAN_RULE_CI } PlanRule;
 
@@ -57,7 +57,6 @@ typedef struct Plan {
     int trivial;                 /* of those, trivial */
     int w_total, w_reusable;     /* conv weight tensors */
     bool reusable_network;
-    const struct PlanValidation *validation;   /* plan --validate (plan_validate.h), or NULL */
 } Plan;
 
 void plan_options_defaults(PlanOptions *o);
@@ -72,10 +71,6 @@ int plan_from_scan(const char *scan_csv, const PlanOptions *o, Plan *p);
 int plan_from_table(const CsvTable *t, const PlanOptions *o, Plan *p);
 void plan_free(Plan *p);
 
-/* JSON with "tensors" (reusable names), "tau", "rho", "verdict", fractions, the
- * non-reusable tensors grouped by kind, "evidence" (every tensor) and, when validated,
- * "validation" (plan_validate.h). Atomic. 0 or -1. */
-int plan_write_json(const char *path, const Plan *p);
 /* tau, rho, counts, verdict and the non-reusable layers per kind, paper-style
  * ("W: 1, 6, 11"). */
 void plan_print(FILE *out, const Plan *p);

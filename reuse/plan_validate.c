@@ -11,7 +11,7 @@
 #include "reuse/plan_validate.h"
 #include "reuse/swap_rows.h"
 #include "train/evaluate.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 void validate_options_defaults(ValidateOptions *o)
 {
@@ -335,41 +335,4 @@ void plan_validation_print(FILE *out, const PlanValidation *v)
         fprintf(out, "  greedy set: the whole plan taken within tau %.4g\n", v->tau);
     fprintf(out, "  %d sets evaluated (greedy: at most %d candidates a round) in %.1f s\n",
             v->evaluations, v->candidates, v->seconds);
-}
-
-static cJSON *point_json(const PlanPoint *p)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (p->tensor[0]) cJSON_AddStringToObject(o, "tensor", p->tensor);
-    cJSON_AddStringToObject(o, "layer", p->layer);
-    cJSON_AddNumberToObject(o, "tensors", p->n_tensors);
-    cJSON_AddItemToObject(o, "mean", plan_json_number(p->mean));
-    cJSON_AddItemToObject(o, "delta", plan_json_number(p->delta));
-    cJSON_AddItemToObject(o, "delta_lo", plan_json_number(p->delta_lo));
-    cJSON_AddItemToObject(o, "delta_hi", plan_json_number(p->delta_hi));
-    return o;
-}
-
-void plan_validation_json(cJSON *root, const PlanValidation *v)
-{
-    cJSON *o = cJSON_AddObjectToObject(root, "validation");
-    if (v->target[0]) cJSON_AddStringToObject(o, "target", v->target);
-    if (v->source[0]) cJSON_AddStringToObject(o, "source", v->source);
-    cJSON_AddNumberToObject(o, "baseline_mean_dice", v->baseline_mean);
-    cJSON_AddNumberToObject(o, "slices", v->slices);
-    cJSON_AddNumberToObject(o, "patients", v->patients);
-    cJSON_AddNumberToObject(o, "resamples", v->resamples);
-    cJSON_AddItemToObject(o, "whole", point_json(&v->whole));
-    cJSON *cum = cJSON_AddArrayToObject(o, "cumulative");
-    for (int k = 0; k < v->n_cumulative; k++) cJSON_AddItemToArray(cum, point_json(&v->cumulative[k]));
-    cJSON *g = cJSON_AddObjectToObject(o, "greedy");
-    cJSON *names = cJSON_AddArrayToObject(g, "tensors");
-    cJSON *steps = cJSON_AddArrayToObject(g, "steps");
-    for (int k = 0; k < v->n_greedy; k++) {
-        cJSON_AddItemToArray(names, cJSON_CreateString(v->greedy[k].tensor));
-        cJSON_AddItemToArray(steps, point_json(&v->greedy[k]));
-    }
-    cJSON_AddItemToObject(g, "stopped_at_delta", plan_json_number(v->greedy_stop));
-    cJSON_AddNumberToObject(g, "candidates_per_round", v->candidates);
-    cJSON_AddNumberToObject(o, "evaluations", v->evaluations);
 }

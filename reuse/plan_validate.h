@@ -67,12 +67,5 @@ int plan_validate(Model *target, Model *source, const Plan *p, const SliceSet *v
                   const ValidateOptions *o, PlanValidation *out);
 void plan_validation_free(PlanValidation *v);
 void plan_validation_print(FILE *out, const PlanValidation *v);
-/* "validation" in the plan's JSON object root: the baseline, the three kinds of set (each
- * point: layer, tensors, mean, delta, delta_lo, delta_hi), the greedy set's tensors in
- * order of addition and the change that stopped it, the count of evaluations. */
-struct cJSON;
-void plan_validation_json(struct cJSON *root, const PlanValidation *v);
-/* A JSON number, or null for NaN and infinities (reuse/plan.c; plan.json's numbers). */
-struct cJSON *plan_json_number(double x);
 
 #endif

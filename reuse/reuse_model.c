@@ -3,19 +3,8 @@
 
 #include "engine/error.h"
 #include "models/checkpoint.h"
+#include "engine/fsutil.h"
 #include "reuse/reuse_model.h"
-
-void reuse_path_stem(const char *path, char *out, size_t len)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(base);
-    const char *dot = strrchr(base, '.');
-    if (dot && dot != base) n = (size_t)(dot - base);
-    if (n >= len) n = len - 1;
-    memcpy(out, base, n);
-    out[n] = '\0';
-}
 
 int reuse_model_load(ReuseModel *rm, const char *path, const char *name)
 {
@@ -30,7 +19,7 @@ int reuse_model_load(ReuseModel *rm, const char *path, const char *name)
         const char *init = safetensors_meta(&st, "init");
         snprintf(rm->init, sizeof rm->init, "%s", init ? init : "");
         if (name) snprintf(rm->name, sizeof rm->name, "%s", name);
-        else reuse_path_stem(path, rm->name, sizeof rm->name);
+        else fs_path_stem(path, rm->name, sizeof rm->name);
         rm->path = xmalloc(strlen(path) + 1);
         strcpy(rm->path, path);
     }

@@ -34,7 +34,5 @@ int reuse_models_compatible(const ReuseModel *a, const ReuseModel *b);
 /* True when both record an initialisation and it is the same one. */
 bool reuse_models_share_init(const ReuseModel *a, const ReuseModel *b);
 
-/* "runs/acdc-seg.safetensors" -> "acdc-seg" (at most len - 1 characters). */
-void reuse_path_stem(const char *path, char *out, size_t len);
 
 #endif

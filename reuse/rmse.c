@@ -5,7 +5,7 @@
 #include "engine/atomic_file.h"
 #include "engine/error.h"
 #include "reuse/align.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "reuse/rmse.h"
 
 double rmse_of(const float *a, const float *b, size_t n)

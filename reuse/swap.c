@@ -5,13 +5,13 @@
 
 #include "engine/atomic_file.h"
 #include "engine/error.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "models/forward_graph.h"
 #include "reuse/bootstrap.h"
 #include "reuse/resume_points.h"
 #include "reuse/swap.h"
 #include "reuse/swap_rows.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 void swap_options_defaults(SwapOptions *o)
 {

@@ -30,7 +30,7 @@
 
 #include "datasets/slice.h"
 #include "models/model.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "train/evaluate.h"
 
 typedef enum SwapDonor { DONOR_SOURCE, DONOR_INIT, DONOR_RANDOM, DONOR_CONTROL, DONOR_COUNT } SwapDonor;
@@ -112,11 +112,6 @@ void swap_scan_free(SwapScan *s);
  * the baseline row first (layer "baseline", kind and tensor empty); classes outside the
  * mean and statistics not computed are empty fields. Atomic. 0 or -1. */
 int swap_write_csv(const char *path, const SwapScan *s);
-/* A scan CSV as its readers (plan, report) need it, whoever wrote it: the columns layer,
- * kind, tensor, mean and delta; one baseline row; every other row a layer number (1, 2, ...)
- * or "head", a kind RM RV RW RB W B and a tensor not named by another row; every column
- * after the first three numbers or empty. 0, or -1 with one line naming the file and row. */
-int swap_csv_check(const CsvTable *t);
 /* Baseline, the largest drops, the controls, and the time and work saved by reuse. */
 void swap_print_summary(FILE *out, const SwapScan *s);
 

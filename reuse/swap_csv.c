@@ -5,8 +5,9 @@
 
 #include "engine/atomic_file.h"
 #include "engine/error.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "reuse/swap.h"
+#include "reuse/swap_csv.h"
 
 int swap_csv_check(const CsvTable *t)
 {

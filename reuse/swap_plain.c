@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "reuse/swap_rows.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 /* Multiply-accumulates of one image's forward pass (the convolutions), from the output
  * sizes model_forward noted in the layer table. */

@@ -21,7 +21,7 @@
 #include "reuse/kept_pass.h"
 #include "reuse/recalibrate.h"
 #include "reuse/swap_rows.h"
-#include "train/progress.h"
+#include "util/progress.h"
 
 /* All values and running statistics of m. */
 typedef struct Snapshot {

@@ -19,7 +19,7 @@
 #include "models/checkpoint.h"
 #include "reuse/align.h"
 #include "reuse/assignment.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "tests/testutil.h"
 
 static void test_assignment_vs_scipy(void **state)

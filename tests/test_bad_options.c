@@ -13,43 +13,16 @@
 #include "datasets/nifti.h"
 #include "tests/testutil.h"
 
-static const char *bin;   /* set in main: the program under test */
-static char *root;
 
+/* The test folder with a dataset and a trained run in it. */
 static int setup(void **state)
 {
-    (void)state;
-    root = make_temp_dir("bad-options");
+    if (test_dir_setup(state)) return -1;
     char cmd[8192], out[8192];
-    test_synth("acdc", 4, 64, 2, 1, path_in(root, "data"));
+    test_synth("acdc", 4, 64, 2, 1, path_in(test_dir(), "data"));
     snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --data %s/data --size 32 --batch 4 "
-             "--lr 0.01 --epochs 1 --quiet -o %s/run", bin, root, root);
-    return root && run_command(cmd, out, sizeof out) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    int rc = remove_tree(root);
-    free(root);
-    return rc;
-}
-
-/* `reusenet ARGS` (every "%" the test's folder) exits with `status` and one line holding
- * `expect`. */
-static void expect_line(const char *args, int status, const char *expect)
-{
-    char cmd[16384], out[16384];
-    size_t used = (size_t)snprintf(cmd, sizeof cmd, "%s ", bin);
-    for (const char *p = args; *p && used < sizeof cmd - 4200; p++) {
-        if (*p == '%') used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s", root);
-        else cmd[used++] = *p;
-    }
-    cmd[used] = '\0';
-    int rc = run_command(cmd, out, sizeof out);
-    if (rc != status || !strstr(out, expect) || strchr(out, '\n') != out + strlen(out) - 1)
-        fail_msg("%s\nexit %d (expected %d), expected one line with '%s', got: %s", cmd, rc, status,
-                 expect, out);
+             "--lr 0.01 --epochs 1 --quiet -o %s/run", reusenet_program(), test_dir(), test_dir());
+    return run_command(cmd, out, sizeof out) == 0 ? 0 : -1;
 }
 
 #define TRAIN "train --arch unet --width 4 --data %/data --batch 4 --lr 0.01 --epochs 1 -o %/x "
@@ -77,16 +50,16 @@ static void test_options_out_of_range(void **state)
          "-o %/s.csv --size 0", "--size must be within 1..32768"},
         {"init --arch unet --width 0 --seed 1 -o %/w.safetensors", "--width must be within 1..1024"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) expect_line(cases[i].args, 2, cases[i].expect);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) expect_reusenet_line(cases[i].args, 2, cases[i].expect);
     /* within range: a size the architecture cannot take, named before any data is read */
-    expect_line("eval --weights %/run/last.safetensors --data %/data --size 40", 1,
+    expect_reusenet_line("eval --weights %/run/last.safetensors --data %/data --size 40", 1,
                 "input size 40x40: unet needs height and width that are multiples of 16");
-    expect_line("cka --target %/run/last.safetensors --source %/run/last.safetensors --data %/data "
+    expect_reusenet_line("cka --target %/run/last.safetensors --source %/run/last.safetensors --data %/data "
                 "--size 40 -o %/c.csv", 1, "multiples of 16");
     /* a resampling to 0.01 mm would grow the slices a hundredfold */
-    expect_line(TRAIN "--size 32 --spacing 0.01", 1,
+    expect_reusenet_line(TRAIN "--size 32 --spacing 0.01", 1,
                 "mm pixels resampled to 0.01 mm would be 9");
-    expect_line(TRAIN "--size 32 --spacing 0.01", 1, "(resampling grows a side to at most 1024)");
+    expect_reusenet_line(TRAIN "--size 32 --spacing 0.01", 1, "(resampling grows a side to at most 1024)");
 }
 
 /* Sizes beyond what the process may hold: refused with what they would need. */
@@ -109,8 +82,8 @@ static void test_sizes_beyond_memory(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         /* the shell's ulimit applies to the command it then runs */
-        snprintf(args, sizeof args, "--version >/dev/null; ulimit -v 4194304; %s %s", bin, cases[i].args);
-        expect_line(args, 1, cases[i].expect);
+        snprintf(args, sizeof args, "--version >/dev/null; ulimit -v 4194304; %s %s", reusenet_program(), cases[i].args);
+        expect_reusenet_line(args, 1, cases[i].expect);
     }
 #endif
 }
@@ -122,29 +95,28 @@ static void test_resampling_bounded(void **state)
     (void)state;
     char cmd[8192], out[8192];
     snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --data %s/data --size 32 --batch 4 "
-             "--lr 0.01 --epochs 1 --spacing 1.5 --quiet -o %s/run15", bin, root, root);
+             "--lr 0.01 --epochs 1 --spacing 1.5 --quiet -o %s/run15", reusenet_program(), test_dir(), test_dir());
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     static float pixels[64 * 64];
     fill_uniform(pixels, 64 * 64, 0, 100, 1);
     NiftiVolume v = {{64, 64, 1, 1}, {100, 100, 8, 0}, 0, 0, pixels};
-    assert_int_equal(nifti_write(path_in(root, "coarse.nii.gz"), &v, NIFTI_FLOAT32, 1), 0);
-    expect_line("predict --weights %/run15/last.safetensors --input %/coarse.nii.gz -o %/o.nii.gz",
+    assert_int_equal(nifti_write(path_in(test_dir(), "coarse.nii.gz"), &v, NIFTI_FLOAT32, 1), 0);
+    expect_reusenet_line("predict --weights %/run15/last.safetensors --input %/coarse.nii.gz -o %/o.nii.gz",
                 1, "coarse.nii.gz: a 64x64 slice of 100x100 mm pixels resampled to 1.5 mm would be "
                 "4267x4267 pixels");
     v.spacing[0] = v.spacing[1] = 3;     /* 128 pixels: allowed */
-    assert_int_equal(nifti_write(path_in(root, "coarse.nii.gz"), &v, NIFTI_FLOAT32, 1), 0);
+    assert_int_equal(nifti_write(path_in(test_dir(), "coarse.nii.gz"), &v, NIFTI_FLOAT32, 1), 0);
     snprintf(cmd, sizeof cmd, "%s predict --weights %s/run15/last.safetensors --input "
-             "%s/coarse.nii.gz -o %s/o.nii.gz --quiet", bin, root, root, root);
+             "%s/coarse.nii.gz -o %s/o.nii.gz --quiet", reusenet_program(), test_dir(), test_dir(), test_dir());
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
 }
 
 int main(void)
 {
-    bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_out_of_range),
         cmocka_unit_test(test_sizes_beyond_memory),
         cmocka_unit_test(test_resampling_bounded),
     };
-    return cmocka_run_group_tests_name("bad options", tests, setup, teardown);
+    return cmocka_run_group_tests_name("bad options", tests, setup, test_dir_teardown);
 }

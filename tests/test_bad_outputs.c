@@ -12,47 +12,9 @@
 #include "engine/npy.h"
 #include "tests/testutil.h"
 
-static const char *bin;   /* set in main: the program under test */
-static char *root;
-
-static int setup(void **state)
-{
-    (void)state;
-    root = make_temp_dir("bad-outputs");
-    return root ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    int rc = remove_tree(root);
-    free(root);
-    return rc;
-}
-
-/* Run a command line in which every "@" stands for the program and every "%" for the
- * test's directory; the output (stdout and stderr) in out. */
-static int run(char *out, size_t len, const char *line)
-{
-    char cmd[16384];
-    size_t used = 0;
-    for (const char *p = line; *p && used < sizeof cmd - 4200; p++) {
-        if (*p == '@') used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s", bin);
-        else if (*p == '%') used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s", root);
-        else cmd[used++] = *p;
-    }
-    cmd[used] = '\0';
-    return run_command(cmd, out, len);
-}
 
 /* The command fails with exit status 1 and one line holding `expect`. */
-static void expect_refused(const char *line, const char *expect)
-{
-    char out[16384];
-    int rc = run(out, sizeof out, line);
-    if (rc != 1 || !strstr(out, expect) || strchr(out, '\n') != out + strlen(out) - 1)
-        fail_msg("%s\nexit %d, expected 1 and one line with '%s', got: %s", line, rc, expect, out);
-}
+static void expect_refused(const char *line, const char *expect) { expect_one_line(line, 1, expect); }
 
 static mode_t kind_of(const char *path)
 {
@@ -67,8 +29,8 @@ static void test_output_device_and_fifo(void **state)
 {
     (void)state;
     char out[16384];
-    assert_int_equal(run(out, sizeof out, "@ init --arch unet --width 4 --seed 3 -o %/ref.safetensors"), 0);
-    assert_int_equal(run(out, sizeof out, "@ init --arch unet --width 4 --seed 3 -o /dev/null"), 0);
+    assert_int_equal(run_line(out, sizeof out, "@ init --arch unet --width 4 --seed 3 -o %/ref.safetensors"), 0);
+    assert_int_equal(run_line(out, sizeof out, "@ init --arch unet --width 4 --seed 3 -o /dev/null"), 0);
     assert_int_equal(kind_of("/dev/null"), S_IFCHR);
     struct stat sb;
     if (stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode)) {
@@ -76,11 +38,11 @@ static void test_output_device_and_fifo(void **state)
                        "cannot write /dev/full: No space left on device");
         assert_int_equal(kind_of("/dev/full"), S_IFCHR);
     }
-    assert_int_equal(run(out, sizeof out, "mkfifo %/fifo"), 0);
-    assert_int_equal(run(out, sizeof out, "cat %/fifo > %/from-fifo & "
+    assert_int_equal(run_line(out, sizeof out, "mkfifo %/fifo"), 0);
+    assert_int_equal(run_line(out, sizeof out, "cat %/fifo > %/from-fifo & "
                          "@ init --arch unet --width 4 --seed 3 -o %/fifo; wait"), 0);
-    assert_int_equal(kind_of(path_in(root, "fifo")), S_IFIFO);
-    assert_files_equal(path_in(root, "ref.safetensors"), path_in(root, "from-fifo"));
+    assert_int_equal(kind_of(path_in(test_dir(), "fifo")), S_IFIFO);
+    assert_files_equal(path_in(test_dir(), "ref.safetensors"), path_in(test_dir(), "from-fifo"));
 }
 
 /* A symbolic link stays a link to the new file; a 0600 checkpoint stays 0600. */
@@ -88,16 +50,16 @@ static void test_output_symlink_and_mode(void **state)
 {
     (void)state;
     char out[16384];
-    assert_int_equal(run(out, sizeof out, "@ init --arch unet --width 4 --seed 1 -o %/target.safetensors"
+    assert_int_equal(run_line(out, sizeof out, "@ init --arch unet --width 4 --seed 1 -o %/target.safetensors"
                          " && chmod 600 %/target.safetensors && ln -s target.safetensors %/link.safetensors"), 0);
-    assert_int_equal(run(out, sizeof out, "@ init --arch unet --width 4 --seed 2 -o %/link.safetensors"), 0);
-    assert_int_equal(kind_of(path_in(root, "link.safetensors")), S_IFLNK);
-    assert_int_equal(run(out, sizeof out, "@ init --arch unet --width 4 --seed 2 -o %/seed2.safetensors"), 0);
-    assert_files_equal(path_in(root, "seed2.safetensors"), path_in(root, "target.safetensors"));
+    assert_int_equal(run_line(out, sizeof out, "@ init --arch unet --width 4 --seed 2 -o %/link.safetensors"), 0);
+    assert_int_equal(kind_of(path_in(test_dir(), "link.safetensors")), S_IFLNK);
+    assert_int_equal(run_line(out, sizeof out, "@ init --arch unet --width 4 --seed 2 -o %/seed2.safetensors"), 0);
+    assert_files_equal(path_in(test_dir(), "seed2.safetensors"), path_in(test_dir(), "target.safetensors"));
     struct stat sb;
-    assert_int_equal(stat(path_in(root, "target.safetensors"), &sb), 0);
+    assert_int_equal(stat(path_in(test_dir(), "target.safetensors"), &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
-    assert_int_equal(run(out, sizeof out, "ln -s missing/x.safetensors %/dangling.safetensors"), 0);
+    assert_int_equal(run_line(out, sizeof out, "ln -s missing/x.safetensors %/dangling.safetensors"), 0);
     expect_refused("@ init --arch unet --width 4 --seed 1 -o %/dangling.safetensors",
                    "a symbolic link to a missing file");
     expect_refused("@ init --arch unet --width 4 --seed 1 -o %", "is a directory");
@@ -109,15 +71,15 @@ static void test_output_is_an_input(void **state)
 {
     (void)state;
     char out[16384];
-    assert_int_equal(run(out, sizeof out, "@ init --arch unet --width 4 --seed 3 -o %/w.safetensors && "
+    assert_int_equal(run_line(out, sizeof out, "@ init --arch unet --width 4 --seed 3 -o %/w.safetensors && "
                          "cp %/w.safetensors %/w.orig && ln %/w.safetensors %/hard.safetensors && "
                          "ln -s w.safetensors %/soft.safetensors"), 0);
-    assert_int_equal(run(out, sizeof out, "@ init --arch unet --width 4 --seed 4 -o %/s.safetensors "
+    assert_int_equal(run_line(out, sizeof out, "@ init --arch unet --width 4 --seed 4 -o %/s.safetensors "
                          "&& cp %/s.safetensors %/s.orig"), 0);
     static float x[32 * 32];
     static int64_t t[32 * 32];
-    assert_int_equal(npy_write_f32(path_in(root, "x.npy"), 4, (int[]){1, 1, 32, 32}, x), 0);
-    assert_int_equal(npy_write_i64(path_in(root, "t.npy"), 3, (int[]){1, 32, 32}, t), 0);
+    assert_int_equal(npy_write_f32(path_in(test_dir(), "x.npy"), 4, (int[]){1, 1, 32, 32}, x), 0);
+    assert_int_equal(npy_write_i64(path_in(test_dir(), "t.npy"), 3, (int[]){1, 32, 32}, t), 0);
     const char *spellings[] = {"%/w.safetensors", "%/./w.safetensors", "%/hard.safetensors",
                                "%/soft.safetensors"};
     char line[8192];
@@ -143,14 +105,14 @@ static void test_output_is_an_input(void **state)
     expect_refused("@ transferability --source %/w.safetensors --data % -o %/w.safetensors", "is the input");
     expect_refused("@ train --arch unet --width 4 --epochs 1 --batch 2 --lr 0.01 --data % --init-from %/run/best.safetensors -o %/run",
                    "cannot open");   /* no checkpoint yet: nothing to protect */
-    assert_int_equal(run(out, sizeof out, "mkdir -p %/run && cp %/w.safetensors %/run/best.safetensors"), 0);
+    assert_int_equal(run_line(out, sizeof out, "mkdir -p %/run && cp %/w.safetensors %/run/best.safetensors"), 0);
     expect_refused("@ train --arch unet --width 4 --epochs 1 --batch 2 --lr 0.01 --data % --init-from %/run/best.safetensors -o %/run",
                    "is the input");
-    assert_int_equal(run(out, sizeof out, "cmp %/w.safetensors %/w.orig && cmp %/run/best.safetensors "
+    assert_int_equal(run_line(out, sizeof out, "cmp %/w.safetensors %/w.orig && cmp %/run/best.safetensors "
                          "%/w.orig && cmp %/s.safetensors %/s.orig"), 0);
 
     /* plan -o = its --scan; report -o or --md = one of the study's files */
-    assert_int_equal(run(out, sizeof out, "mkdir -p %/study/scans %/study/transfer/runs/r1 && printf "
+    assert_int_equal(run_line(out, sizeof out, "mkdir -p %/study/scans %/study/transfer/runs/r1 && printf "
                          "'layer,kind,tensor,mean,delta\\nbaseline,,,0.9,0\\n1,W,l1.weight,0.89,-0.01\\n' "
                          "> %/study/scans/s.csv && cp %/study/scans/s.csv %/s.orig && "
                          "printf 'epoch,mean_dice\\n1,0.5\\n' > %/study/transfer/runs/r1/log.csv"), 0);
@@ -158,21 +120,20 @@ static void test_output_is_an_input(void **state)
     expect_refused("@ report %/study -o %/study/scans/s.csv", "is the input");
     expect_refused("@ report %/study -o %/r.html --md %/study/scans/s.csv", "is the input");
     expect_refused("@ report %/study -o %/study/transfer/runs/r1/log.csv", "is the input");
-    assert_int_equal(run(out, sizeof out, "cmp %/study/scans/s.csv %/s.orig"), 0);
+    assert_int_equal(run_line(out, sizeof out, "cmp %/study/scans/s.csv %/s.orig"), 0);
     /* written into the study folder beside its inputs, twice: fine */
-    assert_int_equal(run(out, sizeof out, "@ plan --scan %/study/scans/s.csv -o %/study/plan.json"), 0);
-    assert_int_equal(run(out, sizeof out, "@ report %/study -o %/study/transfer/report.html"), 0);
-    assert_int_equal(run(out, sizeof out, "@ report %/study -o %/study/transfer/report.html"), 0);
+    assert_int_equal(run_line(out, sizeof out, "@ plan --scan %/study/scans/s.csv -o %/study/plan.json"), 0);
+    assert_int_equal(run_line(out, sizeof out, "@ report %/study -o %/study/transfer/report.html"), 0);
+    assert_int_equal(run_line(out, sizeof out, "@ report %/study -o %/study/transfer/report.html"), 0);
 }
 
 int main(int argc, char **argv)
 {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
-    bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_device_and_fifo),
         cmocka_unit_test(test_output_symlink_and_mode),
         cmocka_unit_test(test_output_is_an_input),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -17,46 +17,9 @@
 #include "engine/safetensors.h"
 #include "tests/testutil.h"
 
-static const char *bin;   /* set in main: the program under test */
-static char *root;
-
-static int setup(void **state)
-{
-    (void)state;
-    root = make_temp_dir("bad-values");
-    return root ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    int rc = remove_tree(root);
-    free(root);
-    return rc;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
 
 /* `reusenet ARGS` (every "%" the test's folder) exits with 1 and one line holding expect. */
-static void expect_error(const char *args, const char *expect)
-{
-    char cmd[16384], out[16384];
-    size_t used = (size_t)snprintf(cmd, sizeof cmd, "%s ", bin);
-    for (const char *p = args; *p && used < sizeof cmd - 4200; p++) {
-        if (*p == '%') used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s", root);
-        else cmd[used++] = *p;
-    }
-    cmd[used] = '\0';
-    int rc = run_command(cmd, out, sizeof out);
-    if (rc != 1 || !strstr(out, expect) || strchr(out, '\n') != out + strlen(out) - 1)
-        fail_msg("%s\nexit %d, expected 1 and one line with '%s', got: %s", cmd, rc, expect, out);
-}
+static void expect_error(const char *args, const char *expect) { expect_reusenet_line(args, 1, expect); }
 
 #define SCAN_HEADER "layer,kind,tensor,mean,delta\n"
 #define BASELINE "baseline,,,0.9,0\n"
@@ -77,31 +40,31 @@ static void test_bad_scans(void **state)
         {SCAN_HEADER BASELINE "-5,W,a.weight,0.8,-0.1\n", "row 3: layer '-5' is not a layer number or 'head'"},
         {SCAN_HEADER BASELINE "1,Q,a.weight,0.8,-0.1\n", "row 3 (layer '1') has an unknown kind 'Q'"},
     };
-    assert_int_equal(mkdir(path_in(root, "study"), 0755), 0);
-    assert_int_equal(mkdir(path_in(root, "study/scans"), 0755), 0);
+    assert_int_equal(mkdir(path_in(test_dir(), "study"), 0755), 0);
+    assert_int_equal(mkdir(path_in(test_dir(), "study/scans"), 0755), 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_file(path_in(root, "study/scans/s.csv"), cases[i].text);
+        test_file_write(path_in(test_dir(), "study/scans/s.csv"), cases[i].text);
         expect_error("plan --scan %/study/scans/s.csv -o %/p.json", cases[i].expect);
         expect_error("report %/study -o %/r.html", cases[i].expect);
     }
     /* the same scan with good numbers: both read it */
-    write_file(path_in(root, "study/scans/s.csv"), SCAN_HEADER BASELINE "1,W,a.weight,0.8,-0.1\n"
+    test_file_write(path_in(test_dir(), "study/scans/s.csv"), SCAN_HEADER BASELINE "1,W,a.weight,0.8,-0.1\n"
                "head,B,head.bias,0.85,-0.05\n");
     char cmd[8192], out[8192];
     snprintf(cmd, sizeof cmd, "%s plan --scan %s/study/scans/s.csv -o %s/p.json && %s report %s/study "
-             "-o %s/r.html", bin, root, root, bin, root, root);
+             "-o %s/r.html", reusenet_program(), test_dir(), test_dir(), reusenet_program(), test_dir(), test_dir());
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     /* BN and RMSE tables: numbers where numbers belong, layers as layer tables name them */
-    assert_int_equal(mkdir(path_in(root, "study/bn"), 0755), 0);
-    write_file(path_in(root, "study/bn/b.csv"), "layer,bn,channels,MRM,MRV,MRW,MRB,skipped\n"
+    assert_int_equal(mkdir(path_in(test_dir(), "study/bn"), 0755), 0);
+    test_file_write(path_in(test_dir(), "study/bn/b.csv"), "layer,bn,channels,MRM,MRV,MRW,MRB,skipped\n"
                "1,bn1,64,0.1.2,0.2,0.3,0.4,0\n");
     expect_error("report %/study -o %/r.html", "b.csv: row 2, column 'MRM': '0.1.2' is not a number");
-    write_file(path_in(root, "study/bn/b.csv"), "layer,bn,channels,MRM,MRV,MRW,MRB,skipped\n"
+    test_file_write(path_in(test_dir(), "study/bn/b.csv"), "layer,bn,channels,MRM,MRV,MRW,MRB,skipped\n"
                "x1,bn1,64,0.1,0.2,0.3,0.4,0\n");
     expect_error("report %/study -o %/r.html", "b.csv: row 2: layer 'x1' is not a layer number");
-    remove(path_in(root, "study/bn/b.csv"));
-    assert_int_equal(mkdir(path_in(root, "study/rmse"), 0755), 0);
-    write_file(path_in(root, "study/rmse/r.csv"), "pair,model_a,model_b,layer,conv,rmse_w,rmse_b\n"
+    remove(path_in(test_dir(), "study/bn/b.csv"));
+    assert_int_equal(mkdir(path_in(test_dir(), "study/rmse"), 0755), 0);
+    test_file_write(path_in(test_dir(), "study/rmse/r.csv"), "pair,model_a,model_b,layer,conv,rmse_w,rmse_b\n"
                "a-b,a,b,1,conv1,inf,0.1\n");
     expect_error("report %/study -o %/r.html", "r.csv: row 2, column 'rmse_w': 'inf' is not a number");
     expect_error("plan --scan %/study/scans/s.csv --rmse %/study/rmse/r.csv -o %/p.json",
@@ -123,8 +86,8 @@ static void test_bad_study_cfg(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[8192];
-        snprintf(text, sizeof text, cases[i].text, root);
-        write_file(path_in(root, "s.cfg"), text);
+        snprintf(text, sizeof text, cases[i].text, test_dir());
+        test_file_write(path_in(test_dir(), "s.cfg"), text);
         expect_error("transfer --config %/s.cfg -o %/study-out", cases[i].expect);
     }
 }
@@ -134,26 +97,26 @@ static void test_bad_json(void **state)
 {
     (void)state;
     char out[16384], cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/w.safetensors", bin, root);
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/w.safetensors", reusenet_program(), test_dir());
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     const char *train = "train --arch unet --width 4 --data % --batch 4 --lr 0.01 --epochs 1 "
                         "-o %/run --init-from %/w.safetensors --plan %/plan.json";
-    write_file(path_in(root, "plan.json"), "{\"tensors\": [\"enc1.conv1.weight\", \"\"]}");
+    test_file_write(path_in(test_dir(), "plan.json"), "{\"tensors\": [\"enc1.conv1.weight\", \"\"]}");
     expect_error(train, "plan.json: not a reuse plan (\"tensors\" holds an empty name)");
-    write_file(path_in(root, "plan.json"), "{\"tensors\": [\"enc1.conv1.weight\", \"enc1.bn1.weight\", "
+    test_file_write(path_in(test_dir(), "plan.json"), "{\"tensors\": [\"enc1.conv1.weight\", \"enc1.bn1.weight\", "
                "\"enc1.conv1.weight\"]}");
     expect_error(train, "plan.json: not a reuse plan (\"tensors\" names 'enc1.conv1.weight' twice)");
     static char deep[4200];
     for (int i = 0; i < 2000; i++) deep[i] = '[', deep[4000 - i - 1] = ']';
     snprintf(out, sizeof out, "{\"tensors\": %s}", deep);
-    write_file(path_in(root, "plan.json"), out);
+    test_file_write(path_in(test_dir(), "plan.json"), out);
     expect_error(train, "plan.json: not a reuse plan (arrays or objects nested more than 1000 deep)");
 
     /* a safetensors header of 2000 nested arrays */
     char header[4200];
     size_t n = (size_t)snprintf(header, sizeof header, "{\"x\":%s}", deep);
     while (n % 8) header[n++] = ' ';
-    FILE *f = fopen(path_in(root, "deep.safetensors"), "wb");
+    FILE *f = fopen(path_in(test_dir(), "deep.safetensors"), "wb");
     unsigned char len[8];
     for (int i = 0; i < 8; i++) len[i] = (unsigned char)((uint64_t)n >> (8 * i));
     fwrite(len, 1, 8, f);
@@ -168,10 +131,10 @@ static void test_bad_arrays_and_images(void **state)
 {
     (void)state;
     char out[16384], cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/w.safetensors", bin, root);
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/w.safetensors", reusenet_program(), test_dir());
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
     float none[1];
-    assert_int_equal(npy_write_f32(path_in(root, "empty.npy"), 4, (int[]){1, 1, 16, 0}, none), 0);
+    assert_int_equal(npy_write_f32(path_in(test_dir(), "empty.npy"), 4, (int[]){1, 1, 16, 0}, none), 0);
     expect_error("forward --weights %/w.safetensors --input %/empty.npy --output %/y.npy",
                  "empty.npy: input size 16x0: no pixels");
 
@@ -181,7 +144,7 @@ static void test_bad_arrays_and_images(void **state)
         0, 0, 0xea, 0x60, 0, 0, 0xea, 0x60, 8, 0, 0, 0, 0};
     const unsigned long crc = crc32(0L, png + 12, 17);
     for (int i = 0; i < 4; i++) png[29 + i] = (unsigned char)(crc >> (24 - 8 * i));
-    FILE *f = fopen(path_in(root, "huge.png"), "wb");
+    FILE *f = fopen(path_in(test_dir(), "huge.png"), "wb");
     fwrite(png, 1, sizeof png, f);
     fclose(f);
     expect_error("predict --weights %/w.safetensors --input %/huge.png -o %/m.png",
@@ -189,7 +152,7 @@ static void test_bad_arrays_and_images(void **state)
 
     /* a NaN weight: predict would have written a mask of one class */
     SafeTensors st;
-    assert_int_equal(safetensors_read(path_in(root, "w.safetensors"), &st), 0);
+    assert_int_equal(safetensors_read(path_in(test_dir(), "w.safetensors"), &st), 0);
     SafetensorsWriter w;
     safetensors_writer_init(&w);
     static float poisoned[1 << 16];
@@ -205,11 +168,11 @@ static void test_bad_arrays_and_images(void **state)
         safetensors_writer_add(&w, e->name, e->dtype, e->ndim, e->shape, bytes);
     }
     for (int i = 0; i < st.meta_count; i++) safetensors_writer_set_meta(&w, st.meta_keys[i], st.meta_values[i]);
-    assert_int_equal(safetensors_write(&w, path_in(root, "nan.safetensors")), 0);
+    assert_int_equal(safetensors_write(&w, path_in(test_dir(), "nan.safetensors")), 0);
     safetensors_writer_free(&w);
     safetensors_free(&st);
     static float img[32 * 32];
-    assert_int_equal(npy_write_f32(path_in(root, "x.npy"), 4, (int[]){1, 1, 32, 32}, img), 0);
+    assert_int_equal(npy_write_f32(path_in(test_dir(), "x.npy"), 4, (int[]){1, 1, 32, 32}, img), 0);
     expect_error("predict --weights %/nan.safetensors --input %/huge.png -o %/m.png",
                  "nan.safetensors: tensor 'enc2.conv1.weight' holds a non-finite value (nan) at element 7");
     expect_error("forward --weights %/nan.safetensors --input %/x.npy --output %/y.npy",
@@ -218,12 +181,11 @@ static void test_bad_arrays_and_images(void **state)
 
 int main(void)
 {
-    bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_scans),
         cmocka_unit_test(test_bad_study_cfg),
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_bad_arrays_and_images),
     };
-    return cmocka_run_group_tests_name("bad values", tests, setup, teardown);
+    return cmocka_run_group_tests_name("bad values", tests, test_dir_setup, test_dir_teardown);
 }

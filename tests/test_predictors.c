@@ -1,5 +1,5 @@
 /* The representation and transferability predictors (reuse/cka.c, reuse/logme.c,
- * reuse/rankcorr.c, reuse/features.c) against independent NumPy/SciPy implementations
+ * util/rankcorr.c, reuse/features.c) against independent NumPy/SciPy implementations
  * (tests/predictors_ref.py; those parts are skipped without SciPy):
  *   - unbiased linear CKA equals the Gram-matrix formula (1e-9 relative); CKA(X, X) = 1
  *     and CKA is unchanged by an orthogonal map and a scale of one side;
@@ -22,12 +22,12 @@
 #include "engine/npy.h"
 #include "models/checkpoint.h"
 #include "reuse/cka.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "reuse/features.h"
 #include "reuse/logme.h"
-#include "reuse/rankcorr.h"
-#include "reuse/report.h"
-#include "reuse/study.h"
+#include "util/rankcorr.h"
+#include "report/report.h"
+#include "report/study_folder.h"
 #include "train/data.h"
 #include "tests/testutil.h"
 

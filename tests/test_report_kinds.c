@@ -1,4 +1,4 @@
-/* "Which kinds matter (conclusions 2 and 3)" (reuse/report_kinds.c): from swap scans
+/* "Which kinds matter (conclusions 2 and 3)" (report/report_kinds.c): from swap scans
  * written by hand, the per-kind counts and the two paired comparisons over layers in both
  * pages; their means, intervals and Wilcoxon p against NumPy/SciPy
  * (tests/report_kinds_ref.py); the verdicts confirmed, contradicted, inconclusive and "not
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reuse/csv.h"
-#include "reuse/report.h"
+#include "util/csv.h"
+#include "report/report.h"
 #include "tests/testutil.h"
 
 static const char *const header =

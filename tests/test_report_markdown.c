@@ -1,4 +1,4 @@
-/* report.md against report.html (reuse/table_writer.c, escape.c): every table of the page
+/* report.md against report.html (util/table_writer.c, escape.c): every table of the page
  * is in the Markdown with the same numbers in the same order (the study of docs/study, and
  * a hand-made one); and names, verdicts and CSV fields from a study folder cannot put HTML,
  * links or table breaks into report.md (issue: a plan's verdict <iframe src=javascript:...>
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 
 #include "engine/error.h"
-#include "reuse/report.h"
-#include "reuse/study.h"
+#include "report/report.h"
+#include "report/study_folder.h"
 #include "tests/testutil.h"
 
 /* Both pages of the study in dir, in memory. */

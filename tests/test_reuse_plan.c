@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "reuse/plan.h"
+#include "reuse/plan_json.h"
 #include "train/plan_file.h"
 #include "tests/testutil.h"
 
@@ -73,7 +74,7 @@ static void test_plan_rule_ci(void **state)
     assert_true(paper.reusable_network);           /* 10 of 10 W */
     assert_false(ci.reusable_network);             /* 4 of 10 W < rho = 0.5 */
     snprintf(json, sizeof json, "%s/ci.json", test_dir());
-    assert_int_equal(plan_write_json(json, &ci), 0);
+    assert_int_equal(plan_write_json(json, &ci, NULL), 0);
     size_t len;
     char *text = (char *)read_file_bytes(json, &len);
     cJSON *root = cJSON_Parse(text);
@@ -250,7 +251,7 @@ static void test_plan_file_reader(void **state)
     plan_options_defaults(&o);
     Plan p;
     assert_int_equal(plan_from_scan(scan, &o, &p), 0);
-    assert_int_equal(plan_write_json(json, &p), 0);
+    assert_int_equal(plan_write_json(json, &p, NULL), 0);
     cJSON *root = plan_file_read(json);
     assert_non_null(root);
     const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(root, "tensors"), *item;

@@ -1,4 +1,4 @@
-/* The study report (reuse/report.c, report_md.c, study.c, svg.c): from a study folder
+/* The study report (report/report.c, report_md.c, study.c, svg.c): from a study folder
  * with every kind of result, the HTML page contains every figure (swap scans, BN
  * statistics, RMSE per pair and across pairs, Table 1, plans, overlays) as SVG charts with
  * titles, axes and legends, is self-contained (no scripts, nothing fetched) and well
@@ -16,11 +16,12 @@
 #include "engine/engine.h"
 #include "reuse/bnstats.h"
 #include "reuse/plan.h"
+#include "reuse/plan_json.h"
 #include "reuse/plan_validate.h"
-#include "reuse/report.h"
-#include "reuse/report_data.h"
+#include "report/report.h"
+#include "report/report_data.h"
 #include "reuse/rmse.h"
-#include "reuse/study.h"
+#include "report/study_folder.h"
 #include "reuse/swap.h"
 #include "tests/testutil.h"
 
@@ -125,7 +126,7 @@ static int setup(void **state)
     Plan plan;
     assert_int_equal(plan_from_scan(scan, &po, &plan), 0);
     q = path_in(dir, "plans/unet-auto.json");
-    assert_int_equal(plan_write_json(q, &plan), 0);
+    assert_int_equal(plan_write_json(q, &plan, NULL), 0);
     plan_free(&plan);
     q = path_in(dir, "transfer/table.csv");
     /* the format `reusenet transfer` writes: mean and sd over seeds per class */
@@ -278,9 +279,8 @@ static void test_report_controls_and_validation(void **state)
                         .tau = 0.02, .whole = cum[2], .cumulative = cum, .n_cumulative = 3,
                         .greedy = greedy, .n_greedy = 1, .greedy_stop = -0.04, .candidates = 4,
                         .evaluations = 9};
-    plan.validation = &v;
     snprintf(q, sizeof q, "%s/plans/c.json", sub);
-    assert_int_equal(plan_write_json(q, &plan), 0);
+    assert_int_equal(plan_write_json(q, &plan, &v), 0);
     plan_free(&plan);
     model_free(&m);
     Study st;
@@ -313,7 +313,7 @@ static void test_report_controls_and_validation(void **state)
     free(t);
 }
 
-/* Table 1 in the format with runs, intervals and paired tests (reuse/report_table1.c): a
+/* Table 1 in the format with runs, intervals and paired tests (report/report_table1.c): a
  * single-run row (empty sd and intervals), random init (empty difference), a configuration
  * with a comma. Every expectation is checked before failing, so that one broken rule shows
  * all that it breaks. */

@@ -14,7 +14,7 @@
 #include "engine/safetensors.h"
 #include "models/checkpoint.h"
 #include "reuse/bnstats.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "reuse/reuse_model.h"
 #include "reuse/rmse.h"
 #include "tests/testutil.h"

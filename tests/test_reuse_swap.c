@@ -23,7 +23,7 @@
 #include "models/checkpoint.h"
 #include "models/forward_graph.h"
 #include "reuse/resume_points.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "reuse/swap.h"
 #include "tests/testutil.h"
 #include "train/evaluate.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "tests/testutil.h"
 #include "train/surface_metrics.h"
 

@@ -1,4 +1,4 @@
-/* Table 1's statistics (reuse/table_stats.h) against SciPy (tests/table_stats_ref.py):
+/* Table 1's statistics (util/table_stats.h) against SciPy (tests/table_stats_ref.py):
  * Student t quantiles, the 95 % t-interval, and the Wilcoxon signed-rank test, exact and
  * approximate, with zeros and tied differences. */
 #include <math.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reuse/table_stats.h"
+#include "util/table_stats.h"
 #include "tests/testutil.h"
 
 static char *scipy_reference(void)

@@ -19,42 +19,12 @@
 #include "models/checkpoint.h"
 #include "tests/testutil.h"
 
-static char *root, *data;
-static const char *bin;   /* set in main: the program under test */
-
-static int setup(void **state)
-{
-    (void)state;
-    root = make_temp_dir("train");
-    data = malloc(4096);
-    snprintf(data, 4096, "%s/acdc", root);
-    test_synth("acdc", 6, 64, 0, 3, data);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (remove_tree(root)) return -1;
-    free(root);
-    free(data);
-    return 0;
-}
-
-/* Run `reusenet train` with common tiny settings plus extra options; returns exit status. */
-static int train(const char *out, const char *extra, char *log, size_t log_len)
-{
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "%s train --width 4 --data %s --size 32 --batch 4 "
-             "--lr 0.01 --threads 2 --quiet -o %s/%s %s", bin, data, root, out, extra);
-    return run_command(cmd, log, log_len);
-}
 
 /* Mean training loss of each epoch from RUN/log.csv (column 4). */
 static int read_losses(const char *run, double *loss, int max)
 {
     size_t len;
-    char *csv = (char *)read_file_bytes(path_in(root, "%s/log.csv", run), &len);
+    char *csv = (char *)read_file_bytes(path_in(test_dir(), "%s/log.csv", run), &len);
     if (!csv) return 0;
     csv[len] = '\0';
     int n = 0;
@@ -77,7 +47,7 @@ static void test_loss_falls(void **state)
     for (int i = 0; i < 4; i++) {
         char log[8192], extra[512];
         snprintf(extra, sizeof extra, "%s --epochs 3 --seed 5", runs[i][1]);
-        assert_int_equal(train(runs[i][0], extra, log, sizeof log), 0);
+        assert_int_equal(train_tiny(runs[i][0], extra, log, sizeof log), 0);
         double loss[3];
         assert_int_equal(read_losses(runs[i][0], loss, 3), 3);
         print_message("%s: epoch losses %.4f %.4f %.4f\n", runs[i][0], loss[0], loss[1], loss[2]);
@@ -89,17 +59,17 @@ static void test_same_seed_same_files(void **state)
 {
     (void)state;
     char log[8192];
-    assert_int_equal(train("a", "--arch unet --epochs 2 --seed 5", log, sizeof log), 0);
-    assert_int_equal(train("b", "--arch unet --epochs 2 --seed 5", log, sizeof log), 0);
-    assert_files_equal(path_in(root, "a/last.safetensors"),
-                       path_in(root, "b/last.safetensors"));
-    assert_files_equal(path_in(root, "a/best.safetensors"),
-                       path_in(root, "b/best.safetensors"));
+    assert_int_equal(train_tiny("a", "--arch unet --epochs 2 --seed 5", log, sizeof log), 0);
+    assert_int_equal(train_tiny("b", "--arch unet --epochs 2 --seed 5", log, sizeof log), 0);
+    assert_files_equal(path_in(test_dir(), "a/last.safetensors"),
+                       path_in(test_dir(), "b/last.safetensors"));
+    assert_files_equal(path_in(test_dir(), "a/best.safetensors"),
+                       path_in(test_dir(), "b/best.safetensors"));
     /* a different seed gives different weights */
-    assert_int_equal(train("c", "--arch unet --epochs 2 --seed 6", log, sizeof log), 0);
+    assert_int_equal(train_tiny("c", "--arch unet --epochs 2 --seed 6", log, sizeof log), 0);
     size_t l1, l2;
-    unsigned char *x = read_file_bytes(path_in(root, "c/last.safetensors"), &l1);
-    unsigned char *y = read_file_bytes(path_in(root, "a/last.safetensors"), &l2);
+    unsigned char *x = read_file_bytes(path_in(test_dir(), "c/last.safetensors"), &l1);
+    unsigned char *y = read_file_bytes(path_in(test_dir(), "a/last.safetensors"), &l2);
     assert_true(l1 != l2 || memcmp(x, y, l1));
     free(x);
     free(y);
@@ -109,18 +79,18 @@ static void test_resume_after_kill(void **state)
 {
     (void)state;
     char log[8192], cmd[8192];
-    assert_int_equal(train("full", "--arch unet --epochs 4 --seed 7", log, sizeof log), 0);
-    snprintf(cmd, sizeof cmd, "%s/killed", root);
+    assert_int_equal(train_tiny("full", "--arch unet --epochs 4 --seed 7", log, sizeof log), 0);
+    snprintf(cmd, sizeof cmd, "%s/killed", test_dir());
     pid_t pid = fork();
     if (pid == 0) {
-        execl(bin, bin, "train", "--arch", "unet", "--width", "4", "--data", data, "--size",
+        execl(reusenet_program(), reusenet_program(), "train", "--arch", "unet", "--width", "4", "--data", test_acdc(), "--size",
               "32", "--batch", "4", "--lr", "0.01", "--threads", "2", "--quiet", "-o", cmd,
               "--epochs", "4", "--seed", "7", (char *)NULL);
         _exit(127);
     }
     /* kill it as soon as the first epoch's resume point exists */
     struct stat sb;
-    for (int i = 0; i < 6000 && stat(path_in(root, "killed/resume.safetensors"), &sb); i++)
+    for (int i = 0; i < 6000 && stat(path_in(test_dir(), "killed/resume.safetensors"), &sb); i++)
         usleep(10000);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
@@ -130,19 +100,19 @@ static void test_resume_after_kill(void **state)
     snprintf(stale, sizeof stale, ".last.safetensors.tmp.%ld.42", (long)pid);
     snprintf(live, sizeof live, ".best.safetensors.tmp.%ld.42", (long)getpid());
     snprintf(cmd, sizeof cmd, "head -c 1000 /dev/zero > %s && touch %s",
-             path_in(root, "killed/%s", stale), path_in(root, "killed/%s", live));
+             path_in(test_dir(), "killed/%s", stale), path_in(test_dir(), "killed/%s", live));
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
-    assert_int_equal(train("killed", "--arch unet --epochs 4 --seed 7 --resume", log, sizeof log), 0);
-    assert_int_not_equal(access(path_in(root, "killed/%s", stale), F_OK), 0);
-    assert_int_equal(access(path_in(root, "killed/%s", live), F_OK), 0);
-    snprintf(cmd, sizeof cmd, "ls -a %s | grep -c '[.]tmp[.]'", path_in(root, "killed"));
+    assert_int_equal(train_tiny("killed", "--arch unet --epochs 4 --seed 7 --resume", log, sizeof log), 0);
+    assert_int_not_equal(access(path_in(test_dir(), "killed/%s", stale), F_OK), 0);
+    assert_int_equal(access(path_in(test_dir(), "killed/%s", live), F_OK), 0);
+    snprintf(cmd, sizeof cmd, "ls -a %s | grep -c '[.]tmp[.]'", path_in(test_dir(), "killed"));
     run_command(cmd, log, sizeof log);
     assert_int_equal(atoi(log), 1);                     /* only the live one */
-    unlink(path_in(root, "killed/%s", live));
-    assert_files_equal(path_in(root, "full/last.safetensors"),
-                       path_in(root, "killed/last.safetensors"));
+    unlink(path_in(test_dir(), "killed/%s", live));
+    assert_files_equal(path_in(test_dir(), "full/last.safetensors"),
+                       path_in(test_dir(), "killed/last.safetensors"));
     /* without --resume an existing run is refused */
-    assert_int_not_equal(train("killed", "--arch unet --epochs 4 --seed 7", log, sizeof log), 0);
+    assert_int_not_equal(train_tiny("killed", "--arch unet --epochs 4 --seed 7", log, sizeof log), 0);
     assert_non_null(strstr(log, "--resume"));
 }
 
@@ -150,15 +120,15 @@ static void test_frozen_tensors_stay_unchanged(void **state)
 {
     (void)state;
     char log[8192], extra[8192];
-    assert_int_equal(train("src", "--arch unet --epochs 1 --seed 11", log, sizeof log), 0);
+    assert_int_equal(train_tiny("src", "--arch unet --epochs 1 --seed 11", log, sizeof log), 0);
     const char *frozen = "enc1.conv1.weight,enc1.bn1.weight,enc1.bn1.running_mean,"
                          "enc1.bn1.running_var,dec1.conv2.bias";
     snprintf(extra, sizeof extra, "--arch unet --epochs 2 --seed 12 --init-from %s --params %s --freeze",
-             path_in(root, "src/last.safetensors"), frozen);
-    assert_int_equal(train("frozen", extra, log, sizeof log), 0);
+             path_in(test_dir(), "src/last.safetensors"), frozen);
+    assert_int_equal(train_tiny("frozen", extra, log, sizeof log), 0);
     SafeTensors a, b;
-    assert_int_equal(safetensors_read(path_in(root, "src/last.safetensors"), &a), 0);
-    assert_int_equal(safetensors_read(path_in(root, "frozen/last.safetensors"), &b), 0);
+    assert_int_equal(safetensors_read(path_in(test_dir(), "src/last.safetensors"), &a), 0);
+    assert_int_equal(safetensors_read(path_in(test_dir(), "frozen/last.safetensors"), &b), 0);
     const char *names[] = {"enc1.conv1.weight", "enc1.bn1.weight", "enc1.bn1.running_mean",
                            "enc1.bn1.running_var", "dec1.conv2.bias", "enc1.conv2.weight",
                            "enc1.bn1.bias"};
@@ -177,7 +147,7 @@ static void test_frozen_tensors_stay_unchanged(void **state)
 /* The lines of RUN/log.csv (header first) into lines[], at most max; their count. */
 static int read_log_lines(const char *run, char lines[][512], int max)
 {
-    FILE *f = fopen(path_in(root, "%s/log.csv", run), "r");
+    FILE *f = fopen(path_in(test_dir(), "%s/log.csv", run), "r");
     if (!f) return 0;
     int n = 0;
     for (; n < max && fgets(lines[n], 512, f); n++) lines[n][strcspn(lines[n], "\n")] = '\0';
@@ -196,8 +166,8 @@ static void test_val_every_validates_every_kth_and_the_last(void **state)
 {
     (void)state;
     char log[8192];
-    assert_int_equal(train("every", "--arch unet --epochs 5 --seed 9", log, sizeof log), 0);
-    assert_int_equal(train("k2", "--arch unet --epochs 5 --seed 9 --val-every 2", log, sizeof log), 0);
+    assert_int_equal(train_tiny("every", "--arch unet --epochs 5 --seed 9", log, sizeof log), 0);
+    assert_int_equal(train_tiny("k2", "--arch unet --epochs 5 --seed 9 --val-every 2", log, sizeof log), 0);
     char all[8][512], some[8][512];
     assert_int_equal(read_log_lines("every", all, 8), 6);
     assert_int_equal(read_log_lines("k2", some, 8), 6);
@@ -216,8 +186,8 @@ static void test_val_every_validates_every_kth_and_the_last(void **state)
         }
     }
     /* validating fewer epochs changes no weight */
-    assert_files_equal(path_in(root, "every/last.safetensors"), path_in(root, "k2/last.safetensors"));
-    assert_int_not_equal(train("bad", "--arch unet --epochs 2 --val-every -3", log, sizeof log), 0);
+    assert_files_equal(path_in(test_dir(), "every/last.safetensors"), path_in(test_dir(), "k2/last.safetensors"));
+    assert_int_not_equal(train_tiny("bad", "--arch unet --epochs 2 --val-every -3", log, sizeof log), 0);
     assert_non_null(strstr(log, "--val-every"));
 }
 
@@ -225,13 +195,13 @@ static void test_freeze_encoder_keeps_its_initialisation(void **state)
 {
     (void)state;
     char log[8192], cmd[8192];
-    assert_int_equal(train("fenc", "--arch unet --epochs 2 --seed 13 --freeze-encoder", log, sizeof log), 0);
-    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 13 -o %s", bin,
-             path_in(root, "init13.safetensors"));
+    assert_int_equal(train_tiny("fenc", "--arch unet --epochs 2 --seed 13 --freeze-encoder", log, sizeof log), 0);
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 13 -o %s", reusenet_program(),
+             path_in(test_dir(), "init13.safetensors"));
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
     SafeTensors a, b;
-    assert_int_equal(safetensors_read(path_in(root, "init13.safetensors"), &a), 0);
-    assert_int_equal(safetensors_read(path_in(root, "fenc/last.safetensors"), &b), 0);
+    assert_int_equal(safetensors_read(path_in(test_dir(), "init13.safetensors"), &a), 0);
+    assert_int_equal(safetensors_read(path_in(test_dir(), "fenc/last.safetensors"), &b), 0);
     /* UNet's encoder is enc1..enc4: its learned tensors stay, its BN running statistics
      * follow the data; the bottom and decoder train */
     const char *names[] = {"enc1.conv1.weight", "enc2.bn1.weight", "enc4.conv2.bias",
@@ -253,16 +223,16 @@ static void test_init_from_errors_name_the_tensor(void **state)
     (void)state;
     char log[8192], extra[8192], cmd[8192];
     /* a width-8 model does not fit a width-4 run: the first mis-shaped tensor is named */
-    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 8 --seed 1 -o %s/w8.safetensors", bin, root);
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 8 --seed 1 -o %s/w8.safetensors", reusenet_program(), test_dir());
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
-    snprintf(extra, sizeof extra, "--arch unet --epochs 1 --init-from %s/w8.safetensors", root);
-    assert_int_equal(train("bad1", extra, log, sizeof log), 1);
+    snprintf(extra, sizeof extra, "--arch unet --epochs 1 --init-from %s/w8.safetensors", test_dir());
+    assert_int_equal(train_tiny("bad1", extra, log, sizeof log), 1);
     assert_non_null(strstr(log, "tensor 'enc1.conv1.weight' has shape"));
     /* a listed tensor the source lacks */
-    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/w4.safetensors", bin, root);
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/w4.safetensors", reusenet_program(), test_dir());
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
-    snprintf(extra, sizeof extra, "--arch unet --epochs 1 --init-from %s/w4.safetensors --params enc1.conv9.weight", root);
-    assert_int_equal(train("bad2", extra, log, sizeof log), 1);
+    snprintf(extra, sizeof extra, "--arch unet --epochs 1 --init-from %s/w4.safetensors --params enc1.conv9.weight", test_dir());
+    assert_int_equal(train_tiny("bad2", extra, log, sizeof log), 1);
     assert_non_null(strstr(log, "enc1.conv9.weight"));
 }
 
@@ -271,21 +241,20 @@ static void test_exploding_lr_stops_with_a_message(void **state)
     (void)state;
     char log[8192], cmd[8192];
     /* one good epoch, then resume the same run at a huge learning rate */
-    assert_int_equal(train("nan", "--arch unet --epochs 1 --seed 3 --optimizer sgd --momentum 0.9", log, sizeof log), 0);
+    assert_int_equal(train_tiny("nan", "--arch unet --epochs 1 --seed 3 --optimizer sgd --momentum 0.9", log, sizeof log), 0);
     snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --data %s --size 32 --batch 4 "
              "--lr 1e30 --schedule none --optimizer sgd --threads 2 --quiet -o %s/nan "
-             "--epochs 3 --seed 3 --resume", bin, data, root);
+             "--epochs 3 --seed 3 --resume", reusenet_program(), test_acdc(), test_dir());
     assert_int_equal(run_command(cmd, log, sizeof log), 1);
     assert_non_null(strstr(log, "is not finite"));
     assert_non_null(strstr(log, "step "));
     Model m;
-    assert_int_equal(checkpoint_load(&m, path_in(root, "nan/last.safetensors")), 0);
+    assert_int_equal(checkpoint_load(&m, path_in(test_dir(), "nan/last.safetensors")), 0);
     model_free(&m);
 }
 
 int main(void)
 {
-    bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls),
         cmocka_unit_test(test_same_seed_same_files),
@@ -296,5 +265,5 @@ int main(void)
         cmocka_unit_test(test_init_from_errors_name_the_tensor),
         cmocka_unit_test(test_exploding_lr_stops_with_a_message),
     };
-    return cmocka_run_group_tests_name("train", tests, setup, teardown);
+    return cmocka_run_group_tests_name("train", tests, test_dir_with_acdc_setup, test_dir_teardown);
 }

@@ -1,4 +1,4 @@
-/* What a training run reads besides its data, checked as any input: a hand-edited or
+/* What a training run reads besides its test_acdc(), checked as any input: a hand-edited or
  * damaged resume point (epoch -3, "abc", 999999999, a step that does not follow from the
  * epoch, a huge one, a best score of nan, a NaN in the optimizer's moments) and a log.csv
  * missing an epoch's row are refused with one line naming the file and the value, and
@@ -17,36 +17,6 @@
 #include "train/resume.h"
 #include "tests/testutil.h"
 
-static char *root, *data;
-static const char *bin;   /* set in main: the program under test */
-
-static int setup(void **state)
-{
-    (void)state;
-    root = make_temp_dir("train-inputs");
-    data = malloc(4096);
-    snprintf(data, 4096, "%s/acdc", root);
-    test_synth("acdc", 6, 64, 0, 3, data);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (remove_tree(root)) return -1;
-    free(root);
-    free(data);
-    return 0;
-}
-
-/* `reusenet train` with tiny settings plus extra options into ROOT/out; exit status. */
-static int train(const char *out, const char *extra, char *log, size_t log_len)
-{
-    char cmd[32768];
-    snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --data %s --size 32 --batch 4 "
-             "--lr 0.01 --threads 2 --quiet -o %s/%s %s", bin, data, root, out, extra);
-    return run_command(cmd, log, log_len);
-}
 
 /* Copy the safetensors file `from` to `to` with metadata key set to value (value NULL:
  * unchanged), and with F32 tensor `poison` (if not NULL) holding a NaN at element 0. */
@@ -84,11 +54,11 @@ static void test_resume_state_is_validated(void **state)
 {
     (void)state;
     char log[8192], cmd[8192];
-    assert_int_equal(train("r", "--epochs 2 --seed 1", log, sizeof log), 0);
-    char *resume = path_in(root, "r/resume.safetensors");
+    assert_int_equal(train_tiny("r", "--arch unet --epochs 2 --seed 1", log, sizeof log), 0);
+    char *resume = path_in(test_dir(), "r/resume.safetensors");
     char orig[4200];
-    snprintf(orig, sizeof orig, "%s/resume.orig", root);
-    snprintf(cmd, sizeof cmd, "cp %s %s && cp %s/r/log.csv %s/log.orig", resume, orig, root, root);
+    snprintf(orig, sizeof orig, "%s/resume.orig", test_dir());
+    snprintf(cmd, sizeof cmd, "cp %s %s && cp %s/r/log.csv %s/log.orig", resume, orig, test_dir(), test_dir());
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
     static const struct { const char *key, *value, *poison, *expect; } cases[] = {
         {"epoch", "-3", NULL, "epoch -3 is outside 0..3"},
@@ -108,28 +78,28 @@ static void test_resume_state_is_validated(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         copy_changed(orig, resume, cases[i].key, cases[i].value, cases[i].poison);
-        int rc = train("r", "--epochs 3 --seed 1 --resume", log, sizeof log);
+        int rc = train_tiny("r", "--arch unet --epochs 3 --seed 1 --resume", log, sizeof log);
         if (rc != 1 || !strstr(log, cases[i].expect) || !strstr(log, "resume.safetensors") ||
             strchr(log, '\n') != log + strlen(log) - 1)
             fail_msg("case %zu: exit %d: %s", i, rc, log);
-        snprintf(cmd, sizeof cmd, "cmp %s/log.orig %s/r/log.csv", root, root);
+        snprintf(cmd, sizeof cmd, "cmp %s/log.orig %s/r/log.csv", test_dir(), test_dir());
         assert_int_equal(run_command(cmd, log, sizeof log), 0);
     }
     /* a log.csv that lost a finished epoch's row */
     copy_changed(orig, resume, NULL, NULL, NULL);
-    snprintf(cmd, sizeof cmd, "head -n 2 %s/log.orig > %s/r/log.csv", root, root);
+    snprintf(cmd, sizeof cmd, "head -n 2 %s/log.orig > %s/r/log.csv", test_dir(), test_dir());
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
-    assert_int_equal(train("r", "--epochs 3 --seed 1 --resume", log, sizeof log), 1);
+    assert_int_equal(train_tiny("r", "--arch unet --epochs 3 --seed 1 --resume", log, sizeof log), 1);
     assert_non_null(strstr(log, "log.csv: has 1 finished epoch, the resume point is after epoch 2"));
     snprintf(cmd, sizeof cmd, "(sed -n 1p %s/log.orig; sed -n 3p %s/log.orig; sed -n 2p %s/log.orig)"
-             " > %s/r/log.csv", root, root, root, root);
+             " > %s/r/log.csv", test_dir(), test_dir(), test_dir(), test_dir());
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
-    assert_int_equal(train("r", "--epochs 3 --seed 1 --resume", log, sizeof log), 1);
+    assert_int_equal(train_tiny("r", "--arch unet --epochs 3 --seed 1 --resume", log, sizeof log), 1);
     assert_non_null(strstr(log, "log.csv: row 2 is not epoch 1's"));
     /* restored: the run resumes and finishes its third epoch */
-    snprintf(cmd, sizeof cmd, "cp %s/log.orig %s/r/log.csv", root, root);
+    snprintf(cmd, sizeof cmd, "cp %s/log.orig %s/r/log.csv", test_dir(), test_dir());
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
-    assert_int_equal(train("r", "--epochs 3 --seed 1 --resume", log, sizeof log), 0);
+    assert_int_equal(train_tiny("r", "--arch unet --epochs 3 --seed 1 --resume", log, sizeof log), 0);
 }
 
 /* --init-from a checkpoint with a NaN BN running mean: refused before anything trains. */
@@ -137,15 +107,15 @@ static void test_nonfinite_init_is_refused(void **state)
 {
     (void)state;
     char log[8192], cmd[8192], extra[8192];
-    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/ok.safetensors", bin, root);
+    snprintf(cmd, sizeof cmd, "%s init --arch unet --width 4 --seed 1 -o %s/ok.safetensors", reusenet_program(), test_dir());
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
-    copy_changed(path_in(root, "ok.safetensors"), path_in(root, "nan.safetensors"), NULL, NULL,
+    copy_changed(path_in(test_dir(), "ok.safetensors"), path_in(test_dir(), "nan.safetensors"), NULL, NULL,
                  "enc2.bn1.running_mean");
-    snprintf(extra, sizeof extra, "--epochs 1 --init-from %s/nan.safetensors", root);
-    assert_int_equal(train("nan-init", extra, log, sizeof log), 1);
+    snprintf(extra, sizeof extra, "--arch unet --epochs 1 --init-from %s/nan.safetensors", test_dir());
+    assert_int_equal(train_tiny("nan-init", extra, log, sizeof log), 1);
     assert_non_null(strstr(log, "nan.safetensors: tensor 'enc2.bn1.running_mean' holds a "
                                 "non-finite value (nan) at element 0"));
-    assert_int_not_equal(access(path_in(root, "nan-init/log.csv"), F_OK), 0);
+    assert_int_not_equal(access(path_in(test_dir(), "nan-init/log.csv"), F_OK), 0);
 }
 
 /* Every tensor loaded and frozen: nothing to train, the loaded model evaluated as the last
@@ -154,16 +124,16 @@ static void test_freeze_everything_evaluates(void **state)
 {
     (void)state;
     char log[8192], extra[20000], cmd[32768], eval[8192];
-    assert_int_equal(train("src", "--epochs 1 --seed 5", log, sizeof log), 0);
-    snprintf(extra, sizeof extra, "--epochs 2 --seed 6 --init-from %s/src/last.safetensors --freeze", root);
+    assert_int_equal(train_tiny("src", "--arch unet --epochs 1 --seed 5", log, sizeof log), 0);
+    snprintf(extra, sizeof extra, "--epochs 2 --seed 6 --init-from %s/src/last.safetensors --freeze", test_dir());
     snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --data %s --size 32 --batch 4 "
-             "--lr 0.01 --threads 2 -o %s/all %s", bin, data, root, extra);
+             "--lr 0.01 --threads 2 -o %s/all %s", reusenet_program(), test_acdc(), test_dir(), extra);
     assert_int_equal(run_command(cmd, log, sizeof log), 0);
     assert_non_null(strstr(log, "nothing to train"));
     /* its tensors are the source's; its one row: epoch 2, step 0, no training loss */
     SafeTensors a, b;
-    assert_int_equal(safetensors_read(path_in(root, "src/last.safetensors"), &a), 0);
-    assert_int_equal(safetensors_read(path_in(root, "all/last.safetensors"), &b), 0);
+    assert_int_equal(safetensors_read(path_in(test_dir(), "src/last.safetensors"), &a), 0);
+    assert_int_equal(safetensors_read(path_in(test_dir(), "all/last.safetensors"), &b), 0);
     assert_int_equal(a.count, b.count);
     for (int i = 0; i < a.count; i++) {
         const SafetensorsEntry *y = safetensors_find(&b, a.entries[i].name);
@@ -171,13 +141,13 @@ static void test_freeze_everything_evaluates(void **state)
         assert_memory_equal(a.entries[i].data, y->data, a.entries[i].nbytes);
     }
     safetensors_free(&b);
-    char *csv = (char *)read_file_bytes(path_in(root, "all/log.csv"), NULL);
+    char *csv = (char *)read_file_bytes(path_in(test_dir(), "all/log.csv"), NULL);
     const char *row = strchr(csv, '\n') + 1;
     assert_int_equal(strncmp(row, "2,0,0.01,,", 10), 0);
     assert_string_equal(strchr(row, '\n'), "\n");                /* one row */
     /* its mean Dice is the source's under `reusenet eval` */
     snprintf(cmd, sizeof cmd, "%s eval --weights %s/src/last.safetensors --data %s --size 32",
-             bin, root, data);
+             reusenet_program(), test_dir(), test_acdc());
     assert_int_equal(run_command(cmd, eval, sizeof eval), 0);
     const char *mean = strstr(eval, "\nmean");
     assert_non_null(mean);
@@ -187,11 +157,11 @@ static void test_freeze_everything_evaluates(void **state)
     if (fabs(dice - logged) > 5e-5) fail_msg("eval %g, log %g", dice, logged);
     free(csv);
     /* resumed with more epochs: evaluated again, as epoch 3; then finished */
-    snprintf(extra, sizeof extra, "--epochs 3 --seed 6 --init-from %s/src/last.safetensors "
-             "--freeze --resume", root);
-    assert_int_equal(train("all", extra, log, sizeof log), 0);
-    assert_int_equal(train("all", extra, log, sizeof log), 0);
-    csv = (char *)read_file_bytes(path_in(root, "all/log.csv"), NULL);
+    snprintf(extra, sizeof extra, "--arch unet --epochs 3 --seed 6 --init-from %s/src/last.safetensors "
+             "--freeze --resume", test_dir());
+    assert_int_equal(train_tiny("all", extra, log, sizeof log), 0);
+    assert_int_equal(train_tiny("all", extra, log, sizeof log), 0);
+    csv = (char *)read_file_bytes(path_in(test_dir(), "all/log.csv"), NULL);
     row = strchr(csv, '\n') + 1;
     assert_int_equal(strncmp(row, "3,0,0.01,,", 10), 0);
     assert_string_equal(strchr(row, '\n'), "\n");
@@ -204,10 +174,10 @@ static void test_freeze_everything_evaluates(void **state)
         if (list[0]) strcat(list, ",");
         strcat(list, a.entries[i].name);
     }
-    snprintf(extra, sizeof extra, "--epochs 1 --seed 6 --init-from %s/src/last.safetensors "
-             "--freeze --params %s", root, list);
-    assert_int_equal(train("head", extra, log, sizeof log), 0);
-    assert_int_equal(safetensors_read(path_in(root, "head/last.safetensors"), &b), 0);
+    snprintf(extra, sizeof extra, "--arch unet --epochs 1 --seed 6 --init-from %s/src/last.safetensors "
+             "--freeze --params %s", test_dir(), list);
+    assert_int_equal(train_tiny("head", extra, log, sizeof log), 0);
+    assert_int_equal(safetensors_read(path_in(test_dir(), "head/last.safetensors"), &b), 0);
     for (int i = 0; i < a.count; i++) {
         const SafetensorsEntry *y = safetensors_find(&b, a.entries[i].name);
         bool same = !memcmp(a.entries[i].data, y->data, a.entries[i].nbytes);
@@ -248,12 +218,11 @@ static void test_log_rows_kept(void **state)
 
 int main(void)
 {
-    bin = reusenet_program();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_state_is_validated),
         cmocka_unit_test(test_nonfinite_init_is_refused),
         cmocka_unit_test(test_freeze_everything_evaluates),
         cmocka_unit_test(test_log_rows_kept),
     };
-    return cmocka_run_group_tests_name("train inputs", tests, setup, teardown);
+    return cmocka_run_group_tests_name("train inputs", tests, test_dir_with_acdc_setup, test_dir_teardown);
 }

@@ -16,7 +16,7 @@
 static const char *bin;   /* set in main: the program under test */
 
 /* The field under header `col` in line `row` (1 = first after the header; 0 = the last) of
- * a CSV without quoted fields; NAN when absent or empty. Written apart from reuse/csv.c. */
+ * a CSV without quoted fields; NAN when absent or empty. Written apart from util/csv.c. */
 static double field(const char *path, int row, const char *col)
 {
     FILE *f = fopen(path, "r");

@@ -345,6 +345,64 @@ int test_dir_teardown(void **state)
 
 const char *test_dir(void) { return group_dir; }
 
+/* line with "@" and "%" replaced into cmd (len >= 16384); fails the test when it does not fit. */
+static void expand_line(const char *line, char *cmd, size_t len)
+{
+    size_t used = 0;
+    for (const char *p = line; *p; p++) {
+        const char *with = *p == '@' ? reusenet_program() : *p == '%' ? group_dir : NULL;
+        const size_t n = with ? strlen(with) : 1;
+        if (used + n >= len) fail_msg("command line too long: %.200s", line);
+        if (with) memcpy(cmd + used, with, n);
+        else cmd[used] = *p;
+        used += n;
+    }
+    cmd[used] = '\0';
+}
+
+int run_line(char *out, size_t len, const char *line)
+{
+    char cmd[16384];
+    expand_line(line, cmd, sizeof cmd);
+    return run_command(cmd, out, len);
+}
+
+void expect_one_line(const char *line, int status, const char *expect)
+{
+    char cmd[16384], out[16384];
+    expand_line(line, cmd, sizeof cmd);
+    const int rc = run_command(cmd, out, sizeof out);
+    if (rc != status || !strstr(out, expect) || strchr(out, '\n') != out + strlen(out) - 1)
+        fail_msg("%s\nexit %d (expected %d), expected one line with '%s', got: %s", cmd, rc,
+                 status, expect, out);
+}
+
+void expect_reusenet_line(const char *args, int status, const char *expect)
+{
+    char line[16384];
+    if ((size_t)snprintf(line, sizeof line, "@ %s", args) >= sizeof line)
+        fail_msg("command line too long: %.200s", args);
+    expect_one_line(line, status, expect);
+}
+
+const char *test_acdc(void) { return path_in(group_dir, "acdc"); }
+
+int test_dir_with_acdc_setup(void **state)
+{
+    if (test_dir_setup(state)) return -1;
+    test_synth("acdc", 6, 64, 0, 3, test_acdc());
+    return 0;
+}
+
+int train_tiny(const char *out, const char *extra, char *log, size_t log_len)
+{
+    char cmd[32768];
+    snprintf(cmd, sizeof cmd, "%s train --width 4 --data %s --size 32 --batch 4 "
+             "--lr 0.01 --threads 2 --quiet -o %s/%s %s", reusenet_program(), test_acdc(),
+             group_dir, out, extra);
+    return run_command(cmd, log, log_len);
+}
+
 void test_synth(const char *preset, int patients, int size, int slices, uint64_t seed,
                 const char *dir)
 {

@@ -125,6 +125,23 @@ void expect_all_met(void);
 int test_dir_setup(void **state);
 int test_dir_teardown(void **state);
 const char *test_dir(void);
+/* Run a shell command line in which every "@" stands for the program under test
+ * (reusenet_program()) and every "%" for test_dir(); its output (stdout and stderr) in
+ * out, its exit status returned. */
+int run_line(char *out, size_t len, const char *line);
+/* run_line(line) exits with `status` and prints one line, holding `expect`; fails the test,
+ * showing the command and what it printed, otherwise. */
+void expect_one_line(const char *line, int status, const char *expect);
+/* The same for `reusenet ARGS` (every "%" in args test_dir()). */
+void expect_reusenet_line(const char *args, int status, const char *expect);
+/* cmocka group setup: test_dir_setup, then test_acdc(), the data of the tiny training runs:
+ * a synthetic ACDC set in test_dir()/acdc (6 patients, 64 x 64, seed 3). */
+int test_dir_with_acdc_setup(void **state);
+const char *test_acdc(void);
+/* `reusenet train` with tiny settings (width 4, 32 x 32, batch 4, lr 0.01, 2 threads) on
+ * test_acdc() plus extra options (--arch among them), into test_dir()/out; its exit
+ * status, its output in log. */
+int train_tiny(const char *out, const char *extra, char *log, size_t log_len);
 /* Write a synthetic dataset into dir (slices <= 0: the preset's own count); fails the test
  * with the generator's message. */
 void test_synth(const char *preset, int patients, int size, int slices, uint64_t seed,

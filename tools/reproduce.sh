@@ -15,6 +15,7 @@ MPIRUN=${MPIRUN:-}
 OUT=${STUDY_DIR:-build/study}
 EPOCHS=${EPOCHS:-40}
 SEEDS=${SEEDS:-3}
+TABLE1_CONFIGS="random, freeze, fine-tune"   # per source line of study.cfg below (estimate.sh reads both)
 COMMON="--size 128 --batch 8 --lr 0.001 --seed 1"
 
 mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans" "$OUT/overlays"
@@ -52,6 +53,7 @@ arch: pspnet
 n: 10 50
 seeds: $SEEDS
 epochs: $EPOCHS
+configs: $TABLE1_CONFIGS
 batch: 8
 size: 128
 lr: 0.001

@@ -35,6 +35,11 @@ T1_PATIENTS=${STUDY_T1_PATIENTS:-30}   # t1 has 55 slices a patient: 30 give 110
 VAL=${STUDY_SCAN_VAL:-10}          # validation patients of the swap scans and CKA
 ACDC=${ACDC:-}                     # a real ACDC training folder instead of synthetic data
 T1=${T1:-}                         # a real T1 dataset folder (dataset.cfg with preset t1)
+# Table 1's configurations and sources, and the easy target's (tools/estimate.sh reads these)
+TABLE1_CONFIGS="random, random frozen encoder, freeze, fine-tune, all fine-tune"
+TABLE1_SOURCES="T1_seg T1_auto"
+EASY_CONFIGS="random, freeze, fine-tune, all fine-tune"
+EASY_SOURCES="T1_seg"
 COMMON="--size $SIZE --batch 8 --lr 0.001 --seed 1 --quiet"
 
 mkdir -p "$OUT/data" "$OUT/init" "$OUT/runs" "$OUT/scans" "$OUT/bn" "$OUT/rmse" "$OUT/plans" \
@@ -85,20 +90,19 @@ study_cfg() {  # target n epochs configs sources...
     for s in "$@"; do study_source "$s" "$OUT/sources/$s.safetensors" "$OUT/plans/pspnet-auto-to-seg.json"; done
 }
 step "5/8 transfer experiment: Table 1 with intervals (n = $N, $RUNS runs each)"
-study_cfg "$OUT/data/acdc" "$N" "$EPOCHS" "random, random frozen encoder, freeze, fine-tune, all fine-tune" \
-    T1_seg T1_auto > "$OUT/study.cfg"
+study_cfg "$OUT/data/acdc" "$N" "$EPOCHS" "$TABLE1_CONFIGS" $TABLE1_SOURCES > "$OUT/study.cfg"
 $MPIRUN "$BIN" transfer --config "$OUT/study.cfg" -o "$OUT"
 cat "$OUT/transfer/table.md"
 
 step "6/8 the second difficulty: the easy target (noise $EASY_NOISE), n = ${N%% *}"
 mkdir -p "$OUT/easy"
-study_cfg "$OUT/data/acdc-easy" "${N%% *}" "${EPOCHS%% *}" "random, freeze, fine-tune, all fine-tune" \
-    T1_seg > "$OUT/easy/study.cfg"
+study_cfg "$OUT/data/acdc-easy" "${N%% *}" "${EPOCHS%% *}" "$EASY_CONFIGS" $EASY_SOURCES \
+    > "$OUT/easy/study.cfg"
 $MPIRUN "$BIN" transfer --config "$OUT/easy/study.cfg" -o "$OUT/easy"
 cat "$OUT/easy/transfer/table.md"
 
 step "7/8 will a source help? aligned RMSE, CKA, LogME and LEEP of the sources"
-source_predictors pspnet "$R/pspnet-acdc-seg/best.safetensors" "$OUT/data/acdc" T1_seg T1_auto
+source_predictors pspnet "$R/pspnet-acdc-seg/best.safetensors" "$OUT/data/acdc" $TABLE1_SOURCES
 
 step "8/8 report"
 pick_overlay unet

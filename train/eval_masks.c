@@ -8,7 +8,7 @@
 #include "datasets/pngio.h"
 #include "engine/atomic_file.h"
 #include "engine/error.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "train/eval_masks.h"
 #include "train/surface_metrics.h"
 

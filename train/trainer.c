@@ -20,7 +20,7 @@
 #include "models/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/parallel.h"
-#include "train/progress.h"
+#include "util/progress.h"
 #include "train/resume.h"
 #include "train/trainer.h"
 

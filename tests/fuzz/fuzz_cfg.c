@@ -16,7 +16,7 @@
 #include "datasets/cfgfile.h"
 #include "datasets/dataset.h"
 #include "engine/error.h"
-#include "reuse/transfer.h"
+#include "transfer/transfer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

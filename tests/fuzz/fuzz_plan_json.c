@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "engine/error.h"
-#include "reuse/report.h"
-#include "reuse/report_data.h"
-#include "reuse/study.h"
+#include "report/report.h"
+#include "report/report_data.h"
+#include "report/study_folder.h"
 #include "train/plan_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -18,9 +18,9 @@
 #include <string.h>
 
 #include "engine/error.h"
-#include "reuse/csv.h"
-#include "reuse/report.h"
-#include "reuse/study.h"
+#include "util/csv.h"
+#include "report/report.h"
+#include "report/study_folder.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

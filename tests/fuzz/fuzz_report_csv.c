@@ -16,10 +16,10 @@
 #include <string.h>
 
 #include "engine/error.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 #include "reuse/plan.h"
-#include "reuse/report.h"
-#include "reuse/study.h"
+#include "report/report.h"
+#include "report/study_folder.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,10 +4,10 @@
 
 #include "engine/atomic_file.h"
 #include "engine/engine.h"
-#include "reuse/escape.h"
-#include "reuse/report.h"
-#include "reuse/report_data.h"
-#include "reuse/svg.h"
+#include "util/escape.h"
+#include "report/report.h"
+#include "report/report_data.h"
+#include "report/svg.h"
 
 typedef struct Page {
     FILE *out;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "engine/error.h"
-#include "reuse/table_stats.h"
+#include "util/table_stats.h"
 
 /* The regularised incomplete beta function I_x(a, b) by its continued fraction
  * (modified Lentz), in the region x < (a + 1) / (a + b + 2) where it converges fast;

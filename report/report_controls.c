@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reuse/escape.h"
-#include "reuse/report.h"
-#include "reuse/report_data.h"
-#include "reuse/svg.h"
+#include "util/escape.h"
+#include "report/report.h"
+#include "report/report_data.h"
+#include "report/svg.h"
 
 /* Counts over a scan's swap rows, for the sentence. */
 typedef struct ControlCounts {

@@ -9,9 +9,9 @@
 #include <stdio.h>
 
 #include "models/param_role.h"
-#include "reuse/csv.h"
-#include "reuse/study.h"
-#include "reuse/table_writer.h"
+#include "util/csv.h"
+#include "report/study_folder.h"
+#include "util/table_writer.h"
 
 typedef struct Grid {
     int n_x;
@@ -59,7 +59,7 @@ typedef struct PlanSummary {
 } PlanSummary;
 void plan_summary(const cJSON *json, PlanSummary *p);
 
-/* The numbers behind a figure (reuse/report_tables.c): categories down, series across,
+/* The numbers behind a figure (report/report_tables.c): categories down, series across,
  * "%.4g", folded under summary. */
 void report_grid_table(FILE *out, TableFormat format, const Grid *g, const char *corner,
                        const char *summary);

@@ -23,8 +23,8 @@
 #include <string.h>
 
 #include "engine/error.h"
-#include "reuse/report.h"
-#include "reuse/svg.h"
+#include "report/report.h"
+#include "report/svg.h"
 
 /* One shown column: CSV column indices, -1 when absent. */
 typedef struct Group {

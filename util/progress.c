@@ -3,7 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "train/progress.h"
+#include "util/progress.h"
 
 double progress_now(void)
 {

@@ -4,7 +4,7 @@
 
 #include "engine/error.h"
 #include "engine/fsutil.h"
-#include "reuse/csv.h"
+#include "util/csv.h"
 
 void csv_put_text(FILE *f, const char *s, int first)
 {

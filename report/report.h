@@ -15,30 +15,30 @@
 #ifndef REUSENET_REPORT_H
 #define REUSENET_REPORT_H
 
-#include "reuse/study.h"
-#include "reuse/table_writer.h"
+#include "report/study_folder.h"
+#include "util/table_writer.h"
 
-/* "Will a source help?" (reuse/report_predictors.c): per-layer CKA charts, and with Table 1
+/* "Will a source help?" (report/report_predictors.c): per-layer CKA charts, and with Table 1
  * the verdict: Kendall's tau-b of each predictor against the measured gains, its bootstrap
  * interval, a scatter plot per predictor. Written into an open page / Markdown file. */
 #include <stdio.h>
 void report_predictors_html(FILE *out, const Study *s);
 void report_predictors_md(FILE *out, const Study *s);
 
-/* reuse/report_controls.c: a scan's change of Dice per kind with its interval band and the
+/* report/report_controls.c: a scan's change of Dice per kind with its interval band and the
  * controls, and a sentence on what they show; the cumulative curves of validated plans.
  * figure: the page's figure counter. */
 void report_scan_controls_html(FILE *out, const CsvTable *t, const char *name, int *figure);
 void report_plan_validation_html(FILE *out, const Study *s, int *figure);
 
-/* reuse/report_kinds.c: "Which kinds matter (conclusions 2 and 3)" for one swap scan: per
+/* report/report_kinds.c: "Which kinds matter (conclusions 2 and 3)" for one swap scan: per
  * kind its mean change of Dice with a 95 % t-interval over layers, the worst, the hurt,
  * reusable and trivial tensors and the random control's mean; then BN statistics vs BN
  * affine and conv W vs B paired over layers (mean, t-interval, Wilcoxon p) with a verdict
  * and its rule. Nothing for a scan without swap rows. name: the scan's, for the caption. */
 void report_kinds(FILE *out, TableFormat format, const CsvTable *t, const char *name);
 
-/* Table 1 (reuse/report_table1.c): transfer/table.csv as a table, "x ± sd" with "—" for
+/* Table 1 (report/report_table1.c): transfer/table.csv as a table, "x ± sd" with "—" for
  * an empty or single-run spread, intervals as "[lo, hi]"; in HTML with its figures (ids
  * table1-intervals, table1-forest; a table without intervals: fig-transfer-mean). Any
  * header reusenet transfer wrote renders. figure: the page's figure counter. */

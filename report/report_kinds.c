@@ -26,10 +26,10 @@
 #include <string.h>
 
 #include "engine/error.h"
-#include "reuse/escape.h"
-#include "reuse/report.h"
-#include "reuse/report_data.h"
-#include "reuse/table_stats.h"
+#include "util/escape.h"
+#include "report/report.h"
+#include "report/report_data.h"
+#include "util/table_stats.h"
 
 #define KINDS_TAU 0.02          /* the paper's rule: reusable when delta >= -0.02 */
 #define KIND_COLS 8

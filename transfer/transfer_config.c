@@ -5,7 +5,7 @@
 
 #include "engine/error.h"
 #include "engine/fsutil.h"
-#include "reuse/transfer.h"
+#include "transfer/transfer.h"
 
 /* "10 50" -> {10, 50}: the count, or -1 with the message set. */
 static int parse_ints(const char *path, const char *key, const char *text, int *out, int max)

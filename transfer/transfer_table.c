@@ -16,10 +16,10 @@
 #include "engine/atomic_file.h"
 #include "engine/error.h"
 #include "engine/fsutil.h"
-#include "reuse/csv.h"
-#include "reuse/report.h"
-#include "reuse/table_stats.h"
-#include "reuse/transfer.h"
+#include "util/csv.h"
+#include "report/report.h"
+#include "util/table_stats.h"
+#include "transfer/transfer.h"
 #include "train/stats.h"
 
 /* A number, or an empty cell when it is not finite. */

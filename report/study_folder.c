@@ -9,9 +9,9 @@
 
 #include "engine/error.h"
 #include "engine/fsutil.h"
-#include "reuse/reuse_model.h"
-#include "reuse/swap.h"
-#include "reuse/study.h"
+#include "models/model.h"
+#include "reuse/swap_csv.h"
+#include "report/study_folder.h"
 #include "train/plan_file.h"
 
 #define MAX_IMAGE_BYTES (32u << 20)
@@ -49,7 +49,7 @@ static char *stem(const char *path)
 {
     const size_t len = strlen(path) + 1;
     char *s = xmalloc(len);
-    reuse_path_stem(path, s, len);
+    fs_path_stem(path, s, len);
     return s;
 }
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "engine/error.h"
-#include "reuse/report_data.h"
+#include "report/report_data.h"
 
 double grid_at(const Grid *g, int s, int i) { return g->v[(size_t)s * g->n_x + i]; }
 const double *grid_row(const Grid *g, int s) { return g->v + (size_t)s * g->n_x; }

@@ -3,7 +3,7 @@
 
 #include "engine/error.h"
 #include "engine/rng.h"
-#include "reuse/rankcorr.h"
+#include "util/rankcorr.h"
 
 static int sign(double v)
 {

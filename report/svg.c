@@ -1,8 +1,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "reuse/escape.h"
-#include "reuse/svg.h"
+#include "util/escape.h"
+#include "report/svg.h"
 
 /* Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
 static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",

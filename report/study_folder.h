@@ -13,13 +13,13 @@
  *
  * Every part is optional; NAME (the file name without extension) titles the figures.
  * Files are read in name order. */
-#ifndef REUSENET_STUDY_H
-#define REUSENET_STUDY_H
+#ifndef REUSENET_STUDY_FOLDER_H
+#define REUSENET_STUDY_FOLDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reuse/csv.h"
+#include "util/csv.h"
 
 typedef struct cJSON cJSON;
 

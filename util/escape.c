@@ -1,7 +1,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "reuse/escape.h"
+#include "util/escape.h"
 
 void html_escape(FILE *out, const char *s)
 {

@@ -1,8 +1,8 @@
 #include <math.h>
 #include <stdarg.h>
 
-#include "reuse/escape.h"
-#include "reuse/table_writer.h"
+#include "util/escape.h"
+#include "util/table_writer.h"
 
 static bool html(const TableWriter *w) { return w->format == TABLE_HTML; }
 

@@ -11,8 +11,8 @@
 #include "engine/error.h"
 #include "engine/fsutil.h"
 #include "engine/safetensors.h"
-#include "reuse/csv.h"
-#include "reuse/transfer.h"
+#include "util/csv.h"
+#include "transfer/transfer.h"
 #include "train/trainer.h"
 
 static int study_read(const char *path, TransferStudy *st)

@@ -21,11 +21,11 @@
 #include <cjson/cJSON.h>
 
 #include "engine/error.h"
-#include "reuse/escape.h"
-#include "reuse/rankcorr.h"
-#include "reuse/report.h"
-#include "reuse/report_data.h"
-#include "reuse/svg.h"
+#include "util/escape.h"
+#include "util/rankcorr.h"
+#include "report/report.h"
+#include "report/report_data.h"
+#include "report/svg.h"
 
 #define N_PREDICTORS 6
 #define BOOTSTRAP 2000
@@ -53,7 +53,7 @@ static const char *cell(const CsvTable *t, int r, const char *col)
     return c < 0 ? "" : t->rows[r][c];
 }
 
-/* The run folders' prefix of Table 1 row r, as reuse/transfer.c names them. */
+/* The run folders' prefix of Table 1 row r, as transfer/transfer.c names them. */
 static void run_prefix(int n, const char *config, char *out, size_t len)
 {
     size_t cl = strlen(config);

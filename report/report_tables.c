@@ -3,8 +3,8 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "reuse/report_data.h"
-#include "reuse/table_writer.h"
+#include "report/report_data.h"
+#include "util/table_writer.h"
 
 void report_grid_table(FILE *out, TableFormat format, const Grid *g, const char *corner,
                        const char *summary)

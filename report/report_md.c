@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "engine/atomic_file.h"
-#include "reuse/escape.h"
-#include "reuse/report.h"
-#include "reuse/report_data.h"
+#include "util/escape.h"
+#include "report/report.h"
+#include "report/report_data.h"
 
 static void scans_md(FILE *out, const Study *s)
 {
