@@ -95,7 +95,7 @@ $(BIN): $(CLI_OBJ) $(LIB)
 
 # Tests link the command implementations too (not main), so they can call cmd_* directly.
 CLI_CMD_OBJ := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ))
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(CLI_CMD_OBJ) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(BUILD)/tests/testutil_h5.o $(CLI_CMD_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 # Debian packages the build, tests and demo need; installed only when missing.
@@ -261,4 +261,4 @@ bench: deps
 clean:
 	rm -rf build build-*
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(MPI_TESTS:=.d) $(BUILD)/tests/testutil.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(MPI_TESTS:=.d) $(BUILD)/tests/testutil.d $(BUILD)/tests/testutil_h5.d
