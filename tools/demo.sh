@@ -7,7 +7,6 @@
 # finished steps are skipped when run again.
 set -eu
 . "$(dirname "$0")/lib.sh"
-BIN=${BIN:-build/reusenet}
 MPIRUN=""
 OUT=${DEMO_DIR:-build/demo}
 SIZE=${DEMO_SIZE:-64}          # slices cropped to SIZE x SIZE

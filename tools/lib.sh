@@ -1,8 +1,13 @@
-# Shared by the study scripts (tools/*.sh): sourced, never run. Each script sets BIN, OUT and
-# COMMON (the training options every run shares) and, for data-parallel training, MPIRUN.
+# Shared by the study scripts (tools/*.sh): sourced, never run. Each script sets OUT and
+# COMMON (the training options every run shares); BIN (the program) and MPIRUN (e.g.
+# "mpirun -np 2", for data-parallel training) come from the environment, with the defaults
+# below.
 #
 # A step is skipped when its output exists, and a training run when it is finished (train_run),
 # so every script can be interrupted and run again: it continues where it stopped.
+
+BIN=${BIN:-build/reusenet}
+MPIRUN=${MPIRUN:-}
 
 # "== text  (HH:MM:SS)" between steps, so that a log shows where the time went.
 step() { printf '\n== %s  (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }

@@ -10,8 +10,6 @@
 # them (README "Past one machine: Open MPI"); the scans and the rest run on one.
 set -eu
 . "$(dirname "$0")/lib.sh"
-BIN=${BIN:-build/reusenet}
-MPIRUN=${MPIRUN:-}
 OUT=${STUDY_DIR:-build/study}
 EPOCHS=${EPOCHS:-40}
 SEEDS=${SEEDS:-3}

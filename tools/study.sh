@@ -20,8 +20,6 @@
 # On real data: make study ACDC=/path/to/ACDC/training [T1=/path/to/T1] (README "make study").
 set -eu
 . "$(dirname "$0")/lib.sh"
-BIN=${BIN:-build/reusenet}
-MPIRUN=${MPIRUN:-}
 OUT=${STUDY_DIR:-build/study}
 SIZE=${STUDY_SIZE:-64}
 NOISE=${STUDY_NOISE:-10}           # the target's difficulty

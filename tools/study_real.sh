@@ -27,8 +27,6 @@
 # training and the transfer grid run under Open MPI.
 set -eu
 . "$(dirname "$0")/lib.sh"
-BIN=${BIN:-build/reusenet}
-MPIRUN=${MPIRUN:-}
 OUT=${STUDY_DIR:-build/study-real}
 ACDC_H5=${ACDC_H5:-}               # SSL4MIS ACDC: the folder holding data/ and the lists
 ACDC=${ACDC:-}                     # or the ACDC release's training/ folder (NIfTI)
