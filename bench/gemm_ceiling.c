@@ -257,17 +257,18 @@ int gemm_list_time_threading(const GemmList *l, const BenchTiming *t, int thread
                      bench_random_floats((size_t)g->m * g->ldc, &rng)};
         engine_set_threads(threads);
         rc = gemm_check(&r, &rng);
-        if (!rc) out->engine_ms[split] += bench_time(t, gemm_run, &r).median_ms * g->count;
-        blas_allow_threads(threads);
-        if (!rc) out->blas_ms[split] += bench_time(t, gemm_run_blas_threaded, &r).median_ms *
-                                        g->count;
-        engine_set_threads(threads);
-        out->flops[split] += 2.0 * g->m * g->n * g->k * g->count;
-        out->calls[split] += g->count;
+        if (!rc) {
+            out->engine_ms[split] += bench_time(t, gemm_run, &r).median_ms * g->count;
+            blas_allow_threads(threads);
+            out->blas_ms[split] += bench_time(t, gemm_run_blas_threaded, &r).median_ms * g->count;
+            out->flops[split] += 2.0 * g->m * g->n * g->k * g->count;
+            out->calls[split] += g->count;
+        }
         free(r.a);
         free(r.b);
         free(r.c);
     }
+    engine_set_threads(threads);         /* the BLAS one-threaded again */
     return rc ? -1 : 0;
 }
 

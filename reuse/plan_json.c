@@ -13,16 +13,23 @@ static cJSON *json_number(double x)
     return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
 }
 
+/* A change of mean Dice with its interval, as plans and their validation report it:
+ * "mean", "delta", "delta_lo", "delta_hi". */
+static void add_change(cJSON *o, double mean, double delta, double lo, double hi)
+{
+    cJSON_AddItemToObject(o, "mean", json_number(mean));
+    cJSON_AddItemToObject(o, "delta", json_number(delta));
+    cJSON_AddItemToObject(o, "delta_lo", json_number(lo));
+    cJSON_AddItemToObject(o, "delta_hi", json_number(hi));
+}
+
 static cJSON *point_json(const PlanPoint *p)
 {
     cJSON *o = cJSON_CreateObject();
     if (p->tensor[0]) cJSON_AddStringToObject(o, "tensor", p->tensor);
     cJSON_AddStringToObject(o, "layer", p->layer);
     cJSON_AddNumberToObject(o, "tensors", p->n_tensors);
-    cJSON_AddItemToObject(o, "mean", json_number(p->mean));
-    cJSON_AddItemToObject(o, "delta", json_number(p->delta));
-    cJSON_AddItemToObject(o, "delta_lo", json_number(p->delta_lo));
-    cJSON_AddItemToObject(o, "delta_hi", json_number(p->delta_hi));
+    add_change(o, p->mean, p->delta, p->delta_lo, p->delta_hi);
     return o;
 }
 
@@ -93,10 +100,7 @@ int plan_write_json(const char *path, const Plan *p, const PlanValidation *v)
         cJSON_AddStringToObject(o, "tensor", e->tensor);
         cJSON_AddStringToObject(o, "layer", e->layer);
         cJSON_AddStringToObject(o, "kind", param_role_name(e->role));
-        cJSON_AddItemToObject(o, "mean", json_number(e->mean));
-        cJSON_AddItemToObject(o, "delta", json_number(e->delta));
-        cJSON_AddItemToObject(o, "delta_lo", json_number(e->delta_lo));
-        cJSON_AddItemToObject(o, "delta_hi", json_number(e->delta_hi));
+        add_change(o, e->mean, e->delta, e->delta_lo, e->delta_hi);
         if (e->trivial >= 0) cJSON_AddBoolToObject(o, "trivial", e->trivial == 1);
         cJSON_AddItemToObject(o, "rmse", json_number(e->rmse));
         cJSON_AddBoolToObject(o, "reusable", e->reusable);
