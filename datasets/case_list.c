@@ -66,7 +66,7 @@ static int add_folder(CaseList *l, const char *sub, CaseRole role)
         l->files = xrealloc(l->files, sizeof *l->files * (size_t)(l->count + 1));
         l->files[l->count++] = f;
     }
-    fs_free_names(names, n);
+    free_strings(names, n);
     free(dir);
     return status;
 }
@@ -83,7 +83,7 @@ int case_list(const char *dir, CaseRole role, CaseList *out)
     int n = status ? 0 : fs_list(out->root, 1, &subs);
     if (n < 0) status = -1;
     for (int i = 0; i < n && !status; i++) status = add_folder(out, subs[i], role);
-    if (n > 0) fs_free_names(subs, n);
+    if (n > 0) free_strings(subs, n);
     if (!status && !out->count)
         status = error_set("%s: no %s here (.nii, .nii.gz or .png files, in the folder or its "
                            "subfolders)", out->root, role == CASE_IMAGES ? "images" : "masks");

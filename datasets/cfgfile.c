@@ -128,12 +128,8 @@ const char *cfgfile_get(const CfgFile *cfg, const char *key)
 
 void cfgfile_free(CfgFile *cfg)
 {
-    for (int i = 0; i < cfg->count; i++) {
-        free(cfg->keys[i]);
-        free(cfg->values[i]);
-    }
-    free(cfg->keys);
-    free(cfg->values);
+    free_strings(cfg->keys, cfg->count);
+    free_strings(cfg->values, cfg->count);
     free(cfg->lines);
     memset(cfg, 0, sizeof *cfg);
 }

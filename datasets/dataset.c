@@ -237,7 +237,7 @@ static int acdc_add_patient(Dataset *d, const char *id)
         snprintf(mask_name, sizeof mask_name, "%.*s", (int)stem, files[i]);
         dataset_patient_add_item(&pat, image, mask, dataset_patient_add_frame(&pat, mask_name), -1);
     }
-    fs_free_names(files, count);
+    free_strings(files, count);
     if (status || pat.item_count == 0) {
         free_patient(&pat);
         free(dir);
@@ -258,7 +258,7 @@ static int acdc_list(Dataset *d)
     int status = 0;
     for (int i = 0; i < count && !status; i++)
         if (acdc_add_patient(d, dirs[i]) < 0) status = -1;
-    fs_free_names(dirs, count);
+    free_strings(dirs, count);
     return status;
 }
 
@@ -291,12 +291,12 @@ static int png_list(Dataset *d)
         if (nfiles < 0) status = -1;
         else if (!status && pat.item_count == 0)
             status = error_set("%s: no .png slices in this patient folder", idir);
-        fs_free_names(files, nfiles);
+        free_strings(files, nfiles);
         dataset_add_patient(d, &pat);            /* added even on error, so close frees it */
         free(idir);
         free(mdir);
     }
-    fs_free_names(pids, count);
+    free_strings(pids, count);
     free(images);
     free(masks);
     return status;

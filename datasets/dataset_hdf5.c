@@ -15,7 +15,7 @@ static char *copy_string(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-/* The .h5 files of dir (none when it cannot be read); free with fs_free_names. */
+/* The .h5 files of dir (none when it cannot be read); free with free_strings. */
 static int list_h5(const char *dir, char ***names)
 {
     char **all;
@@ -46,10 +46,10 @@ static int holds_case_folders(const char *dir)
         char *sub = fs_join(dir, subs[i]), **files;
         int count = list_h5(sub, &files);
         found = count > 0;
-        fs_free_names(files, count);
+        free_strings(files, count);
         free(sub);
     }
-    fs_free_names(subs, n);
+    free_strings(subs, n);
     return found;
 }
 
@@ -85,7 +85,7 @@ int dataset_hdf5_detect(const char *dir, DatasetHdf5Form *form, char **root)
             found = 1;
         }
     }
-    fs_free_names(subs, n);
+    free_strings(subs, n);
     return found;
 }
 
@@ -109,10 +109,10 @@ static int list_case_folders(Dataset *d)
                                      dataset_patient_add_frame(&pat, cases[i]), -1);
             dataset_add_patient(d, &pat);
         }
-        fs_free_names(files, count);
+        free_strings(files, count);
         free(dir);
     }
-    fs_free_names(cases, n);
+    free_strings(cases, n);
     return status;
 }
 
@@ -169,7 +169,7 @@ static void collect(const char *dir, H5File **files, int *count)
         snprintf(file, sizeof file, "%s.h5", names[i]);
         f->path = fs_join(dir, file);
     }
-    fs_free_names(names, n);
+    free_strings(names, n);
 }
 
 /* Sorted files into patients, frames and items; slices of a case held as a volume are

@@ -96,3 +96,9 @@ char *xstrdup(const char *s)
     size_t n = strlen(s) + 1;
     return memcpy(xmalloc(n), s, n);
 }
+
+void free_strings(char **strings, int count)
+{
+    for (int i = 0; strings && i < count; i++) free(strings[i]);
+    free(strings);
+}

@@ -34,6 +34,8 @@ void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t bytes);
 /* A copy of s, allocated as by xmalloc. */
 char *xstrdup(const char *s);
+/* Free strings[0..count) and the array itself (NULL: nothing). */
+void free_strings(char **strings, int count);
 /* floats floats, uninitialised, 64-byte aligned (a cache line, an AVX-512 vector) as the
  * step arena's memory is; free() frees them. Buffers handed to the kernels from outside
  * the arena (benchmarks, tests, tensors) should be: at malloc's 16-byte alignment

@@ -96,12 +96,6 @@ static int compare_natural(const void *a, const void *b)
     return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-void fs_free_names(char **names, int count)
-{
-    for (int i = 0; i < count; i++) free(names[i]);
-    free(names);
-}
-
 int fs_list(const char *dir, int want_dirs, char ***out)
 {
     *out = NULL;

@@ -29,9 +29,8 @@ int fs_same_file(const char *a, const char *b);
 int fs_check_output(const char *output, const char *const *inputs, int n);
 /* Names in dir (no hidden entries), directories (want_dirs) or regular files, in natural
  * order ("P2" before "P10"). Returns the count, or -1 with a message; free with
- * fs_free_names. */
+ * free_strings (error.h). */
 int fs_list(const char *dir, int want_dirs, char ***out);
-void fs_free_names(char **names, int count);
 /* Read the regular file path whole into *data (malloc'd, NUL-terminated after *size bytes;
  * free() it). 0, or -1 with a message naming path (not a regular file, read error). */
 int read_whole_file(const char *path, char **data, size_t *size);

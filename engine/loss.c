@@ -27,6 +27,17 @@ static double pixel_exp_sum(const float *z, size_t stride, int k, double m)
     return s;
 }
 
+/* Pixel p of logits (N, K, H*W = hw) as its softmax needs it: the offset of its first logit
+ * (its K logits are hw apart), and the shift m and denominator s of
+ * softmax(z)_c = exp(z_c - m) / s. */
+static size_t pixel_softmax(const float *logits, size_t p, int hw, int k, double *m, double *s)
+{
+    const size_t at = (p / hw) * k * hw + p % hw;
+    *m = pixel_max(logits + at, hw, k);
+    *s = pixel_exp_sum(logits + at, hw, k, *m);
+    return at;
+}
+
 /* ---- softmax cross-entropy --------------------------------------------------------------- */
 
 double cross_entropy_forward(int n, int k, int hw, const float *logits, const int64_t *labels,
@@ -38,10 +49,10 @@ double cross_entropy_forward(int n, int k, int hw, const float *logits, const in
         size_t p1 = (b + 1) * LOSS_BLOCK < pixels ? (b + 1) * LOSS_BLOCK : pixels;
         double sum = 0;
         for (size_t p = b * LOSS_BLOCK; p < p1; p++) {
-            const float *z = logits + (p / hw) * k * hw + p % hw;
-            double m = pixel_max(z, hw, k);
+            double m, s;
+            const float *z = logits + pixel_softmax(logits, p, hw, k, &m, &s);
             /* -log softmax(z)_label = log(sum exp(z_c - m)) + m - z_label */
-            sum += log(pixel_exp_sum(z, hw, k, m)) + m - z[labels[p] * hw];
+            sum += log(s) + m - z[labels[p] * hw];
         }
         partial[b] = sum;
     }
@@ -57,10 +68,10 @@ void cross_entropy_backward(int n, int k, int hw, const float *logits, const int
     const double scale = (double)dloss / (double)pixels;
 #pragma omp parallel for schedule(static) if (pixels * k >= LOSS_PARALLEL_MIN)
     for (size_t p = 0; p < pixels; p++) {
-        size_t at = (p / hw) * k * hw + p % hw;
+        double m, s;
+        const size_t at = pixel_softmax(logits, p, hw, k, &m, &s);
         const float *z = logits + at;
         float *dz = dlogits + at;
-        double m = pixel_max(z, hw, k), s = pixel_exp_sum(z, hw, k, m);
         for (int c = 0; c < k; c++) {
             double prob = exp(z[c * hw] - m) / s;
             dz[c * hw] += (float)(scale * (prob - (c == labels[p])));
@@ -159,10 +170,10 @@ void dice_backward(int n, int k, int hw, const float *logits, const int64_t *lab
     const int first = include_background ? 0 : 1;
 #pragma omp parallel for schedule(static) if (pixels * k >= LOSS_PARALLEL_MIN)
     for (size_t p = 0; p < pixels; p++) {
-        size_t at = (p / hw) * k * hw + p % hw;
+        double m, s;
+        const size_t at = pixel_softmax(logits, p, hw, k, &m, &s);
         const float *z = logits + at;
         float *dz = dlogits + at;
-        double m = pixel_max(z, hw, k), s = pixel_exp_sum(z, hw, k, m);
         double dot = 0;                     /* sum_j p_j dL/dp_j */
         for (int c = 0; c < k; c++)
             dot += exp(z[c * hw] - m) / s * dice_dprob(sums, k, c, labels[p], eps, first);

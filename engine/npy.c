@@ -285,15 +285,24 @@ static double element(const NpyArray *a, size_t i)
     }
 }
 
+/* a's values converted to `to` (float32 or int64, as a C cast converts the double that
+ * element() reads), in place of its data. */
+static void convert(NpyArray *a, NpyDtype to)
+{
+    void *data = xmalloc(a->count * (to == NPY_DTYPE_F32 ? sizeof(float) : sizeof(int64_t)));
+    for (size_t i = 0; i < a->count; i++) {
+        if (to == NPY_DTYPE_F32) ((float *)data)[i] = (float)element(a, i);
+        else ((int64_t *)data)[i] = (int64_t)element(a, i);
+    }
+    free(a->data);
+    a->data = data;
+    a->dtype = to;
+}
+
 int npy_read_f32(const char *path, NpyArray *out)
 {
     if (npy_read(path, out) != 0) return -1;
-    if (out->dtype == NPY_DTYPE_F32) return 0;
-    float *data = xmalloc(out->count * sizeof *data);
-    for (size_t i = 0; i < out->count; i++) data[i] = (float)element(out, i);
-    free(out->data);
-    out->data = data;
-    out->dtype = NPY_DTYPE_F32;
+    if (out->dtype != NPY_DTYPE_F32) convert(out, NPY_DTYPE_F32);
     return 0;
 }
 
@@ -307,11 +316,7 @@ int npy_read_i64(const char *path, NpyArray *out)
         npy_free(out);
         return -1;
     }
-    int64_t *data = xmalloc(out->count * sizeof *data);
-    for (size_t i = 0; i < out->count; i++) data[i] = (int64_t)element(out, i);
-    free(out->data);
-    out->data = data;
-    out->dtype = NPY_DTYPE_I64;
+    convert(out, NPY_DTYPE_I64);
     return 0;
 }
 

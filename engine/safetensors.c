@@ -363,7 +363,7 @@ static int index_names(const char *label, SafeTensors *st, NameIndex *names)
 }
 
 /* Entries in file order (spans sorted by offset), so that listings follow the file, each
- * pointing at its bytes in data; by_name renumbered to match. */
+ * pointing at its bytes in data (NULL: no data was read); by_name renumbered to match. */
 static void order_entries(SafeTensors *st, const Span *spans, int items,
                           const unsigned char *data)
 {
@@ -371,7 +371,7 @@ static void order_entries(SafeTensors *st, const Span *spans, int items,
     int *new_index = xcalloc((size_t)items, sizeof *new_index);
     for (int i = 0; i < st->count; i++) {
         ordered[i] = st->entries[spans[i].index];
-        ordered[i].data = data + spans[i].begin;
+        ordered[i].data = data ? data + spans[i].begin : NULL;
         new_index[spans[i].index] = i;
     }
     for (int i = 0; i < st->count; i++) st->by_name[i] = new_index[st->by_name[i]];
@@ -380,8 +380,10 @@ static void order_entries(SafeTensors *st, const Span *spans, int items,
     st->entries = ordered;
 }
 
-/* Parse st->file (already owned by st). On error the caller frees st. */
-static int parse_owned(const char *label, SafeTensors *st)
+/* Parse st->file (already owned by st): the header, and the tensors' bytes when it holds
+ * them (with_data); st->file_size is the whole file's size either way, so the header is
+ * checked against the file's real length. On error the caller frees st. */
+static int parse_owned(const char *label, SafeTensors *st, bool with_data)
 {
     uint64_t n = 0;
     cJSON *root = NULL;
@@ -395,7 +397,9 @@ static int parse_owned(const char *label, SafeTensors *st)
     cJSON_Delete(root);
     if (rc == 0) rc = index_names(label, st, names);
     if (rc == 0) rc = check_layout(label, st, spans, st->file_size - 8 - n);
-    if (rc == 0) order_entries(st, spans, items, (const unsigned char *)st->file + 8 + n);
+    if (rc == 0)
+        order_entries(st, spans, items,
+                      with_data ? (const unsigned char *)st->file + 8 + n : NULL);
     free(spans);
     free(names);
     return rc;
@@ -413,14 +417,26 @@ int safetensors_parse(const void *bytes, size_t len, const char *label, SafeTens
     out->file = xmalloc(len);
     if (len) memcpy(out->file, bytes, len);
     out->file_size = len;
-    if (parse_owned(label, out) != 0) {
+    if (parse_owned(label, out, true) != 0) {
         safetensors_free(out);
         return -1;
     }
     return 0;
 }
 
-int safetensors_read(const char *path, SafeTensors *out)
+/* How many bytes of a file of `size` bytes starting with `first` (its first 8 bytes, or
+ * fewer) hold its header: the length field and the header it gives, or just what there is
+ * when that length is not one parse_header accepts (it then says why). */
+static size_t header_bytes(const unsigned char *first, size_t size)
+{
+    if (size < 8) return size;
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | first[i];
+    return n <= SAFETENSORS_MAX_HEADER && n <= size - 8 ? 8 + (size_t)n : 8;
+}
+
+/* safetensors_read (with_data) or safetensors_read_header. */
+static int read_path(const char *path, SafeTensors *out, bool with_data)
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
@@ -432,21 +448,32 @@ int safetensors_read(const char *path, SafeTensors *out)
     }
     st_init(out, path);
     out->file_size = (size_t)sb.st_size;
-    out->file = xmalloc(out->file_size);
-    size_t got = fread(out->file, 1, out->file_size, f);
+    unsigned char first[8];
+    size_t got = fread(first, 1, out->file_size < 8 ? out->file_size : 8, f);
+    const size_t want = with_data ? out->file_size : header_bytes(first, out->file_size);
+    out->file = xmalloc(want > 8 ? want : 8);
+    memcpy(out->file, first, got);
+    if (want > got) got += fread(out->file + got, 1, want - got, f);
     int read_error = ferror(f);
     fclose(f);
-    if (got != out->file_size) {
+    if (got != want) {
         error_set("cannot read %s: %s", path,
                   read_error ? strerror(errno) : "file shrank while reading");
         safetensors_free(out);
         return -1;
     }
-    if (parse_owned(path, out) != 0) {
+    if (parse_owned(path, out, with_data) != 0) {
         safetensors_free(out);
         return -1;
     }
     return 0;
+}
+
+int safetensors_read(const char *path, SafeTensors *out) { return read_path(path, out, true); }
+
+int safetensors_read_header(const char *path, SafeTensors *out)
+{
+    return read_path(path, out, false);
 }
 
 void safetensors_free(SafeTensors *st)
@@ -455,14 +482,10 @@ void safetensors_free(SafeTensors *st)
     /* After a failed parse, names may be set beyond count only if allocated: count
      * covers every name we allocated. */
     for (int i = 0; i < st->count; i++) free(st->entries[i].name);
-    for (int i = 0; i < st->meta_count; i++) {
-        free(st->meta_keys[i]);
-        free(st->meta_values[i]);
-    }
+    free_strings(st->meta_keys, st->meta_count);
+    free_strings(st->meta_values, st->meta_count);
     free(st->entries);
     free(st->by_name);
-    free(st->meta_keys);
-    free(st->meta_values);
     free(st->file);
     free(st->path);
     memset(st, 0, sizeof *st);
@@ -512,6 +535,7 @@ static SafetensorsEntry *expect_tensor(SafeTensors *st, const char *name, Safete
                   safetensors_shape_str(ndim, shape, want, sizeof want));
         return NULL;
     }
+    CHECK(e->data || !e->nbytes, "%s: tensor '%s' read from a header read alone", st->path, name);
     e->used = true;
     return e;
 }

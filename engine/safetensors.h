@@ -67,6 +67,10 @@ typedef struct SafeTensors {
 /* Load and validate a whole file. 0, or -1 with the error set (out is then empty and
  * needs no free). */
 int safetensors_read(const char *path, SafeTensors *out);
+/* The header alone, validated as safetensors_read validates it (against the file's real
+ * size): metadata, names, dtypes and shapes, with every entry's data NULL. For what a
+ * header says (a run's epoch) without reading a checkpoint of hundreds of MB. */
+int safetensors_read_header(const char *path, SafeTensors *out);
 /* The same from bytes in memory (copied); `label` stands for the file name in messages. */
 int safetensors_parse(const void *bytes, size_t len, const char *label, SafeTensors *out);
 void safetensors_free(SafeTensors *st);

@@ -31,13 +31,9 @@ void safetensors_writer_init(SafetensorsWriter *w)
 void safetensors_writer_free(SafetensorsWriter *w)
 {
     for (int i = 0; i < w->count; i++) free(w->entries[i].name);
-    for (int i = 0; i < w->meta_count; i++) {
-        free(w->meta_keys[i]);
-        free(w->meta_values[i]);
-    }
+    free_strings(w->meta_keys, w->meta_count);
+    free_strings(w->meta_values, w->meta_count);
     free(w->entries);
-    free(w->meta_keys);
-    free(w->meta_values);
     memset(w, 0, sizeof *w);
 }
 

@@ -238,18 +238,12 @@ static void rows_alloc(Rows *w, int n)
 
 static void rows_free(Rows *w)
 {
-    for (int i = 0; i < w->n; i++) {
-        free(w->label[i]);
-        free(w->group[i]);
-        free(w->note[i]);
-        free(w->hover[i]);
-    }
+    free_strings(w->label, w->n);
+    free_strings(w->group, w->n);
+    free_strings(w->note, w->n);
+    free_strings(w->hover, w->n);
     free(w->row);
     free(w->colour);
-    free(w->label);
-    free(w->group);
-    free(w->note);
-    free(w->hover);
     free(w->x);
     free(w->lo);
     free(w->hi);

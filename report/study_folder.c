@@ -90,87 +90,76 @@ int study_check_columns(const char *part, const CsvTable *t)
     return 0;
 }
 
-static int load_tables(const char *dir, const char *sub, StudyTable **out, int *n_out)
+/* One file of a study folder's part `sub` read into *item (a StudyTable, StudyPlan or
+ * StudyImage, zeroed), its name the file's stem; -1 with a message, holding nothing. */
+typedef int (*LoadFile)(const char *path, const char *sub, void *item);
+
+static int load_table(const char *path, const char *sub, void *item)
 {
-    char **paths;
-    int n = list_files(dir, sub, ".csv", &paths);
-    if (n < 0) return -1;
-    *out = xcalloc((size_t)n + 1, sizeof **out);
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        if (!rc) {
-            StudyTable *t = &(*out)[*n_out];
-            if (csv_read(paths[i], &t->csv)) rc = -1;
-            else if (study_check_columns(sub, &t->csv)) {
-                rc = -1;
-                csv_free(&t->csv);
-            }
-            if (!rc) {
-                t->name = stem(paths[i]);
-                (*n_out)++;
-            }
-        }
-        free(paths[i]);
+    StudyTable *t = item;
+    if (csv_read(path, &t->csv)) return -1;
+    if (study_check_columns(sub, &t->csv)) {
+        csv_free(&t->csv);
+        return -1;
     }
-    free(paths);
-    return rc;
+    t->name = stem(path);
+    return 0;
 }
 
-static int load_plans(Study *s)
+static int load_plan(const char *path, const char *sub, void *item)
 {
-    char **paths;
-    int n = list_files(s->dir, "plans", ".json", &paths);
-    if (n < 0) return -1;
-    s->plans = xcalloc((size_t)n + 1, sizeof *s->plans);
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        cJSON *json = rc ? NULL : plan_file_read(paths[i]);
-        if (!json) {
-            rc = -1;
-        } else {
-            s->plans[s->n_plans].name = stem(paths[i]);
-            s->plans[s->n_plans++].json = json;
-        }
-        free(paths[i]);
-    }
-    free(paths);
-    return rc;
+    (void)sub;
+    StudyPlan *p = item;
+    if (!(p->json = plan_file_read(path))) return -1;
+    p->name = stem(path);
+    return 0;
 }
 
-static int load_overlays(Study *s)
+static int load_overlay(const char *path, const char *sub, void *item)
+{
+    (void)sub;
+    StudyImage *im = item;
+    struct stat st;
+    FILE *f = NULL;
+    if (stat(path, &st) || !(f = fopen(path, "rb")))
+        return error_set("%s: cannot open: %s", path, strerror(errno));
+    if ((size_t)st.st_size > MAX_IMAGE_BYTES) {
+        fclose(f);
+        return error_set("%s: %lld bytes, more than the report embeds (%u MB)", path,
+                         (long long)st.st_size, MAX_IMAGE_BYTES >> 20);
+    }
+    im->bytes = xmalloc((size_t)st.st_size + 1);
+    im->size = fread(im->bytes, 1, (size_t)st.st_size, f);
+    fclose(f);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (im->size != (size_t)st.st_size || im->size < 8 || memcmp(im->bytes, sig, 8)) {
+        free(im->bytes);
+        im->bytes = NULL;
+        return error_set("%s: not a PNG file", path);
+    }
+    im->name = stem(path);
+    return 0;
+}
+
+/* Every file of dir/sub ending in ext, in name order, loaded into a new array of `size`-byte
+ * items (one more than the files, zeroed) that *count counts; the first failure stops it and
+ * sets *rc to -1. Nothing is done once *rc is set, so that calls can follow one another. */
+static void *load_each(const char *dir, const char *sub, const char *ext, size_t size,
+                       LoadFile load, int *count, int *rc)
 {
     char **paths;
-    int n = list_files(s->dir, "overlays", ".png", &paths);
-    if (n < 0) return -1;
-    s->overlays = xcalloc((size_t)n + 1, sizeof *s->overlays);
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        struct stat st;
-        FILE *f = NULL;
-        if (!rc && (stat(paths[i], &st) || !(f = fopen(paths[i], "rb"))))
-            rc = error_set("%s: cannot open: %s", paths[i], strerror(errno));
-        else if (!rc && (size_t)st.st_size > MAX_IMAGE_BYTES)
-            rc = error_set("%s: %lld bytes, more than the report embeds (%u MB)", paths[i],
-                           (long long)st.st_size, MAX_IMAGE_BYTES >> 20);
-        if (f && !rc) {
-            StudyImage *im = &s->overlays[s->n_overlays];
-            im->bytes = xmalloc((size_t)st.st_size + 1);
-            im->size = fread(im->bytes, 1, (size_t)st.st_size, f);
-            static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-            if (im->size != (size_t)st.st_size || im->size < 8 || memcmp(im->bytes, sig, 8)) {
-                rc = error_set("%s: not a PNG file", paths[i]);
-                free(im->bytes);
-                im->bytes = NULL;
-            } else {
-                im->name = stem(paths[i]);
-                s->n_overlays++;
-            }
-        }
-        if (f) fclose(f);
-        free(paths[i]);
+    const int n = *rc ? -1 : list_files(dir, sub, ext, &paths);
+    if (n < 0) {
+        *rc = -1;
+        return NULL;
     }
-    free(paths);
-    return rc;
+    char *items = xcalloc((size_t)n + 1, size);
+    for (int i = 0; i < n && !*rc; i++) {
+        *rc = load(paths[i], sub, items + (size_t)*count * size);
+        if (!*rc) (*count)++;
+    }
+    free_strings(paths, n);
+    return items;
 }
 
 int study_load(const char *dir, Study *s)
@@ -180,12 +169,17 @@ int study_load(const char *dir, Study *s)
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
         return error_set("%s: not a folder", dir);
     s->dir = xstrdup(dir);
-    if (load_tables(dir, "scans", &s->scans, &s->n_scans) ||
-        load_tables(dir, "bn", &s->bn, &s->n_bn) ||
-        load_tables(dir, "rmse", &s->rmse, &s->n_rmse) ||
-        load_tables(dir, "cka", &s->cka, &s->n_cka) ||
-        load_tables(dir, "transferability", &s->scores, &s->n_scores) || load_plans(s) ||
-        load_overlays(s)) {
+    int rc = 0;
+    s->scans = load_each(dir, "scans", ".csv", sizeof *s->scans, load_table, &s->n_scans, &rc);
+    s->bn = load_each(dir, "bn", ".csv", sizeof *s->bn, load_table, &s->n_bn, &rc);
+    s->rmse = load_each(dir, "rmse", ".csv", sizeof *s->rmse, load_table, &s->n_rmse, &rc);
+    s->cka = load_each(dir, "cka", ".csv", sizeof *s->cka, load_table, &s->n_cka, &rc);
+    s->scores = load_each(dir, "transferability", ".csv", sizeof *s->scores, load_table,
+                          &s->n_scores, &rc);
+    s->plans = load_each(dir, "plans", ".json", sizeof *s->plans, load_plan, &s->n_plans, &rc);
+    s->overlays = load_each(dir, "overlays", ".png", sizeof *s->overlays, load_overlay,
+                            &s->n_overlays, &rc);
+    if (rc) {
         study_free(s);
         return -1;
     }
@@ -211,7 +205,7 @@ int study_load(const char *dir, Study *s)
     return 0;
 }
 
-/* Every file of dir the report reads, in *paths (n returned; free with fs_free_names). */
+/* Every file of dir the report reads, in *paths (n returned; free with free_strings). */
 static int list_inputs(const char *dir, char ***paths)
 {
     static const struct { const char *sub, *ext; } parts[] = {
@@ -237,7 +231,7 @@ static int list_inputs(const char *dir, char ***paths)
         all[n++] = fs_join(run, "log.csv");
         free(run);
     }
-    if (m > 0) fs_free_names(folders, m);
+    if (m > 0) free_strings(folders, m);
     error_clear();                        /* an absent runs folder is no error */
     free(runs);
     *paths = all;
@@ -249,7 +243,7 @@ int study_check_output(const char *dir, const char *out)
     char **paths;
     int n = list_inputs(dir, &paths);
     int rc = fs_check_output(out, (const char *const *)paths, n);
-    fs_free_names(paths, n);
+    free_strings(paths, n);
     return rc;
 }
 

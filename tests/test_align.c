@@ -265,16 +265,6 @@ static void test_commands(void **state)
     model_free(&p);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    engine_set_threads(1);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_assignment_vs_scipy),
-        cmocka_unit_test(test_groups_follow_wiring),
-        cmocka_unit_test(test_permuted_copy_aligns_back),
-        cmocka_unit_test(test_aligned_model_keeps_function),
-        cmocka_unit_test(test_commands),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("align", one_thread_dir_setup, test_dir_teardown,
+          test_assignment_vs_scipy, test_groups_follow_wiring, test_permuted_copy_aligns_back,
+          test_aligned_model_keeps_function, test_commands)

@@ -322,19 +322,8 @@ static void test_remove_stale(void **state)
     free(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_commit_and_replace),
-        cmocka_unit_test(test_abort_keeps_old_file),
-        cmocka_unit_test(test_open_errors_name_the_file),
-        cmocka_unit_test(test_failed_write_keeps_old_file),
-        cmocka_unit_test(test_write_text),
-        cmocka_unit_test(test_mode_kept),
-        cmocka_unit_test(test_symlink_target_replaced),
-        cmocka_unit_test(test_device_written_through),
-        cmocka_unit_test(test_fifo_written_through),
-        cmocka_unit_test(test_remove_stale),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("atomic file", NULL, NULL,
+          test_commit_and_replace, test_abort_keeps_old_file, test_open_errors_name_the_file,
+          test_failed_write_keeps_old_file, test_write_text, test_mode_kept,
+          test_symlink_target_replaced, test_device_written_through, test_fifo_written_through,
+          test_remove_stale)

@@ -111,12 +111,5 @@ static void test_resampling_bounded(void **state)
     assert_int_equal(run_command(cmd, out, sizeof out), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_options_out_of_range),
-        cmocka_unit_test(test_sizes_beyond_memory),
-        cmocka_unit_test(test_resampling_bounded),
-    };
-    return cmocka_run_group_tests_name("bad options", tests, setup, test_dir_teardown);
-}
+TEST_MAIN("bad options", setup, test_dir_teardown,
+          test_options_out_of_range, test_sizes_beyond_memory, test_resampling_bounded)

@@ -127,13 +127,5 @@ static void test_output_is_an_input(void **state)
     assert_int_equal(run_line(out, sizeof out, "@ report %/study -o %/study/transfer/report.html"), 0);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_output_device_and_fifo),
-        cmocka_unit_test(test_output_symlink_and_mode),
-        cmocka_unit_test(test_output_is_an_input),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("bad outputs", test_dir_setup, test_dir_teardown,
+          test_output_device_and_fifo, test_output_symlink_and_mode, test_output_is_an_input)

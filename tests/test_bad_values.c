@@ -179,13 +179,5 @@ static void test_bad_arrays_and_images(void **state)
                  "tensor 'enc2.conv1.weight' holds a non-finite value");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_scans),
-        cmocka_unit_test(test_bad_study_cfg),
-        cmocka_unit_test(test_bad_json),
-        cmocka_unit_test(test_bad_arrays_and_images),
-    };
-    return cmocka_run_group_tests_name("bad values", tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("bad values", test_dir_setup, test_dir_teardown,
+          test_bad_scans, test_bad_study_cfg, test_bad_json, test_bad_arrays_and_images)

@@ -196,15 +196,6 @@ static void test_shape_mismatch_is_reported(void **state)
                               "batchnorm2d: input [2, 4, 3, 3] does not fit parameter [3]");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gradients_train),
-        cmocka_unit_test(test_gradients_eval),
-        cmocka_unit_test(test_fused_relu),
-        cmocka_unit_test(test_running_update_by_hand),
-        cmocka_unit_test(test_frozen_statistics),
-        cmocka_unit_test(test_shape_mismatch_is_reported),
-    };
-    return cmocka_run_group_tests_name("batchnorm2d", tests, NULL, NULL);
-}
+TEST_MAIN("batchnorm2d", NULL, NULL,
+          test_gradients_train, test_gradients_eval, test_fused_relu, test_running_update_by_hand,
+          test_frozen_statistics, test_shape_mismatch_is_reported)

@@ -178,14 +178,6 @@ static void test_sgemm_bits_and_thread_count(void **state)
     engine_set_threads(saved);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kernel_chosen_by_features),
-        cmocka_unit_test(test_user_kernel_kept),
-        cmocka_unit_test(test_sgemm_against_direct),
-        cmocka_unit_test(test_gemm_split),
-        cmocka_unit_test(test_sgemm_bits_and_thread_count),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("blas", NULL, NULL,
+          test_kernel_chosen_by_features, test_user_kernel_kept, test_sgemm_against_direct,
+          test_gemm_split, test_sgemm_bits_and_thread_count)

@@ -213,16 +213,7 @@ static void test_shape_mismatch_is_reported(void **state)
                               "conv2d: input [1, 3, 8, 8] does not fit weight [4, 2, 3, 3]");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_direct),
-        cmocka_unit_test(test_paths_against_direct),
-        cmocka_unit_test(test_per_image_any_thread_count),
-        cmocka_unit_test(test_gradcheck),
-        cmocka_unit_test(test_col2im_is_adjoint),
-        cmocka_unit_test(test_batching_choice),
-        cmocka_unit_test(test_shape_mismatch_is_reported),
-    };
-    return cmocka_run_group_tests_name("conv2d", tests, NULL, NULL);
-}
+TEST_MAIN("conv2d", NULL, NULL,
+          test_against_direct, test_paths_against_direct, test_per_image_any_thread_count,
+          test_gradcheck, test_col2im_is_adjoint, test_batching_choice,
+          test_shape_mismatch_is_reported)

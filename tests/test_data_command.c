@@ -268,13 +268,6 @@ static void test_command_info_release_without_cfg(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_command_errors),
-        cmocka_unit_test(test_command_reports_each_broken_file),
-        cmocka_unit_test(test_command_synth_info_preview),
-        cmocka_unit_test(test_command_info_release_without_cfg),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("data command", test_dir_setup, test_dir_teardown,
+          test_command_errors, test_command_reports_each_broken_file,
+          test_command_synth_info_preview, test_command_info_release_without_cfg)

@@ -286,15 +286,6 @@ static void test_label_lists(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_data_form),
-        cmocka_unit_test(test_case_folders),
-        cmocka_unit_test(test_files_written_by_h5py),
-        cmocka_unit_test(test_h5py_reads_our_files),
-        cmocka_unit_test(test_list_split),
-        cmocka_unit_test(test_label_lists),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("data hdf5", test_dir_setup, test_dir_teardown,
+          test_data_form, test_case_folders, test_files_written_by_h5py, test_h5py_reads_our_files,
+          test_list_split, test_label_lists)

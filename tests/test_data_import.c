@@ -307,12 +307,5 @@ static void test_own_class_names(void **state)
         fail_msg("eval --pred --gt: exit %d:\n%s", rc, text);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_input_one_line),
-        cmocka_unit_test(test_import),
-        cmocka_unit_test(test_own_class_names),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("data import", test_dir_setup, test_dir_teardown,
+          test_bad_input_one_line, test_import, test_own_class_names)

@@ -502,19 +502,8 @@ static void test_gzip_bomb(void **state)
     assert_exits_with_message(read_bomb, NULL, "read the declared 4x4");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_all_types),
-        cmocka_unit_test(test_write_rounds_and_clamps),
-        cmocka_unit_test(test_big_endian_scaled_extension_4d),
-        cmocka_unit_test(test_slope_zero_or_nan_means_unscaled),
-        cmocka_unit_test(test_malformed_headers),
-        cmocka_unit_test(test_truncated_and_damaged_gzip),
-        cmocka_unit_test(test_nonfinite_voxels),
-        cmocka_unit_test(test_gzip_bomb),
-        cmocka_unit_test(test_files_written_by_nibabel),
-        cmocka_unit_test(test_nibabel_reads_our_files),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("data nifti", test_dir_setup, test_dir_teardown,
+          test_roundtrip_all_types, test_write_rounds_and_clamps,
+          test_big_endian_scaled_extension_4d, test_slope_zero_or_nan_means_unscaled,
+          test_malformed_headers, test_truncated_and_damaged_gzip, test_nonfinite_voxels,
+          test_gzip_bomb, test_files_written_by_nibabel, test_nibabel_reads_our_files)

@@ -425,21 +425,9 @@ static void test_batch_parts_make_the_batch(void **state)
     sliceset_free(&set);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ordered_splits_follow_the_paper),
-        cmocka_unit_test(test_random_split_is_disjoint_and_seeded),
-        cmocka_unit_test(test_split_options_and_errors),
-        cmocka_unit_test(test_choose_training_patients),
-        cmocka_unit_test(test_crop_and_pad),
-        cmocka_unit_test(test_zscore),
-        cmocka_unit_test(test_resample_to_spacing),
-        cmocka_unit_test(test_augment_identity_and_flips),
-        cmocka_unit_test(test_augment_is_seeded),
-        cmocka_unit_test(test_batches_shuffle_per_epoch),
-        cmocka_unit_test(test_batches_resume_exactly),
-        cmocka_unit_test(test_batch_parts_make_the_batch),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("data pipeline", NULL, NULL,
+          test_ordered_splits_follow_the_paper, test_random_split_is_disjoint_and_seeded,
+          test_split_options_and_errors, test_choose_training_patients, test_crop_and_pad,
+          test_zscore, test_resample_to_spacing, test_augment_identity_and_flips,
+          test_augment_is_seeded, test_batches_shuffle_per_epoch, test_batches_resume_exactly,
+          test_batch_parts_make_the_batch)

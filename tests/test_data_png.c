@@ -172,14 +172,6 @@ static void test_decode_from_memory(void **state)
     free(b);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_8_and_16_bit),
-        cmocka_unit_test(test_rgb_with_equal_channels_reads_as_gray),
-        cmocka_unit_test(test_other_colour_types),
-        cmocka_unit_test(test_damaged_files),
-        cmocka_unit_test(test_decode_from_memory),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("data png", test_dir_setup, test_dir_teardown,
+          test_roundtrip_8_and_16_bit, test_rgb_with_equal_channels_reads_as_gray,
+          test_other_colour_types, test_damaged_files, test_decode_from_memory)

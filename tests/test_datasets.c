@@ -544,20 +544,7 @@ static void test_class_helpers(void **state)
     assert_int_equal(dataset_preset_classes("ct"), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_synth_same_seed_same_bytes),
-        cmocka_unit_test(test_acdc_preset),
-        cmocka_unit_test(test_t1_preset),
-        cmocka_unit_test(test_rvsc_preset),
-        cmocka_unit_test(test_load_preprocessed),
-        cmocka_unit_test(test_png_layout),
-        cmocka_unit_test(test_png_mismatches),
-        cmocka_unit_test(test_acdc_mismatches),
-        cmocka_unit_test(test_acdc_release_without_cfg),
-        cmocka_unit_test(test_cfgfile),
-        cmocka_unit_test(test_class_helpers),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("datasets", test_dir_setup, test_dir_teardown,
+          test_synth_same_seed_same_bytes, test_acdc_preset, test_t1_preset, test_rvsc_preset,
+          test_load_preprocessed, test_png_layout, test_png_mismatches, test_acdc_mismatches,
+          test_acdc_release_without_cfg, test_cfgfile, test_class_helpers)

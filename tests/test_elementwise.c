@@ -415,21 +415,8 @@ static void test_shape_mismatch_is_reported(void **state)
                               "differ in N");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_relu_forward),
-        cmocka_unit_test(test_relu_gradcheck),
-        cmocka_unit_test(test_relu_records_only_when_needed),
-        cmocka_unit_test(test_backward_recycles_gradients),
-        cmocka_unit_test(test_inference_release_reuses),
-        cmocka_unit_test(test_add),
-        cmocka_unit_test(test_add_relu),
-        cmocka_unit_test(test_concat_forward),
-        cmocka_unit_test(test_concat_gradcheck),
-        cmocka_unit_test(test_concat_resized_is_resize_then_concat),
-        cmocka_unit_test(test_concat_resized_gradcheck),
-        cmocka_unit_test(test_shape_mismatch_is_reported),
-    };
-    return cmocka_run_group_tests_name("elementwise", tests, NULL, NULL);
-}
+TEST_MAIN("elementwise", NULL, NULL,
+          test_relu_forward, test_relu_gradcheck, test_relu_records_only_when_needed,
+          test_backward_recycles_gradients, test_inference_release_reuses, test_add, test_add_relu,
+          test_concat_forward, test_concat_gradcheck, test_concat_resized_is_resize_then_concat,
+          test_concat_resized_gradcheck, test_shape_mismatch_is_reported)

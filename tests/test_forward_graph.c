@@ -304,14 +304,6 @@ static void test_broken_architectures_stop(void **state)
         assert_exits_with_message(run_build, (void *)&cases[i], cases[i].message);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pspnet_table),
-        cmocka_unit_test(test_unet_table),
-        cmocka_unit_test(test_shape_pass),
-        cmocka_unit_test(test_toy_numbering),
-        cmocka_unit_test(test_broken_architectures_stop),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("forward graph", NULL, NULL,
+          test_pspnet_table, test_unet_table, test_shape_pass, test_toy_numbering,
+          test_broken_architectures_stop)

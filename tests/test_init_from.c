@@ -81,10 +81,5 @@ static void test_torchvision_resnet18(void **state)
     free(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_torchvision_resnet18),
-    };
-    return cmocka_run_group_tests_name("init-from", tests, NULL, NULL);
-}
+TEST_MAIN("init-from", NULL, NULL,
+          test_torchvision_resnet18)

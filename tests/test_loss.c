@@ -360,19 +360,7 @@ static void test_bad_input_is_reported(void **state)
                               "dice_loss: 1 classes without background");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cross_entropy_forward),
-        cmocka_unit_test(test_cross_entropy_by_hand),
-        cmocka_unit_test(test_cross_entropy_gradcheck),
-        cmocka_unit_test(test_mse),
-        cmocka_unit_test(test_mse_gradcheck),
-        cmocka_unit_test(test_dice_by_hand),
-        cmocka_unit_test(test_dice_forward),
-        cmocka_unit_test(test_dice_gradcheck),
-        cmocka_unit_test(test_losses_do_not_depend_on_threads),
-        cmocka_unit_test(test_bad_input_is_reported),
-    };
-    return cmocka_run_group_tests_name("loss", tests, NULL, NULL);
-}
+TEST_MAIN("loss", NULL, NULL,
+          test_cross_entropy_forward, test_cross_entropy_by_hand, test_cross_entropy_gradcheck,
+          test_mse, test_mse_gradcheck, test_dice_by_hand, test_dice_forward, test_dice_gradcheck,
+          test_losses_do_not_depend_on_threads, test_bad_input_is_reported)

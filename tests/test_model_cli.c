@@ -164,12 +164,5 @@ static void test_data_options_alike(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init_info_forward_grad),
-        cmocka_unit_test(test_bad_inputs_are_reported),
-        cmocka_unit_test(test_data_options_alike),
-    };
-    return cmocka_run_group_tests_name("model commands", tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("model commands", test_dir_setup, test_dir_teardown,
+          test_init_info_forward_grad, test_bad_inputs_are_reported, test_data_options_alike)

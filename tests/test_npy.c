@@ -411,14 +411,6 @@ static void test_round_trip(void **state)
     remove_dir(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reads_numpy_files),
-        cmocka_unit_test(test_writes_like_numpy),
-        cmocka_unit_test(test_rejects_malformed),
-        cmocka_unit_test(test_decode_from_memory),
-        cmocka_unit_test(test_round_trip),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("npy", NULL, NULL,
+          test_reads_numpy_files, test_writes_like_numpy, test_rejects_malformed,
+          test_decode_from_memory, test_round_trip)

@@ -298,16 +298,7 @@ static void test_wrong_store_is_reported(void **state)
     assert_exits_with_message(wrong_store, NULL, "optimizer_step: the store (1 parameters");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sgd_by_hand),
-        cmocka_unit_test(test_adam_by_hand),
-        cmocka_unit_test(test_several_steps),
-        cmocka_unit_test(test_frozen_is_bitwise_unchanged),
-        cmocka_unit_test(test_adam_unfrozen_later_starts_at_step_one),
-        cmocka_unit_test(test_resume_from_state),
-        cmocka_unit_test(test_wrong_store_is_reported),
-    };
-    return cmocka_run_group_tests_name("optimizer", tests, NULL, NULL);
-}
+TEST_MAIN("optimizer", NULL, NULL,
+          test_sgd_by_hand, test_adam_by_hand, test_several_steps, test_frozen_is_bitwise_unchanged,
+          test_adam_unfrozen_later_starts_at_step_one, test_resume_from_state,
+          test_wrong_store_is_reported)

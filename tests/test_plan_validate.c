@@ -235,14 +235,5 @@ static void test_command(void **state)
     assert_int_equal(run_command(cmd, out, sizeof out), 2);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    engine_set_threads(1);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sets_equal_direct_evaluation),
-        cmocka_unit_test(test_self_changes_nothing),
-        cmocka_unit_test(test_command),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("plan validate", one_thread_dir_setup, test_dir_teardown,
+          test_sets_equal_direct_evaluation, test_self_changes_nothing, test_command)

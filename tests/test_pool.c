@@ -285,17 +285,7 @@ static void test_bad_arguments_are_reported(void **state)
                               "adaptive_avgpool2d: input [1, 4, 6, 6] to output size 0x2");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_maxpool_forward),
-        cmocka_unit_test(test_maxpool_ties_and_nan),
-        cmocka_unit_test(test_maxpool_gradcheck),
-        cmocka_unit_test(test_adaptive_bins_by_hand),
-        cmocka_unit_test(test_adaptive_other_sizes),
-        cmocka_unit_test(test_adaptive_gradcheck),
-        cmocka_unit_test(test_pools_do_not_depend_on_threads),
-        cmocka_unit_test(test_bad_arguments_are_reported),
-    };
-    return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
-}
+TEST_MAIN("pool", NULL, NULL,
+          test_maxpool_forward, test_maxpool_ties_and_nan, test_maxpool_gradcheck,
+          test_adaptive_bins_by_hand, test_adaptive_other_sizes, test_adaptive_gradcheck,
+          test_pools_do_not_depend_on_threads, test_bad_arguments_are_reported)

@@ -211,13 +211,5 @@ static void test_errors(void **state)
     expect_error(args, o, "differ in size");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nibabel_volumes),
-        cmocka_unit_test(test_dataset_matches_eval),
-        cmocka_unit_test(test_png_slices),
-        cmocka_unit_test(test_errors),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("predict", test_dir_setup, test_dir_teardown,
+          test_nibabel_volumes, test_dataset_matches_eval, test_png_slices, test_errors)

@@ -401,19 +401,7 @@ static void test_report_verdict_from_runs_csv(void **state)
     free(text);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    engine_set_threads(1);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cka),
-        cmocka_unit_test(test_logme_command_vs_numpy),
-        cmocka_unit_test(test_leep_vs_numpy),
-        cmocka_unit_test(test_kendall),
-        cmocka_unit_test(test_activation_points),
-        cmocka_unit_test(test_commands),
-        cmocka_unit_test(test_report_verdict),
-        cmocka_unit_test(test_report_verdict_from_runs_csv),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("predictors", one_thread_dir_setup, test_dir_teardown,
+          test_cka, test_logme_command_vs_numpy, test_leep_vs_numpy, test_kendall,
+          test_activation_points, test_commands, test_report_verdict,
+          test_report_verdict_from_runs_csv)

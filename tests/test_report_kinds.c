@@ -133,6 +133,18 @@ static void expect_stats(const char *html, const char *md, const char *first, co
     expect_in(html, want);
 }
 
+/* The end of a test of one scan: no number of either report is NaN; then free the scan
+ * and its reports, and fail the test if any expectation was not met. */
+static void finish(char *csv, char *html, char *md)
+{
+    expect_not_in(html, "nan");
+    expect_not_in(md, "nan");
+    free(csv);
+    free(html);
+    free(md);
+    expect_all_met();
+}
+
 static void test_kinds_clear_and_inconclusive(void **state)
 {
     (void)state;
@@ -169,12 +181,7 @@ static void test_kinds_clear_and_inconclusive(void **state)
         expect_stats(html, md, "| 5 | ", ref[3], true);
         assert_true(ref[2][2] < 0 && ref[3][1] < 0 && ref[3][2] > 0);   /* the cases' premise */
     }
-    expect_not_in(html, "nan");
-    expect_not_in(md, "nan");
-    free(csv);
-    free(html);
-    free(md);
-    expect_all_met();
+    finish(csv, html, md);
 }
 
 /* Case 2: no controls, no intervals, no trivial column values; BN kinds in one layer only;
@@ -206,12 +213,7 @@ static void test_kinds_without_controls(void **state)
     expect_in(md, " | W is more sensitive than B (contradicted) |");
     expect_in(html, "<td class=\"na\">not enough layers</td>");
     expect_in(html, "<td class=\"warn\">W is more sensitive than B (contradicted)</td>");
-    expect_not_in(html, "nan");
-    expect_not_in(md, "nan");
-    free(csv);
-    free(html);
-    free(md);
-    expect_all_met();
+    finish(csv, html, md);
 }
 
 /* An older scan (no controls' columns), non-numbers, and a scan with no swap rows or no
@@ -245,13 +247,5 @@ static void test_kinds_odd_scans(void **state)
     expect_all_met();
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kinds_clear_and_inconclusive),
-        cmocka_unit_test(test_kinds_without_controls),
-        cmocka_unit_test(test_kinds_odd_scans),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("report kinds", NULL, NULL,
+          test_kinds_clear_and_inconclusive, test_kinds_without_controls, test_kinds_odd_scans)

@@ -229,12 +229,5 @@ static void test_inputs_cannot_add_markup(void **state)
     free(md);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_markdown_has_the_pages_numbers),
-        cmocka_unit_test(test_inputs_cannot_add_markup),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("report markdown", test_dir_setup, test_dir_teardown,
+          test_markdown_has_the_pages_numbers, test_inputs_cannot_add_markup)

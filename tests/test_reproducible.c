@@ -138,6 +138,7 @@ static const char *bin;
 static int setup(void **state)
 {
     if (test_dir_setup(state)) return -1;
+    bin = reusenet_program();
     root = test_dir();
     snprintf(data, sizeof data, "%s/acdc", root);
     test_synth("acdc", 5, 72, 4, 3, data);
@@ -300,14 +301,6 @@ static void test_killed_and_resumed_same_bits(void **state)
     assert_true(same_results("whole", "killed"));
 }
 
-int main(void)
-{
-    bin = reusenet_program();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_paths_same_bits),
-        cmocka_unit_test(test_training_same_bits_any_thread_count),
-        cmocka_unit_test(test_eval_and_swap_same_bits_any_thread_count),
-        cmocka_unit_test(test_killed_and_resumed_same_bits),
-    };
-    return cmocka_run_group_tests(tests, setup, test_dir_teardown);
-}
+TEST_MAIN("reproducible", setup, test_dir_teardown,
+          test_conv_paths_same_bits, test_training_same_bits_any_thread_count,
+          test_eval_and_swap_same_bits_any_thread_count, test_killed_and_resumed_same_bits)

@@ -171,15 +171,6 @@ static void test_bad_sizes_are_reported(void **state)
                               "resize_bilinear: expected an NCHW tensor, got shape [4, 8, 8]");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_direct),
-        cmocka_unit_test(test_by_hand),
-        cmocka_unit_test(test_backward_is_adjoint),
-        cmocka_unit_test(test_gradcheck),
-        cmocka_unit_test(test_does_not_depend_on_threads),
-        cmocka_unit_test(test_bad_sizes_are_reported),
-    };
-    return cmocka_run_group_tests_name("resize", tests, NULL, NULL);
-}
+TEST_MAIN("resize", NULL, NULL,
+          test_against_direct, test_by_hand, test_backward_is_adjoint, test_gradcheck,
+          test_does_not_depend_on_threads, test_bad_sizes_are_reported)

@@ -322,17 +322,6 @@ static void test_plan_bad_scans(void **state)
     assert_int_equal(run_command(cmd, out, sizeof out), 2);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan_respects_tau),
-        cmocka_unit_test(test_plan_rule_ci),
-        cmocka_unit_test(test_plan_respects_rho),
-        cmocka_unit_test(test_plan_json),
-        cmocka_unit_test(test_plan_rmse_bound),
-        cmocka_unit_test(test_plan_file_reader),
-        cmocka_unit_test(test_plan_bad_scans),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("reuse plan", test_dir_setup, test_dir_teardown,
+          test_plan_respects_tau, test_plan_rule_ci, test_plan_respects_rho, test_plan_json,
+          test_plan_rmse_bound, test_plan_file_reader, test_plan_bad_scans)

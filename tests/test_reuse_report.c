@@ -482,16 +482,6 @@ static void test_plan_summary_counts(void **state)
     cJSON_Delete(json);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_has_every_figure),
-        cmocka_unit_test(test_report_command),
-        cmocka_unit_test(test_report_controls_and_validation),
-        cmocka_unit_test(test_report_table1_intervals),
-        cmocka_unit_test(test_plan_summary_counts),
-        cmocka_unit_test(test_report_bad_study),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_MAIN("reuse report", setup, teardown,
+          test_report_has_every_figure, test_report_command, test_report_controls_and_validation,
+          test_report_table1_intervals, test_plan_summary_counts, test_report_bad_study)

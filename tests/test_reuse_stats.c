@@ -302,17 +302,6 @@ static void test_csv_quoting(void **state)
     free(dir);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    engine_set_threads(1);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bnstats_self),
-        cmocka_unit_test(test_bnstats_by_hand),
-        cmocka_unit_test(test_rmse_files),
-        cmocka_unit_test(test_rmse_pspnet_has_no_backbone_bias),
-        cmocka_unit_test(test_commands),
-        cmocka_unit_test(test_csv_quoting),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("reuse stats", one_thread_setup, NULL,
+          test_bnstats_self, test_bnstats_by_hand, test_rmse_files,
+          test_rmse_pspnet_has_no_backbone_bias, test_commands, test_csv_quoting)

@@ -471,22 +471,15 @@ static void test_swap_command(void **state)
     free(dir);
 }
 
-int main(int argc, char **argv)
+/* The group's teardown: the trained model some tests share. */
+static int teardown(void **state)
 {
-    if (argc > 1) cmocka_set_test_filter(argv[1]);   /* run one test: its name */
-    engine_set_threads(1);      /* tiny tensors: threads would only add overhead */
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_inference_frees_unet),
-        cmocka_unit_test(test_inference_frees_pspnet),
-        cmocka_unit_test(test_resume_exact_unet),
-        cmocka_unit_test(test_resume_exact_pspnet),
-        cmocka_unit_test(test_scan_reuse_equals_naive),
-        cmocka_unit_test(test_scan_self_is_baseline),
-        cmocka_unit_test(test_random_weights_lower_dice),
-        cmocka_unit_test(test_scan_rejects_bad_input),
-        cmocka_unit_test(test_swap_command),
-    };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    (void)state;
     if (trained_ready) model_free(&trained);
-    return failed;
+    return 0;
 }
+
+TEST_MAIN("reuse swap", one_thread_setup, teardown,
+          test_inference_frees_unet, test_inference_frees_pspnet, test_resume_exact_unet,
+          test_resume_exact_pspnet, test_scan_reuse_equals_naive, test_scan_self_is_baseline,
+          test_random_weights_lower_dice, test_scan_rejects_bad_input, test_swap_command)

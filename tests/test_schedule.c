@@ -59,13 +59,5 @@ static void test_parse(void **state)
                         "unknown learning-rate schedule 'step' (choose none, poly or cosine)");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_none),
-        cmocka_unit_test(test_poly),
-        cmocka_unit_test(test_cosine),
-        cmocka_unit_test(test_parse),
-    };
-    return cmocka_run_group_tests_name("schedule", tests, NULL, NULL);
-}
+TEST_MAIN("schedule", NULL, NULL,
+          test_none, test_poly, test_cosine, test_parse)

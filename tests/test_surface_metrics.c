@@ -114,13 +114,5 @@ static void test_against_scipy(void **state)
     csv_free(&got);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_edt_brute_force),
-        cmocka_unit_test(test_percentile),
-        cmocka_unit_test(test_empty_masks),
-        cmocka_unit_test(test_against_scipy),
-    };
-    return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
-}
+TEST_MAIN("surface metrics", test_dir_setup, test_dir_teardown,
+          test_edt_brute_force, test_percentile, test_empty_masks, test_against_scipy)

@@ -408,17 +408,6 @@ static void test_recalibrated_reuse_equals_plain(void **state)
     model_free(&s);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1) cmocka_set_test_filter(argv[1]);
-    engine_set_threads(1);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bootstrap_matches_numpy),
-        cmocka_unit_test(test_controls_reuse_equals_plain),
-        cmocka_unit_test(test_random_control),
-        cmocka_unit_test(test_trivial_flag),
-        cmocka_unit_test(test_recalibration_is_direct),
-        cmocka_unit_test(test_recalibrated_reuse_equals_plain),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("swap stats", one_thread_setup, NULL,
+          test_bootstrap_matches_numpy, test_controls_reuse_equals_plain, test_random_control,
+          test_trivial_flag, test_recalibration_is_direct, test_recalibrated_reuse_equals_plain)

@@ -75,11 +75,5 @@ static void test_t_interval(void **state)
     assert_true(isnan(w.p_value));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_scipy),
-        cmocka_unit_test(test_t_interval),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN("table stats", NULL, NULL,
+          test_against_scipy, test_t_interval)

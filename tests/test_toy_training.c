@@ -146,14 +146,5 @@ static void test_sgd_with_batchnorm_learns(void **state)
     assert_true(train(&setup) >= 10.0);
 }
 
-int main(void)
-{
-    /* One thread: the GEMMs here are tiny, and thread start-up on a busy machine would
-     * cost more than the work (results do not depend on the count). */
-    engine_set_threads(1);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_adam_learns),
-        cmocka_unit_test(test_sgd_with_batchnorm_learns),
-    };
-    return cmocka_run_group_tests_name("toy_training", tests, NULL, NULL);
-}
+TEST_MAIN("toy_training", one_thread_setup, NULL,
+          test_adam_learns, test_sgd_with_batchnorm_learns)

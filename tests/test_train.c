@@ -253,17 +253,8 @@ static void test_exploding_lr_stops_with_a_message(void **state)
     model_free(&m);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_loss_falls),
-        cmocka_unit_test(test_same_seed_same_files),
-        cmocka_unit_test(test_resume_after_kill),
-        cmocka_unit_test(test_frozen_tensors_stay_unchanged),
-        cmocka_unit_test(test_val_every_validates_every_kth_and_the_last),
-        cmocka_unit_test(test_freeze_encoder_keeps_its_initialisation),
-        cmocka_unit_test(test_init_from_errors_name_the_tensor),
-        cmocka_unit_test(test_exploding_lr_stops_with_a_message),
-    };
-    return cmocka_run_group_tests_name("train", tests, test_dir_with_acdc_setup, test_dir_teardown);
-}
+TEST_MAIN("train", test_dir_with_acdc_setup, test_dir_teardown,
+          test_loss_falls, test_same_seed_same_files, test_resume_after_kill,
+          test_frozen_tensors_stay_unchanged, test_val_every_validates_every_kth_and_the_last,
+          test_freeze_encoder_keeps_its_initialisation, test_init_from_errors_name_the_tensor,
+          test_exploding_lr_stops_with_a_message)

@@ -216,13 +216,6 @@ static void test_log_rows_kept(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resume_state_is_validated),
-        cmocka_unit_test(test_nonfinite_init_is_refused),
-        cmocka_unit_test(test_freeze_everything_evaluates),
-        cmocka_unit_test(test_log_rows_kept),
-    };
-    return cmocka_run_group_tests_name("train inputs", tests, test_dir_with_acdc_setup, test_dir_teardown);
-}
+TEST_MAIN("train inputs", test_dir_with_acdc_setup, test_dir_teardown,
+          test_resume_state_is_validated, test_nonfinite_init_is_refused,
+          test_freeze_everything_evaluates, test_log_rows_kept)

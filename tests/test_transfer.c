@@ -13,7 +13,7 @@
 #include "engine/safetensors.h"
 #include "tests/testutil.h"
 
-static const char *bin;   /* set in main: the program under test */
+static const char *bin;   /* set in the group setup: the program under test */
 
 /* The field under header `col` in line `row` (1 = first after the header; 0 = the last) of
  * a CSV without quoted fields; NAN when absent or empty. Written apart from util/csv.c. */
@@ -38,16 +38,25 @@ static double field(const char *path, int row, const char *col)
     return strtod(p, NULL);
 }
 
+/* A fresh temporary folder (its path returned) holding acdc/, a synthetic ACDC set of
+ * `patients` patients at 64 x 64 (its path in data), and src/, a UNet F=4 trained on it
+ * for one epoch on `task`: the source of the tiny studies below. */
+static char *make_source(const char *tag, int patients, const char *task, char *data, size_t len)
+{
+    char *root = make_temp_dir(tag), cmd[16384], out[16384];
+    snprintf(data, len, "%s/acdc", root);
+    test_synth("acdc", patients, 64, 0, 1, data);
+    snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --task %s --data %s --size 32 "
+             "--batch 4 --lr 0.01 --epochs 1 --quiet -o %s/src", bin, task, data, root);
+    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    return root;
+}
+
 static void test_transfer_study(void **state)
 {
     (void)state;
-    char *root = make_temp_dir("transfer");
     char data[4096], cmd[16384], out[16384], path[4096];
-    snprintf(data, sizeof data, "%s/acdc", root);
-    test_synth("acdc", 6, 64, 0, 1, data);
-    snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --task auto --data %s --size 32 "
-             "--batch 4 --lr 0.01 --epochs 1 --quiet -o %s/src", bin, data, root);
-    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    char *root = make_source("transfer", 6, "auto", data, sizeof data);
     static const char *const planned[] = {"enc1.conv1.weight", "enc1.bn1.running_mean",
                                           "enc1.bn1.running_var", "enc2.conv1.bias"};
     snprintf(path, sizeof path, "%s/plan.json", root);
@@ -146,13 +155,8 @@ static int run_study(const char *root, const char *data, const char *name, const
 static void test_subsets_configs_and_statistics(void **state)
 {
     (void)state;
-    char *root = make_temp_dir("transfer-stats");
     char data[4096], cmd[16384], out[16384];
-    snprintf(data, sizeof data, "%s/acdc", root);
-    test_synth("acdc", 8, 64, 0, 1, data);
-    snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --task auto --data %s --size 32 "
-             "--batch 4 --lr 0.01 --epochs 1 --quiet -o %s/src", bin, data, root);
-    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    char *root = make_source("transfer-stats", 8, "auto", data, sizeof data);
     FILE *f = fopen(path_in(root, "plan.json"), "w");
     fprintf(f, "{\"tensors\": [\"enc1.conv1.weight\", \"enc1.bn1.running_mean\"]}\n");
     fclose(f);
@@ -251,13 +255,8 @@ static void test_bad_config_is_reported(void **state)
 static void test_freeze_everything_and_bad_sources(void **state)
 {
     (void)state;
-    char *root = make_temp_dir("transfer-freeze");
     char data[4096], cmd[16384], out[16384];
-    snprintf(data, sizeof data, "%s/acdc", root);
-    test_synth("acdc", 6, 64, 0, 1, data);
-    snprintf(cmd, sizeof cmd, "%s train --arch unet --width 4 --data %s --size 32 --batch 4 "
-             "--lr 0.01 --epochs 1 --quiet -o %s/src", bin, data, root);
-    assert_int_equal(run_command(cmd, out, sizeof out), 0);
+    char *root = make_source("transfer-freeze", 6, "seg", data, sizeof data);
     SafeTensors src;
     assert_int_equal(safetensors_read(path_in(root, "src/last.safetensors"), &src), 0);
     FILE *f = fopen(path_in(root, "plan.json"), "w");
@@ -307,14 +306,13 @@ static void test_freeze_everything_and_bad_sources(void **state)
     free(root);
 }
 
-int main(void)
+static int setup(void **state)
 {
+    (void)state;
     bin = reusenet_program();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_transfer_study),
-        cmocka_unit_test(test_subsets_configs_and_statistics),
-        cmocka_unit_test(test_bad_config_is_reported),
-        cmocka_unit_test(test_freeze_everything_and_bad_sources),
-    };
-    return cmocka_run_group_tests_name("transfer", tests, NULL, NULL);
+    return 0;
 }
+
+TEST_MAIN("transfer", setup, NULL,
+          test_transfer_study, test_subsets_configs_and_statistics, test_bad_config_is_reported,
+          test_freeze_everything_and_bad_sources)

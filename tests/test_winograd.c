@@ -369,18 +369,7 @@ static void test_matrix_stride(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_direct),
-        cmocka_unit_test(test_panels_and_accumulation),
-        cmocka_unit_test(test_dilated_against_direct),
-        cmocka_unit_test(test_any_thread_count),
-        cmocka_unit_test(test_dx_against_direct),
-        cmocka_unit_test(test_dw_against_direct),
-        cmocka_unit_test(test_f4x4_against_direct),
-        cmocka_unit_test(test_applies),
-        cmocka_unit_test(test_matrix_stride),
-    };
-    return cmocka_run_group_tests_name("winograd", tests, NULL, NULL);
-}
+TEST_MAIN("winograd", NULL, NULL,
+          test_against_direct, test_panels_and_accumulation, test_dilated_against_direct,
+          test_any_thread_count, test_dx_against_direct, test_dw_against_direct,
+          test_f4x4_against_direct, test_applies, test_matrix_stride)

@@ -39,6 +39,39 @@ __attribute__((constructor)) static void test_configure_process(void)
     if (argc > 0) engine_configure_process(argv);
 }
 
+int run_test_group(int argc, char **argv, const char *group, const char *names,
+                   const CMUnitTestFunction *fns, size_t count, CMFixtureFunction setup,
+                   CMFixtureFunction teardown)
+{
+    if (argc > 1) cmocka_set_test_filter(argv[1]);
+    struct CMUnitTest *tests = calloc(count, sizeof *tests);
+    char *list = strdup(names), *save = NULL;
+    if (!tests || !list) abort();
+    char *name = strtok_r(list, ", ", &save);
+    for (size_t i = 0; i < count; i++, name = strtok_r(NULL, ", ", &save)) {
+        if (!name) abort();   /* one name a function: #__VA_ARGS__ of the same list */
+        tests[i] = (struct CMUnitTest){.name = name, .test_func = fns[i]};
+    }
+    /* What cmocka_run_group_tests_name expands to, for an array sized at run time. */
+    const int failed = _cmocka_run_group_tests(group, tests, count, setup, teardown);
+    free(tests);
+    free(list);
+    return failed;
+}
+
+int one_thread_setup(void **state)
+{
+    (void)state;
+    engine_set_threads(1);
+    return 0;
+}
+
+int one_thread_dir_setup(void **state)
+{
+    engine_set_threads(1);
+    return test_dir_setup(state);
+}
+
 void fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed)
 {
     Rng r;

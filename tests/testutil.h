@@ -13,6 +13,27 @@
 #include "datasets/slice.h"
 #include "models/model.h"
 
+/* A test program's main: runs the test functions listed (void f(void **state)) as cmocka
+ * group `group`, with the group's setup and teardown (NULL: none), each test named by its
+ * own identifier (#__VA_ARGS__); a first argument runs only the tests it names (cmocka's
+ * filter: `build/tests/test_npy test_round_trip`, * and ? as wildcards).
+ *   TEST_MAIN("npy", NULL, NULL, test_reads_numpy_files, test_round_trip) */
+#define TEST_MAIN(group, setup, teardown, ...)                                               \
+    int main(int argc, char **argv)                                                          \
+    {                                                                                        \
+        const CMUnitTestFunction fns[] = {__VA_ARGS__};                                      \
+        return run_test_group(argc, argv, group, #__VA_ARGS__, fns, sizeof fns / sizeof *fns, \
+                              setup, teardown);                                              \
+    }
+int run_test_group(int argc, char **argv, const char *group, const char *names,
+                   const CMUnitTestFunction *fns, size_t count, CMFixtureFunction setup,
+                   CMFixtureFunction teardown);
+/* Group setups for programs of tiny tensors, where threads would only add start-up time
+ * (results do not depend on the count): one engine thread, and with test_dir_setup's
+ * folder. */
+int one_thread_setup(void **state);
+int one_thread_dir_setup(void **state);
+
 /* Fill with uniform values in [lo, hi) from a fixed seed. */
 void fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed);
 /* max |a - b| / max(1, max |b|) */

@@ -9,6 +9,16 @@
 BIN=${BIN:-build/reusenet}
 MPIRUN=${MPIRUN:-}
 
+# One BLAS kernel for every machine a study runs on: a study kept in parts is rebuilt from
+# its seeds in later sittings, perhaps on another processor, and its bits depend on the
+# kernel (README "What the bits depend on"). Haswell's (AVX2) runs on every AVX2 processor
+# and gave the same bits on an AMD EPYC (Zen 4) and an Intel Xeon with AVX-512, where each
+# processor's own pick (Cooperlake, SkylakeX) does not. A kernel the user set is kept.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+    OPENBLAS_CORETYPE=Haswell
+    export OPENBLAS_CORETYPE
+fi
+
 # "== text  (HH:MM:SS)" between steps, so that a log shows where the time went.
 step() { printf '\n== %s  (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 

@@ -50,7 +50,7 @@ static bool run_finished(const char *dir, int epochs)
     char *path = fs_join(dir, "resume.safetensors");
     SafeTensors st;
     bool done = false, resume = fs_is_file(path);
-    if (resume && safetensors_read(path, &st) == 0) {
+    if (resume && safetensors_read_header(path, &st) == 0) {
         const char *e = safetensors_meta(&st, "epoch");
         done = e && atoi(e) >= epochs;
         safetensors_free(&st);
