@@ -160,9 +160,8 @@ static void free_patient(DatasetPatient *pat)
         free(pat->items[i].image);
         free(pat->items[i].mask);
     }
-    for (int f = 0; f < pat->frame_count; f++) free(pat->frames[f]);
+    free_strings(pat->frames, pat->frame_count);
     free(pat->items);
-    free(pat->frames);
     free(pat->id);
 }
 

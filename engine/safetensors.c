@@ -277,6 +277,14 @@ static int check_layout(const char *label, SafeTensors *st, Span *spans, uint64_
     return 0;
 }
 
+/* The file's first 8 bytes: the header's length, a little-endian u64. */
+static uint64_t header_length_field(const unsigned char *file)
+{
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | file[i];
+    return n;
+}
+
 /* The header of file (size bytes): its length n (returned in *header_len) after the
  * 8-byte length field, checked to be NUL-free UTF-8 holding one JSON object and nothing
  * but white space after it, parsed into *root. 0, or -1 with the message set. */
@@ -286,8 +294,7 @@ static int parse_header(const char *label, const unsigned char *file, size_t siz
     if (size < 8)
         return error_set("%s: not a safetensors file (%zu bytes, shorter than the 8-byte "
                          "header length)", label, size);
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--) n = n << 8 | file[i];
+    const uint64_t n = header_length_field(file);
     if (n > SAFETENSORS_MAX_HEADER)
         return error_set("%s: not a safetensors file (header length %llu exceeds the "
                          "100 MB limit)", label, (unsigned long long)n);
@@ -430,8 +437,7 @@ int safetensors_parse(const void *bytes, size_t len, const char *label, SafeTens
 static size_t header_bytes(const unsigned char *first, size_t size)
 {
     if (size < 8) return size;
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--) n = n << 8 | first[i];
+    const uint64_t n = header_length_field(first);
     return n <= SAFETENSORS_MAX_HEADER && n <= size - 8 ? 8 + (size_t)n : 8;
 }
 

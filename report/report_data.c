@@ -13,10 +13,8 @@ const double *grid_row(const Grid *g, int s) { return g->v + (size_t)s * g->n_x;
 
 void grid_free(Grid *g)
 {
-    for (int i = 0; i < g->n_x; i++) free(g->x[i]);
-    for (int s = 0; s < g->n_series; s++) free(g->names[s]);
-    free(g->x);
-    free(g->names);
+    free_strings(g->x, g->n_x);
+    free_strings(g->names, g->n_series);
     free(g->v);
     memset(g, 0, sizeof *g);
 }

@@ -211,8 +211,7 @@ static void mean_bars(FILE *out, const CsvTable *t, int mc, int *figure)
     figure_open(out, "fig-transfer-mean");
     svg_chart_write(out, &c);
     figure_close(out, figure, "Mean Dice of every configuration of Table 1.");
-    for (int r = 0; r < t->n_rows; r++) free(labels[r]);
-    free(labels);
+    free_strings(labels, t->n_rows);
     free(y);
 }
 

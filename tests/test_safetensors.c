@@ -427,36 +427,60 @@ static void test_file_errors(void **state)
     free(dir);
 }
 
+/* ---- corrupted files ---- */
+
+/* A small valid file image (*len bytes): a 1x3x2x2 F32 weight, an I64 scalar and one
+ * metadata key. */
+static unsigned char *small_file(size_t *len)
+{
+    float w[12];
+    int64_t n = 3;
+    fill_uniform(w, 12, -1, 1, 5);
+    SafetensorsWriter wr;
+    safetensors_writer_init(&wr);
+    safetensors_writer_add_f32(&wr, "conv.weight", 4, (int[]){1, 3, 2, 2}, w);
+    safetensors_writer_add_i64(&wr, "bn.num_batches_tracked", 0, NULL, &n);
+    safetensors_writer_set_meta(&wr, "arch", "unet");
+    unsigned char *good;
+    safetensors_serialize(&wr, &good, len);
+    safetensors_writer_free(&wr);
+    return good;
+}
+
+/* A corrupted copy of the len bytes at good: cut short at random every third trial, then
+ * up to 3 bytes replaced by a random byte or a JSON mark. Its size in *cut; the buffer is
+ * exactly that size (at least 1 byte), so that ASan sees any read past it. */
+static unsigned char *corrupt_copy(const unsigned char *good, size_t len, int trial, Rng *r,
+                                   size_t *cut)
+{
+    *cut = trial % 3 == 0 ? rng_below(r, (uint32_t)len + 1) : len;
+    unsigned char *b = malloc(*cut ? *cut : 1);
+    memcpy(b, good, *cut);
+    int flips = (int)rng_below(r, 4);
+    for (int k = 0; k < flips && *cut; k++) {
+        size_t at = rng_below(r, (uint32_t)*cut);
+        b[at] = rng_below(r, 2) ? (unsigned char)rng_u32(r)
+                                : (unsigned char)"{}[]\",:0123456789 -.e\\"[rng_below(r, 23)];
+    }
+    return b;
+}
+
 /* safetensors_read_header against its oracle, safetensors_read: on a valid file and on
  * 400 cut or corrupted copies of it, the same answer (accepted, or refused with the same
  * message), the same metadata, names, dtypes and shapes, and no tensor data. */
 static void test_header_alone(void **state)
 {
     (void)state;
-    float w[16];
-    int64_t steps = 7;
-    fill_uniform(w, 16, -1, 1, 3);
-    SafetensorsWriter wr;
-    safetensors_writer_init(&wr);
-    safetensors_writer_add_f32(&wr, "head.weight", 2, (int[]){4, 4}, w);
-    safetensors_writer_add_i64(&wr, "step", 0, NULL, &steps);
-    safetensors_writer_set_meta(&wr, "epoch", "12");
-    unsigned char *good;
     size_t len;
-    safetensors_serialize(&wr, &good, &len);
-    safetensors_writer_free(&wr);
+    unsigned char *good = small_file(&len);
     char *dir = make_temp_dir("safetensors-header"), *path = fs_join(dir, "r.safetensors");
     Rng r;
     rng_seed(&r, 4, 0);
     for (int trial = 0; trial < 400; trial++) {
-        size_t cut = trial == 0 || trial % 2 ? len : rng_below(&r, (uint32_t)len + 1);
-        unsigned char *b = malloc(len);
-        memcpy(b, good, len);
-        static const char marks[] = "{}[]\",:0123456789 ";
-        for (int k = 0; trial > 0 && k < (int)rng_below(&r, 3); k++)
-            b[rng_below(&r, (uint32_t)len)] = (unsigned char)marks[rng_below(&r, sizeof marks - 1)];
+        size_t cut = len;
+        unsigned char *b = trial ? corrupt_copy(good, len, trial, &r, &cut) : NULL;
         FILE *f = fopen(path, "wb");
-        assert_int_equal(fwrite(b, 1, cut, f), cut);
+        assert_int_equal(fwrite(b ? b : good, 1, cut, f), cut);
         fclose(f);
         free(b);
         SafeTensors full, head;
@@ -499,32 +523,14 @@ static void test_header_alone(void **state)
 static void test_random_corruption(void **state)
 {
     (void)state;
-    float w[12];
-    int64_t n = 3;
-    fill_uniform(w, 12, -1, 1, 5);
-    SafetensorsWriter wr;
-    safetensors_writer_init(&wr);
-    safetensors_writer_add_f32(&wr, "conv.weight", 4, (int[]){1, 3, 2, 2}, w);
-    safetensors_writer_add_i64(&wr, "bn.num_batches_tracked", 0, NULL, &n);
-    safetensors_writer_set_meta(&wr, "arch", "unet");
-    unsigned char *good;
     size_t len;
-    safetensors_serialize(&wr, &good, &len);
-    safetensors_writer_free(&wr);
-
+    unsigned char *good = small_file(&len);
     Rng r;
     rng_seed(&r, 11, 0);
     int accepted = 0;
     for (int trial = 0; trial < 3000; trial++) {
-        size_t cut = trial % 3 == 0 ? rng_below(&r, (uint32_t)len + 1) : len;
-        unsigned char *b = malloc(cut ? cut : 1);   /* exact size: ASan sees any overrun */
-        memcpy(b, good, cut);
-        int flips = (int)rng_below(&r, 4);
-        for (int k = 0; k < flips && cut; k++) {
-            size_t at = rng_below(&r, (uint32_t)cut);
-            b[at] = rng_below(&r, 2) ? (unsigned char)rng_u32(&r)
-                                     : (unsigned char)"{}[]\",:0123456789 -.e\\"[rng_below(&r, 23)];
-        }
+        size_t cut;
+        unsigned char *b = corrupt_copy(good, len, trial, &r, &cut);
         SafeTensors st;
         if (safetensors_parse(b, cut, "fuzz", &st) == 0) {
             accepted++;

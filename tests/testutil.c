@@ -44,9 +44,8 @@ int run_test_group(int argc, char **argv, const char *group, const char *names,
                    CMFixtureFunction teardown)
 {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
-    struct CMUnitTest *tests = calloc(count, sizeof *tests);
-    char *list = strdup(names), *save = NULL;
-    if (!tests || !list) abort();
+    struct CMUnitTest *tests = xcalloc(count, sizeof *tests);
+    char *list = xstrdup(names), *save = NULL;
     char *name = strtok_r(list, ", ", &save);
     for (size_t i = 0; i < count; i++, name = strtok_r(NULL, ", ", &save)) {
         if (!name) abort();   /* one name a function: #__VA_ARGS__ of the same list */

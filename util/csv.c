@@ -77,12 +77,6 @@ static int parse_record(char **p, char ***fields, int *line)
     return n;
 }
 
-static void free_fields(char **fields, int n)
-{
-    for (int i = 0; i < n; i++) free(fields[i]);
-    free(fields);
-}
-
 int csv_read(const char *path, CsvTable *t)
 {
     memset(t, 0, sizeof *t);
@@ -128,7 +122,7 @@ int csv_parse(const char *data, size_t len, const char *path, CsvTable *t)
         char **fields;
         int start = line, n = parse_record(&p, &fields, &line);
         if (n != t->n_cols) {
-            if (n >= 0) free_fields(fields, n);
+            if (n >= 0) free_strings(fields, n);
             free(text);
             int cols = t->n_cols;
             csv_free(t);
@@ -145,9 +139,9 @@ int csv_parse(const char *data, size_t len, const char *path, CsvTable *t)
 
 void csv_free(CsvTable *t)
 {
-    for (int r = 0; r < t->n_rows; r++) free_fields(t->rows[r], t->n_cols);
+    for (int r = 0; r < t->n_rows; r++) free_strings(t->rows[r], t->n_cols);
     free(t->rows);
-    if (t->header) free_fields(t->header, t->n_cols);
+    free_strings(t->header, t->n_cols);
     free(t->path);
     memset(t, 0, sizeof *t);
 }
