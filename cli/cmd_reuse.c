@@ -20,6 +20,7 @@
 #include "reuse/rmse.h"
 #include "reuse/swap.h"
 #include "reuse/swap_controls.h"
+#include "reuse/swap_state.h"
 #include "train/data.h"
 
 #define MAX_MODELS 16
@@ -190,12 +191,15 @@ static int load_controls(const ReuseModel *t, const char *init, const char *cont
 }
 
 /* Values the options cannot take together; true after printing which. */
-static bool swap_usage_error(const SwapOptions *so, bool controls_and_no_controls)
+static bool swap_usage_error(const SwapOptions *so, bool controls_and_no_controls,
+                             bool resume_and_no_reuse)
 {
     if (so->batch < 1 || so->memory_budget_mb < 0 || so->resamples < 0)
         fprintf(stderr, "reusenet swap: --batch must be >= 1, --memory-budget and --resamples >= 0\n");
     else if (controls_and_no_controls)
         fprintf(stderr, "reusenet swap: --no-controls with --init or --control\n");
+    else if (resume_and_no_reuse)
+        fprintf(stderr, "reusenet swap: --resume with --no-reuse (the plain scan keeps no state)\n");
     else
         return false;
     return true;
@@ -212,6 +216,7 @@ static int scan_and_write(ReuseModel *t, const SwapDonors *donors, SliceSet *set
         swap_print_summary(stdout, &scan);
         rc = swap_write_csv(out, &scan);
         if (!rc) printf("wrote %s (%d rows)\n", out, scan.n_rows);
+        if (!rc && so->state_path) remove(so->state_path);     /* finished: nothing to resume */
         swap_scan_free(&scan);
     }
     return rc ? cli_fail("swap") : 0;
@@ -226,7 +231,7 @@ int cmd_swap(int argc, char **argv)
     SwapOptions so;
     swap_options_defaults(&so);
     int threads = 0;
-    bool no_reuse = false, quiet = false, no_controls = false, recalibrate = false;
+    bool no_reuse = false, quiet = false, no_controls = false, recalibrate = false, resume = false;
     const Option opts[] = {
         {"--target", OPT_STRING, &target, "T.safetensors  the segmentation model to modify", true},
         {"--source", OPT_STRING, &source, "S.safetensors  where the swapped tensors come from", true},
@@ -249,6 +254,8 @@ int cmd_swap(int argc, char **argv)
          "training images after each swap (columns mean_recal, delta_recal)", false},
         {"--threads", OPT_INT, &threads, THREADS_HELP, false},
         {"--quiet", OPT_FLAG, &quiet, "no progress line", false},
+        {"--resume", OPT_FLAG, &resume, "go on from the state an interrupted scan kept in "
+         "FILE.resume.safetensors (kept after every batch, removed when the CSV is written)", false},
         {"-o", OPT_STRING, &out, "FILE  CSV: layer,kind,tensor,dice_0..,mean,delta,"
          "patient_mean,patient_sd,delta_lo,delta_hi,delta_init,delta_random,delta_control,"
          "trivial,mean_recal,delta_recal", true},
@@ -263,15 +270,25 @@ int cmd_swap(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     int which = data_split_parse(split, false, "swap");
     if (!which) return 2;
-    if (swap_usage_error(&so, no_controls && (init || control))) return 2;
+    if (swap_usage_error(&so, no_controls && (init || control), resume && no_reuse)) return 2;
     const char *inputs[] = {target, source, init, control};
     if (fs_check_output(out, inputs, 4)) return cli_fail("swap");
+    char *state = no_reuse ? NULL : swap_state_path(out);
+    if (state && (fs_check_output(state, inputs, 4) || swap_state_check_start(state, resume))) {
+        free(state);
+        return cli_fail("swap");
+    }
+    so.state_path = state;
+    so.resume = resume;
     so.reuse = !no_reuse;
     so.progress = !quiet;
     engine_set_threads(threads);
     ReuseModel t, s, ci = {0}, cc = {0};
     Model random = {0};
-    if ((rc = load_pair("swap", target, source, &t, &s))) return rc;
+    if ((rc = load_pair("swap", target, source, &t, &s))) {
+        free(state);
+        return rc;
+    }
     SwapDonors donors = {.model = {[DONOR_SOURCE] = &s.model}};
     RunData data = {0};
     if (!no_controls)
@@ -298,6 +315,7 @@ int cmd_swap(int argc, char **argv)
     reuse_model_free(&cc);
     reuse_model_free(&t);
     reuse_model_free(&s);
+    free(state);
     return rc;
 }
 

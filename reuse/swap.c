@@ -11,6 +11,7 @@
 #include "reuse/resume_points.h"
 #include "reuse/swap.h"
 #include "reuse/swap_rows.h"
+#include "reuse/swap_state.h"
 #include "util/progress.h"
 
 void swap_options_defaults(SwapOptions *o)
@@ -31,14 +32,18 @@ typedef struct ScanProgress {
     int batches, rows;
 } ScanProgress;
 
-static void progress_show(ScanProgress *p, int batch, int row, double fraction, bool final)
+/* fraction: of the whole scan done; resumed: the part of it an earlier run did (the ETA
+ * extrapolates from this run's pace). */
+static void progress_show(ScanProgress *p, int batch, int row, double fraction, double resumed,
+                          bool final)
 {
     if (!p->on) return;
     double now = progress_now();
     if (!final && now - p->last < (p->tty ? 0.1 : 5.0)) return;
     p->last = now;
     char eta[16] = "?", took[16];
-    if (fraction > 0) format_duration((now - p->start) * (1 - fraction) / fraction, eta, sizeof eta);
+    if (fraction > resumed)
+        format_duration((now - p->start) * (1 - fraction) / (fraction - resumed), eta, sizeof eta);
     format_duration(now - p->start, took, sizeof took);
     if (final)
         fprintf(stderr, "%sswap: %d batch%s x %d rows done in %s\n", p->tty ? "\r\033[K" : "",
@@ -65,6 +70,8 @@ typedef struct Scan {
     SwapStats *stats;
     double *suffix;                         /* [n_steps + 1]: work of steps j..end, this batch */
     double work_done, work_total;           /* for the progress line (multiply-accumulates) */
+    double work_resumed;                    /* work_done by an earlier run (--resume) */
+    uint64_t fingerprint;                   /* of the inputs, with o->state_path */
     DiceTally *tallies;                     /* [n_rows * DONOR_COUNT] */
     Tape tape;
     Arena cache;                            /* the kept activations of the current batch */
@@ -128,7 +135,8 @@ static void scan_row(Scan *sc, int b, int start, int i, int d)
     sc->stats->gmacs += sc->suffix[from] * 1e-9;
     sc->stats->gmacs_naive += sc->suffix[0] * 1e-9;
     sc->work_done += sc->suffix[from];
-    progress_show(&sc->progress, b, i, fmin(sc->work_done / sc->work_total, 0.999), false);
+    progress_show(&sc->progress, b, i, fmin(sc->work_done / sc->work_total, 0.999),
+                  sc->work_resumed / sc->work_total, false);
 }
 
 /* One batch: the baseline pass, then every swap row and donor resumed at its layer. */
@@ -161,6 +169,38 @@ static void scan_batch(Scan *sc, int b, int start, int n)
     for (int i = 1; i < sc->n_rows; i++)
         for (int d = 0; d < DONOR_COUNT; d++)
             if (sc->donors->model[d]) scan_row(sc, b, start, i, d);
+}
+
+/* ---- the state kept after every batch (swap_state.h) ----------------------------------- */
+
+/* The batch to start at: 0, or the first an earlier run's state has not done; -1 with the
+ * message set. */
+static int scan_state_load(Scan *sc, int batches, int batch)
+{
+    if (!sc->o->state_path) return 0;
+    sc->fingerprint = swap_state_fingerprint(sc->target, sc->donors, sc->set, sc->rows,
+                                             sc->n_rows, batch);
+    SwapStateWork w = {0};
+    int done = swap_state_load(sc->o->state_path, sc->o->resume, sc->fingerprint, batches,
+                               sc->tallies, sc->n_rows * DONOR_COUNT, &w);
+    if (done > 0) {
+        sc->stats->gmacs = w.gmacs;
+        sc->stats->gmacs_naive = w.gmacs_naive;
+        sc->stats->seconds_baseline = w.seconds_baseline;
+        sc->stats->seconds_rows = w.seconds_rows;
+        sc->stats->batches_resumed = done;
+        sc->work_done = sc->work_resumed = w.work_done;
+    }
+    return done;
+}
+
+static int scan_state_save(const Scan *sc, int done, int batches)
+{
+    if (!sc->o->state_path) return 0;
+    const SwapStateWork w = {sc->stats->gmacs, sc->stats->gmacs_naive,
+                             sc->stats->seconds_baseline, sc->stats->seconds_rows, sc->work_done};
+    return swap_state_save(sc->o->state_path, sc->fingerprint, done, batches, sc->tallies,
+                           sc->n_rows * DONOR_COUNT, &w);
 }
 
 static void scan_free(Scan *sc)
@@ -203,11 +243,19 @@ int swap_scan_donors(Model *target, const SwapDonors *donors, const SliceSet *se
     /* a log gets its first line (with an ETA) at once, then one every few seconds */
     sc.progress.last = sc.progress.tty ? sc.progress.start : sc.progress.start - 10;
     double t_start = progress_now();
-    for (int b = 0; b < batches; b++) {
+    const int first = scan_state_load(&sc, batches, batch);
+    int rc = first < 0 ? -1 : 0;
+    for (int b = first; b < batches && !rc; b++) {
         int start = b * batch, n = set->count - start < batch ? set->count - start : batch;
         scan_batch(&sc, b, start, n);
+        rc = scan_state_save(&sc, b + 1, batches);
     }
-    progress_show(&sc.progress, batches - 1, sc.n_rows - 1, 1, true);
+    if (rc) {
+        scan_free(&sc);
+        free(sc.rows);
+        return -1;
+    }
+    progress_show(&sc.progress, batches - 1, sc.n_rows - 1, 1, 0, true);
 
     out->n_rows = sc.n_rows;
     out->rows = sc.rows;

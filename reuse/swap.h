@@ -14,7 +14,9 @@
  * resumes every swapped forward pass at its layer. The numbers are bitwise those of
  * recomputing from the input (tests/test_reuse_swap.c, against swap_scan_plain, the
  * definition: swap, evaluate, restore). Batches are the outer loop, so the cache holds one
- * batch's activations at a time.
+ * batch's activations at a time, and all a batch leaves for the next is counts: with
+ * state_path they are kept after every batch, and a killed scan resumes from them to the
+ * bits of an uninterrupted one (swap_state.h).
  *
  * Donors (docs/method.md, "Controls"): besides the source, a row's tensor can be taken from
  * the target's initial model (control `init`), from a fresh draw of its initialisation
@@ -60,11 +62,15 @@ typedef struct SwapOptions {
     int resamples;                   /* bootstrap resamples (default 1000; 0: no intervals) */
     uint64_t seed;                   /* of the bootstrap (default 0) */
     const SliceSet *recal_set;       /* the target's training slices: recalibrate (NULL: not) */
+    const char *state_path;          /* the scan's state after every batch (swap_state.h; the
+                                        scan with reuse only); NULL: none */
+    bool resume;                     /* go on from state_path's state when it exists */
 } SwapOptions;
 
 typedef struct SwapStats {
     bool reuse;                      /* activation reuse was on */
     int batches;
+    int batches_resumed;             /* done by an earlier run, from its state (--resume) */
     int resume_points, layers;       /* layers whose swaps resume at themselves, of all */
     double cache_mb;                 /* kept activations of the largest batch */
     double gmacs, gmacs_naive;       /* the swapped passes' work, with and without reuse */

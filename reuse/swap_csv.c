@@ -135,6 +135,9 @@ void swap_print_summary(FILE *out, const SwapScan *s)
                 "%.2f s (total %.2f s)\n", st->gmacs, st->seconds_rows, st->seconds_total);
         return;
     }
+    if (st->batches_resumed)
+        fprintf(out, "resumed: %d of %d batches were done by an earlier run (their counts and work "
+                "from its state; the pass times below include theirs, the total is this run's)\n", st->batches_resumed, st->batches);
     fprintf(out, "activation reuse: %d of %d layers resume at themselves, %.1f MB of activations "
             "kept per batch; swapped passes %.3g GMAC instead of %.3g (%.0f%% less work)\n",
             st->resume_points, st->layers, st->cache_mb, st->gmacs, st->gmacs_naive,

@@ -54,10 +54,11 @@ train_run() {
 # scan_auto_to_seg ARCH DATA: the swap scan of OUT/runs/ARCH-acdc-auto into ARCH-acdc-seg
 # (the paper's auto-encoder -> segmentation scan, with the init and random controls and
 # bootstrap intervals over VAL validation patients of DATA at SIZE), its BN statistics and
-# kernel RMSE; the scan is skipped when its file exists.
+# kernel RMSE; the scan is skipped when its file exists and goes on from its state
+# (swap --resume) when it was stopped part-way.
 scan_auto_to_seg() {
     t="$OUT/runs/$1-acdc-seg/best.safetensors" s="$OUT/runs/$1-acdc-auto/best.safetensors"
-    [ -f "$OUT/scans/$1-auto-to-seg.csv" ] || "$BIN" swap --target "$t" --source "$s" \
+    [ -f "$OUT/scans/$1-auto-to-seg.csv" ] || "$BIN" swap --resume --target "$t" --source "$s" \
         --init "$OUT/init/$1.safetensors" --data "$2" --size "$SIZE" \
         --val-count "$VAL" --quiet -o "$OUT/scans/$1-auto-to-seg.csv"
     "$BIN" bnstats --target "$t" --source "$s" -o "$OUT/bn/$1-auto-to-seg.csv" > /dev/null
