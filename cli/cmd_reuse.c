@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/data_args.h"
@@ -192,14 +193,15 @@ static int load_controls(const ReuseModel *t, const char *init, const char *cont
 
 /* Values the options cannot take together; true after printing which. */
 static bool swap_usage_error(const SwapOptions *so, bool controls_and_no_controls,
-                             bool resume_and_no_reuse)
+                             bool resume_without_state)
 {
     if (so->batch < 1 || so->memory_budget_mb < 0 || so->resamples < 0)
         fprintf(stderr, "reusenet swap: --batch must be >= 1, --memory-budget and --resamples >= 0\n");
     else if (controls_and_no_controls)
         fprintf(stderr, "reusenet swap: --no-controls with --init or --control\n");
-    else if (resume_and_no_reuse)
-        fprintf(stderr, "reusenet swap: --resume with --no-reuse (the plain scan keeps no state)\n");
+    else if (resume_without_state)
+        fprintf(stderr, "reusenet swap: --resume with --no-reuse or an -o that is not a regular "
+                "file (such scans keep no state)\n");
     else
         return false;
     return true;
@@ -270,10 +272,13 @@ int cmd_swap(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     int which = data_split_parse(split, false, "swap");
     if (!which) return 2;
-    if (swap_usage_error(&so, no_controls && (init || control), resume && no_reuse)) return 2;
+    /* the state lives beside the CSV: not for the plain scan, nor beside a device or FIFO */
+    struct stat sb;
+    const bool keeps_state = !no_reuse && (stat(out, &sb) != 0 || S_ISREG(sb.st_mode));
+    if (swap_usage_error(&so, no_controls && (init || control), resume && !keeps_state)) return 2;
     const char *inputs[] = {target, source, init, control};
     if (fs_check_output(out, inputs, 4)) return cli_fail("swap");
-    char *state = no_reuse ? NULL : swap_state_path(out);
+    char *state = keeps_state ? swap_state_path(out) : NULL;
     if (state && (fs_check_output(state, inputs, 4) || swap_state_check_start(state, resume))) {
         free(state);
         return cli_fail("swap");

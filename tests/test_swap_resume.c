@@ -1,8 +1,9 @@
 /* A killed swap scan goes on with `--resume` to the bits of an uninterrupted one
  * (reuse/swap_state.c), and a state that is not this scan's is refused in one line:
  *   - killed with SIGKILL part-way, resumed: the same CSV byte for byte, the state gone;
- *   - an existing state without --resume, --resume with --no-reuse, the state of a scan of
- *     another source: one line, non-zero exit, no CSV, the state kept;
+ *   - an existing state without --resume, --resume with --no-reuse or into a FIFO, the state
+ *     of a scan of another source or batch size: one line, non-zero exit, no CSV, the state
+ *     kept;
  *   - damaged states (counts that are not a Dice's, pooled counts that are not the sum of
  *     the patients', batches_done out of range, a non-number, a cut file): one line naming
  *     the state file;
@@ -206,6 +207,9 @@ static void test_foreign_and_damaged_states_refused(void **state)
     expect_refused(SCAN, "c.csv", "c.csv.resume.safetensors");
     expect_reusenet_line(SCAN " --resume --no-reuse -o %/n.csv", 2, "--resume with --no-reuse");
     assert_false(exists(path_in(test_dir(), "n.csv")));
+    /* a scan written to a FIFO keeps no state beside it (nor in the FIFO's folder) */
+    assert_int_equal(mkfifo(path_in(test_dir(), "fifo"), 0600), 0);
+    expect_reusenet_line(SCAN " --resume -o %/fifo", 2, "not a regular file");
 }
 
 /* The fingerprint covers the target's and donors' tensors, the slices and the batch size. */
