@@ -75,10 +75,10 @@ static int tally_patients(const DiceTally *tallies, int n_tallies)
     return p;
 }
 
-/* counts[i][j] for tally i, j = 0 (pooled) or 1 + patient: inter, pred, truth rows. */
-static int64_t *counts_at(int64_t *counts, int patients, int i, int j)
+/* Offset of counts[i][j] for tally i, j = 0 (pooled) or 1 + patient: inter, pred, truth rows. */
+static size_t count_offset(int patients, int i, int j)
 {
-    return counts + ((size_t)i * (1 + patients) + (size_t)j) * COUNTS * EVAL_MAX_CLASSES;
+    return ((size_t)i * (1 + patients) + (size_t)j) * COUNTS * EVAL_MAX_CLASSES;
 }
 
 static void pack(const DiceCounts *c, int64_t *out)
@@ -103,9 +103,9 @@ int swap_state_save(const char *path, uint64_t fingerprint, int done, int batche
     int64_t *counts = xcalloc((size_t)n_tallies * (1 + patients) * per, sizeof *counts);
     for (int i = 0; i < n_tallies; i++) {
         if (!tallies[i].per_patient) continue;       /* a donor that is not there: zeros */
-        pack(&tallies[i].total, counts_at(counts, patients, i, 0));
+        pack(&tallies[i].total, counts + count_offset(patients, i, 0));
         for (int p = 0; p < patients; p++)
-            pack(&tallies[i].per_patient[p], counts_at(counts, patients, i, 1 + p));
+            pack(&tallies[i].per_patient[p], counts + count_offset(patients, i, 1 + p));
     }
     SafetensorsWriter w;
     safetensors_writer_init(&w);
@@ -150,7 +150,7 @@ static int meta_number(const SafeTensors *st, const char *key, bool whole, doubl
 static int check_tally(const SafeTensors *st, const int64_t *counts, int patients, int i)
 {
     for (int j = 0; j <= patients; j++) {
-        const int64_t *c = counts_at((int64_t *)counts, patients, i, j);
+        const int64_t *c = counts + count_offset(patients, i, j);
         for (int k = 0; k < EVAL_MAX_CLASSES; k++) {
             const int64_t in = c[k], pr = c[EVAL_MAX_CLASSES + k], tr = c[2 * EVAL_MAX_CLASSES + k];
             if (in < 0 || in > pr || in > tr || pr > MAX_COUNT || tr > MAX_COUNT)
@@ -160,8 +160,8 @@ static int check_tally(const SafeTensors *st, const int64_t *counts, int patient
     }
     for (int v = 0; v < COUNTS * EVAL_MAX_CLASSES; v++) {
         int64_t sum = 0;
-        for (int p = 0; p < patients; p++) sum += counts_at((int64_t *)counts, patients, i, 1 + p)[v];
-        if (sum != counts_at((int64_t *)counts, patients, i, 0)[v])
+        for (int p = 0; p < patients; p++) sum += counts[count_offset(patients, i, 1 + p) + v];
+        if (sum != counts[count_offset(patients, i, 0) + v])
             return error_set("%s: the pooled counts of tally %d are not the sum of its patients'",
                              st->path, i);
     }
@@ -195,9 +195,9 @@ static int read_state(SafeTensors *st, uint64_t fingerprint, int batches, DiceTa
     for (int i = 0; i < n_tallies && !rc; i++) {
         rc = check_tally(st, counts, patients, i);
         if (rc || !tallies[i].per_patient) continue;
-        unpack(counts_at(counts, patients, i, 0), &tallies[i].total);
+        unpack(counts + count_offset(patients, i, 0), &tallies[i].total);
         for (int p = 0; p < patients; p++)
-            unpack(counts_at(counts, patients, i, 1 + p), &tallies[i].per_patient[p]);
+            unpack(counts + count_offset(patients, i, 1 + p), &tallies[i].per_patient[p]);
     }
     free(counts);
     return rc ? -1 : (int)done;
